@@ -1,0 +1,9 @@
+//! Built-in protocol adapters.
+//!
+//! - [`RawAdapter`]: subscriptions are literal frames, replayed after every connect, without
+//!   acknowledgements. Fits any protocol whose subscribe message is fixed text.
+//! - `JsonRpcAdapter` (feature `json`): JSON-RPC 2.0 in the Deribit style.
+
+mod raw;
+
+pub use raw::RawAdapter;

@@ -1,0 +1,413 @@
+//! Session configuration: every knob, its default, and validation.
+
+use std::fmt;
+use std::time::Duration;
+
+use crate::backoff::BackoffConfig;
+use crate::classify::Classifier;
+use crate::rng::seed_from_client_id;
+
+/// The circuit breaker: after `threshold` consecutive failures, stop trying for `cooldown`, then
+/// let one probe attempt through. A probe that reaches live closes the circuit; one that fails
+/// opens it again for another cooldown.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CircuitBreaker {
+    /// Consecutive failures that open the circuit. At least 1.
+    pub threshold: u32,
+    /// How long the circuit stays open before the probe.
+    pub cooldown: Duration,
+}
+
+/// When the session gives up for good (it stops with [`StopReason::GaveUp`](crate::StopReason::GaveUp)
+/// or [`StopReason::OutageTooLong`](crate::StopReason::OutageTooLong)).
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Limits {
+    /// Stop after this many consecutive failed attempts. Default: never.
+    pub max_attempts: Option<u32>,
+    /// Stop when no connection has been live for this long since the outage began. Default:
+    /// never.
+    pub max_outage: Option<Duration>,
+    /// The circuit breaker. Default: none.
+    pub circuit_breaker: Option<CircuitBreaker>,
+    /// The longest wait a server's retry-after hint can impose. Default 5 minutes.
+    pub retry_after_ceiling: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_attempts: None,
+            max_outage: None,
+            circuit_breaker: None,
+            retry_after_ceiling: Duration::from_secs(300),
+        }
+    }
+}
+
+/// Deadlines for each step towards live. Every expiry abandons the attempt and backs off, except
+/// `close`, whose expiry stops the session without waiting any longer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Timeouts {
+    /// TCP + TLS + WebSocket upgrade. Default 10 s.
+    pub connect: Duration,
+    /// The application supplying requested credentials. Default 30 s.
+    pub credentials: Duration,
+    /// The auth acknowledgement. Default 10 s.
+    pub auth: Duration,
+    /// Each setup acknowledgement. Default 10 s.
+    pub setup: Duration,
+    /// Each subscribe or unsubscribe acknowledgement, counted from when the request was sent (so
+    /// paced restores of many topics are not cut short). Default 10 s.
+    pub subscribe: Duration,
+    /// The close handshake. Default 5 s.
+    pub close: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Timeouts {
+            connect: Duration::from_secs(10),
+            credentials: Duration::from_secs(30),
+            auth: Duration::from_secs(10),
+            setup: Duration::from_secs(10),
+            subscribe: Duration::from_secs(10),
+            close: Duration::from_secs(5),
+        }
+    }
+}
+
+/// Dead-connection detection.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Liveness {
+    /// Send a WebSocket ping after this long without any inbound frame. Default 15 s; `None`
+    /// disables pings.
+    pub ping_interval: Option<Duration>,
+    /// After a ping or an application heartbeat, how long to wait for any inbound frame (or the
+    /// heartbeat's answer) before declaring the connection dead. Default 10 s.
+    pub pong_timeout: Duration,
+    /// Send the adapter's application heartbeat this often while connected. Default: none.
+    pub heartbeat_interval: Option<Duration>,
+    /// Declare the connection dead after this long without data while at least one subscription
+    /// is active (a silent stream). Default: none.
+    pub idle_timeout: Option<Duration>,
+}
+
+impl Default for Liveness {
+    fn default() -> Self {
+        Liveness {
+            ping_interval: Some(Duration::from_secs(15)),
+            pong_timeout: Duration::from_secs(10),
+            heartbeat_interval: None,
+            idle_timeout: None,
+        }
+    }
+}
+
+/// The credentials flow.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct CredentialPolicy {
+    /// Ask the application for fresh credentials before every connect attempt (a listen key that
+    /// is only valid for one connection, a signed URL). Default false: credentials are asked for
+    /// only when a rejection or close is classified as
+    /// [`Disposition::RefreshCredentials`](crate::Disposition::RefreshCredentials).
+    pub fetch_before_connect: bool,
+    /// While live, ask for fresh credentials this often (a listen key that expires after an
+    /// hour, say) and re-authenticate if the adapter needs it. Default: none.
+    pub renewal_interval: Option<Duration>,
+}
+
+/// How subscriptions are restored after each connect.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RestorePolicy {
+    /// Topics per subscribe frame, further limited by the adapter's own batch size. Default 50.
+    pub batch_size: usize,
+    /// At most this many restore frames per second; `None` sends them all at once. Default 10.
+    pub frames_per_second: Option<u32>,
+    /// The most topics the registry holds; subscribing beyond it is refused. Default 100,000.
+    pub max_topics: usize,
+    /// The first retry delay of a transiently rejected subscription (doubling, jittered, up to
+    /// `nack_retry_max`). Default 1 s.
+    pub nack_retry_initial: Duration,
+    /// The cap on that delay. Default 60 s.
+    pub nack_retry_max: Duration,
+}
+
+impl Default for RestorePolicy {
+    fn default() -> Self {
+        RestorePolicy {
+            batch_size: 50,
+            frames_per_second: Some(10),
+            max_topics: 100_000,
+            nack_retry_initial: Duration::from_secs(1),
+            nack_retry_max: Duration::from_secs(60),
+        }
+    }
+}
+
+/// What the outbox does when a send would exceed its bounds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum OverflowPolicy {
+    /// Refuse the new message: the send returns an error that hands the frame back.
+    Reject,
+    /// Drop the oldest queued messages to make room; each drop is an
+    /// [`Event::OutboxDropped`](crate::Event::OutboxDropped) carrying the frame.
+    DropOldest,
+    /// Drop the new message; the drop is an [`Event::OutboxDropped`](crate::Event::OutboxDropped).
+    DropNewest,
+}
+
+/// Bounds of the queue of application sends made while not live.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct OutboxPolicy {
+    /// The most messages queued. Default 1,024; 0 refuses every send while not live.
+    pub max_messages: usize,
+    /// The most payload bytes queued. Default 1 MiB.
+    pub max_bytes: usize,
+    /// What happens at the bound. Default [`OverflowPolicy::Reject`].
+    pub overflow: OverflowPolicy,
+    /// Whether snapshots include the queued messages. Default false: most queued orders are
+    /// stale after a crash.
+    pub in_snapshot: bool,
+}
+
+impl Default for OutboxPolicy {
+    fn default() -> Self {
+        OutboxPolicy {
+            max_messages: 1024,
+            max_bytes: 1 << 20,
+            overflow: OverflowPolicy::Reject,
+            in_snapshot: false,
+        }
+    }
+}
+
+/// Everything a [`Session`](crate::Session) needs besides its adapter.
+///
+/// Built with [`Config::new`] (an explicit jitter seed) or [`Config::for_client`] (a seed derived
+/// from a stable client id), then adjusted through its public fields or its by-value setters.
+/// [`Session::new`](crate::Session::new) validates it.
+///
+/// ```
+/// use std::time::Duration;
+/// use reconnect_core::{Config, Jitter};
+///
+/// let mut config = Config::for_client("collector-7")
+///     .ping_interval(Some(Duration::from_secs(5)))
+///     .pong_timeout(Duration::from_secs(3));
+/// config.backoff.jitter = Jitter::Decorrelated;
+/// config.limits.max_attempts = Some(20);
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct Config {
+    /// The jitter seed. Give each member of a fleet a different one.
+    pub seed: u64,
+    /// The backoff policy.
+    pub backoff: BackoffConfig,
+    /// When to give up, the circuit breaker, the retry-after ceiling.
+    pub limits: Limits,
+    /// Step deadlines.
+    pub timeouts: Timeouts,
+    /// Dead-connection detection.
+    pub liveness: Liveness,
+    /// The credentials flow.
+    pub credentials: CredentialPolicy,
+    /// Subscription restore.
+    pub restore: RestorePolicy,
+    /// The outbox.
+    pub outbox: OutboxPolicy,
+    /// Replace a connection after it has been open this long (with a full restore). Default:
+    /// none.
+    pub max_lifetime: Option<Duration>,
+    /// The default classification of what ends a connection.
+    pub classifier: Classifier,
+}
+
+impl Config {
+    /// A configuration with every default and the given jitter seed.
+    pub fn new(seed: u64) -> Self {
+        Config {
+            seed,
+            backoff: BackoffConfig::default(),
+            limits: Limits::default(),
+            timeouts: Timeouts::default(),
+            liveness: Liveness::default(),
+            credentials: CredentialPolicy::default(),
+            restore: RestorePolicy::default(),
+            outbox: OutboxPolicy::default(),
+            max_lifetime: None,
+            classifier: Classifier::default(),
+        }
+    }
+
+    /// A configuration whose seed is derived from a stable client id
+    /// ([`seed_from_client_id`](crate::seed_from_client_id)).
+    pub fn for_client(client_id: &str) -> Self {
+        Config::new(seed_from_client_id(client_id))
+    }
+
+    /// Sets the backoff policy.
+    pub fn backoff(mut self, backoff: BackoffConfig) -> Self {
+        self.backoff = backoff;
+        self
+    }
+    /// Sets [`Liveness::ping_interval`].
+    pub fn ping_interval(mut self, d: Option<Duration>) -> Self {
+        self.liveness.ping_interval = d;
+        self
+    }
+    /// Sets [`Liveness::pong_timeout`].
+    pub fn pong_timeout(mut self, d: Duration) -> Self {
+        self.liveness.pong_timeout = d;
+        self
+    }
+    /// Sets [`Liveness::idle_timeout`].
+    pub fn idle_timeout(mut self, d: Option<Duration>) -> Self {
+        self.liveness.idle_timeout = d;
+        self
+    }
+    /// Sets [`Liveness::heartbeat_interval`].
+    pub fn heartbeat_interval(mut self, d: Option<Duration>) -> Self {
+        self.liveness.heartbeat_interval = d;
+        self
+    }
+    /// Sets [`Timeouts::connect`].
+    pub fn connect_timeout(mut self, d: Duration) -> Self {
+        self.timeouts.connect = d;
+        self
+    }
+    /// Sets [`Limits::max_attempts`].
+    pub fn max_attempts(mut self, n: Option<u32>) -> Self {
+        self.limits.max_attempts = n;
+        self
+    }
+    /// Sets [`Limits::max_outage`].
+    pub fn max_outage(mut self, d: Option<Duration>) -> Self {
+        self.limits.max_outage = d;
+        self
+    }
+    /// Sets [`Limits::circuit_breaker`].
+    pub fn circuit_breaker(mut self, cb: Option<CircuitBreaker>) -> Self {
+        self.limits.circuit_breaker = cb;
+        self
+    }
+    /// Sets [`Config::max_lifetime`].
+    pub fn max_lifetime(mut self, d: Option<Duration>) -> Self {
+        self.max_lifetime = d;
+        self
+    }
+    /// Sets the outbox policy.
+    pub fn outbox(mut self, outbox: OutboxPolicy) -> Self {
+        self.outbox = outbox;
+        self
+    }
+    /// Sets the restore policy.
+    pub fn restore(mut self, restore: RestorePolicy) -> Self {
+        self.restore = restore;
+        self
+    }
+    /// Sets the credentials flow.
+    pub fn credentials(mut self, credentials: CredentialPolicy) -> Self {
+        self.credentials = credentials;
+        self
+    }
+    /// Sets the classification table.
+    pub fn classifier(mut self, classifier: Classifier) -> Self {
+        self.classifier = classifier;
+        self
+    }
+
+    /// Checks the configuration for values the session cannot work with.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let b = &self.backoff;
+        if !(b.factor.is_finite() && b.factor >= 1.0) {
+            return Err(ConfigError("backoff.factor must be finite and at least 1.0"));
+        }
+        if b.initial > b.max {
+            return Err(ConfigError("backoff.initial must not exceed backoff.max"));
+        }
+        let t = &self.timeouts;
+        for d in [t.connect, t.credentials, t.auth, t.setup, t.subscribe, t.close] {
+            if d.is_zero() {
+                return Err(ConfigError("timeouts must be longer than zero"));
+            }
+        }
+        let l = &self.liveness;
+        if l.pong_timeout.is_zero()
+            || [l.ping_interval, l.heartbeat_interval, l.idle_timeout]
+                .iter()
+                .any(|d| d.is_some_and(|d| d.is_zero()))
+        {
+            return Err(ConfigError("liveness intervals must be longer than zero"));
+        }
+        if self.credentials.renewal_interval.is_some_and(|d| d.is_zero())
+            || self.max_lifetime.is_some_and(|d| d.is_zero())
+        {
+            return Err(ConfigError(
+                "renewal_interval and max_lifetime must be longer than zero",
+            ));
+        }
+        if self
+            .limits
+            .circuit_breaker
+            .as_ref()
+            .is_some_and(|cb| cb.threshold == 0)
+        {
+            return Err(ConfigError("circuit_breaker.threshold must be at least 1"));
+        }
+        let r = &self.restore;
+        if r.batch_size == 0 || r.frames_per_second == Some(0) {
+            return Err(ConfigError(
+                "restore.batch_size and restore.frames_per_second must be at least 1",
+            ));
+        }
+        if r.nack_retry_initial.is_zero() || r.nack_retry_initial > r.nack_retry_max {
+            return Err(ConfigError(
+                "restore.nack_retry_initial must be > 0 and <= nack_retry_max",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// A configuration value the session cannot work with.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConfigError(pub &'static str);
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "invalid configuration: {}", self.0)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid_and_bad_values_are_named() {
+        assert_eq!(Config::new(1).validate(), Ok(()));
+        let mut c = Config::new(1);
+        c.backoff.factor = 0.5;
+        assert!(c.validate().unwrap_err().0.contains("factor"));
+        let mut c = Config::new(1);
+        c.timeouts.auth = Duration::ZERO;
+        assert!(c.validate().is_err());
+        let mut c = Config::new(1);
+        c.restore.frames_per_second = Some(0);
+        assert!(c.validate().is_err());
+    }
+
+    #[test]
+    fn client_ids_seed_differently() {
+        assert_ne!(Config::for_client("a").seed, Config::for_client("b").seed);
+    }
+}

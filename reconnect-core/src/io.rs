@@ -1,0 +1,530 @@
+//! What crosses the boundary between the session and its driver: inputs, actions and events.
+
+use std::fmt;
+use std::time::{Duration, Instant};
+
+use crate::backoff::Delay;
+use crate::conn_id::ConnId;
+use crate::error::{Disposition, EndCause, ServerError, TransportError};
+use crate::frame::Frame;
+use crate::topic::Topic;
+
+/// What the transport reports, for [`Session::handle_input`](crate::Session::handle_input).
+///
+/// Every variant names the [`ConnId`] of the transport it came from; the driver must never
+/// report one transport's events under another's id.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Input {
+    /// The transport is open: TCP, TLS and the WebSocket upgrade all succeeded.
+    Opened {
+        /// The transport.
+        conn: ConnId,
+    },
+    /// The attempt failed before the transport opened (DNS, connect, TLS, an HTTP status).
+    ConnectFailed {
+        /// The transport.
+        conn: ConnId,
+        /// Why.
+        error: TransportError,
+    },
+    /// A data message arrived.
+    Frame {
+        /// The transport.
+        conn: ConnId,
+        /// The message.
+        frame: Frame,
+    },
+    /// A WebSocket ping arrived (the driver answers it; this only proves the peer is alive).
+    Ping {
+        /// The transport.
+        conn: ConnId,
+    },
+    /// A WebSocket pong arrived.
+    Pong {
+        /// The transport.
+        conn: ConnId,
+    },
+    /// The peer's close frame arrived, or the close handshake the session started completed.
+    Closed {
+        /// The transport.
+        conn: ConnId,
+        /// The close code, if the frame had one.
+        code: Option<u16>,
+        /// The close reason.
+        reason: String,
+    },
+    /// The open transport failed (reset, EOF without a close frame, protocol error, persistent
+    /// backpressure).
+    Failed {
+        /// The transport.
+        conn: ConnId,
+        /// Why.
+        error: TransportError,
+    },
+}
+
+impl Input {
+    /// The transport the input came from.
+    pub fn conn(&self) -> ConnId {
+        match self {
+            Input::Opened { conn }
+            | Input::ConnectFailed { conn, .. }
+            | Input::Frame { conn, .. }
+            | Input::Ping { conn }
+            | Input::Pong { conn }
+            | Input::Closed { conn, .. }
+            | Input::Failed { conn, .. } => *conn,
+        }
+    }
+}
+
+/// Why a frame is being sent: lets drivers and logs tell the session's own frames from the
+/// application's.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Purpose {
+    /// The auth request. Carries credentials: never log the frame.
+    Auth,
+    /// A setup request.
+    Setup,
+    /// A (re)subscribe request.
+    Subscribe,
+    /// An unsubscribe request.
+    Unsubscribe,
+    /// An application-level heartbeat.
+    Heartbeat,
+    /// The answer to a server heartbeat request.
+    HeartbeatReply,
+    /// An application send.
+    Application,
+}
+
+/// IO the driver must perform. Actions come out of
+/// [`Session::poll_output`](crate::Session::poll_output) in the order they must happen.
+///
+/// For every `ConnId`, the session emits exactly one [`Action::Connect`] and, later, exactly one
+/// [`Action::Release`]; between them, any number of `Send`, `Ping` and at most one `Close`.
+#[must_use = "the driver must perform every action"]
+#[derive(Clone, PartialEq, Eq)]
+pub enum Action {
+    /// Open a new transport (resolve, connect, TLS, upgrade) and report the outcome as
+    /// [`Input::Opened`] or [`Input::ConnectFailed`] under `conn`. The driver must not block on
+    /// it; the session enforces the connect timeout itself.
+    Connect {
+        /// The id every input of this transport must carry.
+        conn: ConnId,
+        /// 1 for the first attempt after start or after a stable connection, then counting.
+        attempt: u32,
+    },
+    /// Queue `frame` on the transport. A write that would block must stay queued (never dropped,
+    /// never sent twice): the session already counts it as sent.
+    Send {
+        /// The transport.
+        conn: ConnId,
+        /// The message.
+        frame: Frame,
+        /// Why it is sent.
+        purpose: Purpose,
+    },
+    /// Send a WebSocket ping.
+    Ping {
+        /// The transport.
+        conn: ConnId,
+    },
+    /// Start the close handshake with this code and reason; report its completion (the peer's
+    /// close frame) as [`Input::Closed`].
+    Close {
+        /// The transport.
+        conn: ConnId,
+        /// The close code.
+        code: u16,
+        /// The close reason.
+        reason: &'static str,
+    },
+    /// The session is done with `conn`: deregister and drop its socket now, without waiting.
+    /// Nothing more will be sent on it, and its later inputs are stale.
+    Release {
+        /// The transport.
+        conn: ConnId,
+    },
+    /// Fetch fresh credentials (a listen key over REST, a new token) and hand them to
+    /// [`Session::provide_credentials`](crate::Session::provide_credentials), or report failure
+    /// with [`Session::credentials_failed`](crate::Session::credentials_failed).
+    RefreshCredentials,
+}
+
+impl Action {
+    /// The transport the action is for, if any.
+    pub fn conn(&self) -> Option<ConnId> {
+        match self {
+            Action::Connect { conn, .. }
+            | Action::Send { conn, .. }
+            | Action::Ping { conn }
+            | Action::Close { conn, .. }
+            | Action::Release { conn } => Some(*conn),
+            Action::RefreshCredentials => None,
+        }
+    }
+}
+
+/// Auth frames carry credentials, so they print as their length only.
+impl fmt::Debug for Action {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Action::Connect { conn, attempt } => f
+                .debug_struct("Connect")
+                .field("conn", conn)
+                .field("attempt", attempt)
+                .finish(),
+            Action::Send {
+                conn,
+                frame,
+                purpose: Purpose::Auth,
+            } => write!(
+                f,
+                "Send {{ conn: {conn:?}, frame: <redacted {} bytes>, purpose: Auth }}",
+                frame.len()
+            ),
+            Action::Send {
+                conn,
+                frame,
+                purpose,
+            } => f
+                .debug_struct("Send")
+                .field("conn", conn)
+                .field("frame", frame)
+                .field("purpose", purpose)
+                .finish(),
+            Action::Ping { conn } => f.debug_struct("Ping").field("conn", conn).finish(),
+            Action::Close { conn, code, reason } => f
+                .debug_struct("Close")
+                .field("conn", conn)
+                .field("code", code)
+                .field("reason", reason)
+                .finish(),
+            Action::Release { conn } => f.debug_struct("Release").field("conn", conn).finish(),
+            Action::RefreshCredentials => f.write_str("RefreshCredentials"),
+        }
+    }
+}
+
+/// Where a reconnect delay came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DelaySource {
+    /// The exponential backoff for the current count of consecutive failures.
+    Backoff,
+    /// The first retry after a stable connection was lost.
+    FirstRetry,
+    /// A server's retry-after hint, bounded by the ceiling.
+    RetryAfter {
+        /// What the server asked for.
+        hint: Duration,
+    },
+    /// The circuit breaker is open.
+    CircuitOpen,
+    /// The application asked for it ([`Session::reconnect_now`](crate::Session::reconnect_now),
+    /// a recycle at max lifetime): no delay.
+    Immediate,
+}
+
+/// Why the session stopped for good.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StopReason {
+    /// The application closed it. `clean` is false when the close handshake timed out or the
+    /// transport failed during it.
+    Closed {
+        /// Whether the peer confirmed the close.
+        clean: bool,
+    },
+    /// An attempt or connection ended in a way classified as fatal.
+    Fatal(EndCause),
+    /// `limits.max_attempts` consecutive attempts failed.
+    GaveUp {
+        /// The failures counted.
+        attempts: u32,
+    },
+    /// No connection was live for `limits.max_outage`.
+    OutageTooLong {
+        /// How long the outage lasted.
+        outage: Duration,
+    },
+}
+
+/// Why a queued application message left the outbox without being sent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum DropReason {
+    /// The outbox was full and its policy dropped this message.
+    Overflow,
+    /// The message's expiry passed before the session was live.
+    Expired,
+    /// A newer message with the same coalescing key replaced it.
+    Coalesced,
+    /// The session stopped with the message still queued.
+    Stopped,
+}
+
+/// The circuit breaker's state changes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum CircuitState {
+    /// Attempts are suspended for the cooldown.
+    Open,
+    /// One probe attempt is allowed through.
+    HalfOpen,
+    /// Normal operation resumed.
+    Closed,
+}
+
+/// Something the application may want to know. Events come out of
+/// [`Session::poll_output`](crate::Session::poll_output) interleaved with actions, in causal
+/// order. Every event carries why it happened.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Event {
+    /// A transport attempt begins (the [`Action::Connect`] follows).
+    Connecting {
+        /// The transport.
+        conn: ConnId,
+        /// Which attempt of the current outage (1-based).
+        attempt: u32,
+    },
+    /// The transport opened. Once per `ConnId`.
+    Connected {
+        /// The transport.
+        conn: ConnId,
+    },
+    /// An attempt failed before reaching live.
+    AttemptFailed {
+        /// The transport; `None` when the attempt failed before connecting (the application
+        /// could not supply credentials).
+        conn: Option<ConnId>,
+        /// Which attempt.
+        attempt: u32,
+        /// Why.
+        cause: EndCause,
+        /// What the session does about it.
+        disposition: Disposition,
+    },
+    /// The server acknowledged the auth request.
+    Authenticated {
+        /// The transport.
+        conn: ConnId,
+    },
+    /// Every setup request was acknowledged.
+    SetupComplete {
+        /// The transport.
+        conn: ConnId,
+    },
+    /// The server confirmed a subscription.
+    Subscribed {
+        /// The transport.
+        conn: ConnId,
+        /// The topic.
+        topic: Topic,
+    },
+    /// The server refused a subscription.
+    SubscribeRejected {
+        /// The topic.
+        topic: Topic,
+        /// The server's reason.
+        error: ServerError,
+        /// When it will be retried; `None` when it was permanent and the topic left the registry.
+        retry_in: Option<Duration>,
+    },
+    /// The server confirmed an unsubscribe.
+    Unsubscribed {
+        /// The transport.
+        conn: ConnId,
+        /// The topic.
+        topic: Topic,
+    },
+    /// Auth, setup and the restore of every wanted topic are done; queued sends follow.
+    Live {
+        /// The transport.
+        conn: ConnId,
+        /// Topics restored on this connection.
+        restored: usize,
+        /// Time from the start of the outage (or from `start`) to now.
+        outage: Duration,
+    },
+    /// The connection has been live for `min_uptime`; the failure count reset.
+    Stable {
+        /// The transport.
+        conn: ConnId,
+    },
+    /// Application data.
+    Message {
+        /// The transport.
+        conn: ConnId,
+        /// The topic, when the adapter could tell.
+        topic: Option<Topic>,
+        /// The sequence number, when the protocol has one.
+        seq: Option<u64>,
+        /// The message itself.
+        frame: Frame,
+    },
+    /// Sequence numbers were skipped on a topic (also across reconnects).
+    Gap {
+        /// The topic.
+        topic: Topic,
+        /// The next number the session expected.
+        expected: u64,
+        /// The number that arrived.
+        received: u64,
+    },
+    /// A sequence number at or below the last one arrived (a duplicate, a replay, or a server
+    /// that restarted its numbering). The session tracks from the new number on.
+    SequenceRegressed {
+        /// The topic.
+        topic: Topic,
+        /// The last number seen.
+        last: u64,
+        /// The number that arrived.
+        received: u64,
+    },
+    /// An unsolicited server error.
+    ServerError {
+        /// The transport.
+        conn: ConnId,
+        /// The error.
+        error: ServerError,
+    },
+    /// A connection that had opened ended. Once per `ConnId` that was `Connected`.
+    Disconnected {
+        /// The transport.
+        conn: ConnId,
+        /// Why.
+        cause: EndCause,
+        /// How long it was open.
+        uptime: Duration,
+        /// What the session does about it.
+        disposition: Disposition,
+    },
+    /// The next attempt is scheduled.
+    ReconnectScheduled {
+        /// The attempt number it will have.
+        attempt: u32,
+        /// The delay and the policy inputs behind it.
+        delay: Delay,
+        /// Where the delay came from.
+        source: DelaySource,
+        /// Consecutive failures counted so far.
+        failures: u32,
+    },
+    /// The circuit breaker changed state.
+    Circuit {
+        /// The new state.
+        state: CircuitState,
+        /// Consecutive failures counted.
+        failures: u32,
+    },
+    /// The session emitted [`Action::RefreshCredentials`] and waits for the application.
+    CredentialsRequested,
+    /// Fresh credentials were sent on the live connection and acknowledged.
+    Reauthenticated {
+        /// The transport.
+        conn: ConnId,
+    },
+    /// A renewal while live failed (the application did not answer, or the server refused the
+    /// new credentials transiently); the current connection stays up.
+    RenewalFailed {
+        /// What went wrong.
+        cause: EndCause,
+    },
+    /// A queued application message left the outbox unsent; the frame is handed back.
+    OutboxDropped {
+        /// The message.
+        frame: Frame,
+        /// Why.
+        reason: DropReason,
+    },
+    /// Automatic reconnection is paused ([`Session::pause`](crate::Session::pause)).
+    Paused,
+    /// Automatic reconnection resumed.
+    Resumed,
+    /// The connection reached `max_lifetime` and is being replaced.
+    Recycling {
+        /// The transport.
+        conn: ConnId,
+    },
+    /// The session stopped for good; nothing follows.
+    Stopped {
+        /// Why.
+        reason: StopReason,
+    },
+}
+
+/// One item of the session's output queue: either IO to perform or an event to report.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Output {
+    /// IO the driver must perform.
+    Action(Action),
+    /// Something to hand to the application.
+    Event(Event),
+}
+
+/// The session's lifecycle state.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum State {
+    /// Created, not started.
+    Idle,
+    /// Waiting for the application to supply credentials before connecting.
+    AwaitingCredentials,
+    /// A transport attempt is in flight.
+    Connecting {
+        /// The transport.
+        conn: ConnId,
+        /// Which attempt.
+        attempt: u32,
+    },
+    /// The transport is open; waiting for the auth acknowledgement.
+    Authenticating {
+        /// The transport.
+        conn: ConnId,
+    },
+    /// Waiting for setup acknowledgements.
+    SettingUp {
+        /// The transport.
+        conn: ConnId,
+    },
+    /// Restoring subscriptions.
+    Restoring {
+        /// The transport.
+        conn: ConnId,
+    },
+    /// Live: the application's sends go out at once.
+    Live {
+        /// The transport.
+        conn: ConnId,
+    },
+    /// A close handshake is in progress (the application's close, or a recycle).
+    Closing {
+        /// The transport.
+        conn: ConnId,
+    },
+    /// Waiting before the next attempt.
+    Backoff {
+        /// When the next attempt starts.
+        until: Instant,
+        /// The attempt number it will have.
+        attempt: u32,
+    },
+    /// Automatic reconnection is paused; [`Session::resume`](crate::Session::resume) or
+    /// [`Session::reconnect_now`](crate::Session::reconnect_now) continue.
+    Paused,
+    /// Stopped for good.
+    Stopped(StopReason),
+}
+
+impl State {
+    /// The transport the state holds open or in flight.
+    pub fn conn(&self) -> Option<ConnId> {
+        match self {
+            State::Connecting { conn, .. }
+            | State::Authenticating { conn }
+            | State::SettingUp { conn }
+            | State::Restoring { conn }
+            | State::Live { conn }
+            | State::Closing { conn } => Some(*conn),
+            _ => None,
+        }
+    }
+}

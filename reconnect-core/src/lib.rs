@@ -1,0 +1,100 @@
+//! A sans-IO, deterministic reconnection state machine for long-lived WebSocket clients.
+//!
+//! Trading bots, market-data collectors and telemetry feeds lose their connections every day:
+//! resets, half-open sockets, server restarts, expired credentials. This crate holds the whole
+//! reconnection policy — backoff with jitter, limits and a circuit breaker, timeouts, liveness,
+//! authentication, session setup, subscription restore with sequence tracking, an outbox — as a
+//! pure state machine, [`Session`], with no IO, no clock, no threads and no randomness except a
+//! seeded generator.
+//!
+//! A driver (the `bind-mio` or `bind-smol` crates, or your own event loop) turns socket
+//! readiness, bytes and clock readings into [`Input`]s and calls, and performs the [`Action`]s
+//! the session returns. Because the session is pure, every behaviour replays bit for bit: see
+//! the [`sim`] module for a simulator that runs hours of outages in milliseconds.
+//!
+//! # The contract
+//!
+//! [`Session`]'s documentation states it in full, with a run loop. In short:
+//!
+//! - getters (`state`, `stats`, `health`, `subscriptions`), handlers (`handle_input`,
+//!   `handle_timeout`), commands (`start`, `send`, `subscribe`, `close`, …) and outputs
+//!   (`poll_output`, `poll_timeout`);
+//! - time is only a parameter and never goes backwards; overdue deadlines run first;
+//! - the driver drains `poll_output` after every call;
+//! - every transport attempt has a fresh [`ConnId`]; inputs for stale ids are dropped and
+//!   counted;
+//! - the same config, seed and inputs give the same outputs.
+//!
+//! # The lifecycle
+//!
+//! ```text
+//! Idle -> Connecting -> Authenticating -> SettingUp -> Restoring -> Live
+//!           ^    |            |               |            |          |
+//!           |    v            v               v            v          v
+//!           +-- Backoff <-----+---------------+------------+----------+   (transient failure)
+//!                  |
+//!                  +--> Stopped{reason}                      (fatal error, gave up, closed)
+//! ```
+//!
+//! "Live" means the transport is open, authentication (if any) was acknowledged, setup requests
+//! were acknowledged and every wanted subscription was re-sent and acknowledged (or sent, for
+//! protocols without acks). Application sends queued while not live are released only then, in
+//! order.
+//!
+//! # Adapters
+//!
+//! Exchanges differ in how they authenticate, subscribe, acknowledge, heartbeat and number their
+//! messages; a [`Protocol`] adapter captures that. [`adapters`] has a JSON-RPC 2.0 adapter
+//! (feature `json`) and a raw adapter.
+//!
+//! # Features
+//!
+//! - `json` (default): the JSON-RPC 2.0 adapter, on `serde_json`.
+//! - `serde`: [`snapshot`] serialisation of a session's durable state to JSON.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod adapters;
+mod backoff;
+mod classify;
+mod config;
+mod conn_id;
+mod credentials;
+mod error;
+mod frame;
+mod io;
+mod outbox;
+mod protocol;
+mod rng;
+mod session;
+pub mod sim;
+mod stats;
+mod subscriptions;
+mod topic;
+
+pub use backoff::{BackoffConfig, Delay, FirstRetry, Jitter};
+pub use classify::{Classifier, FixedCloseCode};
+pub use config::{
+    CircuitBreaker, Config, ConfigError, CredentialPolicy, Limits, Liveness, OutboxPolicy,
+    OverflowPolicy, RestorePolicy, Timeouts,
+};
+pub use conn_id::ConnId;
+pub use credentials::Credentials;
+pub use error::{Disposition, EndCause, ServerError, TimeoutKind, TransportError, TransportErrorKind};
+pub use frame::Frame;
+pub use io::{
+    Action, CircuitState, DelaySource, DropReason, Event, Input, Output, Purpose, State,
+    StopReason,
+};
+pub use outbox::{SendError, SendErrorKind, SendOptions};
+pub use protocol::{
+    parse_retry_after_seconds, Inbound, NackKind, Protocol, RequestId, Resume, TopicLookup,
+    TopicRejection,
+};
+pub use rng::seed_from_client_id;
+pub use session::{
+    CommandError, SendStatus, Session, SubscribeError, SubscribeStatus, UnsubscribeStatus,
+};
+pub use stats::{FailureCounts, Health, Stats};
+pub use subscriptions::{Subscription, SubscriptionStatus};
+pub use topic::Topic;

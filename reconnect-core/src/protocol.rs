@@ -1,0 +1,213 @@
+//! The protocol adapter: what an exchange's frames look like.
+
+use std::time::Duration;
+
+use crate::credentials::Credentials;
+use crate::error::{Disposition, EndCause, ServerError};
+use crate::frame::Frame;
+use crate::topic::Topic;
+
+/// Names one request the session sent, so that the adapter can match the server's answer to it.
+///
+/// The session allocates ids (increasing, never reused within a session) and hands them to the
+/// adapter's request builders; the adapter must embed them in the frame (the JSON-RPC `id`) and
+/// report them back in [`Inbound::Ack`] / [`Inbound::Nack`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct RequestId(pub u64);
+
+/// A topic to (re)subscribe, with the last sequence number seen on it, so that protocols with
+/// recovery can resume from there.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Resume {
+    /// The topic.
+    pub topic: Topic,
+    /// The last sequence number the session saw on it, across connections.
+    pub last_seq: Option<u64>,
+}
+
+/// A topic the server refused inside an otherwise positive answer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TopicRejection {
+    /// The topic's name as the server gave it.
+    pub topic: String,
+    /// Why.
+    pub error: ServerError,
+}
+
+/// What an inbound frame is, as far as the session cares.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Inbound {
+    /// A positive answer to request `id`. For a subscribe request, `rejected` lists topics the
+    /// server did not confirm; every other topic of the request counts as subscribed.
+    Ack {
+        /// The request answered.
+        id: RequestId,
+        /// Topics of the request the server refused.
+        rejected: Vec<TopicRejection>,
+    },
+    /// A negative answer to request `id`.
+    Nack {
+        /// The request answered.
+        id: RequestId,
+        /// The server's error.
+        error: ServerError,
+    },
+    /// Application data, for `topic` (when the adapter can tell and the topic is registered),
+    /// with its sequence number (when the protocol numbers messages).
+    Data {
+        /// The topic, looked up with [`TopicLookup::find`].
+        topic: Option<Topic>,
+        /// The message's sequence number.
+        seq: Option<u64>,
+    },
+    /// The server asks for an answer to stay connected; the session sends `reply` at once.
+    HeartbeatRequest {
+        /// The frame that answers it.
+        reply: Frame,
+    },
+    /// A server heartbeat that needs no answer.
+    Heartbeat,
+    /// An unsolicited server error (not the answer to a request). A `retry_after` in it is kept
+    /// as the delay of the next reconnect, should one happen.
+    ServerError(ServerError),
+    /// Anything else; delivered to the application as a message without a topic.
+    Other,
+}
+
+/// Finds registered topics by name without allocating, for [`Protocol::classify`].
+pub trait TopicLookup {
+    /// The registered topic named `name`, if any.
+    fn find(&self, name: &str) -> Option<Topic>;
+}
+
+/// How a rejected subscription is handled.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum NackKind {
+    /// Retry later with the topic's own backoff (rate limits, temporary unavailability).
+    Transient,
+    /// Give up on the topic: it leaves the registry and is not restored again.
+    Permanent,
+}
+
+/// A protocol adapter: builds the frames the session sends and classifies the frames it receives.
+///
+/// The session owns the orchestration (order, timeouts, retries, bookkeeping); the adapter only
+/// knows the wire format. Adapters must be deterministic (no clocks, no randomness) and must not
+/// panic on any input: a frame they cannot understand is [`Inbound::Other`].
+///
+/// Only [`subscribe_request`](Protocol::subscribe_request) and [`classify`](Protocol::classify)
+/// are required; everything else has a default that suits a protocol without that feature.
+pub trait Protocol {
+    /// The auth request for `credentials`, or `None` when the protocol has no auth step (or the
+    /// credentials travel in the URL or headers, which the driver handles).
+    fn auth_request(&mut self, _id: RequestId, _credentials: &Credentials) -> Option<Frame> {
+        None
+    }
+
+    /// The `index`-th setup request (0-based), sent after auth and before subscriptions are
+    /// restored; `None` when there are no more.
+    fn setup_request(&mut self, _index: usize, _id: RequestId) -> Option<Frame> {
+        None
+    }
+
+    /// One subscribe frame for `topics` (never more than [`max_batch`](Protocol::max_batch)).
+    fn subscribe_request(&mut self, id: RequestId, topics: &[Resume]) -> Frame;
+
+    /// One unsubscribe frame for `topics`, or `None` when the protocol cannot unsubscribe (the
+    /// topic then simply stops being restored).
+    fn unsubscribe_request(&mut self, _id: RequestId, _topics: &[Topic]) -> Option<Frame> {
+        None
+    }
+
+    /// The most topics one subscribe or unsubscribe frame may carry. Default 1.
+    fn max_batch(&self) -> usize {
+        1
+    }
+
+    /// Whether the server answers requests. When false, a request counts as acknowledged once
+    /// sent (auth, setup and subscriptions alike). Default true.
+    fn acknowledges(&self) -> bool {
+        true
+    }
+
+    /// An application-level heartbeat (a protocol ping) whose answer is an [`Inbound::Ack`] for
+    /// `id`, or `None` when the protocol has none. Sent every
+    /// [`Liveness::heartbeat_interval`](crate::Liveness::heartbeat_interval).
+    fn heartbeat_request(&mut self, _id: RequestId) -> Option<Frame> {
+        None
+    }
+
+    /// Whether fresh credentials supplied while live must be sent in a new auth request on the
+    /// live connection. Default false (the next connect uses them).
+    fn reauth_on_renewal(&self) -> bool {
+        false
+    }
+
+    /// Classifies an inbound frame. Must not panic and must do bounded work per frame.
+    fn classify(&mut self, frame: &Frame, topics: &dyn TopicLookup) -> Inbound;
+
+    /// How to treat a rejected auth request. The default treats it as transient unless the
+    /// server gave a retry-after hint.
+    fn auth_rejection(&self, error: &ServerError) -> Disposition {
+        error
+            .retry_after
+            .map_or(Disposition::Retry, Disposition::RetryAfter)
+    }
+
+    /// How to treat a rejected subscription. Default: permanent.
+    fn subscribe_rejection(&self, _error: &ServerError) -> NackKind {
+        NackKind::Permanent
+    }
+
+    /// Overrides the default classification of what ended an attempt or a connection; `None`
+    /// defers to the configured [`Classifier`](crate::Classifier).
+    fn classify_end(&self, _cause: &EndCause) -> Option<Disposition> {
+        None
+    }
+}
+
+impl<P: Protocol + ?Sized> Protocol for Box<P> {
+    fn auth_request(&mut self, id: RequestId, credentials: &Credentials) -> Option<Frame> {
+        (**self).auth_request(id, credentials)
+    }
+    fn setup_request(&mut self, index: usize, id: RequestId) -> Option<Frame> {
+        (**self).setup_request(index, id)
+    }
+    fn subscribe_request(&mut self, id: RequestId, topics: &[Resume]) -> Frame {
+        (**self).subscribe_request(id, topics)
+    }
+    fn unsubscribe_request(&mut self, id: RequestId, topics: &[Topic]) -> Option<Frame> {
+        (**self).unsubscribe_request(id, topics)
+    }
+    fn max_batch(&self) -> usize {
+        (**self).max_batch()
+    }
+    fn acknowledges(&self) -> bool {
+        (**self).acknowledges()
+    }
+    fn heartbeat_request(&mut self, id: RequestId) -> Option<Frame> {
+        (**self).heartbeat_request(id)
+    }
+    fn reauth_on_renewal(&self) -> bool {
+        (**self).reauth_on_renewal()
+    }
+    fn classify(&mut self, frame: &Frame, topics: &dyn TopicLookup) -> Inbound {
+        (**self).classify(frame, topics)
+    }
+    fn auth_rejection(&self, error: &ServerError) -> Disposition {
+        (**self).auth_rejection(error)
+    }
+    fn subscribe_rejection(&self, error: &ServerError) -> NackKind {
+        (**self).subscribe_rejection(error)
+    }
+    fn classify_end(&self, cause: &EndCause) -> Option<Disposition> {
+        (**self).classify_end(cause)
+    }
+}
+
+/// Parses an HTTP `Retry-After` value given in delta-seconds. HTTP dates need a clock to
+/// interpret, so a driver that meets one must convert it itself.
+pub fn parse_retry_after_seconds(value: &str) -> Option<Duration> {
+    value.trim().parse::<u64>().ok().map(Duration::from_secs)
+}

@@ -1,0 +1,293 @@
+//! What the transport reports: opens, frames, closes, failures.
+
+use std::time::{Duration, Instant};
+
+use super::lifecycle::Next;
+use super::{Phase, RequestKind, Session, Timer};
+use crate::error::{Disposition, EndCause, ServerError};
+use crate::frame::Frame;
+use crate::io::{Action, Event, Input, Purpose};
+use crate::protocol::{Inbound, NackKind, Protocol, RequestId, TopicRejection};
+use crate::subscriptions::SubscriptionStatus;
+use crate::topic::Topic;
+
+impl<P: Protocol> Session<P> {
+    /// Handles an input for the current transport (staleness was checked by the caller).
+    pub(crate) fn on_input(&mut self, now: Instant, input: Input) {
+        let connecting = self.phase == Phase::Connecting;
+        match input {
+            Input::Opened { .. } => {
+                if connecting {
+                    self.on_opened(now);
+                }
+            }
+            Input::ConnectFailed { error, .. } | Input::Failed { error, .. } => {
+                if matches!(self.phase, Phase::Closing(_)) {
+                    self.finish_close(now, false);
+                } else {
+                    self.end_connection(now, EndCause::Transport(error), None, Next::Policy);
+                }
+            }
+            // Before the transport opened, nothing else is meaningful: a driver that reports
+            // traffic first breaks the contract, and acting on it would skip the handshake.
+            _ if connecting => self.stats.stale_inputs += 1,
+            Input::Closed { code, reason, .. } => {
+                if matches!(self.phase, Phase::Closing(_)) {
+                    self.finish_close(now, true);
+                } else {
+                    self.end_connection(
+                        now,
+                        EndCause::ServerClosed { code, reason },
+                        None,
+                        Next::Policy,
+                    );
+                }
+            }
+            Input::Ping { .. } | Input::Pong { .. } => self.saw_inbound(now),
+            Input::Frame { frame, .. } => {
+                self.saw_inbound(now);
+                self.on_frame(now, frame);
+            }
+        }
+    }
+
+    /// Any inbound traffic proves the peer alive: the pong wait ends and the next ping is due an
+    /// interval from now.
+    fn saw_inbound(&mut self, now: Instant) {
+        if let Some(conn) = self.conn.as_mut() {
+            conn.last_inbound = Some(now);
+        }
+        if matches!(self.phase, Phase::Closing(_)) {
+            return;
+        }
+        self.timers.stop(Timer::Pong);
+        if let Some(interval) = self.config.liveness.ping_interval {
+            self.timers.set(Timer::Ping, Self::after(now, interval));
+        }
+    }
+
+    fn on_frame(&mut self, now: Instant, frame: Frame) {
+        let Some(conn) = self.conn_id() else {
+            return;
+        };
+        match self.protocol.classify(&frame, &self.registry) {
+            Inbound::Data { topic, seq } => {
+                self.stats.frames_in += 1;
+                if let Some(idle) = self.config.liveness.idle_timeout {
+                    if self.registry.has_active() {
+                        self.timers.set(Timer::Idle, Self::after(now, idle));
+                    }
+                }
+                if let (Some(topic), Some(seq)) = (&topic, seq) {
+                    self.track_sequence(topic, seq);
+                }
+                self.emit(Event::Message {
+                    conn,
+                    topic,
+                    seq,
+                    frame,
+                });
+            }
+            Inbound::Ack { id, rejected } => {
+                if !self.on_ack(now, id, rejected) {
+                    self.deliver_other(conn, frame);
+                }
+            }
+            Inbound::Nack { id, error } => {
+                if !self.on_nack(now, id, error) {
+                    self.deliver_other(conn, frame);
+                }
+            }
+            Inbound::HeartbeatRequest { reply } => {
+                if !matches!(self.phase, Phase::Closing(_)) {
+                    self.act(Action::Send {
+                        conn,
+                        frame: reply,
+                        purpose: Purpose::HeartbeatReply,
+                    });
+                }
+            }
+            Inbound::Heartbeat => {}
+            Inbound::ServerError(error) => {
+                if let Some(hint) = error.retry_after {
+                    self.retry_after_hint = Some(hint);
+                }
+                self.emit(Event::ServerError { conn, error });
+            }
+            Inbound::Other => self.deliver_other(conn, frame),
+        }
+    }
+
+    /// Frames the session does not consume (including answers to requests the application sent
+    /// itself) reach the application: nothing inbound is dropped silently.
+    fn deliver_other(&mut self, conn: crate::ConnId, frame: Frame) {
+        self.stats.frames_in += 1;
+        self.emit(Event::Message {
+            conn,
+            topic: None,
+            seq: None,
+            frame,
+        });
+    }
+
+    fn track_sequence(&mut self, topic: &Topic, seq: u64) {
+        let Some(entry) = self.registry.entry_mut(topic.as_str()) else {
+            return;
+        };
+        let last = entry.last_seq.replace(seq);
+        match last {
+            Some(last) if seq > last.saturating_add(1) => {
+                self.stats.gaps += 1;
+                self.emit(Event::Gap {
+                    topic: topic.clone(),
+                    expected: last + 1,
+                    received: seq,
+                });
+            }
+            Some(last) if seq <= last => self.emit(Event::SequenceRegressed {
+                topic: topic.clone(),
+                last,
+                received: seq,
+            }),
+            _ => {}
+        }
+    }
+
+    /// Returns false when `id` is not one of the session's pending requests.
+    fn on_ack(&mut self, now: Instant, id: RequestId, rejected: Vec<TopicRejection>) -> bool {
+        let Some(kind) = self.pending.remove(id) else {
+            return false;
+        };
+        self.sync_request_timer();
+        let Some(conn) = self.conn_id() else {
+            return true;
+        };
+        match kind {
+            RequestKind::Auth => self.on_authenticated(now),
+            RequestKind::Reauth => self.emit(Event::Reauthenticated { conn }),
+            RequestKind::Setup => self.check_setup_done(now, true),
+            RequestKind::Subscribe(topics) => {
+                for topic in topics {
+                    let refusal = rejected.iter().find(|r| r.topic == topic.as_str());
+                    match refusal {
+                        Some(r) => self.on_topic_rejected(now, topic, r.error.clone()),
+                        None => self.mark_active(conn, topic, now),
+                    }
+                }
+                self.pump_subscriptions(now);
+                self.check_restored(now);
+            }
+            RequestKind::Unsubscribe(topics) => {
+                for topic in topics {
+                    self.emit(Event::Unsubscribed { conn, topic });
+                }
+            }
+            RequestKind::Heartbeat => {}
+        }
+        true
+    }
+
+    fn on_nack(&mut self, now: Instant, id: RequestId, error: ServerError) -> bool {
+        let Some(kind) = self.pending.remove(id) else {
+            return false;
+        };
+        self.sync_request_timer();
+        let Some(conn) = self.conn_id() else {
+            return true;
+        };
+        match kind {
+            RequestKind::Auth => {
+                let disposition = self.protocol.auth_rejection(&error);
+                self.end_connection(
+                    now,
+                    EndCause::AuthRejected(error),
+                    Some(disposition),
+                    Next::Policy,
+                );
+            }
+            RequestKind::Reauth => {
+                let disposition = self.protocol.auth_rejection(&error);
+                if matches!(
+                    disposition,
+                    Disposition::Fatal | Disposition::RefreshCredentials
+                ) {
+                    self.end_connection(
+                        now,
+                        EndCause::AuthRejected(error),
+                        Some(disposition),
+                        Next::Policy,
+                    );
+                } else {
+                    self.emit(Event::RenewalFailed {
+                        cause: EndCause::AuthRejected(error),
+                    });
+                }
+            }
+            RequestKind::Setup => {
+                self.end_connection(now, EndCause::SetupRejected(error), None, Next::Policy);
+            }
+            RequestKind::Subscribe(topics) => {
+                for topic in topics {
+                    self.on_topic_rejected(now, topic, error.clone());
+                }
+                self.pump_subscriptions(now);
+                self.check_restored(now);
+            }
+            // The topics already left the registry; the server's refusal is still worth knowing.
+            RequestKind::Unsubscribe(_) | RequestKind::Heartbeat => {
+                self.emit(Event::ServerError { conn, error });
+            }
+        }
+        true
+    }
+
+    /// A refused topic: retried later with its own doubling, jittered delay if transient,
+    /// dropped from the registry (with the event saying so) if permanent.
+    fn on_topic_rejected(&mut self, now: Instant, topic: Topic, error: ServerError) {
+        if !self.registry.contains(topic.as_str()) {
+            return;
+        }
+        match self.protocol.subscribe_rejection(&error) {
+            NackKind::Permanent => {
+                self.registry.remove(topic.as_str());
+                self.emit(Event::SubscribeRejected {
+                    topic,
+                    error,
+                    retry_in: None,
+                });
+            }
+            NackKind::Transient => {
+                let policy = &self.config.restore;
+                let nacks = self
+                    .registry
+                    .entry_mut(topic.as_str())
+                    .map(|e| {
+                        e.nacks = e.nacks.saturating_add(1);
+                        e.nacks
+                    })
+                    .unwrap_or(1);
+                let exp = nacks.saturating_sub(1).min(30);
+                let base = policy
+                    .nack_retry_initial
+                    .saturating_mul(1u32 << exp.min(20))
+                    .min(policy.nack_retry_max);
+                let hinted = error.retry_after.unwrap_or(Duration::ZERO);
+                let lo = (base / 2).max(hinted.min(policy.nack_retry_max));
+                let delay = self.backoff.between(lo, base.max(lo));
+                let at = Self::after(now, delay);
+                self.registry
+                    .set_status(topic.as_str(), SubscriptionStatus::RetryAt(at));
+                let next = self
+                    .timers
+                    .get(Timer::SubscriptionRetry)
+                    .map_or(at, |t| t.min(at));
+                self.timers.set(Timer::SubscriptionRetry, next);
+                self.emit(Event::SubscribeRejected {
+                    topic,
+                    error,
+                    retry_in: Some(delay),
+                });
+            }
+        }
+    }
+}

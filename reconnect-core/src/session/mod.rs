@@ -1,0 +1,424 @@
+//! The reconnecting session: the state machine at the heart of the crate.
+
+mod commands;
+mod inbound;
+mod lifecycle;
+mod pending;
+mod restore;
+mod timer;
+mod timers;
+
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+
+use crate::backoff::Backoff;
+use crate::config::{Config, ConfigError};
+use crate::conn_id::ConnId;
+use crate::credentials::Credentials;
+use crate::io::{Action, Event, Input, Output, State, StopReason};
+use crate::outbox::Outbox;
+use crate::protocol::{Protocol, RequestId};
+use crate::stats::{Health, Stats};
+use crate::subscriptions::{Registry, Subscription};
+
+pub use commands::{CommandError, SendStatus, SubscribeError, SubscribeStatus, UnsubscribeStatus};
+pub(crate) use pending::{Pending, RequestKind};
+pub(crate) use timer::{Timer, TimerTable};
+
+/// Where the lifecycle stands (the public [`State`] is derived from it and the connection).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Phase {
+    Idle,
+    AwaitingCredentials,
+    Connecting,
+    Authenticating,
+    SettingUp,
+    Restoring,
+    Live,
+    Closing(AfterClose),
+    Backoff { until: Instant },
+    Paused,
+    Stopped(StopReason),
+}
+
+/// What happens once a close handshake ends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum AfterClose {
+    /// The application closed the session.
+    Stop,
+    /// A recycle at max lifetime: connect again at once.
+    Reconnect,
+}
+
+/// The transport in flight or open.
+#[derive(Clone, Debug)]
+pub(crate) struct Conn {
+    pub(crate) id: ConnId,
+    pub(crate) attempt: u32,
+    pub(crate) opened_at: Option<Instant>,
+    pub(crate) live_since: Option<Instant>,
+    pub(crate) stable: bool,
+    pub(crate) last_inbound: Option<Instant>,
+    pub(crate) restored: usize,
+    /// Credentials renewal asked of the application while this connection is live.
+    pub(crate) renewal_wait: bool,
+}
+
+/// Circuit breaker state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Circuit {
+    Closed,
+    Open,
+    HalfOpen,
+}
+
+/// A reconnecting WebSocket session, without IO: a deterministic state machine that a driver
+/// feeds with what its transport and clock report, and that answers with actions to perform and
+/// events to hand to the application.
+///
+/// # The contract
+///
+/// The methods come in four kinds, as in `quinn-proto`'s `Connection`:
+///
+/// - **Getters** (`&self`): [`state`](Self::state), [`stats`](Self::stats),
+///   [`health`](Self::health), [`subscriptions`](Self::subscriptions), [`config`](Self::config).
+/// - **Handlers** for what the transport and the clock report:
+///   [`handle_input`](Self::handle_input) and [`handle_timeout`](Self::handle_timeout).
+///   Infallible; spurious, early or stale calls do nothing.
+/// - **Commands** from the application: [`start`](Self::start), [`send`](Self::send),
+///   [`subscribe`](Self::subscribe), [`unsubscribe`](Self::unsubscribe),
+///   [`reconnect_now`](Self::reconnect_now), [`close`](Self::close), [`pause`](Self::pause),
+///   [`resume`](Self::resume), [`set_credentials`](Self::set_credentials),
+///   [`provide_credentials`](Self::provide_credentials). Each returns a typed result; none does
+///   IO.
+/// - **Outputs**: [`poll_output`](Self::poll_output) yields actions and events in causal order
+///   from one queue; [`poll_timeout`](Self::poll_timeout) is the next deadline (a pure getter).
+///
+/// # Rules the driver must keep
+///
+/// 1. **Time is only ever a parameter.** The session never reads a clock. The driver passes
+///    `now` (a monotonic reading); a `now` earlier than one seen before is treated as the latest
+///    one, so time never goes backwards. Every call that carries `now` first runs every deadline
+///    already due, in a fixed order, so a late tick cannot hide a dead connection.
+/// 2. **Drain after every mutation.** After each handler or command, the driver must call
+///    [`poll_output`](Self::poll_output) until it returns `None`, perform the actions in order,
+///    and then wait for the next readiness, command, or [`poll_timeout`](Self::poll_timeout)
+///    (calling [`handle_timeout`](Self::handle_timeout) when it passes).
+/// 3. **Generations.** Each [`Action::Connect`] names a fresh [`ConnId`]; the driver must tag
+///    every [`Input`] with the id of the transport it came from. Inputs for any other id are
+///    dropped before anything else happens (not even the clock advances) and counted in
+///    [`Stats::stale_inputs`]. At most one attempt is in flight. For every `ConnId` the session
+///    emits exactly one [`Action::Release`]; the driver must then drop that socket at once.
+/// 4. **Determinism.** The same [`Config`] (with its seed), adapter and sequence of calls give
+///    the same outputs, every time.
+/// 5. **Nothing unbounded.** Subscriptions, the outbox and pending requests have bounds; what
+///    happens at a bound is documented and reported, never silent.
+///
+/// # A run loop
+///
+/// ```
+/// use std::time::{Duration, Instant};
+/// use reconnect_core::{Action, Config, Event, Frame, Input, Output, Session};
+/// use reconnect_core::adapters::RawAdapter;
+///
+/// let mut session = Session::new(Config::new(7), RawAdapter::new()).unwrap();
+/// let mut now = Instant::now(); // the driver's clock; the session never reads one
+/// session.subscribe(now, "{\"op\":\"subscribe\",\"args\":[\"trades\"]}").unwrap();
+/// session.start(now).unwrap();
+/// let mut live = false;
+/// for _ in 0..10 {
+///     // Rule 2: drain every output after every call.
+///     while let Some(output) = session.poll_output() {
+///         match output {
+///             // A real driver opens a socket here; this one pretends it opened at once.
+///             Output::Action(Action::Connect { conn, .. }) => {
+///                 session.handle_input(now, Input::Opened { conn })
+///             }
+///             Output::Action(Action::Send { frame, .. }) => { /* write `frame` */ }
+///             Output::Action(Action::Release { .. }) => { /* drop the socket */ }
+///             Output::Action(_) => {}
+///             Output::Event(Event::Live { .. }) => live = true,
+///             Output::Event(_) => {}
+///         }
+///     }
+///     // Wait for readiness or the next deadline, whichever comes first.
+///     match session.poll_timeout() {
+///         Some(deadline) => {
+///             now = now.max(deadline);
+///             session.handle_timeout(now);
+///         }
+///         None => break,
+///     }
+/// }
+/// assert!(live);
+/// ```
+pub struct Session<P> {
+    pub(crate) config: Config,
+    pub(crate) protocol: P,
+    /// The latest `now` seen; inputs earlier than it are clamped to it.
+    pub(crate) now: Option<Instant>,
+    pub(crate) phase: Phase,
+    pub(crate) conn: Option<Conn>,
+    pub(crate) next_conn: u64,
+    pub(crate) next_request: u64,
+    pub(crate) timers: TimerTable,
+    pub(crate) out: VecDeque<Output>,
+    pub(crate) backoff: Backoff,
+    /// Consecutive failed attempts since the last stable connection.
+    pub(crate) failures: u32,
+    pub(crate) outage_started: Option<Instant>,
+    pub(crate) retry_after_hint: Option<std::time::Duration>,
+    pub(crate) circuit: Circuit,
+    pub(crate) paused: bool,
+    pub(crate) credentials: Option<Credentials>,
+    /// The next attempt must ask the application for fresh credentials first.
+    pub(crate) needs_refresh: bool,
+    pub(crate) registry: Registry,
+    pub(crate) outbox: Outbox,
+    pub(crate) pending: Pending,
+    pub(crate) stats: Stats,
+    /// Uptime and downtime are accumulated up to this instant.
+    pub(crate) accounted_until: Option<Instant>,
+}
+
+impl<P: Protocol> Session<P> {
+    /// Creates an idle session. Nothing happens until [`start`](Self::start).
+    pub fn new(config: Config, protocol: P) -> Result<Self, ConfigError> {
+        config.validate()?;
+        Ok(Session {
+            backoff: Backoff::new(config.seed),
+            config,
+            protocol,
+            now: None,
+            phase: Phase::Idle,
+            conn: None,
+            next_conn: 1,
+            next_request: 1,
+            timers: TimerTable::default(),
+            out: VecDeque::new(),
+            failures: 0,
+            outage_started: None,
+            retry_after_hint: None,
+            circuit: Circuit::Closed,
+            paused: false,
+            credentials: None,
+            needs_refresh: false,
+            registry: Registry::default(),
+            outbox: Outbox::default(),
+            pending: Pending::default(),
+            stats: Stats::default(),
+            accounted_until: None,
+        })
+    }
+
+    // ---- getters -------------------------------------------------------------------------
+
+    /// The lifecycle state.
+    pub fn state(&self) -> State {
+        let conn = self.conn.as_ref().map(|c| c.id);
+        match (&self.phase, conn) {
+            (Phase::Idle, _) => State::Idle,
+            (Phase::AwaitingCredentials, _) => State::AwaitingCredentials,
+            (Phase::Connecting, Some(conn)) => State::Connecting {
+                conn,
+                attempt: self.conn.as_ref().map_or(0, |c| c.attempt),
+            },
+            (Phase::Authenticating, Some(conn)) => State::Authenticating { conn },
+            (Phase::SettingUp, Some(conn)) => State::SettingUp { conn },
+            (Phase::Restoring, Some(conn)) => State::Restoring { conn },
+            (Phase::Live, Some(conn)) => State::Live { conn },
+            (Phase::Closing(_), Some(conn)) => State::Closing { conn },
+            (Phase::Backoff { until }, _) => State::Backoff {
+                until: *until,
+                attempt: self.failures + 1,
+            },
+            (Phase::Paused, _) => State::Paused,
+            (Phase::Stopped(reason), _) => State::Stopped(reason.clone()),
+            (_, None) => unreachable!("a connection phase always has a connection"),
+        }
+    }
+
+    /// Running totals. Uptime and downtime are counted up to the last `now` the session saw.
+    pub fn stats(&self) -> &Stats {
+        &self.stats
+    }
+
+    /// A quick verdict for health checks, as of the last `now` the session saw.
+    pub fn health(&self) -> Health {
+        let now = self.now;
+        Health {
+            live: self.phase == Phase::Live,
+            since_last_inbound: self
+                .conn
+                .as_ref()
+                .and_then(|c| c.last_inbound)
+                .zip(now)
+                .map(|(last, now)| now.saturating_duration_since(last)),
+            consecutive_failures: self.failures,
+        }
+    }
+
+    /// The wanted topics, in the order they were subscribed, with their state on the current
+    /// connection and their last sequence numbers.
+    pub fn subscriptions(&self) -> impl Iterator<Item = Subscription> + '_ {
+        self.registry.iter().map(|(topic, entry)| Subscription {
+            topic: topic.clone(),
+            status: entry.status,
+            last_seq: entry.last_seq,
+        })
+    }
+
+    /// How many application messages wait in the outbox.
+    pub fn queued(&self) -> usize {
+        self.outbox.len()
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The adapter.
+    pub fn protocol(&self) -> &P {
+        &self.protocol
+    }
+
+    /// The adapter, mutably (to change its settings between connections).
+    pub fn protocol_mut(&mut self) -> &mut P {
+        &mut self.protocol
+    }
+
+    /// The current transport's id, if one is in flight or open.
+    pub fn current_conn(&self) -> Option<ConnId> {
+        self.conn.as_ref().map(|c| c.id)
+    }
+
+    /// Whether the session has stopped for good.
+    pub fn is_stopped(&self) -> bool {
+        matches!(self.phase, Phase::Stopped(_))
+    }
+
+    /// A measure of the memory the session holds beyond its topics and queued frames (capacities
+    /// of its internal tables). It must not grow with the number of reconnects; the soak test
+    /// checks that.
+    pub fn footprint(&self) -> usize {
+        self.registry.footprint()
+            + self.outbox.footprint()
+            + self.pending.footprint()
+            + self.out.capacity()
+    }
+
+    // ---- outputs -------------------------------------------------------------------------
+
+    /// The next action or event, in causal order; `None` when the queue is empty.
+    ///
+    /// The driver must drain this until `None` after every handler and command.
+    pub fn poll_output(&mut self) -> Option<Output> {
+        self.out.pop_front()
+    }
+
+    /// The earliest deadline, if any. A pure getter: the driver must call
+    /// [`handle_timeout`](Self::handle_timeout) once its clock reaches it. It is `Some` whenever
+    /// the session waits on a deadline (an attempt, an acknowledgement, a backoff, a close, a
+    /// liveness check).
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.timers.next()
+    }
+
+    // ---- handlers ------------------------------------------------------------------------
+
+    /// Reports what the transport `input.conn()` did at `now`.
+    ///
+    /// Inputs for a transport other than the current one are stale: they are dropped and
+    /// counted, and nothing else happens. Otherwise overdue deadlines run first, then the input.
+    pub fn handle_input(&mut self, now: Instant, input: Input) {
+        if self.current_conn() != Some(input.conn()) {
+            self.stats.stale_inputs += 1;
+            return;
+        }
+        let now = self.advance(now);
+        // An overdue deadline may have ended this very transport.
+        if self.current_conn() != Some(input.conn()) {
+            self.stats.stale_inputs += 1;
+            return;
+        }
+        self.on_input(now, input);
+    }
+
+    /// Reports that the clock reached `now`. Runs every deadline that is due; an early or
+    /// spurious call does nothing.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        self.advance(now);
+    }
+
+    // ---- internals shared by the submodules ---------------------------------------------
+
+    /// Clamps `now`, accounts time, runs due deadlines; returns the clamped `now`.
+    pub(crate) fn advance(&mut self, now: Instant) -> Instant {
+        let now = match self.now {
+            Some(last) if now < last => last,
+            _ => now,
+        };
+        self.now = Some(now);
+        self.account_time(now);
+        self.run_due_timers(now);
+        now
+    }
+
+    fn account_time(&mut self, now: Instant) {
+        let Some(since) = self.accounted_until else {
+            return;
+        };
+        let elapsed = now.saturating_duration_since(since);
+        match self.phase {
+            Phase::Idle | Phase::Stopped(_) => {}
+            Phase::Live => self.stats.uptime += elapsed,
+            _ => self.stats.downtime += elapsed,
+        }
+        self.accounted_until = Some(now);
+    }
+
+    pub(crate) fn emit(&mut self, event: Event) {
+        self.out.push_back(Output::Event(event));
+    }
+
+    pub(crate) fn act(&mut self, action: Action) {
+        if matches!(action, Action::Send { .. }) {
+            self.stats.frames_out += 1;
+        }
+        self.out.push_back(Output::Action(action));
+    }
+
+    pub(crate) fn next_request_id(&mut self) -> RequestId {
+        let id = RequestId(self.next_request);
+        self.next_request += 1;
+        id
+    }
+
+    pub(crate) fn conn_id(&self) -> Option<ConnId> {
+        self.current_conn()
+    }
+
+    /// Whether a transport is open (past [`Input::Opened`]).
+    pub(crate) fn is_open(&self) -> bool {
+        self.conn.as_ref().is_some_and(|c| c.opened_at.is_some())
+    }
+
+    pub(crate) fn after(now: Instant, d: Duration) -> Instant {
+        now.checked_add(d).unwrap_or(now + Duration::from_secs(86_400 * 365))
+    }
+}
+
+impl<P> std::fmt::Debug for Session<P> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("phase", &self.phase)
+            .field("conn", &self.conn)
+            .field("failures", &self.failures)
+            .field("topics", &self.registry.len())
+            .field("queued", &self.outbox.len())
+            .field("pending", &self.pending.len())
+            .field("credentials", &self.credentials)
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,77 @@
+//! Requests sent on the current connection that still wait for the server's answer.
+
+use std::collections::{BTreeSet, HashMap};
+use std::time::Instant;
+
+use crate::error::TimeoutKind;
+use crate::protocol::RequestId;
+use crate::topic::Topic;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum RequestKind {
+    Auth,
+    /// Auth with renewed credentials on a live connection.
+    Reauth,
+    Setup,
+    Subscribe(Vec<Topic>),
+    Unsubscribe(Vec<Topic>),
+    Heartbeat,
+}
+
+impl RequestKind {
+    pub(crate) fn timeout_kind(&self) -> TimeoutKind {
+        match self {
+            RequestKind::Auth | RequestKind::Reauth => TimeoutKind::Auth,
+            RequestKind::Setup => TimeoutKind::Setup,
+            RequestKind::Subscribe(_) | RequestKind::Unsubscribe(_) => TimeoutKind::Subscribe,
+            RequestKind::Heartbeat => TimeoutKind::Heartbeat,
+        }
+    }
+}
+
+/// Pending requests with their deadlines, ordered so the earliest is found in O(log n).
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Pending {
+    by_id: HashMap<RequestId, (RequestKind, Instant)>,
+    deadlines: BTreeSet<(Instant, RequestId)>,
+}
+
+impl Pending {
+    pub(crate) fn insert(&mut self, id: RequestId, kind: RequestKind, deadline: Instant) {
+        self.by_id.insert(id, (kind, deadline));
+        self.deadlines.insert((deadline, id));
+    }
+
+    pub(crate) fn remove(&mut self, id: RequestId) -> Option<RequestKind> {
+        let (kind, deadline) = self.by_id.remove(&id)?;
+        self.deadlines.remove(&(deadline, id));
+        Some(kind)
+    }
+
+    pub(crate) fn next_deadline(&self) -> Option<Instant> {
+        self.deadlines.first().map(|(at, _)| *at)
+    }
+
+    /// The earliest request whose deadline has passed.
+    pub(crate) fn first_expired(&self, now: Instant) -> Option<(RequestId, &RequestKind)> {
+        let (at, id) = self.deadlines.first()?;
+        (*at <= now).then(|| (*id, &self.by_id[id].0))
+    }
+
+    pub(crate) fn any(&self, pred: impl Fn(&RequestKind) -> bool) -> bool {
+        self.by_id.values().any(|(k, _)| pred(k))
+    }
+
+    pub(crate) fn clear(&mut self) {
+        self.by_id.clear();
+        self.deadlines.clear();
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.by_id.len()
+    }
+
+    pub(crate) fn footprint(&self) -> usize {
+        self.by_id.capacity() + self.deadlines.len()
+    }
+}

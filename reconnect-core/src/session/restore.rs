@@ -1,0 +1,189 @@
+//! From an open transport to live: auth, setup, and the paced restore of subscriptions.
+
+use std::time::{Duration, Instant};
+
+use super::{Phase, RequestKind, Session, Timer};
+use crate::io::{Action, Event, Purpose};
+use crate::protocol::{Protocol, Resume};
+use crate::subscriptions::SubscriptionStatus;
+use crate::topic::Topic;
+
+impl<P: Protocol> Session<P> {
+    /// Sends the auth request (if the adapter has one and credentials are set) and waits for its
+    /// acknowledgement; otherwise moves straight on to setup.
+    pub(crate) fn start_auth(&mut self, now: Instant) {
+        let Some(conn) = self.conn_id() else {
+            return;
+        };
+        let id = self.next_request_id();
+        let frame = match &self.credentials {
+            Some(creds) => self.protocol.auth_request(id, creds),
+            None => None,
+        };
+        let Some(frame) = frame else {
+            self.start_setup(now);
+            return;
+        };
+        self.act(Action::Send {
+            conn,
+            frame,
+            purpose: Purpose::Auth,
+        });
+        if self.protocol.acknowledges() {
+            self.phase = Phase::Authenticating;
+            let deadline = Self::after(now, self.config.timeouts.auth);
+            self.pending.insert(id, RequestKind::Auth, deadline);
+            self.sync_request_timer();
+        } else {
+            self.emit(Event::Authenticated { conn });
+            self.start_setup(now);
+        }
+    }
+
+    pub(crate) fn on_authenticated(&mut self, now: Instant) {
+        if let Some(conn) = self.conn_id() {
+            self.emit(Event::Authenticated { conn });
+        }
+        self.start_setup(now);
+    }
+
+    /// Sends every setup request the adapter has; restore starts once all are acknowledged.
+    fn start_setup(&mut self, now: Instant) {
+        let Some(conn) = self.conn_id() else {
+            return;
+        };
+        self.phase = Phase::SettingUp;
+        let acks = self.protocol.acknowledges();
+        let mut sent = 0;
+        // Bounded: an adapter that never returns None must not hang the session.
+        while sent < 1024 {
+            let id = self.next_request_id();
+            let Some(frame) = self.protocol.setup_request(sent, id) else {
+                break;
+            };
+            sent += 1;
+            self.act(Action::Send {
+                conn,
+                frame,
+                purpose: Purpose::Setup,
+            });
+            if acks {
+                let deadline = Self::after(now, self.config.timeouts.setup);
+                self.pending.insert(id, RequestKind::Setup, deadline);
+            }
+        }
+        self.sync_request_timer();
+        self.check_setup_done(now, sent > 0);
+    }
+
+    pub(crate) fn check_setup_done(&mut self, now: Instant, had_setup: bool) {
+        if self.phase != Phase::SettingUp || self.pending.any(|k| *k == RequestKind::Setup) {
+            return;
+        }
+        if had_setup {
+            if let Some(conn) = self.conn_id() {
+                self.emit(Event::SetupComplete { conn });
+            }
+        }
+        self.phase = Phase::Restoring;
+        self.pump_subscriptions(now);
+        self.check_restored(now);
+    }
+
+    /// Sends unsent topics: during a restore, one paced frame at a time; while live, all at once.
+    pub(crate) fn pump_subscriptions(&mut self, now: Instant) {
+        let Some(conn) = self.conn_id() else {
+            return;
+        };
+        let restoring = self.phase == Phase::Restoring;
+        if !restoring && self.phase != Phase::Live {
+            return;
+        }
+        if restoring && self.timers.get(Timer::RestorePace).is_some() {
+            return; // the pace timer sends the next frame
+        }
+        let batch = self
+            .config
+            .restore
+            .batch_size
+            .min(self.protocol.max_batch().max(1));
+        let acks = self.protocol.acknowledges();
+        while self.registry.has_unsent() {
+            let id = self.next_request_id();
+            let taken = self.registry.take_unsent(batch, id);
+            let resume: Vec<Resume> = taken
+                .into_iter()
+                .map(|(topic, last_seq)| Resume { topic, last_seq })
+                .collect();
+            let frame = self.protocol.subscribe_request(id, &resume);
+            self.act(Action::Send {
+                conn,
+                frame,
+                purpose: Purpose::Subscribe,
+            });
+            let topics: Vec<Topic> = resume.into_iter().map(|r| r.topic).collect();
+            if restoring {
+                self.stats.resubscribes += topics.len() as u64;
+                if let Some(c) = self.conn.as_mut() {
+                    c.restored += topics.len();
+                }
+            }
+            if acks {
+                let deadline = Self::after(now, self.config.timeouts.subscribe);
+                self.pending
+                    .insert(id, RequestKind::Subscribe(topics), deadline);
+            } else {
+                for topic in topics {
+                    self.mark_active(conn, topic, now);
+                }
+            }
+            if restoring {
+                if let Some(rate) = self.config.restore.frames_per_second {
+                    if self.registry.has_unsent() {
+                        let gap = Duration::from_secs(1) / rate.max(1);
+                        self.timers.set(Timer::RestorePace, Self::after(now, gap));
+                    }
+                    break;
+                }
+            }
+        }
+        self.sync_request_timer();
+    }
+
+    pub(crate) fn mark_active(&mut self, conn: crate::ConnId, topic: Topic, now: Instant) {
+        if !self.registry.contains(topic.as_str()) {
+            return; // unsubscribed while the request was in flight
+        }
+        self.registry
+            .set_status(topic.as_str(), SubscriptionStatus::Active);
+        if let Some(entry) = self.registry.entry_mut(topic.as_str()) {
+            entry.nacks = 0;
+        }
+        if let Some(idle) = self.config.liveness.idle_timeout {
+            if self.timers.get(Timer::Idle).is_none() {
+                self.timers.set(Timer::Idle, Self::after(now, idle));
+            }
+        }
+        self.emit(Event::Subscribed { conn, topic });
+    }
+
+    /// Declares live once nothing of the restore is left to send or to be acknowledged.
+    pub(crate) fn check_restored(&mut self, now: Instant) {
+        if self.phase != Phase::Restoring
+            || self.registry.has_unsent()
+            || self
+                .pending
+                .any(|k| matches!(k, RequestKind::Subscribe(_)))
+        {
+            return;
+        }
+        self.timers.stop(Timer::RestorePace);
+        self.go_live(now);
+    }
+
+    /// Keeps the request timer at the earliest pending deadline.
+    pub(crate) fn sync_request_timer(&mut self) {
+        self.timers
+            .set_opt(Timer::Request, self.pending.next_deadline());
+    }
+}

@@ -1,0 +1,1 @@
+//! A deterministic simulator (virtual clock, scripted fake server and network).
