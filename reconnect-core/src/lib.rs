@@ -50,7 +50,7 @@
 //! # Features
 //!
 //! - `json` (default): the JSON-RPC 2.0 adapter, on `serde_json`.
-//! - `serde`: [`snapshot`] serialisation of a session's durable state to JSON.
+//! - `serde`: `snapshot` serialisation of a session's durable state to JSON.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -68,6 +68,8 @@ mod protocol;
 mod rng;
 mod session;
 pub mod sim;
+#[cfg(feature = "serde")]
+pub mod snapshot;
 mod stats;
 mod subscriptions;
 mod topic;
@@ -80,11 +82,12 @@ pub use config::{
 };
 pub use conn_id::ConnId;
 pub use credentials::Credentials;
-pub use error::{Disposition, EndCause, ServerError, TimeoutKind, TransportError, TransportErrorKind};
+pub use error::{
+    Disposition, EndCause, ServerError, TimeoutKind, TransportError, TransportErrorKind,
+};
 pub use frame::Frame;
 pub use io::{
-    Action, CircuitState, DelaySource, DropReason, Event, Input, Output, Purpose, State,
-    StopReason,
+    Action, CircuitState, DelaySource, DropReason, Event, Input, Output, Purpose, State, StopReason,
 };
 pub use outbox::{SendError, SendErrorKind, SendOptions};
 pub use protocol::{
