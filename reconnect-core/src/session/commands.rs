@@ -216,7 +216,7 @@ impl<P: Protocol> Session<P> {
         let Some(conn) = self.conn_id() else {
             return Ok(UnsubscribeStatus::Removed);
         };
-        let id = self.next_request_id();
+        let id = self.peek_request_id();
         let topic = Topic::new(topic);
         let Some(frame) = self
             .protocol
@@ -224,6 +224,7 @@ impl<P: Protocol> Session<P> {
         else {
             return Ok(UnsubscribeStatus::Removed);
         };
+        self.next_request_id();
         self.act(Action::Send {
             conn,
             frame,
@@ -377,7 +378,7 @@ impl<P: Protocol> Session<P> {
         let Some(conn) = self.conn_id() else {
             return;
         };
-        let id = self.next_request_id();
+        let id = self.peek_request_id();
         let Some(frame) = self
             .credentials
             .as_ref()
@@ -385,6 +386,7 @@ impl<P: Protocol> Session<P> {
         else {
             return;
         };
+        self.next_request_id();
         self.act(Action::Send {
             conn,
             frame,
