@@ -241,6 +241,9 @@ fn unsubscribing_the_last_unsent_topic_of_a_paced_restore_goes_live_at_once() {
     h.recv("ack 1");
     h.skip();
     // "b" waits for the pace timer; the application no longer wants it.
-    assert_eq!(h.session.unsubscribe(h.now, "b"), Ok(UnsubscribeStatus::Removed));
+    assert_eq!(
+        h.session.unsubscribe(h.now, "b"),
+        Ok(UnsubscribeStatus::Removed)
+    );
     h.expect(&["> live #1 restored=1 outage=0ms"]);
 }

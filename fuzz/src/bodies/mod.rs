@@ -1,0 +1,4 @@
+//! One module per fuzz target; each exposes `run(data: &[u8])`, which panics on a violated
+//! invariant and returns normally otherwise.
+
+pub mod snapshot;
