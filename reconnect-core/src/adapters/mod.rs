@@ -2,7 +2,8 @@
 //!
 //! - [`RawAdapter`]: subscriptions are literal frames, replayed after every connect, without
 //!   acknowledgements. Fits any protocol whose subscribe message is fixed text.
-//! - [`JsonRpcAdapter`] (feature `json`): JSON-RPC 2.0 in the Deribit style.
+//! - `JsonRpcAdapter` (feature `json`): JSON-RPC 2.0 in the Deribit style, with its
+//!   `JsonRpcConfig`.
 
 #[cfg(feature = "json")]
 mod jsonrpc;

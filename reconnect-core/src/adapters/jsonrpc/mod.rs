@@ -1,76 +1,4 @@
-//! The JSON-RPC 2.0 adapter, in the Deribit style.
-//!
-//! # Outbound frames
-//!
-//! Every request is `{"jsonrpc":"2.0","id":N,"method":M,"params":P}`, members in that order:
-//!
-//! | request | method (default) | params |
-//! |---|---|---|
-//! | auth | `public/auth` | the credentials' text, a JSON object ([`JsonRpcAdapter::auth_params`]) |
-//! | setup 0, when [`server_heartbeat`](JsonRpcConfig::server_heartbeat) is set | `public/set_heartbeat` | `{"interval":S}` |
-//! | further setup | as [added](JsonRpcConfig::setup_request) | as added |
-//! | subscribe | `public/subscribe` | `{"channels":[…]}` (at most [`max_batch`](JsonRpcConfig::max_batch)) |
-//! | unsubscribe | `public/unsubscribe` | `{"channels":[…]}` |
-//! | application heartbeat, when [enabled](JsonRpcConfig::app_heartbeat) | `public/test` | `{}` |
-//! | answer to a server `test_request` | `public/test` | `{}`, with an id from [`JsonRpcAdapter::HEARTBEAT_REPLY_ID_BASE`] up |
-//!
-//! If the credentials' text is not a JSON object after all (built with [`Credentials::new`]
-//! rather than the checked constructors), the auth request is still sent, with `params` `{}`
-//! so that the frame stays valid JSON and the secret's malformed text goes nowhere. The
-//! server's refusal then comes back as a [`ServerError`] whose message starts with
-//! "credentials are not a JSON object", and [`auth_rejection`](Protocol::auth_rejection) makes
-//! it fatal: the session stops, with the reason in its `Stopped` event. It never panics and
-//! never skips authentication silently.
-//!
-//! # Inbound frames
-//!
-//! | frame | classified as |
-//! |---|---|
-//! | `{"method":"subscription","params":{"channel":C,"data":D}}` | [`Inbound::Data`]: topic C if registered, seq at the [pointer](JsonRpcConfig::seq_pointer) in D |
-//! | `{"method":"heartbeat","params":{"type":"test_request"}}` | [`Inbound::HeartbeatRequest`], answered with `public/test` |
-//! | `{"method":"heartbeat","params":{"type":"heartbeat"}}` | [`Inbound::Heartbeat`] |
-//! | `{"id":N,"result":R}` | [`Inbound::Ack`]; for a subscribe, channels missing from the array R are rejected |
-//! | `{"id":N,"error":E}` | [`Inbound::Nack`] with E as a [`ServerError`] |
-//! | `{"id":K,…}` with K from [`JsonRpcAdapter::HEARTBEAT_REPLY_ID_BASE`] up | [`Inbound::Heartbeat`]: the answer to our heartbeat reply |
-//! | `{"error":E}` without an id, or with `"id":null` | [`Inbound::ServerError`] |
-//! | anything else: string ids, other methods, other shapes, invalid JSON, binary frames | [`Inbound::Other`] |
-//!
-//! The `"jsonrpc":"2.0"` member is not required on input, and unknown members are ignored.
-//! Error objects map to [`ServerError`] as follows: `code` is `error.code` (an integer),
-//! `message` is `error.message` (or the error's whole JSON text when there is none), and
-//! `retry_after` is `error.data.retry_after_ms` in milliseconds or else `error.data.retry_after`
-//! in seconds (a number, fractions allowed, or a string holding one).
-//!
-//! # The application's own requests
-//!
-//! The session numbers its requests from 1 up, and this adapter answers its heartbeat requests
-//! with ids from 2^62 up. An application that sends its own JSON-RPC requests with
-//! [`Session::send`](crate::Session::send) should give them **string ids** (`"id":"order-7"`):
-//! their answers are then [`Inbound::Other`] and reach the application as
-//! [`Event::Message`](crate::Event::Message) with no topic. A numeric id is classified as an
-//! ack or nack; if it is not one of the session's pending requests, the session delivers it to
-//! the application the same way, but a numeric id that happens to equal a pending session
-//! request's would be taken for that request's answer, and one from 2^62 up would be swallowed
-//! as a heartbeat.
-//!
-//! # No allocation on the data path
-//!
-//! A notification for a registered channel is classified without touching the heap: one pass
-//! over the text with borrowed strings, a recursive skip of everything off the path (unlike
-//! `serde_json`'s `IgnoredAny`, which buffers nesting on the heap), the sequence number read by
-//! walking the pointer's segments in place, and the [`Topic`] cloned from the registry (a
-//! reference count). Only a JSON escape sequence inside the channel name or a member name on
-//! the way (which Deribit never sends) makes `serde_json` copy that string. Answers to requests
-//! and errors may allocate; they are rare.
-//!
-//! # Resume positions
-//!
-//! Deribit has no recovery, so by default subscribe requests carry no positions and
-//! [`Resume::last_seq`] is ignored: after a reconnect, a gap event tells the application to
-//! fetch a snapshot. [`JsonRpcConfig::resume_field`] adds them for servers that can replay.
-//!
-//! [`ServerError`]: crate::ServerError
-//! [`Credentials::new`]: crate::Credentials::new
+//! The JSON-RPC 2.0 adapter, in the Deribit style: see [`JsonRpcAdapter`] for the wire format.
 
 mod auth;
 mod config;
@@ -95,8 +23,81 @@ use envelope::{Envelope, Id, Params};
 use remembered::Remembered;
 use requests::{channels_params, interval_params, json_string, request};
 
-/// A [`Protocol`] for JSON-RPC 2.0 over WebSocket in the Deribit style: see the
-/// [module documentation](self) for the exact frames and classifications.
+/// A [`Protocol`] for JSON-RPC 2.0 over WebSocket in the Deribit style.
+///
+/// # Outbound frames
+///
+/// Every request is `{"jsonrpc":"2.0","id":N,"method":M,"params":P}`, members in that order:
+///
+/// | request | method (default) | params |
+/// |---|---|---|
+/// | auth | `public/auth` | the credentials' text, a JSON object ([`JsonRpcAdapter::auth_params`]) |
+/// | setup 0, when [`server_heartbeat`](JsonRpcConfig::server_heartbeat) is set | `public/set_heartbeat` | `{"interval":S}` |
+/// | further setup | as [added](JsonRpcConfig::setup_request) | as added |
+/// | subscribe | `public/subscribe` | `{"channels":[…]}` (at most [`max_batch`](JsonRpcConfig::max_batch)) |
+/// | unsubscribe | `public/unsubscribe` | `{"channels":[…]}` |
+/// | application heartbeat, when [enabled](JsonRpcConfig::app_heartbeat) | `public/test` | `{}` |
+/// | answer to a server `test_request` | `public/test` | `{}`, with an id from [`JsonRpcAdapter::HEARTBEAT_REPLY_ID_BASE`] up |
+///
+/// If the credentials' text is not a JSON object after all (built with [`Credentials::new`]
+/// rather than the checked constructors), the auth request is still sent, with `params` `{}`
+/// so that the frame stays valid JSON and the secret's malformed text goes nowhere. The
+/// server's refusal then comes back as a [`ServerError`] whose message starts with
+/// "credentials are not a JSON object", and [`auth_rejection`](Protocol::auth_rejection) makes
+/// it fatal: the session stops, with the reason in its `Stopped` event. It never panics and
+/// never skips authentication silently.
+///
+/// # Inbound frames
+///
+/// | frame | classified as |
+/// |---|---|
+/// | `{"method":"subscription","params":{"channel":C,"data":D}}` | [`Inbound::Data`]: topic C if registered, seq at the [pointer](JsonRpcConfig::seq_pointer) in D |
+/// | `{"method":"heartbeat","params":{"type":"test_request"}}` | [`Inbound::HeartbeatRequest`], answered with `public/test` |
+/// | `{"method":"heartbeat","params":{"type":"heartbeat"}}` | [`Inbound::Heartbeat`] |
+/// | `{"id":N,"result":R}` | [`Inbound::Ack`]; for a subscribe, channels missing from the array R are rejected |
+/// | `{"id":N,"error":E}` | [`Inbound::Nack`] with E as a [`ServerError`] |
+/// | `{"id":K,…}` with K from [`JsonRpcAdapter::HEARTBEAT_REPLY_ID_BASE`] up | [`Inbound::Heartbeat`]: the answer to our heartbeat reply |
+/// | `{"error":E}` without an id, or with `"id":null` | [`Inbound::ServerError`] |
+/// | anything else: string ids, other methods, other shapes, invalid JSON, binary frames | [`Inbound::Other`] |
+///
+/// The `"jsonrpc":"2.0"` member is not required on input, and unknown members are ignored.
+/// Error objects map to [`ServerError`] as follows: `code` is `error.code` (an integer),
+/// `message` is `error.message` (or the error's whole JSON text when there is none), and
+/// `retry_after` is `error.data.retry_after_ms` in milliseconds or else `error.data.retry_after`
+/// in seconds (a number, fractions allowed, or a string holding one).
+///
+/// # The application's own requests
+///
+/// The session numbers its requests from 1 up, and this adapter answers its heartbeat requests
+/// with ids from 2^62 up. An application that sends its own JSON-RPC requests with
+/// [`Session::send`](crate::Session::send) should give them **string ids** (`"id":"order-7"`):
+/// their answers are then [`Inbound::Other`] and reach the application as
+/// [`Event::Message`](crate::Event::Message) with no topic. A numeric id is classified as an
+/// ack or nack; if it is not one of the session's pending requests, the session delivers it to
+/// the application the same way, but a numeric id that happens to equal a pending session
+/// request's would be taken for that request's answer, and one from 2^62 up would be swallowed
+/// as a heartbeat.
+///
+/// # No allocation on the data path
+///
+/// A notification for a registered channel is classified without touching the heap: one pass
+/// over the text with borrowed strings, a recursive skip of everything off the path (unlike
+/// `serde_json`'s `IgnoredAny`, which buffers nesting on the heap), the sequence number read by
+/// walking the pointer's segments in place, and the [`Topic`] cloned from the registry (a
+/// reference count). Only a JSON escape sequence inside the channel name or a member name on
+/// the way (which Deribit never sends) makes `serde_json` copy that string. Answers to requests
+/// and errors may allocate; they are rare.
+///
+/// # Resume positions
+///
+/// Deribit has no recovery, so by default subscribe requests carry no positions and
+/// [`Resume::last_seq`] is ignored: after a reconnect, a gap event tells the application to
+/// fetch a snapshot. [`JsonRpcConfig::resume_field`] adds them for servers that can replay.
+///
+/// [`ServerError`]: crate::ServerError
+/// [`Credentials::new`]: crate::Credentials::new
+///
+/// # Example
 ///
 /// ```
 /// use std::time::Duration;
@@ -104,9 +105,9 @@ use requests::{channels_params, interval_params, json_string, request};
 /// use reconnect_core::{Config, Session};
 ///
 /// let adapter = JsonRpcAdapter::new(
-///     JsonRpcConfig::default()
-///         .server_heartbeat(Some(Duration::from_secs(10)))
-///         .seq_pointer(Some(SeqPointer::parse("/change_id").unwrap())),
+///    JsonRpcConfig::default()
+///        .server_heartbeat(Some(Duration::from_secs(10)))
+///        .seq_pointer(Some(SeqPointer::parse("/change_id").unwrap())),
 /// );
 /// let mut session = Session::new(Config::new(7), adapter).unwrap();
 /// session.set_credentials(JsonRpcAdapter::client_credentials("my-id", "my-secret"));
@@ -299,7 +300,7 @@ impl Protocol for JsonRpcAdapter {
         self.config.reauth_on_renewal
     }
 
-    /// See the [module documentation](self) for the table. Bounded work: one pass over the
+    /// See [`JsonRpcAdapter`] for the table. Bounded work: one pass over the
     /// text (nesting limited to 128 by `serde_json`), plus, for a subscribe answer, one over its
     /// result.
     fn classify(&mut self, frame: &Frame, topics: &dyn TopicLookup) -> Inbound {
