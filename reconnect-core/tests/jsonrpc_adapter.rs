@@ -17,7 +17,7 @@ struct Topics(BTreeSet<Topic>);
 
 impl Topics {
     fn of(names: &[&str]) -> Self {
-        Topics(names.iter().map(|n| Topic::new(n)).collect())
+        Topics(names.iter().map(Topic::new).collect())
     }
 }
 
