@@ -40,3 +40,8 @@ fn replay(target: &str, run: fn(&[u8])) {
 fn snapshot_corpus() {
     replay("snapshot", bodies::snapshot::run);
 }
+
+#[test]
+fn jsonrpc_frames_corpus() {
+    replay("jsonrpc_frames", bodies::jsonrpc_frames::run);
+}
