@@ -6,6 +6,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod proxy;
 pub mod rpc;
 pub mod server;
 pub mod tls;

@@ -312,14 +312,8 @@ impl<'a> Session<'a> {
                 Some((_, end)) => end.clone(),
                 None => ConnEnd::Closed,
             },
-            Error::Io(e)
-                if matches!(
-                    e.kind(),
-                    std::io::ErrorKind::UnexpectedEof | std::io::ErrorKind::ConnectionReset
-                ) =>
-            {
-                ConnEnd::Eof
-            }
+            Error::Io(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => ConnEnd::Eof,
+            Error::Io(e) if e.kind() == std::io::ErrorKind::ConnectionReset => ConnEnd::PeerReset,
             Error::Protocol(tungstenite::error::ProtocolError::ResetWithoutClosingHandshake) => {
                 ConnEnd::Eof
             }

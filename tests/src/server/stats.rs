@@ -250,6 +250,8 @@ pub enum ConnEnd {
     Closed,
     /// The client closed TCP without a close handshake.
     Eof,
+    /// The client (or something between) reset the connection.
+    PeerReset,
     /// An IO or protocol error (text of the error).
     Error(String),
     /// The server closed right after accept ([`Fault::AcceptThenClose`](super::Fault)).
