@@ -6,6 +6,8 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod fds;
+pub mod peer;
 pub mod proxy;
 pub mod rpc;
 pub mod server;
