@@ -10,6 +10,7 @@ pub mod fds;
 pub mod peer;
 pub mod proxy;
 pub mod rpc;
+pub mod scenario;
 pub mod server;
 pub mod tls;
 pub mod wsclient;

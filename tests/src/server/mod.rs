@@ -53,6 +53,7 @@ pub struct ServerConfig {
     pub(crate) tls: bool,
     pub(crate) credentials: Credentials,
     pub(crate) require_auth: bool,
+    pub(crate) auth_delay: Duration,
     pub(crate) fatal_auth_error: RpcError,
     pub(crate) transient_auth_error: RpcError,
     pub(crate) data_interval: Duration,
@@ -71,6 +72,7 @@ impl Default for ServerConfig {
             tls: false,
             credentials: Credentials::AcceptAny,
             require_auth: false,
+            auth_delay: Duration::ZERO,
             fatal_auth_error: RpcError::invalid_credentials(),
             transient_auth_error: RpcError::too_many_requests(),
             data_interval: Duration::from_millis(20),
@@ -101,6 +103,13 @@ impl ServerConfig {
     /// Answer subscribe requests before a successful auth with error 13009 (default: false).
     pub fn require_auth(mut self, require: bool) -> Self {
         self.require_auth = require;
+        self
+    }
+
+    /// Hold every successful auth response back this long (default: none), so a client that
+    /// subscribes before the ack is caught.
+    pub fn auth_delay(mut self, delay: Duration) -> Self {
+        self.auth_delay = delay;
         self
     }
 

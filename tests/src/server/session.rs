@@ -232,6 +232,8 @@ struct Session<'a> {
     data_stalled: bool,
     silent: bool,
     skips: HashSet<String>,
+    /// A successful auth response held back by `auth_delay`: when to send it, and the text.
+    pending_auth: Option<(Instant, String)>,
     /// Set once the server sent a close frame: the deadline for the client's reply, and the end
     /// to report.
     closing: Option<(Instant, ConnEnd)>,
@@ -252,6 +254,7 @@ impl<'a> Session<'a> {
             data_stalled: false,
             silent: false,
             skips: HashSet::new(),
+            pending_auth: None,
             closing: None,
         }
     }
@@ -484,7 +487,10 @@ impl<'a> Session<'a> {
             return Ok(());
         }
         let reply = match method {
-            rpc::AUTH => self.auth(&id, &params),
+            rpc::AUTH => match self.auth(&id, &params) {
+                Some(reply) => reply,
+                None => return Ok(()), // held back by auth_delay
+            },
             rpc::SUBSCRIBE => self.subscribe(&id, &params),
             rpc::UNSUBSCRIBE => {
                 let channels = channels_of(&params);
@@ -505,7 +511,8 @@ impl<'a> Session<'a> {
         self.write(ws, Message::text(reply))
     }
 
-    fn auth(&mut self, id: &Value, params: &Value) -> String {
+    /// The auth response, or `None` when a success is held back by `auth_delay`.
+    fn auth(&mut self, id: &Value, params: &Value) -> Option<String> {
         let cfg = &self.shared.config;
         let rejection = match self.shared.take_admission(Point::Auth) {
             Some(Fault::RejectAuth(r)) => Some(match r {
@@ -520,12 +527,18 @@ impl<'a> Session<'a> {
             },
         };
         match rejection {
-            Some(RpcError { code, message }) => rpc::error(id, code, &message),
+            Some(RpcError { code, message }) => Some(rpc::error(id, code, &message)),
             None => {
-                self.shared
-                    .record(self.id, |r| r.authenticated_at = Some(Instant::now()));
                 let token = format!("token-{}-{}", self.client, self.id);
-                rpc::result(id, json!({"access_token": token, "expires_in": 900}))
+                let reply = rpc::result(id, json!({"access_token": token, "expires_in": 900}));
+                if cfg.auth_delay.is_zero() {
+                    self.shared
+                        .record(self.id, |r| r.authenticated_at = Some(Instant::now()));
+                    Some(reply)
+                } else {
+                    self.pending_auth = Some((Instant::now() + cfg.auth_delay, reply));
+                    None
+                }
             }
         }
     }
@@ -572,6 +585,17 @@ impl<'a> Session<'a> {
     }
 
     fn timers(&mut self, ws: &mut WebSocket<Stream>, now: Instant) -> Flow {
+        if self
+            .pending_auth
+            .as_ref()
+            .is_some_and(|(due, _)| now >= *due)
+        {
+            let (_, reply) = self.pending_auth.take().expect("checked above");
+            // The client is authenticated from the moment the ack leaves, not before.
+            self.shared
+                .record(self.id, |r| r.authenticated_at = Some(now));
+            self.write(ws, Message::text(reply))?;
+        }
         if let Some(hb) = &mut self.heartbeat {
             if now >= hb.next_at {
                 if hb.awaiting && self.shared.config.enforce_heartbeat {

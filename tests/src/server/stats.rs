@@ -51,10 +51,11 @@ impl Stats {
     }
 
     /// The connections of `client` (known once its upgrade request was read), in accept order.
-    pub fn connections_of<'a>(&'a self, client: &'a str) -> impl Iterator<Item = &'a ConnRecord> {
+    pub fn connections_of<'a>(&'a self, client: &str) -> impl Iterator<Item = &'a ConnRecord> {
+        let client = client.to_owned();
         self.connections
             .iter()
-            .filter(move |c| c.client.as_deref() == Some(client))
+            .filter(move |c| c.client.as_deref() == Some(client.as_str()))
     }
 
     /// The connections that completed the WebSocket handshake, in accept order.
