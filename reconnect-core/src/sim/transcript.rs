@@ -89,6 +89,15 @@ impl fmt::Display for Transcript {
     }
 }
 
+/// `1 topic`, `3 topics`.
+fn count_text(n: u64, noun: &str) -> String {
+    if n == 1 {
+        format!("{n} {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
 fn disposition_text(d: Disposition) -> String {
     match d {
         Disposition::Retry => "retry".to_owned(),
@@ -203,7 +212,8 @@ pub(crate) fn describe_event(event: &Event) -> (LineKind, String) {
         } => (
             Lifecycle,
             format!(
-                "live {conn} ({restored} topics restored, after {})",
+                "live {conn} ({} restored, after {})",
+                count_text(*restored as u64, "topic"),
                 secs_text(*outage)
             ),
         ),
@@ -261,8 +271,9 @@ pub(crate) fn describe_event(event: &Event) -> (LineKind, String) {
             (
                 Lifecycle,
                 format!(
-                    "reconnect attempt {attempt} in {} ({why}, {failures} failures)",
-                    secs_text(delay.drawn)
+                    "reconnect attempt {attempt} in {} ({why}, {})",
+                    secs_text(delay.drawn),
+                    count_text(u64::from(*failures), "failure")
                 ),
             )
         }
@@ -272,7 +283,13 @@ pub(crate) fn describe_event(event: &Event) -> (LineKind, String) {
                 CircuitState::HalfOpen => "half-open",
                 CircuitState::Closed => "closed",
             };
-            (Lifecycle, format!("circuit {state} ({failures} failures)"))
+            (
+                Lifecycle,
+                format!(
+                    "circuit {state} ({})",
+                    count_text(u64::from(*failures), "failure")
+                ),
+            )
         }
         Event::CredentialsRequested => (Detail, "credentials requested".to_owned()),
         Event::Reauthenticated { conn } => (Detail, format!("reauthenticated {conn}")),
