@@ -241,9 +241,10 @@ impl JsonRpcServer {
             "public/set_heartbeat" => {
                 let interval = params
                     .and_then(|p| p.get("interval"))
-                    .and_then(Value::as_u64)
-                    .filter(|s| *s > 0);
-                let Some(interval) = interval.map(Duration::from_secs) else {
+                    .and_then(Value::as_f64)
+                    .and_then(|s| Duration::try_from_secs_f64(s).ok())
+                    .filter(|d| !d.is_zero());
+                let Some(interval) = interval else {
                     Self::error(ctx, conn, id, -32602, "invalid_params");
                     return;
                 };
