@@ -499,3 +499,33 @@ fn a_server_fault_the_server_does_not_support_is_noted() {
     assert!(sim.transcript().contains("does not support"));
     assert!(matches!(sim.session().state(), State::Live { .. }));
 }
+
+#[test]
+fn step_jumps_to_the_next_thing_and_ends_when_nothing_is_left() {
+    let mut sim = line_sim(config(17), &["a"]);
+    sim.start().unwrap();
+    // The upgrade request reaches the server one latency after the connect, the 101 response
+    // the client one round trip after it.
+    assert_eq!(sim.step(), Some(millis(20)));
+    assert_eq!(sim.step(), Some(millis(40)));
+    assert!(matches!(
+        sim.session().state(),
+        State::Authenticating { .. }
+    ));
+    sim.run_for(secs(5));
+    sim.command("close", |s, now| s.close(now)).unwrap();
+    let mut steps = 0;
+    while sim.step().is_some() {
+        steps += 1;
+        assert!(
+            steps < 100,
+            "a stopped session with an idle server runs out of things to do"
+        );
+    }
+    assert_eq!(
+        sim.session().state(),
+        State::Stopped(StopReason::Closed { clean: true })
+    );
+    assert_eq!(sim.connections(), 0);
+    assert!(sim.elapsed() < secs(6));
+}

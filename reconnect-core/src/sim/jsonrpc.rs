@@ -86,6 +86,32 @@ struct Client {
 /// except after [`ServerFault::SkipSequence`]. [`ServerFault::StopData`] pauses publishing.
 ///
 /// The auth result carries no part of the client's credentials.
+///
+/// ```
+/// use std::time::Instant;
+/// use reconnect_core::adapters::{JsonRpcAdapter, JsonRpcConfig, SeqPointer};
+/// use reconnect_core::sim::{secs, Fault, JsonRpcServer, Script, Simulator};
+/// use reconnect_core::{Config, Event, Session};
+///
+/// let adapter = JsonRpcAdapter::new(
+///     JsonRpcConfig::default()
+///         .server_heartbeat(Some(secs(10)))
+///         .seq_pointer(Some(SeqPointer::parse("/seq").unwrap())),
+/// );
+/// let mut session = Session::new(Config::new(1), adapter).unwrap();
+/// session.set_credentials(JsonRpcAdapter::client_credentials("id", "secret"));
+/// let base = Instant::now();
+/// session.subscribe(base, "trades.BTC-PERPETUAL.raw").unwrap();
+///
+/// let script = Script::new().at(secs(60), Fault::skip_sequence("trades.BTC-PERPETUAL.raw", 2));
+/// let mut sim = Simulator::new(base, session, JsonRpcServer::new()).script(script);
+/// sim.start().unwrap();
+/// sim.run_until(secs(120));
+///
+/// assert_eq!(sim.summary().gaps, 1);
+/// assert!(sim.server().requests("public/test") >= 10); // heartbeats answered
+/// assert!(sim.events().iter().any(|e| matches!(e.event, Event::Gap { .. })));
+/// ```
 #[derive(Clone, Debug, Default)]
 pub struct JsonRpcServer {
     config: JsonRpcServerConfig,

@@ -417,7 +417,7 @@ impl<P: Protocol, S: SimServer> Simulator<P, S> {
                         status,
                         retry_after,
                     },
-                    format!("HTTP {status}"),
+                    status_text(status),
                 );
                 self.downstream_after(conn, round_trip, Input::ConnectFailed { conn, error });
             }
@@ -708,6 +708,19 @@ impl<P: Protocol, S: SimServer> Simulator<P, S> {
 
     fn line(&mut self, kind: LineKind, text: String) {
         self.transcript.push(self.elapsed(), kind, text);
+    }
+}
+
+/// The reason phrase of an HTTP status a handshake is rejected with.
+fn status_text(status: u16) -> &'static str {
+    match status {
+        401 => "Unauthorized",
+        403 => "Forbidden",
+        404 => "Not Found",
+        429 => "Too Many Requests",
+        502 => "Bad Gateway",
+        503 => "Service Unavailable",
+        _ => "WebSocket upgrade refused",
     }
 }
 
