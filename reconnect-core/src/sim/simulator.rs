@@ -53,10 +53,12 @@ enum Source {
 /// times, in that order: fault, delivery, server, session). Nothing sleeps, so hours of virtual
 /// time take milliseconds.
 ///
-/// After [`Action::Release`], the connection is gone for good: the server is told, and
-/// nothing more is sent on it. Deliveries that were already in flight towards the client still
-/// arrive and are fed to the session, which must drop them as stale (a real driver can read
-/// buffered bytes of a socket it is about to drop); [`Summary::late_deliveries`] counts them.
+/// After [`Action::Release`], the connection is gone for good: nothing more is sent on it, and
+/// the server learns of it one latency later (even on a stalled link, standing for its
+/// keep-alive). What was already in flight towards the client, and what the server sent before
+/// it learned, still arrives and is fed to the session, which must drop it as stale (as a real
+/// driver may still read bytes buffered on a socket it is dropping);
+/// [`Summary::late_deliveries`] counts these.
 pub struct Simulator<P, S> {
     session: Session<P>,
     server: S,
