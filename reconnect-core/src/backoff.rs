@@ -170,7 +170,11 @@ impl Backoff {
             Jitter::Equal => base / 2 + self.rng.duration_between(Duration::ZERO, base - base / 2),
             Jitter::Decorrelated => {
                 let floor = cfg.initial.min(cfg.max);
-                let previous = if failures <= 1 { floor } else { self.previous.max(floor) };
+                let previous = if failures <= 1 {
+                    floor
+                } else {
+                    self.previous.max(floor)
+                };
                 let ceiling = previous.saturating_mul(3).min(cfg.max).max(floor);
                 self.rng.duration_between(floor, ceiling)
             }

@@ -64,7 +64,9 @@ impl Classifier {
     /// The disposition of `cause` under this table.
     pub fn classify(&self, cause: &EndCause) -> Disposition {
         match cause {
-            EndCause::ServerClosed { code: Some(code), .. } => self
+            EndCause::ServerClosed {
+                code: Some(code), ..
+            } => self
                 .close_codes
                 .iter()
                 .rev()
@@ -86,9 +88,9 @@ impl Classifier {
                 },
                 _ => Disposition::Retry,
             },
-            EndCause::AuthRejected(e) | EndCause::SetupRejected(e) => {
-                e.retry_after.map_or(Disposition::Retry, Disposition::RetryAfter)
-            }
+            EndCause::AuthRejected(e) | EndCause::SetupRejected(e) => e
+                .retry_after
+                .map_or(Disposition::Retry, Disposition::RetryAfter),
             EndCause::Closed | EndCause::GaveUp => Disposition::Fatal,
             EndCause::Timeout(_)
             | EndCause::CredentialsUnavailable(_)
@@ -128,8 +130,14 @@ mod tests {
             assert_eq!(c.classify(&handshake(s, None)), Disposition::Fatal);
         }
         let ra = Duration::from_secs(7);
-        assert_eq!(c.classify(&handshake(429, Some(ra))), Disposition::RetryAfter(ra));
-        assert_eq!(c.classify(&handshake(503, Some(ra))), Disposition::RetryAfter(ra));
+        assert_eq!(
+            c.classify(&handshake(429, Some(ra))),
+            Disposition::RetryAfter(ra)
+        );
+        assert_eq!(
+            c.classify(&handshake(503, Some(ra))),
+            Disposition::RetryAfter(ra)
+        );
         assert_eq!(c.classify(&handshake(429, None)), Disposition::Retry);
         assert_eq!(c.classify(&handshake(502, None)), Disposition::Retry);
         for code in [1000, 1001, 1002, 1003, 1007, 1008, 1009, 1011, 4000, 4999] {

@@ -327,13 +327,22 @@ impl Config {
     pub fn validate(&self) -> Result<(), ConfigError> {
         let b = &self.backoff;
         if !(b.factor.is_finite() && b.factor >= 1.0) {
-            return Err(ConfigError("backoff.factor must be finite and at least 1.0"));
+            return Err(ConfigError(
+                "backoff.factor must be finite and at least 1.0",
+            ));
         }
         if b.initial > b.max {
             return Err(ConfigError("backoff.initial must not exceed backoff.max"));
         }
         let t = &self.timeouts;
-        for d in [t.connect, t.credentials, t.auth, t.setup, t.subscribe, t.close] {
+        for d in [
+            t.connect,
+            t.credentials,
+            t.auth,
+            t.setup,
+            t.subscribe,
+            t.close,
+        ] {
             if d.is_zero() {
                 return Err(ConfigError("timeouts must be longer than zero"));
             }
@@ -346,7 +355,10 @@ impl Config {
         {
             return Err(ConfigError("liveness intervals must be longer than zero"));
         }
-        if self.credentials.renewal_interval.is_some_and(|d| d.is_zero())
+        if self
+            .credentials
+            .renewal_interval
+            .is_some_and(|d| d.is_zero())
             || self.max_lifetime.is_some_and(|d| d.is_zero())
         {
             return Err(ConfigError(

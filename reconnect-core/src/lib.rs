@@ -80,11 +80,12 @@ pub use config::{
 };
 pub use conn_id::ConnId;
 pub use credentials::Credentials;
-pub use error::{Disposition, EndCause, ServerError, TimeoutKind, TransportError, TransportErrorKind};
+pub use error::{
+    Disposition, EndCause, ServerError, TimeoutKind, TransportError, TransportErrorKind,
+};
 pub use frame::Frame;
 pub use io::{
-    Action, CircuitState, DelaySource, DropReason, Event, Input, Output, Purpose, State,
-    StopReason,
+    Action, CircuitState, DelaySource, DropReason, Event, Input, Output, Purpose, State, StopReason,
 };
 pub use outbox::{SendError, SendErrorKind, SendOptions};
 pub use protocol::{

@@ -108,7 +108,8 @@ impl Outbox {
                 dropped(old.frame, DropReason::Coalesced);
             }
         }
-        let fits = |q: &Self| q.queue.len() < policy.max_messages && q.bytes + size <= policy.max_bytes;
+        let fits =
+            |q: &Self| q.queue.len() < policy.max_messages && q.bytes + size <= policy.max_bytes;
         if !fits(self) {
             match policy.overflow {
                 OverflowPolicy::Reject => {

@@ -124,7 +124,11 @@ impl Registry {
 
     /// Marks up to `n` unsent topics pending under `request`, in insertion order, and returns
     /// them with their last sequence numbers.
-    pub(crate) fn take_unsent(&mut self, n: usize, request: RequestId) -> Vec<(Topic, Option<u64>)> {
+    pub(crate) fn take_unsent(
+        &mut self,
+        n: usize,
+        request: RequestId,
+    ) -> Vec<(Topic, Option<u64>)> {
         let orders: Vec<u64> = self.unsent.iter().take(n).copied().collect();
         let mut taken = Vec::with_capacity(orders.len());
         for order in orders {

@@ -44,7 +44,11 @@ impl Protocol for RawAdapter {
 
     fn subscribe_request(&mut self, _id: RequestId, topics: &[Resume]) -> Frame {
         // max_batch is 1, so there is exactly one topic.
-        Frame::Text(topics.first().map_or_else(String::new, |r| r.topic.as_str().to_owned()))
+        Frame::Text(
+            topics
+                .first()
+                .map_or_else(String::new, |r| r.topic.as_str().to_owned()),
+        )
     }
 
     fn acknowledges(&self) -> bool {

@@ -70,7 +70,10 @@ impl fmt::Display for SubscribeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             SubscribeError::LimitReached { topic, limit } => {
-                write!(f, "cannot subscribe {topic}: the limit of {limit} topics is reached")
+                write!(
+                    f,
+                    "cannot subscribe {topic}: the limit of {limit} topics is reached"
+                )
             }
             SubscribeError::NotRunning(e) => write!(f, "cannot subscribe: {e}"),
         }
@@ -265,7 +268,10 @@ impl<P: Protocol> Session<P> {
     /// is open, then [`Event::Stopped`]. Never reconnects afterwards, from any state.
     /// Closing a closed or closing session does nothing.
     pub fn close(&mut self, now: Instant) -> Result<(), CommandError> {
-        if matches!(self.phase, Phase::Stopped(_) | Phase::Closing(AfterClose::Stop)) {
+        if matches!(
+            self.phase,
+            Phase::Stopped(_) | Phase::Closing(AfterClose::Stop)
+        ) {
             return Ok(());
         }
         let now = self.advance(now);

@@ -63,8 +63,10 @@ impl<P: Protocol> Session<P> {
         });
         self.phase = Phase::Connecting;
         self.stats.attempts += 1;
-        self.timers
-            .set(Timer::Connect, Self::after(now, self.config.timeouts.connect));
+        self.timers.set(
+            Timer::Connect,
+            Self::after(now, self.config.timeouts.connect),
+        );
         self.emit(Event::Connecting { conn: id, attempt });
         self.act(Action::Connect { conn: id, attempt });
     }
@@ -92,7 +94,8 @@ impl<P: Protocol> Session<P> {
             self.timers.set(Timer::Ping, Self::after(now, interval));
         }
         if let Some(interval) = self.config.liveness.heartbeat_interval {
-            self.timers.set(Timer::Heartbeat, Self::after(now, interval));
+            self.timers
+                .set(Timer::Heartbeat, Self::after(now, interval));
         }
         self.emit(Event::Connected { conn: id });
         self.start_auth(now);
@@ -284,11 +287,14 @@ impl<P: Protocol> Session<P> {
             .outage_started
             .take()
             .map_or(Duration::ZERO, |at| now.saturating_duration_since(at));
-        self.timers
-            .set(Timer::Stable, Self::after(now, self.config.backoff.min_uptime));
+        self.timers.set(
+            Timer::Stable,
+            Self::after(now, self.config.backoff.min_uptime),
+        );
         if let Some(lifetime) = self.config.max_lifetime {
             let opened = self.conn.as_ref().and_then(|c| c.opened_at).unwrap_or(now);
-            self.timers.set(Timer::Lifetime, Self::after(opened, lifetime));
+            self.timers
+                .set(Timer::Lifetime, Self::after(opened, lifetime));
         }
         if let Some(interval) = self.config.credentials.renewal_interval {
             self.timers.set(Timer::Renewal, Self::after(now, interval));

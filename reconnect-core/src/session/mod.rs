@@ -405,7 +405,8 @@ impl<P: Protocol> Session<P> {
     }
 
     pub(crate) fn after(now: Instant, d: Duration) -> Instant {
-        now.checked_add(d).unwrap_or(now + Duration::from_secs(86_400 * 365))
+        now.checked_add(d)
+            .unwrap_or(now + Duration::from_secs(86_400 * 365))
     }
 }
 

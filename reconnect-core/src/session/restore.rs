@@ -171,9 +171,7 @@ impl<P: Protocol> Session<P> {
     pub(crate) fn check_restored(&mut self, now: Instant) {
         if self.phase != Phase::Restoring
             || self.registry.has_unsent()
-            || self
-                .pending
-                .any(|k| matches!(k, RequestKind::Subscribe(_)))
+            || self.pending.any(|k| matches!(k, RequestKind::Subscribe(_)))
         {
             return;
         }

@@ -55,7 +55,12 @@ impl<P: Protocol> Session<P> {
                 }
             }
             Timer::Pong => {
-                self.end_connection(now, EndCause::Timeout(TimeoutKind::Pong), None, Next::Policy);
+                self.end_connection(
+                    now,
+                    EndCause::Timeout(TimeoutKind::Pong),
+                    None,
+                    Next::Policy,
+                );
             }
             Timer::Idle => {
                 if self.registry.has_active() {
@@ -133,7 +138,8 @@ impl<P: Protocol> Session<P> {
             return;
         };
         if let Some(interval) = self.config.liveness.heartbeat_interval {
-            self.timers.set(Timer::Heartbeat, Self::after(now, interval));
+            self.timers
+                .set(Timer::Heartbeat, Self::after(now, interval));
         }
         let id = self.next_request_id();
         if let Some(frame) = self.protocol.heartbeat_request(id) {
