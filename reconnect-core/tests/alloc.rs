@@ -17,7 +17,7 @@ use reconnect_core::{
     Session, TopicLookup,
 };
 
-/// The topic every data frame in this file is for.
+/// The topic every data frame of the minimal adapter is for.
 const TOPIC: &str = "trades.BTC-PERP";
 
 /// A payload of a realistic size for a market-data message.
@@ -48,38 +48,48 @@ impl Protocol for SeqAdapter {
     }
 }
 
-fn data_frame(seq: u64) -> Frame {
+fn seq_frame(seq: u64) -> Frame {
     Frame::Text(format!("d|{TOPIC}|{seq}|{PAYLOAD}"))
 }
 
-/// A session with [`TOPIC`] subscribed, driven to live at `now`; returns it with its transport.
-fn live_session(now: Instant) -> (Session<SeqAdapter>, ConnId) {
-    let mut session = Session::new(Config::new(7), SeqAdapter).expect("valid config");
-    session.subscribe(now, TOPIC).expect("subscribe");
+/// Subscribes `topic`, starts, and drives the session to live at `now`, answering each request
+/// frame with `answer` (if it gives one). Returns the live transport.
+fn live_session<P: Protocol>(
+    session: &mut Session<P>,
+    topic: &str,
+    now: Instant,
+    answer: impl Fn(&Frame) -> Option<Frame>,
+) -> ConnId {
+    session.subscribe(now, topic).expect("subscribe");
     session.start(now).expect("start");
-    let mut conn = None;
-    let mut live = false;
-    // Two rounds: the connect, then everything the open transport triggers.
-    for _ in 0..2 {
+    let mut inputs = Vec::new();
+    // Bounded: connect, open, then at most a few request/answer rounds.
+    for _ in 0..8 {
         while let Some(output) = session.poll_output() {
             match output {
-                Output::Action(Action::Connect { conn: c, .. }) => conn = Some(c),
-                Output::Event(Event::Live { .. }) => live = true,
+                Output::Action(Action::Connect { conn, .. }) => {
+                    inputs.push(Input::Opened { conn });
+                }
+                Output::Action(Action::Send { conn, frame, .. }) => {
+                    if let Some(frame) = answer(&frame) {
+                        inputs.push(Input::Frame { conn, frame });
+                    }
+                }
+                Output::Event(Event::Live { conn, .. }) => return conn,
                 _ => {}
             }
         }
-        if let (Some(c), false) = (conn, live) {
-            session.handle_input(now, Input::Opened { conn: c });
+        for input in inputs.drain(..) {
+            session.handle_input(now, input);
         }
     }
-    assert!(live, "the session must reach live");
-    (session, conn.expect("a connect action"))
+    panic!("the session did not reach live: {:?}", session.state());
 }
 
 /// Feeds one frame and drains the outputs the way a driver does, keeping the taken outputs in
 /// `taken` (whose capacity the caller reserved, so that keeping them does not allocate).
-fn deliver(
-    session: &mut Session<SeqAdapter>,
+fn deliver<P: Protocol>(
+    session: &mut Session<P>,
     now: Instant,
     conn: ConnId,
     frame: Frame,
@@ -91,57 +101,37 @@ fn deliver(
     }
 }
 
-/// Allocations while delivering `frames`, one measured region per frame, summed.
-fn measure_deliveries(
-    session: &mut Session<SeqAdapter>,
-    clock: &mut Instant,
+/// Warms the session up with `warm_up` frames (its output queue and tables reach their working
+/// sizes), then delivers `frames` one measured region per frame, 1 ms of virtual time apart.
+/// Returns the summed allocations of the measured regions and every output the driver took
+/// from them.
+fn measure_path<P: Protocol>(
+    session: &mut Session<P>,
+    start: Instant,
     conn: ConnId,
+    warm_up: Vec<Frame>,
     frames: Vec<Frame>,
-    taken: &mut Vec<Output>,
-) -> AllocationInfo {
-    let mut total = AllocationInfo::default();
-    for frame in frames {
-        *clock += Duration::from_millis(1);
-        let now = *clock;
-        total += measure(|| deliver(session, now, conn, frame, taken));
-    }
-    total
-}
-
-#[test]
-fn data_frames_for_a_registered_topic_allocate_nothing() {
-    // The instrument itself must count, or a zero below would prove nothing.
-    let probe = measure(|| drop(std::hint::black_box(Box::new(1_u64))));
-    assert_eq!(
-        probe.count_total, 1,
-        "the counting allocator is not installed"
-    );
-
-    let mut clock = Instant::now(); // the one clock reading: the base of the virtual clock
-    let (mut session, conn) = live_session(clock);
-
-    // Warm up: the output queue and the timer table reach their working sizes.
-    let mut taken = Vec::with_capacity(1024);
-    for seq in 1..=64 {
+) -> (AllocationInfo, Vec<Output>) {
+    let mut clock = start;
+    let mut taken = Vec::with_capacity(4 * (warm_up.len() + frames.len()));
+    for frame in warm_up {
         clock += Duration::from_millis(1);
-        deliver(&mut session, clock, conn, data_frame(seq), &mut taken);
+        deliver(session, clock, conn, frame, &mut taken);
     }
     taken.clear();
+    let mut total = AllocationInfo::default();
+    for frame in frames {
+        clock += Duration::from_millis(1);
+        let now = clock;
+        let taken = &mut taken;
+        total += measure(|| deliver(session, now, conn, frame, taken));
+    }
+    (total, taken)
+}
 
-    // In order, then a gap and a regression: each takes the sequence-tracking branch that emits
-    // an extra event, and none of it may allocate either.
-    let seqs: Vec<u64> = (65..=564).chain([600, 601, 590, 591]).collect();
-    let frames: Vec<Frame> = seqs.iter().map(|&seq| data_frame(seq)).collect();
-    let info = measure_deliveries(&mut session, &mut clock, conn, frames, &mut taken);
-
-    assert_eq!(
-        (info.count_total, info.bytes_total),
-        (0, 0),
-        "the data-frame path allocated: {info:?}"
-    );
-
-    // And the driver really got every message, with its topic and sequence number.
-    let messages: Vec<(Option<&str>, Option<u64>, &Frame)> = taken
+/// The messages among `taken`, as (topic, seq, frame).
+fn messages(taken: &[Output]) -> Vec<(Option<&str>, Option<u64>, &Frame)> {
+    taken
         .iter()
         .filter_map(|o| match o {
             Output::Event(Event::Message {
@@ -149,20 +139,172 @@ fn data_frames_for_a_registered_topic_allocate_nothing() {
             }) => Some((topic.as_ref().map(|t| t.as_str()), *seq, frame)),
             _ => None,
         })
-        .collect();
-    assert_eq!(messages.len(), seqs.len());
-    for ((topic, seq, frame), expected) in messages.into_iter().zip(&seqs) {
-        assert_eq!(topic, Some(TOPIC));
-        assert_eq!(seq, Some(*expected));
-        assert_eq!(frame, &data_frame(*expected));
+        .collect()
+}
+
+fn count(taken: &[Output], pred: impl Fn(&Event) -> bool) -> usize {
+    taken
+        .iter()
+        .filter(|o| matches!(o, Output::Event(e) if pred(e)))
+        .count()
+}
+
+#[test]
+fn the_counting_allocator_is_installed() {
+    // Without it every measurement would read zero and prove nothing.
+    let probe = measure(|| drop(std::hint::black_box(Box::new(1_u64))));
+    assert_eq!((probe.count_total, probe.bytes_total), (1, 8));
+}
+
+#[test]
+fn data_frames_for_a_registered_topic_allocate_nothing() {
+    let start = Instant::now(); // the one clock reading: the base of the virtual clock
+    let mut session = Session::new(Config::new(7), SeqAdapter).expect("valid config");
+    let conn = live_session(&mut session, TOPIC, start, |_| None);
+
+    // In order, then a gap and a regression: each takes the sequence-tracking branch that emits
+    // an extra event, and none of it may allocate either.
+    let seqs: Vec<u64> = (65..=564).chain([600, 601, 590, 591]).collect();
+    let (info, taken) = measure_path(
+        &mut session,
+        start,
+        conn,
+        (1..=64).map(seq_frame).collect(),
+        seqs.iter().map(|&seq| seq_frame(seq)).collect(),
+    );
+
+    assert_eq!(
+        (info.count_total, info.bytes_total),
+        (0, 0),
+        "the data-frame path allocated: {info:?}"
+    );
+    // And the driver really got every message, with its topic and sequence number.
+    let got = messages(&taken);
+    assert_eq!(got.len(), seqs.len());
+    for ((topic, seq, frame), &expected) in got.into_iter().zip(&seqs) {
+        assert_eq!((topic, seq), (Some(TOPIC), Some(expected)));
+        assert_eq!(frame, &seq_frame(expected));
     }
-    let gaps = taken
-        .iter()
-        .filter(|o| matches!(o, Output::Event(Event::Gap { .. })))
-        .count();
-    let regressions = taken
-        .iter()
-        .filter(|o| matches!(o, Output::Event(Event::SequenceRegressed { .. })))
-        .count();
-    assert_eq!((gaps, regressions), (1, 1));
+    assert_eq!(count(&taken, |e| matches!(e, Event::Gap { .. })), 1);
+    assert_eq!(
+        count(&taken, |e| matches!(e, Event::SequenceRegressed { .. })),
+        1
+    );
+}
+
+#[cfg(feature = "json")]
+mod jsonrpc {
+    //! The same path with the built-in JSON-RPC adapter, on Deribit-style notifications.
+
+    use super::*;
+    use reconnect_core::adapters::{JsonRpcAdapter, JsonRpcConfig, SeqPointer};
+    use reconnect_core::Topic;
+
+    const CHANNEL: &str = "book.BTC-PERPETUAL.100ms";
+
+    fn deribit() -> JsonRpcAdapter {
+        JsonRpcAdapter::new(JsonRpcConfig::default().seq_pointer(Some(
+            SeqPointer::parse("/change_id").expect("a valid pointer"),
+        )))
+    }
+
+    /// The server's answer to a subscribe request: every channel confirmed.
+    fn confirm(request: &Frame) -> Option<Frame> {
+        let request: serde_json::Value = serde_json::from_str(request.as_text()?).ok()?;
+        let answer = serde_json::json!({
+            "jsonrpc": "2.0",
+            "id": request["id"],
+            "result": request["params"]["channels"],
+        });
+        Some(Frame::Text(answer.to_string()))
+    }
+
+    /// A book change notification; `instrument` goes into the data as a raw JSON string body.
+    fn notification(change_id: u64, instrument: &str) -> Frame {
+        Frame::Text(format!(
+            r#"{{"jsonrpc":"2.0","method":"subscription","params":{{"channel":"{CHANNEL}","data":{{"type":"change","timestamp":1718000000123,"instrument_name":"{instrument}","prev_change_id":{},"change_id":{change_id},"bids":[["new",64123.5,1250.0],["delete",64120.0,0.0]],"asks":[["change",64125.0,300.0]]}}}}}}"#,
+            change_id - 1
+        ))
+    }
+
+    fn live() -> (Session<JsonRpcAdapter>, ConnId, Instant) {
+        let start = Instant::now(); // the one clock reading: the base of the virtual clock
+        let config = Config::new(7).ping_interval(None);
+        let mut session = Session::new(config, deribit()).expect("valid config");
+        let conn = live_session(&mut session, CHANNEL, start, confirm);
+        (session, conn, start)
+    }
+
+    #[test]
+    fn notifications_for_a_registered_channel_allocate_nothing() {
+        let (mut session, conn, start) = live();
+        let ids: Vec<u64> = (65..=564).chain([600, 590]).collect();
+        let (info, taken) = measure_path(
+            &mut session,
+            start,
+            conn,
+            (1..=64)
+                .map(|id| notification(id, "BTC-PERPETUAL"))
+                .collect(),
+            ids.iter()
+                .map(|&id| notification(id, "BTC-PERPETUAL"))
+                .collect(),
+        );
+
+        assert_eq!(
+            (info.count_total, info.bytes_total),
+            (0, 0),
+            "the JSON-RPC data-frame path allocated: {info:?}"
+        );
+        let got = messages(&taken);
+        assert_eq!(got.len(), ids.len());
+        for ((topic, seq, _), &expected) in got.into_iter().zip(&ids) {
+            assert_eq!((topic, seq), (Some(CHANNEL), Some(expected)));
+        }
+        assert_eq!(count(&taken, |e| matches!(e, Event::Gap { .. })), 1);
+    }
+
+    /// Finds only [`CHANNEL`], cloning one topic (a reference count, no allocation).
+    struct OneChannel(Topic);
+
+    impl TopicLookup for OneChannel {
+        fn find(&self, name: &str) -> Option<Topic> {
+            (name == self.0.as_str()).then(|| self.0.clone())
+        }
+    }
+
+    /// A string with JSON escapes is unescaped by `serde_json` into the scratch `Vec` of its
+    /// `Deserializer`, inside the adapter's `classify`, even when the string is off the path and
+    /// only skipped (here `instrument_name`: 3 allocations of 8, 16 and 32 bytes per frame, as
+    /// the buffer grows). The session itself still adds nothing.
+    #[test]
+    fn escaped_strings_allocate_only_inside_the_adapters_classify() {
+        let escaped = r#"BTC\u002DPERPETUAL \"quoted\""#;
+        let frames = || -> Vec<Frame> { (65..=164).map(|id| notification(id, escaped)).collect() };
+
+        let mut adapter = deribit();
+        let lookup = OneChannel(Topic::new(CHANNEL));
+        let mut in_adapter = AllocationInfo::default();
+        for frame in frames() {
+            in_adapter += measure(|| {
+                let inbound = adapter.classify(&frame, &lookup);
+                assert!(matches!(inbound, Inbound::Data { seq: Some(_), .. }));
+            });
+        }
+
+        let (mut session, conn, start) = live();
+        let warm_up = (1..=64).map(|id| notification(id, escaped)).collect();
+        let (in_path, taken) = measure_path(&mut session, start, conn, warm_up, frames());
+
+        assert_eq!(messages(&taken).len(), 100);
+        assert!(
+            in_adapter.count_total > 0,
+            "escapes no longer allocate: tighten this test to zero"
+        );
+        assert_eq!(
+            (in_path.count_total, in_path.bytes_total),
+            (in_adapter.count_total, in_adapter.bytes_total),
+            "the session added allocations beyond the adapter's classify"
+        );
+    }
 }
