@@ -50,7 +50,7 @@
 //! # Features
 //!
 //! - `json` (default): the JSON-RPC 2.0 adapter, on `serde_json`.
-//! - `serde`: [`snapshot`] serialisation of a session's durable state to JSON.
+//! - `serde`: `snapshot` serialisation of a session's durable state to JSON.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -68,6 +68,8 @@ mod protocol;
 mod rng;
 mod session;
 pub mod sim;
+#[cfg(feature = "serde")]
+pub mod snapshot;
 mod stats;
 mod subscriptions;
 mod topic;
@@ -99,3 +101,13 @@ pub use session::{
 pub use stats::{FailureCounts, Health, Stats};
 pub use subscriptions::{Subscription, SubscriptionStatus};
 pub use topic::Topic;
+
+/// A hash map whose hasher has fixed keys: the core draws no randomness but its seeded
+/// generator, not even the per-process keys of `RandomState`. Keys are topics the application
+/// chose and request ids the session allocated, so collision flooding from the network cannot
+/// reach it (network input only ever looks keys up).
+pub(crate) type FixedHashMap<K, V> = std::collections::HashMap<
+    K,
+    V,
+    std::hash::BuildHasherDefault<std::collections::hash_map::DefaultHasher>,
+>;

@@ -170,6 +170,7 @@ impl Outbox {
         self.queue.iter().filter_map(|q| q.expires_at).min()
     }
 
+    #[cfg(feature = "serde")]
     pub(crate) fn iter(&self) -> impl Iterator<Item = &Queued> + '_ {
         self.queue.iter()
     }

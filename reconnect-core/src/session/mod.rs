@@ -395,6 +395,12 @@ impl<P: Protocol> Session<P> {
         id
     }
 
+    /// The id the next request will get, without using it up: adapters may decline to build a
+    /// request (no auth step, no more setup requests), and ids stay dense for readable logs.
+    pub(crate) fn peek_request_id(&self) -> RequestId {
+        RequestId(self.next_request)
+    }
+
     pub(crate) fn conn_id(&self) -> Option<ConnId> {
         self.current_conn()
     }

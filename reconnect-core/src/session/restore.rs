@@ -15,7 +15,7 @@ impl<P: Protocol> Session<P> {
         let Some(conn) = self.conn_id() else {
             return;
         };
-        let id = self.next_request_id();
+        let id = self.peek_request_id();
         let frame = match &self.credentials {
             Some(creds) => self.protocol.auth_request(id, creds),
             None => None,
@@ -24,6 +24,7 @@ impl<P: Protocol> Session<P> {
             self.start_setup(now);
             return;
         };
+        self.next_request_id();
         self.act(Action::Send {
             conn,
             frame,
@@ -57,10 +58,11 @@ impl<P: Protocol> Session<P> {
         let mut sent = 0;
         // Bounded: an adapter that never returns None must not hang the session.
         while sent < 1024 {
-            let id = self.next_request_id();
+            let id = self.peek_request_id();
             let Some(frame) = self.protocol.setup_request(sent, id) else {
                 break;
             };
+            self.next_request_id();
             sent += 1;
             self.act(Action::Send {
                 conn,

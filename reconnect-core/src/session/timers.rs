@@ -141,8 +141,9 @@ impl<P: Protocol> Session<P> {
             self.timers
                 .set(Timer::Heartbeat, Self::after(now, interval));
         }
-        let id = self.next_request_id();
+        let id = self.peek_request_id();
         if let Some(frame) = self.protocol.heartbeat_request(id) {
+            self.next_request_id();
             self.act(Action::Send {
                 conn,
                 frame,

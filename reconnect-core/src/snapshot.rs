@@ -1,0 +1,303 @@
+//! The durable part of a session, so that a crashed process can resume (feature `serde`).
+//!
+//! A [`Snapshot`] holds what a restarted process cannot rebuild by itself: the wanted
+//! subscriptions with their last sequence numbers (so the next restore can resume and gaps across
+//! the crash are reported), the outbox if [`OutboxPolicy::in_snapshot`](crate::OutboxPolicy::in_snapshot)
+//! is set, and the count of consecutive failures (so a crash loop does not reset the backoff).
+//! It holds no credentials and no connection state.
+//!
+//! ```
+//! use std::time::Instant;
+//! use reconnect_core::{adapters::RawAdapter, Config, Session};
+//! use reconnect_core::snapshot::Snapshot;
+//!
+//! let now = Instant::now();
+//! let mut session = Session::new(Config::new(1), RawAdapter::new()).unwrap();
+//! session.subscribe(now, "trades").unwrap();
+//! let json = session.snapshot().to_json();
+//!
+//! // … the process restarts …
+//! let snapshot = Snapshot::from_json(&json).unwrap();
+//! let restored = Session::restore(Config::new(1), RawAdapter::new(), snapshot, now).unwrap();
+//! assert_eq!(restored.subscriptions().count(), 1);
+//! ```
+
+use std::collections::HashSet;
+use std::fmt;
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::{Config, ConfigError};
+use crate::frame::Frame;
+use crate::outbox::Queued;
+use crate::protocol::Protocol;
+use crate::session::Session;
+use crate::topic::Topic;
+
+/// The snapshot format version this crate writes and reads.
+pub const SNAPSHOT_VERSION: u32 = 1;
+
+/// The durable part of a session.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Snapshot {
+    /// The format version; [`SNAPSHOT_VERSION`].
+    pub version: u32,
+    /// Wanted topics in subscription order.
+    pub subscriptions: Vec<SnapshotTopic>,
+    /// Queued application messages in order (empty unless the outbox policy keeps them).
+    pub outbox: Vec<SnapshotMessage>,
+    /// Consecutive failed attempts since the last stable connection.
+    pub consecutive_failures: u32,
+}
+
+/// One wanted topic.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SnapshotTopic {
+    /// The topic.
+    pub topic: Topic,
+    /// The last sequence number seen on it.
+    pub last_seq: Option<u64>,
+}
+
+/// One queued application message.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SnapshotMessage {
+    /// The payload.
+    pub payload: SnapshotPayload,
+    /// Its coalescing key.
+    pub coalesce_key: Option<String>,
+    /// How long it had left before expiring, in milliseconds, when the snapshot was taken.
+    pub expires_in_ms: Option<u64>,
+}
+
+/// A queued message's payload.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SnapshotPayload {
+    /// A text message.
+    Text(String),
+    /// A binary message.
+    Binary(Vec<u8>),
+}
+
+/// Why a snapshot could not be read or restored.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum SnapshotError {
+    /// The text is not a valid snapshot document.
+    Json(serde_json::Error),
+    /// The snapshot was written by an incompatible version.
+    Version {
+        /// The version found.
+        found: u32,
+    },
+    /// A topic appears twice.
+    DuplicateTopic(Topic),
+    /// The snapshot holds more than the configuration allows (topics, or outbox messages or
+    /// bytes); restoring it would silently drop some, so it is refused instead.
+    ExceedsLimit(&'static str),
+    /// The configuration is invalid.
+    Config(ConfigError),
+}
+
+impl fmt::Display for SnapshotError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SnapshotError::Json(e) => write!(f, "invalid snapshot: {e}"),
+            SnapshotError::Version { found } => write!(
+                f,
+                "snapshot version {found} is not supported (expected {SNAPSHOT_VERSION})"
+            ),
+            SnapshotError::DuplicateTopic(t) => write!(f, "snapshot lists topic {t} twice"),
+            SnapshotError::ExceedsLimit(what) => {
+                write!(f, "snapshot exceeds the configured limit on {what}")
+            }
+            SnapshotError::Config(e) => e.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for SnapshotError {}
+
+impl Snapshot {
+    /// The snapshot as a JSON document.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).expect("a snapshot always serialises")
+    }
+
+    /// Reads a snapshot from a JSON document. Any input gives a snapshot or an error, never a
+    /// panic.
+    pub fn from_json(text: &str) -> Result<Self, SnapshotError> {
+        let snapshot: Snapshot = serde_json::from_str(text).map_err(SnapshotError::Json)?;
+        if snapshot.version != SNAPSHOT_VERSION {
+            return Err(SnapshotError::Version {
+                found: snapshot.version,
+            });
+        }
+        Ok(snapshot)
+    }
+}
+
+impl<P: Protocol> Session<P> {
+    /// The durable part of this session. Expiry times of queued messages are taken relative to
+    /// the last `now` the session saw.
+    pub fn snapshot(&self) -> Snapshot {
+        let subscriptions = self
+            .registry
+            .iter()
+            .map(|(topic, entry)| SnapshotTopic {
+                topic: topic.clone(),
+                last_seq: entry.last_seq,
+            })
+            .collect();
+        let outbox = if self.config.outbox.in_snapshot {
+            self.outbox
+                .iter()
+                .map(|q| SnapshotMessage {
+                    payload: match &q.frame {
+                        Frame::Text(s) => SnapshotPayload::Text(s.clone()),
+                        Frame::Binary(b) => SnapshotPayload::Binary(b.clone()),
+                    },
+                    coalesce_key: q.key.clone(),
+                    expires_in_ms: q.expires_at.map(|at| {
+                        let left = self
+                            .now
+                            .map_or(Duration::ZERO, |now| at.saturating_duration_since(now));
+                        u64::try_from(left.as_millis()).unwrap_or(u64::MAX)
+                    }),
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        Snapshot {
+            version: SNAPSHOT_VERSION,
+            subscriptions,
+            outbox,
+            consecutive_failures: self.failures,
+        }
+    }
+
+    /// A new, idle session that resumes from `snapshot`, as of `now`. Refuses snapshots that do
+    /// not fit the configuration rather than dropping part of them.
+    pub fn restore(
+        config: Config,
+        protocol: P,
+        snapshot: Snapshot,
+        now: Instant,
+    ) -> Result<Self, SnapshotError> {
+        if snapshot.version != SNAPSHOT_VERSION {
+            return Err(SnapshotError::Version {
+                found: snapshot.version,
+            });
+        }
+        let mut session = Session::new(config, protocol).map_err(SnapshotError::Config)?;
+        if snapshot.subscriptions.len() > session.config.restore.max_topics {
+            return Err(SnapshotError::ExceedsLimit("topics"));
+        }
+        let mut seen = HashSet::new();
+        for t in &snapshot.subscriptions {
+            if !seen.insert(t.topic.as_str()) {
+                return Err(SnapshotError::DuplicateTopic(t.topic.clone()));
+            }
+        }
+        for t in snapshot.subscriptions {
+            session.registry.insert(t.topic, t.last_seq);
+        }
+        let policy = session.config.outbox.clone();
+        for m in snapshot.outbox {
+            let frame = match m.payload {
+                SnapshotPayload::Text(s) => Frame::Text(s),
+                SnapshotPayload::Binary(b) => Frame::Binary(b),
+            };
+            let item = Queued {
+                frame,
+                expires_at: m
+                    .expires_in_ms
+                    .map(|ms| Session::<P>::after(now, Duration::from_millis(ms))),
+                key: m.coalesce_key,
+            };
+            let mut overflowed = false;
+            session
+                .outbox
+                .push(&policy, item, &mut |_, _| overflowed = true)
+                .map_err(|_| SnapshotError::ExceedsLimit("the outbox"))?;
+            if overflowed {
+                return Err(SnapshotError::ExceedsLimit("the outbox"));
+            }
+        }
+        session.failures = snapshot.consecutive_failures;
+        session.now = Some(now);
+        Ok(session)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::adapters::RawAdapter;
+    use crate::outbox::SendOptions;
+
+    fn config() -> Config {
+        let mut c = Config::new(1);
+        c.outbox.in_snapshot = true;
+        c
+    }
+
+    #[test]
+    fn round_trip_keeps_topics_positions_outbox_and_failures() {
+        let now = Instant::now();
+        let mut s = Session::new(config(), RawAdapter::new()).unwrap();
+        s.subscribe(now, "a").unwrap();
+        s.subscribe(now, "b").unwrap();
+        s.registry.entry_mut("b").unwrap().last_seq = Some(41);
+        s.send(now, "hello").unwrap();
+        s.send_with(
+            now,
+            Frame::Binary(vec![1, 2]),
+            SendOptions::default()
+                .expires_after(Duration::from_secs(5))
+                .coalesce_key("k"),
+        )
+        .unwrap();
+        s.failures = 3;
+        let snap = s.snapshot();
+        let back = Snapshot::from_json(&snap.to_json()).unwrap();
+        assert_eq!(back, snap);
+        let r = Session::restore(config(), RawAdapter::new(), back, now).unwrap();
+        assert_eq!(r.snapshot(), snap);
+        assert_eq!(r.health().consecutive_failures, 3);
+    }
+
+    #[test]
+    fn bad_snapshots_are_typed_errors() {
+        assert!(matches!(
+            Snapshot::from_json("{"),
+            Err(SnapshotError::Json(_))
+        ));
+        let v2 = r#"{"version":2,"subscriptions":[],"outbox":[],"consecutive_failures":0}"#;
+        assert!(matches!(
+            Snapshot::from_json(v2),
+            Err(SnapshotError::Version { found: 2 })
+        ));
+        let dup = r#"{"version":1,"subscriptions":[{"topic":"a","last_seq":null},{"topic":"a","last_seq":1}],"outbox":[],"consecutive_failures":0}"#;
+        let snap = Snapshot::from_json(dup).unwrap();
+        let err = Session::restore(config(), RawAdapter::new(), snap, Instant::now()).unwrap_err();
+        assert!(matches!(err, SnapshotError::DuplicateTopic(_)));
+        let mut small = config();
+        small.restore.max_topics = 1;
+        let two = r#"{"version":1,"subscriptions":[{"topic":"a","last_seq":null},{"topic":"b","last_seq":null}],"outbox":[],"consecutive_failures":0}"#;
+        let err = Session::restore(
+            small,
+            RawAdapter::new(),
+            Snapshot::from_json(two).unwrap(),
+            Instant::now(),
+        )
+        .unwrap_err();
+        assert!(matches!(err, SnapshotError::ExceedsLimit("topics")));
+    }
+}

@@ -1,0 +1,193 @@
+//! C6 and C7: authentication, credentials refresh and renewal, session setup.
+
+use crate::harness::{config, ms, Harness, LineAdapter};
+use reconnect_core::{Credentials, Event, Output, Purpose, State};
+
+#[test]
+fn auth_goes_first_and_nothing_else_before_its_ack() {
+    let adapter = LineAdapter {
+        setup_requests: 1,
+        ..LineAdapter::new()
+    };
+    let mut h = Harness::with_adapter(config(), adapter);
+    h.session.set_credentials(Credentials::new("k1"));
+    h.session.subscribe(h.now, "a").unwrap();
+    h.session.send(h.now, "order").unwrap();
+    h.start();
+    h.open();
+    h.expect(&[
+        "> connecting #1 attempt=1",
+        "connect #1 attempt=1",
+        "> connected #1",
+        "send #1 <auth redacted>",
+    ]);
+    h.advance(ms(1_000));
+    h.expect(&[]);
+    h.recv("ack 1");
+    h.expect(&["> authenticated #1", "send #1 setup 2 0"]);
+    h.recv("ack 2");
+    h.expect(&["> setup complete #1", "send #1 sub 3 a"]);
+    h.recv("ack 3");
+    h.expect(&[
+        "> subscribed a",
+        "> live #1 restored=1 outage=1000ms",
+        "send #1 order",
+    ]);
+}
+
+#[test]
+fn replaced_credentials_are_used_on_the_next_attempt() {
+    let mut h = Harness::new(config());
+    h.session.set_credentials(Credentials::new("old"));
+    h.start();
+    h.go_live();
+    h.session.set_credentials(Credentials::new("new"));
+    h.fail(reconnect_core::TransportErrorKind::Reset);
+    h.go_live();
+    let auths: Vec<_> = h
+        .sent_texts()
+        .into_iter()
+        .filter(|t| t.starts_with("auth"))
+        .collect();
+    assert_eq!(auths, ["auth 1 old", "auth 2 new"]);
+}
+
+#[test]
+fn a_fatal_rejection_stops_with_no_further_attempt() {
+    let mut h = Harness::new(config());
+    h.session.set_credentials(Credentials::new("bad"));
+    h.start();
+    h.open();
+    h.skip();
+    h.recv("nack 1 1");
+    h.expect(&[
+        "release #1",
+        "> disconnected #1: auth rejected: 1: code 1 => Fatal",
+        "> stopped: Fatal(AuthRejected(ServerError { code: Some(1), message: \"code 1\", retry_after: None }))",
+    ]);
+    assert_eq!(h.session.poll_timeout(), None);
+    h.advance(ms(3_600_000));
+    assert_eq!(h.count("connect #"), 1);
+}
+
+#[test]
+fn a_transient_rejection_backs_off() {
+    let mut h = Harness::new(config());
+    h.session.set_credentials(Credentials::new("k"));
+    h.start();
+    h.open();
+    h.skip();
+    h.recv("nack 1 2");
+    let lines = h.take();
+    assert_eq!(lines[2], "> reconnect attempt=2 in 100ms (Backoff)");
+}
+
+#[test]
+fn a_rejection_that_wants_fresh_credentials_asks_the_application_before_connecting() {
+    let mut h = Harness::new(config());
+    h.session.set_credentials(Credentials::new("expired"));
+    h.start();
+    h.open();
+    h.recv("nack 1 3");
+    h.skip();
+    h.fire_next();
+    h.expect(&["refresh-credentials", "> CredentialsRequested"]);
+    assert_eq!(h.session.state(), State::AwaitingCredentials);
+    h.session
+        .provide_credentials(h.now, Credentials::new("fresh"))
+        .unwrap();
+    h.expect(&["> connecting #2 attempt=2", "connect #2 attempt=2"]);
+    h.open();
+    assert_eq!(h.sent_texts().last().unwrap(), "auth 2 fresh");
+}
+
+#[test]
+fn fetch_before_every_connect_with_a_timeout() {
+    let mut c = config();
+    c.credentials.fetch_before_connect = true;
+    c.timeouts.credentials = ms(2_000);
+    let mut h = Harness::new(c);
+    h.start();
+    h.expect(&["refresh-credentials", "> CredentialsRequested"]);
+    assert_eq!(h.fire_next(), ms(2_000));
+    h.expect(&[
+        "> attempt 1 failed: Credentials timeout => Retry",
+        "> reconnect attempt=2 in 100ms (Backoff)",
+    ]);
+    h.fire_next();
+    h.expect(&["refresh-credentials", "> CredentialsRequested"]);
+    h.session.credentials_failed(h.now, "REST down").unwrap();
+    h.expect(&[
+        "> attempt 2 failed: credentials unavailable: REST down => Retry",
+        "> reconnect attempt=3 in 200ms (Backoff)",
+    ]);
+    h.fire_next();
+    h.session
+        .provide_credentials(h.now, Credentials::new("listen-key"))
+        .unwrap();
+    h.expect(&[
+        "refresh-credentials",
+        "> CredentialsRequested",
+        "> connecting #1 attempt=3",
+        "connect #1 attempt=3",
+    ]);
+}
+
+#[test]
+fn periodic_renewal_while_live_reauthenticates_when_the_protocol_needs_it() {
+    let mut c = config();
+    c.credentials.renewal_interval = Some(ms(30 * 60_000));
+    let adapter = LineAdapter {
+        reauth: true,
+        ..LineAdapter::new()
+    };
+    let mut h = Harness::with_adapter(c, adapter);
+    h.session.set_credentials(Credentials::new("k1"));
+    h.start();
+    h.go_live();
+    h.skip();
+    h.advance(ms(30 * 60_000));
+    h.expect(&[
+        "> stable #1",
+        "refresh-credentials",
+        "> CredentialsRequested",
+    ]);
+    h.session
+        .provide_credentials(h.now, Credentials::new("k2"))
+        .unwrap();
+    h.expect(&["send #1 <auth redacted>"]);
+    let id = h.last_request("auth");
+    h.recv(&format!("ack {id}"));
+    h.expect(&["> Reauthenticated { conn: #1 }"]);
+    assert!(matches!(h.session.state(), State::Live { .. }));
+    // The next renewal nobody answers: the connection stays up, the failure is reported.
+    h.fire_next();
+    h.skip();
+    h.fire_next();
+    h.expect(&["> RenewalFailed { cause: Timeout(Credentials) }"]);
+    assert!(matches!(h.session.state(), State::Live { .. }));
+}
+
+#[test]
+fn secrets_never_appear_in_debug_output_or_events() {
+    let mut h = Harness::new(config());
+    h.session
+        .set_credentials(Credentials::new("hunter2-secret"));
+    h.start();
+    h.open();
+    h.recv("nack 1 2");
+    let debug = format!("{:?} {:?}", h.outputs, h.session);
+    assert!(!debug.contains("hunter2"), "{debug}");
+    assert!(format!("{:?}", Credentials::new("hunter2")).contains("redacted"));
+    // The frame itself carries the secret, for the driver to send.
+    assert!(h.outputs.iter().any(|o| matches!(
+        o,
+        Output::Action(reconnect_core::Action::Send { purpose: Purpose::Auth, frame, .. })
+            if frame.as_text().unwrap().contains("hunter2")
+    )));
+    assert!(h
+        .events()
+        .iter()
+        .all(|e| !format!("{e:?}").contains("hunter2")));
+    let _ = Event::Paused;
+}

@@ -1,0 +1,61 @@
+//! C9: sequence tracking, gaps across reconnects, resume positions.
+
+use crate::harness::{config, Harness};
+use reconnect_core::{Event, TransportErrorKind};
+
+#[test]
+fn gaps_are_reported_also_across_reconnects_and_positions_are_offered_on_resubscribe() {
+    let mut h = Harness::new(config());
+    h.session.subscribe(h.now, "a").unwrap();
+    h.start();
+    h.go_live();
+    h.skip();
+    h.recv("data a 1");
+    h.recv("data a 2");
+    h.recv("data a 5");
+    h.expect(&[
+        "> message a seq=1 \"data a 1\"",
+        "> message a seq=2 \"data a 2\"",
+        "> gap a expected=3 received=5",
+        "> message a seq=5 \"data a 5\"",
+    ]);
+    h.fail(TransportErrorKind::Reset);
+    h.go_live();
+    assert_eq!(h.sent_texts().last().unwrap(), "sub 2 a@5");
+    h.skip();
+    h.recv("data a 9");
+    h.expect(&[
+        "> gap a expected=6 received=9",
+        "> message a seq=9 \"data a 9\"",
+    ]);
+    assert_eq!(h.session.stats().gaps, 2);
+    assert_eq!(h.session.subscriptions().next().unwrap().last_seq, Some(9));
+}
+
+#[test]
+fn a_regression_is_reported_and_tracking_restarts_from_it() {
+    let mut h = Harness::new(config());
+    h.session.subscribe(h.now, "a").unwrap();
+    h.start();
+    h.go_live();
+    h.recv("data a 10");
+    h.recv("data a 1");
+    h.recv("data a 2");
+    let regressions: Vec<_> = h
+        .events()
+        .into_iter()
+        .filter(|e| matches!(e, Event::SequenceRegressed { .. }))
+        .collect();
+    assert_eq!(regressions.len(), 1);
+    assert!(h.events().iter().all(|e| !matches!(e, Event::Gap { .. })));
+}
+
+#[test]
+fn data_for_unknown_topics_is_delivered_without_tracking() {
+    let mut h = Harness::new(config());
+    h.start();
+    h.go_live();
+    h.skip();
+    h.recv("data other 7");
+    h.expect(&["> message - seq=7 \"data other 7\""]);
+}

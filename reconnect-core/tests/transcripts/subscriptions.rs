@@ -1,0 +1,249 @@
+//! C8: the subscription registry, acks and nacks, batched and paced restore.
+
+use crate::harness::{config, ms, Harness, LineAdapter};
+use reconnect_core::{
+    SubscribeError, SubscribeStatus, SubscriptionStatus, TransportErrorKind, UnsubscribeStatus,
+};
+
+#[test]
+fn subscribing_while_down_records_and_unsubscribing_forgets() {
+    let mut h = Harness::new(config());
+    let now = h.now;
+    assert_eq!(h.session.subscribe(now, "a"), Ok(SubscribeStatus::Recorded));
+    assert_eq!(h.session.subscribe(now, "b"), Ok(SubscribeStatus::Recorded));
+    assert_eq!(
+        h.session.subscribe(now, "a"),
+        Ok(SubscribeStatus::AlreadyWanted)
+    );
+    assert_eq!(h.session.subscribe(now, "c"), Ok(SubscribeStatus::Recorded));
+    assert_eq!(
+        h.session.unsubscribe(now, "b"),
+        Ok(UnsubscribeStatus::Removed)
+    );
+    assert_eq!(
+        h.session.unsubscribe(now, "zz"),
+        Ok(UnsubscribeStatus::NotWanted)
+    );
+    h.start();
+    h.go_live();
+    let subs: Vec<_> = h
+        .sent_texts()
+        .into_iter()
+        .filter(|t| t.starts_with("sub"))
+        .collect();
+    assert_eq!(subs, ["sub 1 a", "sub 2 c"]);
+    let names: Vec<_> = h
+        .session
+        .subscriptions()
+        .map(|s| s.topic.to_string())
+        .collect();
+    assert_eq!(names, ["a", "c"]);
+}
+
+#[test]
+fn while_live_both_are_sent_at_once() {
+    let mut h = Harness::new(config());
+    h.start();
+    h.go_live();
+    h.skip();
+    assert_eq!(h.session.subscribe(h.now, "x"), Ok(SubscribeStatus::Sent));
+    h.expect(&["send #1 sub 1 x"]);
+    h.recv("ack 1");
+    h.expect(&["> subscribed x"]);
+    assert_eq!(
+        h.session.unsubscribe(h.now, "x"),
+        Ok(UnsubscribeStatus::Sent)
+    );
+    h.expect(&["send #1 unsub 2 x"]);
+    h.recv("ack 2");
+    h.expect(&["> unsubscribed x"]);
+    // Never restored again.
+    h.fail(TransportErrorKind::Reset);
+    h.go_live();
+    assert!(h.take().iter().all(|l| !l.contains("sub 3")));
+}
+
+#[test]
+fn a_permanent_nack_reports_the_reason_and_drops_the_topic() {
+    let mut h = Harness::new(config());
+    h.session.subscribe(h.now, "bad").unwrap();
+    h.session.subscribe(h.now, "good").unwrap();
+    h.start();
+    h.open();
+    h.skip();
+    h.recv("nack 1 9");
+    h.expect(&["> rejected bad for good"]);
+    h.recv("ack 2");
+    h.expect(&["> subscribed good", "> live #1 restored=2 outage=0ms"]);
+    let names: Vec<_> = h
+        .session
+        .subscriptions()
+        .map(|s| s.topic.to_string())
+        .collect();
+    assert_eq!(names, ["good"]);
+}
+
+#[test]
+fn a_transient_nack_is_retried_with_its_own_growing_backoff() {
+    let mut c = config();
+    c.restore.nack_retry_initial = ms(1_000);
+    c.restore.nack_retry_max = ms(8_000);
+    // Keep the stability timer out of the way of the retry timers this test jumps to.
+    c.backoff.min_uptime = ms(3_600_000);
+    let mut h = Harness::new(c);
+    h.session.subscribe(h.now, "busy").unwrap();
+    h.start();
+    h.open();
+    h.skip();
+    let mut waits = Vec::new();
+    for _ in 0..5 {
+        let id = h.last_request("sub");
+        h.recv(&format!("nack {id} 5"));
+        let at = h.now;
+        h.fire_next();
+        waits.push(h.now - at);
+        let s = h.session.subscriptions().next().unwrap();
+        assert_eq!(s.status, SubscriptionStatus::Pending);
+    }
+    // Each wait is within [base/2, base] of a doubling base capped at 8 s: never a tight loop.
+    for (i, w) in waits.iter().enumerate() {
+        let base = ms(1_000 * (1 << i)).min(ms(8_000));
+        assert!(*w >= base / 2 && *w <= base, "wait {i}: {w:?}");
+    }
+    assert!(matches!(
+        h.session.state(),
+        reconnect_core::State::Live { .. }
+    ));
+}
+
+#[test]
+fn per_topic_rejection_inside_a_batch() {
+    let adapter = LineAdapter {
+        batch: 10,
+        ..LineAdapter::new()
+    };
+    let mut h = Harness::with_adapter(config(), adapter);
+    for t in ["a", "b", "c"] {
+        h.session.subscribe(h.now, t).unwrap();
+    }
+    h.start();
+    h.skip();
+    h.open();
+    h.expect(&["> connected #1", "send #1 sub 1 a,b,c"]);
+    h.recv("ack 1 -b");
+    h.expect(&[
+        "> subscribed a",
+        "> rejected b, retry in 694ms",
+        "> subscribed c",
+        "> live #1 restored=3 outage=0ms",
+    ]);
+}
+
+#[test]
+fn restore_is_batched_and_paced() {
+    let mut c = config();
+    c.restore.batch_size = 100;
+    c.restore.frames_per_second = Some(10);
+    let adapter = LineAdapter {
+        batch: 1_000,
+        ..LineAdapter::new()
+    };
+    let mut h = Harness::with_adapter(c, adapter);
+    for i in 0..1_000 {
+        h.session.subscribe(h.now, format!("t{i}")).unwrap();
+    }
+    h.start();
+    h.open();
+    let start = h.now;
+    let mut frames = Vec::new();
+    while !matches!(h.session.state(), reconnect_core::State::Live { .. }) {
+        h.ack_all_pending();
+        if matches!(h.session.state(), reconnect_core::State::Live { .. }) {
+            break;
+        }
+        h.fire_next();
+        frames.push(h.now - start);
+    }
+    let subs: Vec<_> = h
+        .sent_texts()
+        .into_iter()
+        .filter(|t| t.starts_with("sub"))
+        .collect();
+    assert_eq!(subs.len(), 10);
+    assert!(subs.iter().all(|s| s.split(',').count() == 100));
+    // 10 frames at most 10 per second: the last goes out 900 ms after the first.
+    assert_eq!(h.now - start, ms(900));
+    let restored: usize = h.session.subscriptions().count();
+    assert_eq!(restored, 1_000);
+}
+
+#[test]
+fn the_registry_is_bounded() {
+    let mut c = config();
+    c.restore.max_topics = 2;
+    let mut h = Harness::new(c);
+    h.session.subscribe(h.now, "a").unwrap();
+    h.session.subscribe(h.now, "b").unwrap();
+    assert_eq!(
+        h.session.subscribe(h.now, "c"),
+        Err(SubscribeError::LimitReached {
+            topic: "c".into(),
+            limit: 2
+        })
+    );
+}
+
+#[test]
+fn live_waits_for_every_restore_ack_and_protocols_without_acks_are_live_once_sent() {
+    let mut h = Harness::new(config());
+    h.session.subscribe(h.now, "a").unwrap();
+    h.session.subscribe(h.now, "b").unwrap();
+    h.start();
+    h.open();
+    h.recv("ack 2");
+    assert!(matches!(
+        h.session.state(),
+        reconnect_core::State::Restoring { .. }
+    ));
+    h.recv("ack 1");
+    assert!(matches!(
+        h.session.state(),
+        reconnect_core::State::Live { .. }
+    ));
+
+    let adapter = LineAdapter {
+        no_acks: true,
+        ..LineAdapter::new()
+    };
+    let mut h = Harness::with_adapter(config(), adapter);
+    h.session.subscribe(h.now, "a").unwrap();
+    h.start();
+    h.open();
+    h.expect(&[
+        "> connecting #1 attempt=1",
+        "connect #1 attempt=1",
+        "> connected #1",
+        "send #1 sub 1 a",
+        "> subscribed a",
+        "> live #1 restored=1 outage=0ms",
+    ]);
+}
+
+#[test]
+fn unsubscribing_the_last_unsent_topic_of_a_paced_restore_goes_live_at_once() {
+    let mut c = config();
+    c.restore.frames_per_second = Some(1);
+    let mut h = Harness::new(c);
+    h.session.subscribe(h.now, "a").unwrap();
+    h.session.subscribe(h.now, "b").unwrap();
+    h.start();
+    h.open();
+    h.recv("ack 1");
+    h.skip();
+    // "b" waits for the pace timer; the application no longer wants it.
+    assert_eq!(
+        h.session.unsubscribe(h.now, "b"),
+        Ok(UnsubscribeStatus::Removed)
+    );
+    h.expect(&["> live #1 restored=1 outage=0ms"]);
+}
