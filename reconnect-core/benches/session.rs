@@ -16,7 +16,7 @@ use criterion::measurement::{Measurement, WallTime};
 use criterion::{criterion_group, criterion_main, Criterion};
 use reconnect_core::{
     Action, Config, ConnId, Credentials, Event, Frame, Inbound, Input, Output, Protocol, Purpose,
-    RequestId, RestorePolicy, Resume, Session, TopicLookup, TransportError, TransportErrorKind,
+    RequestId, Resume, Session, TopicLookup, TransportError, TransportErrorKind,
 };
 
 /// The topic of every data frame in the data-frame benchmark.
@@ -190,15 +190,18 @@ fn drain(session: &mut Session<BenchAdapter>) {
     while session.poll_output().is_some() {}
 }
 
-/// A live session with `topics` topics (the first is [`TOPIC`]) and an auth step.
+/// A live session with `topics` topics (the first is [`TOPIC`]), an auth step, and a restore
+/// in frames of [`BATCH`] topics paced at `frames_per_second` (`None`: all at once).
 fn live_session(
-    restore: RestorePolicy,
+    frames_per_second: Option<u32>,
     topics: usize,
     clock: &mut Instant,
 ) -> (Session<BenchAdapter>, ConnId) {
     // No pings: a restore paced over seconds of virtual time must not meet a pong deadline that
     // the fake server would have to answer.
-    let config = Config::new(7).ping_interval(None).restore(restore);
+    let mut config = Config::new(7).ping_interval(None);
+    config.restore.frames_per_second = frames_per_second;
+    config.restore.batch_size = BATCH;
     let mut session = Session::new(config, BenchAdapter).expect("valid config");
     session.set_credentials(Credentials::new("key"));
     session.subscribe(*clock, TOPIC).expect("subscribe");
@@ -254,11 +257,7 @@ fn timed_in_chunks<T>(
 /// design with an output queue pays.
 fn data_frame_bench(c: &mut Criterion, base: Instant) {
     let mut clock = base;
-    let unpaced = RestorePolicy {
-        frames_per_second: None,
-        ..RestorePolicy::default()
-    };
-    let (mut session, conn) = live_session(unpaced, 1, &mut clock);
+    let (mut session, conn) = live_session(None, 1, &mut clock);
     let mut session_times = Timings::default();
     let mut floor_times = Timings::default();
     let mut seq = 0u64;
@@ -266,7 +265,7 @@ fn data_frame_bench(c: &mut Criterion, base: Instant) {
     let mut group = c.benchmark_group("data_frame");
     group
         .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(3))
+        .measurement_time(Duration::from_secs(4))
         .sample_size(50);
     group.bench_function("session", |b| {
         b.iter_custom(|iters| {
@@ -329,8 +328,8 @@ fn reconnect_bench(c: &mut Criterion, base: Instant) {
     let mut group = c.benchmark_group("reconnect_restore_10k");
     group
         .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(5))
-        .sample_size(10);
+        .measurement_time(Duration::from_secs(8))
+        .sample_size(20);
 
     let mut floor_times = Timings::default();
     let resumes: Vec<Resume> = (0..RESTORED_TOPICS)
@@ -355,12 +354,7 @@ fn reconnect_bench(c: &mut Criterion, base: Instant) {
     let mut cycle_times = Vec::new();
     for (name, frames_per_second) in [("paced", Some(10)), ("unpaced", None)] {
         let mut clock = base;
-        let restore = RestorePolicy {
-            frames_per_second,
-            batch_size: BATCH,
-            ..RestorePolicy::default()
-        };
-        let (mut session, mut conn) = live_session(restore, RESTORED_TOPICS, &mut clock);
+        let (mut session, mut conn) = live_session(frames_per_second, RESTORED_TOPICS, &mut clock);
         let mut times = Timings::default();
         group.bench_function(name, |b| {
             b.iter_custom(|iters| {
