@@ -190,16 +190,16 @@ fn drain(session: &mut Session<BenchAdapter>) {
     while session.poll_output().is_some() {}
 }
 
-/// A live session with `topics` topics (the first is [`TOPIC`]), an auth step, and a restore
-/// in frames of [`BATCH`] topics paced at `frames_per_second` (`None`: all at once).
+/// A live session with `topics` topics (the first is [`TOPIC`]), an auth step, a restore in
+/// frames of [`BATCH`] topics paced at `frames_per_second` (`None`: all at once), and WebSocket
+/// pings every `ping_interval` without inbound traffic.
 fn live_session(
     frames_per_second: Option<u32>,
+    ping_interval: Option<Duration>,
     topics: usize,
     clock: &mut Instant,
 ) -> (Session<BenchAdapter>, ConnId) {
-    // No pings: a restore paced over seconds of virtual time must not meet a pong deadline that
-    // the fake server would have to answer.
-    let mut config = Config::new(7).ping_interval(None);
+    let mut config = Config::new(7).ping_interval(ping_interval);
     config.restore.frames_per_second = frames_per_second;
     config.restore.batch_size = BATCH;
     let mut session = Session::new(config, BenchAdapter).expect("valid config");
@@ -257,10 +257,29 @@ fn timed_in_chunks<T>(
 /// design with an output queue pays.
 fn data_frame_bench(c: &mut Criterion, base: Instant) {
     let mut clock = base;
-    let (mut session, conn) = live_session(None, 1, &mut clock);
+    // Pings on, as in production: every inbound frame pushes the next ping back.
+    let ping = Config::new(7).liveness.ping_interval;
+    let (mut session, conn) = live_session(None, ping, 1, &mut clock);
+    // Check once that the measured path is the intended one: data for a registered topic, with
+    // its sequence number, and nothing else.
+    let mut seq = 1u64;
+    session.handle_input(
+        clock,
+        Input::Frame {
+            conn,
+            frame: data_frame(seq),
+        },
+    );
+    let outputs: Vec<Output> = std::iter::from_fn(|| session.poll_output()).collect();
+    assert!(
+        matches!(
+            outputs.as_slice(),
+            [Output::Event(Event::Message { topic: Some(t), seq: Some(1), .. })] if t.as_str() == TOPIC
+        ),
+        "unexpected outputs: {outputs:?}"
+    );
     let mut session_times = Timings::default();
     let mut floor_times = Timings::default();
-    let mut seq = 0u64;
 
     let mut group = c.benchmark_group("data_frame");
     group
@@ -354,7 +373,10 @@ fn reconnect_bench(c: &mut Criterion, base: Instant) {
     let mut cycle_times = Vec::new();
     for (name, frames_per_second) in [("paced", Some(10)), ("unpaced", None)] {
         let mut clock = base;
-        let (mut session, mut conn) = live_session(frames_per_second, RESTORED_TOPICS, &mut clock);
+        // No pings: a restore paced over 20 s of virtual time would meet pong deadlines that the
+        // fake server would have to answer.
+        let (mut session, mut conn) =
+            live_session(frames_per_second, None, RESTORED_TOPICS, &mut clock);
         let mut times = Timings::default();
         group.bench_function(name, |b| {
             b.iter_custom(|iters| {
