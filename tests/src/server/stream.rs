@@ -1,0 +1,145 @@
+//! The byte stream under a WebSocket session (plain TCP or TLS), and the raw-socket tricks that
+//! tungstenite cannot do for us: RST, a graceful FIN, and hand-made frames.
+
+use std::io::{self, Read, Write};
+use std::net::{Shutdown, TcpStream};
+use std::time::{Duration, Instant};
+
+/// Plain TCP or server-side TLS over TCP.
+pub(crate) enum Stream {
+    Plain(TcpStream),
+    Tls(Box<rustls::StreamOwned<rustls::ServerConnection, TcpStream>>),
+}
+
+impl Stream {
+    /// The TCP socket underneath, for socket options and raw reads that bypass TLS.
+    pub(crate) fn tcp(&self) -> &TcpStream {
+        match self {
+            Stream::Plain(s) => s,
+            Stream::Tls(s) => s.get_ref(),
+        }
+    }
+}
+
+impl Read for Stream {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Stream::Plain(s) => s.read(buf),
+            Stream::Tls(s) => s.read(buf),
+        }
+    }
+}
+
+impl Write for Stream {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Stream::Plain(s) => s.write(buf),
+            Stream::Tls(s) => s.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Stream::Plain(s) => s.flush(),
+            Stream::Tls(s) => s.flush(),
+        }
+    }
+}
+
+/// Whether an IO error only means "nothing happened within the read/write timeout".
+pub(crate) fn is_timeout(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut | io::ErrorKind::Interrupted
+    )
+}
+
+/// Arms an RST: with `SO_LINGER` 0, closing the (last) descriptor sends RST instead of FIN.
+pub(crate) fn arm_reset(tcp: &TcpStream) {
+    // Best effort: if it fails the socket still closes, just with a FIN.
+    let _ = socket2::SockRef::from(tcp).set_linger(Some(Duration::ZERO));
+}
+
+/// Closes with a FIN the client can see as a clean end of stream.
+///
+/// Closing a socket that still holds unread bytes makes Linux send RST instead of FIN, so the
+/// write side is shut down first and the read side drained until the client closes too (or a
+/// short deadline passes).
+pub(crate) fn close_gracefully(tcp: &TcpStream, linger: Duration) {
+    let _ = tcp.shutdown(Shutdown::Write);
+    drain_until_eof(tcp, Instant::now() + linger, || false);
+}
+
+/// Reads and discards until EOF, an error, the deadline or `stop()`. Returns true on EOF/error.
+pub(crate) fn drain_until_eof(
+    mut tcp: &TcpStream,
+    deadline: Instant,
+    mut stop: impl FnMut() -> bool,
+) -> bool {
+    let mut buf = [0u8; 4096];
+    while Instant::now() < deadline && !stop() {
+        match tcp.read(&mut buf) {
+            Ok(0) => return true,
+            Ok(_) => {}
+            Err(e) if is_timeout(&e) => {}
+            Err(_) => return true,
+        }
+    }
+    false
+}
+
+/// A complete unmasked server text frame (FIN set) around `payload`, with no UTF-8 check:
+/// the way to put invalid UTF-8 on the wire.
+pub(crate) fn raw_text_frame(payload: &[u8]) -> Vec<u8> {
+    let mut frame = Vec::with_capacity(payload.len() + 10);
+    frame.push(0x81); // FIN | opcode 1 (text)
+    match payload.len() {
+        n if n < 126 => frame.push(n as u8),
+        n if n <= u16::MAX as usize => {
+            frame.push(126);
+            frame.extend_from_slice(&(n as u16).to_be_bytes());
+        }
+        n => {
+            frame.push(127);
+            frame.extend_from_slice(&(n as u64).to_be_bytes());
+        }
+    }
+    frame.extend_from_slice(payload);
+    frame
+}
+
+/// Writes all of `buf` even though the socket has a short write timeout, giving up at
+/// `deadline`. `write_all` cannot be used: it may fail half-way and lose track of how much of a
+/// frame went out.
+pub(crate) fn write_fully(w: &mut impl Write, mut buf: &[u8], deadline: Instant) -> io::Result<()> {
+    while !buf.is_empty() {
+        match w.write(buf) {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(n) => buf = &buf[n..],
+            Err(e) if is_timeout(&e) && Instant::now() < deadline => {}
+            Err(e) => return Err(e),
+        }
+    }
+    loop {
+        match w.flush() {
+            Ok(()) => return Ok(()),
+            Err(e) if is_timeout(&e) && Instant::now() < deadline => {}
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::raw_text_frame;
+
+    #[test]
+    fn frame_lengths_use_the_three_encodings() {
+        assert_eq!(raw_text_frame(b"ab"), vec![0x81, 2, b'a', b'b']);
+        let mid = raw_text_frame(&[0; 300]);
+        assert_eq!(&mid[..4], &[0x81, 126, 1, 44]);
+        let big = raw_text_frame(&vec![0; 70_000]);
+        assert_eq!(&big[..2], &[0x81, 127]);
+        assert_eq!(u64::from_be_bytes(big[2..10].try_into().unwrap()), 70_000);
+    }
+}

@@ -1,0 +1,103 @@
+//! The independent Python peer speaks the same protocol: a plain tungstenite client
+//! authenticates, subscribes and receives numbered data from it.
+//!
+//! Needs `RECONNECT_PYTHON` (see `tests/python/setup.sh`); skipped loudly without it, unless `CI`
+//! is set.
+
+use std::time::Duration;
+
+use reconnect_testkit::peer::{python_or_skip, PythonPeer};
+use reconnect_testkit::rpc::{self, Inbound};
+use reconnect_testkit::wsclient;
+use serde_json::json;
+
+const T: Duration = Duration::from_secs(10);
+
+#[test]
+fn plain_client_talks_to_the_python_peer() {
+    let Some(python) = python_or_skip("plain_client_talks_to_the_python_peer") else {
+        return;
+    };
+    let peer = PythonPeer::start(&python, &["--data-interval", "0.01"]).unwrap();
+    let mut ws = wsclient::connect(&peer.url("py"), None, T).unwrap();
+
+    let auth = wsclient::call(&mut ws, 1, &rpc::auth(1, json!({"key": "k"})), T).unwrap();
+    assert!(matches!(&auth, Inbound::Result { result, .. } if result["access_token"] == "peer-py"));
+    let ack = wsclient::call(&mut ws, 2, &rpc::subscribe(2, &["a", "b"]), T).unwrap();
+    assert_eq!(
+        ack,
+        Inbound::Result {
+            id: json!(2),
+            result: json!(["a", "b"])
+        }
+    );
+    let hb = wsclient::call(&mut ws, 3, &rpc::set_heartbeat(3, 0.05), T).unwrap();
+    assert_eq!(
+        hb,
+        Inbound::Result {
+            id: json!(3),
+            result: json!("ok")
+        }
+    );
+
+    let mut next = [("a", 1u64), ("b", 1u64)];
+    let mut test_requests = 0;
+    let mut id = 10;
+    while next.iter().any(|(_, n)| *n <= 5) || test_requests < 2 {
+        let text = wsclient::next_text(&mut ws, T).unwrap();
+        match rpc::classify(&text) {
+            Inbound::Data { channel, seq } => {
+                let slot = next
+                    .iter_mut()
+                    .find(|(c, _)| *c == channel)
+                    .expect("subscribed");
+                assert_eq!(seq, slot.1, "numbered from 1 without gaps on {channel}");
+                slot.1 += 1;
+            }
+            Inbound::TestRequest => {
+                test_requests += 1;
+                id += 1;
+                wsclient::send(&mut ws, &rpc::test(id)).unwrap();
+            }
+            _ => {}
+        }
+    }
+    let unknown =
+        wsclient::call(&mut ws, 4, &rpc::request(4, "public/nope", json!({})), T).unwrap();
+    assert!(matches!(
+        unknown,
+        Inbound::Error {
+            code: rpc::METHOD_NOT_FOUND,
+            ..
+        }
+    ));
+
+    // Sequence numbers continue on a new connection of the same client.
+    let last_a = next[0].1 - 1;
+    drop(ws);
+    let mut ws = wsclient::connect(&peer.url("py"), None, T).unwrap();
+    wsclient::call(&mut ws, 1, &rpc::subscribe(1, &["a"]), T).unwrap();
+    loop {
+        if let Inbound::Data { seq, .. } = rpc::classify(&wsclient::next_text(&mut ws, T).unwrap())
+        {
+            assert!(seq > last_a, "continues after {last_a}, got {seq}");
+            break;
+        }
+    }
+}
+
+#[test]
+fn the_peer_process_is_reaped_on_drop() {
+    let Some(python) = python_or_skip("the_peer_process_is_reaped_on_drop") else {
+        return;
+    };
+    let peer = PythonPeer::start(&python, &[]).unwrap();
+    let proc_dir = format!("/proc/{}", peer.pid());
+    assert!(std::path::Path::new(&proc_dir).exists());
+    drop(peer);
+    // Killed and waited for: not even a zombie entry remains.
+    assert!(
+        !std::path::Path::new(&proc_dir).exists(),
+        "{proc_dir} still exists"
+    );
+}
