@@ -12,10 +12,19 @@ use reconnect_testkit::scenario::{
 use reference::{Bug, RefClient, Reference};
 
 fn suite(options: RunOptions) {
-    let report = run_suite::<Reference>(&all(), &RunOptions { parallel: 3, ..options });
+    let report = run_suite::<Reference>(
+        &all(),
+        &RunOptions {
+            parallel: 3,
+            ..options
+        },
+    );
     for (name, r) in &report.results {
         if let Ok(r) = r {
-            eprintln!("{name}: ok in {:?} ({} events, {} connections)", r.elapsed, r.events, r.connections);
+            eprintln!(
+                "{name}: ok in {:?} ({} events, {} connections)",
+                r.elapsed, r.events, r.connections
+            );
         }
     }
     eprintln!("suite took {:?}", report.elapsed);
@@ -29,16 +38,25 @@ fn every_scenario_passes_with_the_reference_client() {
 
 #[test]
 fn every_scenario_passes_over_wss() {
-    suite(RunOptions { tls: true, ..RunOptions::default() });
+    suite(RunOptions {
+        tls: true,
+        ..RunOptions::default()
+    });
 }
 
 #[test]
 fn every_scenario_passes_through_the_proxy() {
-    suite(RunOptions { proxy: true, ..RunOptions::default() });
+    suite(RunOptions {
+        proxy: true,
+        ..RunOptions::default()
+    });
 }
 
 fn scenario(name: &str) -> Scenario {
-    all().into_iter().find(|s| s.name == name).unwrap_or_else(|| panic!("no scenario {name}"))
+    all()
+        .into_iter()
+        .find(|s| s.name == name)
+        .unwrap_or_else(|| panic!("no scenario {name}"))
 }
 
 /// Runs `sc` with a client carrying `BUGS` and requires a failure whose text mentions `why`.
@@ -46,8 +64,14 @@ fn caught<const BUGS: u32>(sc: &Scenario, why: &str) {
     let failure = run_scenario::<RefClient<BUGS>>(sc, &RunOptions::default())
         .expect_err("the planted bug went unnoticed");
     let text = failure.to_string();
-    assert!(text.contains(why), "caught, but not for the expected reason ({why:?}):\n{text}");
-    assert!(text.contains(sc.name) && text.contains("server:"), "the explanation lacks context:\n{text}");
+    assert!(
+        text.contains(why),
+        "caught, but not for the expected reason ({why:?}):\n{text}"
+    );
+    assert!(
+        text.contains(sc.name) && text.contains("server:"),
+        "the explanation lacks context:\n{text}"
+    );
 }
 
 #[test]
@@ -62,7 +86,10 @@ fn retrying_a_fatal_auth_rejection_is_caught() {
 
 #[test]
 fn a_client_without_pings_misses_the_silent_stall() {
-    caught::<{ Bug::NO_PING }>(&scenario("silent_stall_detected_by_ping"), "no Disconnected");
+    caught::<{ Bug::NO_PING }>(
+        &scenario("silent_stall_detected_by_ping"),
+        "no Disconnected",
+    );
 }
 
 #[test]
@@ -78,7 +105,10 @@ fn restoring_twice_is_caught() {
 
 #[test]
 fn resetting_the_backoff_on_every_handshake_is_caught() {
-    caught::<{ Bug::RESET_BACKOFF_ON_CONNECT }>(&scenario("short_uptime_keeps_backoff_growing"), "never grew");
+    caught::<{ Bug::RESET_BACKOFF_ON_CONNECT }>(
+        &scenario("short_uptime_keeps_backoff_growing"),
+        "never grew",
+    );
 }
 
 #[test]
@@ -86,8 +116,14 @@ fn a_hidden_gap_is_caught_by_the_gap_invariant() {
     // Without the explicit Await/Expect on the gap, only the global HonestGaps invariant is left
     // to notice the silent jump.
     let mut sc = scenario("skipped_seq_reported_as_gap");
-    sc.steps.retain(|s| !matches!(s, Step::Await(Await::Gap, _) | Step::Expect(Expect::GapReported(_))));
-    sc.steps.push(Step::Await(Await::Messages("a", 5), Duration::from_secs(5)));
+    sc.steps.retain(|s| {
+        !matches!(
+            s,
+            Step::Await(Await::Gap, _) | Step::Expect(Expect::GapReported(_))
+        )
+    });
+    sc.steps
+        .push(Step::Await(Await::Messages("a", 5), Duration::from_secs(5)));
     caught::<{ Bug::HIDE_GAPS }>(&sc, "jumps in the sequence numbers");
 }
 
