@@ -65,12 +65,14 @@ fn a_thousand_sessions_on_one_thread_all_restore_after_a_server_restart() {
     // Both ends live in this process: two descriptors per session, plus headroom.
     let wanted = (4 * SESSIONS + 512) as u64;
     let got = rlimit::increase_nofile_limit(wanted).unwrap();
-    assert!(got >= (2 * SESSIONS + 256) as u64, "RLIMIT_NOFILE only {got}");
+    assert!(
+        got >= (2 * SESSIONS + 256) as u64,
+        "RLIMIT_NOFILE only {got}"
+    );
 
-    let server = TestServer::start(
-        ServerConfig::default().data_interval(Duration::from_millis(500)),
-    )
-    .unwrap();
+    let server =
+        TestServer::start(ServerConfig::default().data_interval(Duration::from_millis(500)))
+            .unwrap();
     let mut driver = Driver::new(DriverConfig::default()).unwrap();
     let mut index = std::collections::HashMap::new();
     for i in 0..SESSIONS {
@@ -90,7 +92,10 @@ fn a_thousand_sessions_on_one_thread_all_restore_after_a_server_restart() {
     let restored = until_all_live(&mut driver, &mut lives, &index, 2, Duration::from_secs(40));
     eprintln!("{SESSIONS} sessions restored {restored:?} after the restart");
     assert_eq!(driver.sockets(), SESSIONS, "one socket per session");
-    assert!(lives.iter().all(|l| *l == 2), "each session live exactly twice");
+    assert!(
+        lives.iter().all(|l| *l == 2),
+        "each session live exactly twice"
+    );
 
     let stats = server
         .wait_until(Duration::from_secs(5), |s| s.open == SESSIONS)

@@ -219,3 +219,29 @@ impl ScenarioClient for MioClient {
         self.events.recv_timeout(timeout).ok()
     }
 }
+
+/// Runs `driver` on this thread until `done` holds on the core events seen so far (panics after
+/// `limit`, showing the last events). Events of every session are collected, in order.
+pub fn run_until<P: reconnect_core::Protocol>(
+    driver: &mut Driver<P>,
+    seen: &mut Vec<(SessionId, reconnect_core::Event)>,
+    limit: Duration,
+    mut done: impl FnMut(&[(SessionId, reconnect_core::Event)]) -> bool,
+) {
+    let deadline = std::time::Instant::now() + limit;
+    while !done(seen) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out; last events: {:#?}",
+            &seen[seen.len().saturating_sub(20)..]
+        );
+        driver
+            .run_once(Some(Duration::from_millis(20)))
+            .expect("the poll does not fail");
+        while let Some((id, event)) = driver.poll_event() {
+            if let Event::Session(e) = event {
+                seen.push((id, e));
+            }
+        }
+    }
+}
