@@ -36,7 +36,7 @@ fn session(seed: u64) -> Session<JsonRpcAdapter> {
 /// Runs the driver until every session has had `n` `Live` events, or panics after `limit`.
 fn until_all_live(
     driver: &mut Driver<JsonRpcAdapter>,
-    lives: &mut Vec<usize>,
+    lives: &mut [usize],
     index: &std::collections::HashMap<SessionId, usize>,
     n: usize,
     limit: Duration,
