@@ -40,7 +40,7 @@ pub enum FirstRetry {
 /// The base delay of the `n`-th consecutive failure is `initial × factor^(n-1)`, capped at
 /// `max`; the jitter mode turns the base into the drawn delay. The cap is hard: no drawn delay
 /// exceeds `max` (a server's `Retry-After` is the one thing that can ask for longer, bounded by
-/// [`Config::retry_after_ceiling`](crate::Config::retry_after_ceiling)).
+/// [`Limits::retry_after_ceiling`](crate::Limits::retry_after_ceiling)).
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct BackoffConfig {

@@ -101,3 +101,13 @@ pub use session::{
 pub use stats::{FailureCounts, Health, Stats};
 pub use subscriptions::{Subscription, SubscriptionStatus};
 pub use topic::Topic;
+
+/// A hash map whose hasher has fixed keys: the core draws no randomness but its seeded
+/// generator, not even the per-process keys of `RandomState`. Keys are topics the application
+/// chose and request ids the session allocated, so collision flooding from the network cannot
+/// reach it (network input only ever looks keys up).
+pub(crate) type FixedHashMap<K, V> = std::collections::HashMap<
+    K,
+    V,
+    std::hash::BuildHasherDefault<std::collections::hash_map::DefaultHasher>,
+>;

@@ -1,6 +1,6 @@
 //! The registry of wanted topics: insertion-ordered, without duplicates, with per-topic state.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Instant;
 
 use crate::protocol::{RequestId, TopicLookup};
@@ -46,7 +46,7 @@ pub(crate) struct Entry {
 /// current connection, so that a paced restore of many topics costs O(log n) per batch.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Registry {
-    entries: HashMap<Topic, Entry>,
+    entries: crate::FixedHashMap<Topic, Entry>,
     order: BTreeMap<u64, Topic>,
     unsent: BTreeSet<u64>,
     next_order: u64,

@@ -124,7 +124,7 @@ fn auth_setup_partial_subscribe_live_gap_and_heartbeats() {
         ]
     );
 
-    // The session spends id 3 asking the adapter for a second setup request (there is none).
+    // Ids are dense: the subscribe after auth (1) and one setup request (2) is 3.
     let set_up = h.frame(30, conn, r#"{"jsonrpc":"2.0","id":2,"result":"ok"}"#);
     assert_eq!(
         set_up,
@@ -132,7 +132,7 @@ fn auth_setup_partial_subscribe_live_gap_and_heartbeats() {
             event(Event::SetupComplete { conn }),
             send(
                 conn,
-                r#"{"jsonrpc":"2.0","id":4,"method":"public/subscribe","params":{"channels":["book.BTC-PERPETUAL.100ms","bogus.channel"]}}"#,
+                r#"{"jsonrpc":"2.0","id":3,"method":"public/subscribe","params":{"channels":["book.BTC-PERPETUAL.100ms","bogus.channel"]}}"#,
                 Purpose::Subscribe
             ),
         ]
@@ -141,7 +141,7 @@ fn auth_setup_partial_subscribe_live_gap_and_heartbeats() {
     let live = h.frame(
         40,
         conn,
-        r#"{"jsonrpc":"2.0","id":4,"result":["book.BTC-PERPETUAL.100ms"]}"#,
+        r#"{"jsonrpc":"2.0","id":3,"result":["book.BTC-PERPETUAL.100ms"]}"#,
     );
     assert_eq!(
         live,
@@ -336,12 +336,12 @@ fn a_rate_limited_subscribe_is_retried_after_the_hint() {
     );
     h.session.subscribe(h.at(0), "trades.BTC").unwrap();
     let (conn, _) = h.open();
-    // Auth is id 1; id 2 went to asking for a setup request (there is none); subscribe is 3.
+    // Auth is id 1; there is no setup request, so subscribe is 2.
     h.frame(20, conn, r#"{"id":1,"result":{}}"#);
     let out = h.frame(
         30,
         conn,
-        r#"{"id":3,"error":{"code":10028,"message":"too_many_requests","data":{"retry_after_ms":2500}}}"#,
+        r#"{"id":2,"error":{"code":10028,"message":"too_many_requests","data":{"retry_after_ms":2500}}}"#,
     );
     let Some(Output::Event(Event::SubscribeRejected {
         topic,
@@ -367,7 +367,7 @@ fn a_rate_limited_subscribe_is_retried_after_the_hint() {
         h.drain(),
         vec![send(
             conn,
-            r#"{"jsonrpc":"2.0","id":4,"method":"public/subscribe","params":{"channels":["trades.BTC"]}}"#,
+            r#"{"jsonrpc":"2.0","id":3,"method":"public/subscribe","params":{"channels":["trades.BTC"]}}"#,
             Purpose::Subscribe
         )]
     );

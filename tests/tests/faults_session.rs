@@ -75,42 +75,63 @@ fn silent_stall_answers_nothing_yet_keeps_tcp_open() {
     assert_eq!(stats.connections[0].end, Some(ConnEnd::Eof));
 }
 
+/// Reads for `d`, answering every heartbeat; returns the data sequence numbers seen.
+fn answer_heartbeats_for(
+    ws: &mut WebSocket<ClientStream>,
+    d: Duration,
+    answered: &mut u64,
+) -> Vec<u64> {
+    let until = Instant::now() + d;
+    let mut seqs = Vec::new();
+    while Instant::now() < until {
+        if let Some(Message::Text(t)) = read_within(ws, Duration::from_millis(10)).unwrap() {
+            match rpc::classify(&t) {
+                Inbound::TestRequest => {
+                    *answered += 1;
+                    wsclient::send(ws, &rpc::test(100 + *answered)).unwrap();
+                }
+                Inbound::Data { seq, .. } => seqs.push(seq),
+                _ => {}
+            }
+        }
+    }
+    seqs
+}
+
 #[test]
 fn data_stall_keeps_heartbeats_and_resumes_without_a_gap() {
     let server = TestServer::start(ServerConfig::default()).unwrap();
     let mut ws = live(&server, "d");
     wsclient::call(&mut ws, 2, &rpc::set_heartbeat(2, 0.05), T).unwrap();
+    let mut answered = 0;
     server.inject(Fault::DataStall);
-    settle(&mut ws);
-    let mut last = server.stats().connections[0].data_sent["a"].1;
-    let until = Instant::now() + Duration::from_millis(300);
-    let mut heartbeats = 0;
-    while Instant::now() < until {
-        if let Some(Message::Text(t)) = read_within(&mut ws, Duration::from_millis(50)).unwrap() {
-            match rpc::classify(&t) {
-                Inbound::TestRequest => {
-                    heartbeats += 1;
-                    wsclient::send(&mut ws, &rpc::test(100 + heartbeats)).unwrap();
-                }
-                Inbound::Data { .. } => panic!("data during a data stall"),
-                _ => {}
-            }
-        }
-    }
+    // Let the stall take hold (the session applies it within one tick) and in-flight data land.
+    answer_heartbeats_for(&mut ws, Duration::from_millis(50), &mut answered);
+    let stalled_at = server.stats().connections[0].data_sent["a"].1;
+    let during = answer_heartbeats_for(&mut ws, Duration::from_millis(300), &mut answered);
     assert!(
-        heartbeats >= 3,
-        "heartbeats continue during a data stall ({heartbeats})"
+        during.iter().all(|s| *s <= stalled_at),
+        "data during a data stall: {during:?}"
     );
+    assert_eq!(server.stats().connections[0].data_sent["a"].1, stalled_at);
+    assert!(
+        answered >= 4,
+        "heartbeats continue during a data stall ({answered})"
+    );
+    assert_eq!(
+        server.stats().open,
+        1,
+        "answered heartbeats keep the connection"
+    );
+
     server.clear(FaultKind::DataStall);
-    loop {
-        let t = wsclient::next_text(&mut ws, T).unwrap();
-        if let Inbound::Data { seq, .. } = rpc::classify(&t) {
-            assert_eq!(seq, last + 1, "no gap after the stall");
-            last = seq;
-            break;
-        }
-    }
-    assert!(last > 1);
+    let after = (0..100)
+        .find_map(|_| {
+            let seqs = answer_heartbeats_for(&mut ws, Duration::from_millis(50), &mut answered);
+            seqs.into_iter().find(|s| *s > stalled_at)
+        })
+        .expect("data resumes after the stall is cleared");
+    assert_eq!(after, stalled_at + 1, "no gap after the stall");
 }
 
 #[test]

@@ -210,11 +210,23 @@ impl<P: Protocol> Session<P> {
             SubscriptionStatus::Active | SubscriptionStatus::Pending
         );
         let open = matches!(self.phase, Phase::Live | Phase::Restoring);
-        if !(requested && open) {
-            return Ok(UnsubscribeStatus::Removed);
+        let status = self.send_unsubscribe(now, topic, requested && open);
+        // A restore may have been waiting only for this topic.
+        self.check_restored(now);
+        Ok(status)
+    }
+
+    fn send_unsubscribe(
+        &mut self,
+        now: Instant,
+        topic: &str,
+        wanted_on_wire: bool,
+    ) -> UnsubscribeStatus {
+        if !wanted_on_wire {
+            return UnsubscribeStatus::Removed;
         }
         let Some(conn) = self.conn_id() else {
-            return Ok(UnsubscribeStatus::Removed);
+            return UnsubscribeStatus::Removed;
         };
         let id = self.peek_request_id();
         let topic = Topic::new(topic);
@@ -222,7 +234,7 @@ impl<P: Protocol> Session<P> {
             .protocol
             .unsubscribe_request(id, std::slice::from_ref(&topic))
         else {
-            return Ok(UnsubscribeStatus::Removed);
+            return UnsubscribeStatus::Removed;
         };
         self.next_request_id();
         self.act(Action::Send {
@@ -236,9 +248,7 @@ impl<P: Protocol> Session<P> {
                 .insert(id, RequestKind::Unsubscribe(vec![topic]), deadline);
             self.sync_request_timer();
         }
-        // A restore may have been waiting only for this topic's ack.
-        self.check_restored(now);
-        Ok(UnsubscribeStatus::Sent)
+        UnsubscribeStatus::Sent
     }
 
     /// Skips the wait: from backoff or pause, the next attempt starts now; with a transport in

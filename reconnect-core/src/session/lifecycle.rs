@@ -339,6 +339,10 @@ impl<P: Protocol> Session<P> {
         for timer in Timer::CONNECTION {
             self.timers.stop(timer);
         }
+        if after == AfterClose::Stop {
+            // Closing ends the outage too: the application, not the limit, stops this session.
+            self.timers.stop(Timer::GiveUp);
+        }
         self.pending.clear();
         self.phase = Phase::Closing(after);
         self.timers

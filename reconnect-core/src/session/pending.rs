@@ -1,6 +1,6 @@
 //! Requests sent on the current connection that still wait for the server's answer.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::time::Instant;
 
 use crate::error::TimeoutKind;
@@ -32,7 +32,7 @@ impl RequestKind {
 /// Pending requests with their deadlines, ordered so the earliest is found in O(log n).
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Pending {
-    by_id: HashMap<RequestId, (RequestKind, Instant)>,
+    by_id: crate::FixedHashMap<RequestId, (RequestKind, Instant)>,
     deadlines: BTreeSet<(Instant, RequestId)>,
 }
 

@@ -160,3 +160,21 @@ fn max_lifetime_recycles_with_a_full_restore() {
     h.go_live();
     assert_eq!(h.sent_texts().last().unwrap(), "sub 2 a");
 }
+
+#[test]
+fn closing_during_an_outage_stops_as_closed_not_as_outage_too_long() {
+    let mut c = config();
+    c.limits.max_outage = Some(ms(1_000));
+    let mut h = Harness::new(c);
+    h.session
+        .set_credentials(reconnect_core::Credentials::new("k"));
+    h.start();
+    h.open(); // authenticating: the transport is open but the outage goes on
+    h.session.close(h.now).unwrap();
+    // Past both the outage limit (1 s) and the close timeout (5 s).
+    h.advance(ms(6_000));
+    assert_eq!(
+        h.session.state(),
+        State::Stopped(StopReason::Closed { clean: false })
+    );
+}

@@ -228,3 +228,22 @@ fn live_waits_for_every_restore_ack_and_protocols_without_acks_are_live_once_sen
         "> live #1 restored=1 outage=0ms",
     ]);
 }
+
+#[test]
+fn unsubscribing_the_last_unsent_topic_of_a_paced_restore_goes_live_at_once() {
+    let mut c = config();
+    c.restore.frames_per_second = Some(1);
+    let mut h = Harness::new(c);
+    h.session.subscribe(h.now, "a").unwrap();
+    h.session.subscribe(h.now, "b").unwrap();
+    h.start();
+    h.open();
+    h.recv("ack 1");
+    h.skip();
+    // "b" waits for the pace timer; the application no longer wants it.
+    assert_eq!(
+        h.session.unsubscribe(h.now, "b"),
+        Ok(UnsubscribeStatus::Removed)
+    );
+    h.expect(&["> live #1 restored=1 outage=0ms"]);
+}

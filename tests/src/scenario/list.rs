@@ -427,10 +427,11 @@ pub fn all() -> Vec<Scenario> {
                 expect(Expect::NoReconnectFor(ms(400))),
             ])),
         // ----- through the proxy -----
-        sc("proxy_latency_no_false_stall", "50 ms latency each way (round trip below the pong timeout)", "stays connected, data flows")
+        sc("proxy_latency_no_false_stall", "60 ms latency each way; pong timeout 300 ms", "stays connected (a slow round trip is not a dead one), data flows")
+            .client(|s| s.pong_timeout = ms(300))
             .on(Transport::Proxy)
             .steps(after_opening(vec![
-                Step::Proxy(ProxyAction::Latency(ms(50))),
+                Step::Proxy(ProxyAction::Latency(ms(60))),
                 expect(Expect::StaysConnectedFor(ms(700))),
                 wait(Await::Messages("a", 3)),
             ])),

@@ -73,7 +73,6 @@ fn serve(shared: &Shared, id: u64, tcp: TcpStream) -> ConnEnd {
         .client
         .clone()
         .unwrap_or_else(|| "anonymous".to_owned());
-    shared.session_started(id, &client, Instant::now());
     let mut session = Session::new(shared, id, client);
     let end = session.run(&mut ws);
     if end == ConnEnd::Reset {
@@ -107,7 +106,8 @@ fn blackhole(shared: &Shared, id: u64, tcp: TcpStream) -> ConnEnd {
                     head.extend_from_slice(&buf[..n]);
                     if shared.tls.is_none() {
                         if let Some(path) = request_path(&head) {
-                            shared.set_client(id, &client_of(&path), &path);
+                            let client = client_of(&path);
+                            shared.set_client(id, &client, &path);
                         }
                     }
                 }
@@ -148,7 +148,8 @@ fn upgrade(shared: &Shared, id: u64, stream: Stream) -> Result<WebSocket<Stream>
             .map(|p| p.as_str())
             .unwrap_or("/")
             .to_owned();
-        shared.set_client(id, &client_of(&path), &path);
+        let client = client_of(&path);
+        shared.set_client(id, &client, &path);
         match shared.take_admission(Point::Upgrade) {
             Some(Fault::HttpReject {
                 status,
@@ -157,7 +158,12 @@ fn upgrade(shared: &Shared, id: u64, stream: Stream) -> Result<WebSocket<Stream>
                 rejected = Some(status);
                 Err(http_error(status, retry_after))
             }
-            _ => Ok(resp),
+            _ => {
+                // Counted before the 101 is written, so no client can see its upgrade succeed
+                // before the server's stats do.
+                shared.session_started(id, &client, Instant::now());
+                Ok(resp)
+            }
         }
     };
     let config = WebSocketConfig::default()
@@ -348,12 +354,10 @@ impl<'a> Session<'a> {
                 self.skips.insert(channel);
             }
             Fault::Oversized { bytes } => {
-                // A valid notification padded to exactly `bytes`, so a client with a large
-                // enough limit sees ordinary JSON.
-                let empty = rpc::notification("__oversized", 0, "");
-                let pad = bytes.saturating_sub(empty.len());
-                let text = rpc::notification("__oversized", 0, &"x".repeat(pad));
-                self.write(ws, Message::text(text))?;
+                // Valid JSON, so a client with a large enough limit sees an ordinary
+                // notification. Written as one raw frame: tungstenite's write buffer drains its
+                // front on every partial write, which is quadratic at this size.
+                self.write_raw(ws, &stream::oversized_frame(bytes))?;
             }
             Fault::InvalidUtf8 => {
                 // 0xC3 0x28 is an invalid two-byte sequence; tungstenite refuses to build such a
@@ -410,8 +414,11 @@ impl<'a> Session<'a> {
         }
     }
 
+    /// Writes a hand-made frame. Blocks the session until it is out (at most 5 s; a client that
+    /// reads nothing for that long loses the connection, since a half-written frame cannot be
+    /// taken back).
     fn write_raw(&mut self, ws: &mut WebSocket<Stream>, frame: &[u8]) -> Flow {
-        let deadline = Instant::now() + Duration::from_secs(2);
+        let deadline = Instant::now() + Duration::from_secs(5);
         // Everything tungstenite queued must be out first, or the raw frame would land inside
         // another frame.
         loop {

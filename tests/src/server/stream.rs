@@ -88,23 +88,45 @@ pub(crate) fn drain_until_eof(
     false
 }
 
+/// The header of an unmasked server text frame (FIN set) with a payload of `len` bytes.
+fn text_frame_header(len: usize) -> Vec<u8> {
+    let mut header = Vec::with_capacity(10);
+    header.push(0x81); // FIN | opcode 1 (text)
+    match len {
+        n if n < 126 => header.push(n as u8),
+        n if n <= u16::MAX as usize => {
+            header.push(126);
+            header.extend_from_slice(&(n as u16).to_be_bytes());
+        }
+        n => {
+            header.push(127);
+            header.extend_from_slice(&(n as u64).to_be_bytes());
+        }
+    }
+    header
+}
+
 /// A complete unmasked server text frame (FIN set) around `payload`, with no UTF-8 check:
 /// the way to put invalid UTF-8 on the wire.
 pub(crate) fn raw_text_frame(payload: &[u8]) -> Vec<u8> {
-    let mut frame = Vec::with_capacity(payload.len() + 10);
-    frame.push(0x81); // FIN | opcode 1 (text)
-    match payload.len() {
-        n if n < 126 => frame.push(n as u8),
-        n if n <= u16::MAX as usize => {
-            frame.push(126);
-            frame.extend_from_slice(&(n as u16).to_be_bytes());
-        }
-        n => {
-            frame.push(127);
-            frame.extend_from_slice(&(n as u64).to_be_bytes());
-        }
-    }
+    let mut frame = text_frame_header(payload.len());
     frame.extend_from_slice(payload);
+    frame
+}
+
+/// A text frame of exactly `bytes` payload bytes holding a valid data notification (channel
+/// `__oversized`, seq 0, a payload of `x`s). Built in one buffer: going through `serde_json`
+/// would copy and scan tens of MiB several times and leave the session deaf meanwhile.
+pub(crate) fn oversized_frame(bytes: usize) -> Vec<u8> {
+    let prefix = br#"{"jsonrpc":"2.0","method":"subscription","params":{"channel":"__oversized","data":{"seq":0,"payload":""#;
+    let suffix = br#""}}}"#;
+    let pad = bytes.saturating_sub(prefix.len() + suffix.len());
+    let len = prefix.len() + pad + suffix.len();
+    let mut frame = text_frame_header(len);
+    frame.reserve(len);
+    frame.extend_from_slice(prefix);
+    frame.resize(frame.len() + pad, b'x');
+    frame.extend_from_slice(suffix);
     frame
 }
 
@@ -131,7 +153,23 @@ pub(crate) fn write_fully(w: &mut impl Write, mut buf: &[u8], deadline: Instant)
 
 #[cfg(test)]
 mod tests {
-    use super::raw_text_frame;
+    use super::{oversized_frame, raw_text_frame};
+
+    #[test]
+    fn oversized_frame_is_an_exact_size_notification() {
+        let frame = oversized_frame(1000);
+        assert_eq!(&frame[..4], &[0x81, 126, 3, 232]);
+        let text = std::str::from_utf8(&frame[4..]).unwrap();
+        assert_eq!(text.len(), 1000);
+        let got: serde_json::Value = serde_json::from_str(text).unwrap();
+        let payload = got["params"]["data"]["payload"].as_str().unwrap();
+        assert!(!payload.is_empty() && payload.bytes().all(|b| b == b'x'));
+        let want = crate::rpc::notification("__oversized", 0, payload);
+        assert_eq!(
+            got,
+            serde_json::from_str::<serde_json::Value>(&want).unwrap()
+        );
+    }
 
     #[test]
     fn frame_lengths_use_the_three_encodings() {

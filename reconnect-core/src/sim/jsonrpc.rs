@@ -1,0 +1,437 @@
+//! A built-in fake server speaking the Deribit-style JSON-RPC 2.0 protocol of the crate's
+//! JSON-RPC adapter.
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+use super::script::{AuthRejection, ServerFault};
+use super::server::{ServerCtx, SimServer};
+use crate::conn_id::ConnId;
+use crate::frame::Frame;
+
+/// The JSON-RPC error code of a fatal auth rejection (Deribit's `invalid_credentials`).
+pub const AUTH_INVALID_CREDENTIALS: i64 = 13004;
+/// The JSON-RPC error code of a transient rejection (Deribit's `too_many_requests`).
+pub const TOO_MANY_REQUESTS: i64 = 10028;
+
+/// Settings of a [`JsonRpcServer`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct JsonRpcServerConfig {
+    /// Each subscribed channel gets one data notification this often. Default 1 s.
+    pub data_interval: Duration,
+    /// Close a connection whose last heartbeat `test_request` was not answered with
+    /// `public/test` by the time the next one is due, as Deribit does. Default true.
+    pub close_on_missed_heartbeat: bool,
+}
+
+impl Default for JsonRpcServerConfig {
+    fn default() -> Self {
+        JsonRpcServerConfig {
+            data_interval: Duration::from_secs(1),
+            close_on_missed_heartbeat: true,
+        }
+    }
+}
+
+impl JsonRpcServerConfig {
+    /// Sets [`data_interval`](Self::data_interval).
+    pub fn data_interval(mut self, d: Duration) -> Self {
+        self.data_interval = d;
+        self
+    }
+    /// Sets [`close_on_missed_heartbeat`](Self::close_on_missed_heartbeat).
+    pub fn close_on_missed_heartbeat(mut self, close: bool) -> Self {
+        self.close_on_missed_heartbeat = close;
+        self
+    }
+}
+
+/// The server's heartbeat on one connection (`public/set_heartbeat`).
+#[derive(Clone, Debug)]
+struct Heartbeat {
+    interval: Duration,
+    next: Instant,
+    /// A `test_request` went out and `public/test` has not come back yet.
+    awaiting: bool,
+}
+
+#[derive(Clone, Debug, Default)]
+struct Client {
+    authenticated: bool,
+    channels: BTreeSet<String>,
+    heartbeat: Option<Heartbeat>,
+}
+
+/// A fake Deribit-style JSON-RPC 2.0 server for the [`Simulator`](super::Simulator).
+///
+/// It answers:
+/// - `public/auth` with a token result, or (after [`ServerFault::RejectAuth`]) an error with
+///   code [`AUTH_INVALID_CREDENTIALS`] (fatal) or [`TOO_MANY_REQUESTS`] (transient);
+/// - `public/subscribe` / `private/subscribe` with `{"channels": [...]}`, acknowledged with the
+///   result array of the channels subscribed (a channel left out after
+///   [`ServerFault::Nack`] is a per-channel refusal); `public/unsubscribe` and
+///   `private/unsubscribe` likewise;
+/// - `public/set_heartbeat` with `"ok"`, then sends
+///   `{"method":"heartbeat","params":{"type":"test_request"}}` every interval and expects
+///   `public/test`; `public/test` and `public/hello` with a version;
+/// - anything else with error -32601.
+///
+/// Every `data_interval`, each subscribed channel gets a notification
+/// `{"jsonrpc":"2.0","method":"subscription","params":{"channel":"X","data":{"seq":N,...}}}`.
+/// Sequence numbers are per channel, start at 1 and continue across connections and restarts;
+/// they advance only when a notification is published (so a reconnect alone shows no gap),
+/// except after [`ServerFault::SkipSequence`]. [`ServerFault::StopData`] pauses publishing.
+///
+/// The auth result carries no part of the client's credentials.
+///
+/// ```
+/// use std::time::Instant;
+/// use reconnect_core::adapters::{JsonRpcAdapter, JsonRpcConfig, SeqPointer};
+/// use reconnect_core::sim::{secs, Fault, JsonRpcServer, Script, Simulator};
+/// use reconnect_core::{Config, Event, Session};
+///
+/// let adapter = JsonRpcAdapter::new(
+///     JsonRpcConfig::default()
+///         .server_heartbeat(Some(secs(10)))
+///         .seq_pointer(Some(SeqPointer::parse("/seq").unwrap())),
+/// );
+/// let mut session = Session::new(Config::new(1), adapter).unwrap();
+/// session.set_credentials(JsonRpcAdapter::client_credentials("id", "secret"));
+/// let base = Instant::now();
+/// session.subscribe(base, "trades.BTC-PERPETUAL.raw").unwrap();
+///
+/// let script = Script::new().at(secs(60), Fault::skip_sequence("trades.BTC-PERPETUAL.raw", 2));
+/// let mut sim = Simulator::new(base, session, JsonRpcServer::new()).script(script);
+/// sim.start().unwrap();
+/// sim.run_until(secs(120));
+///
+/// assert_eq!(sim.summary().gaps, 1);
+/// assert!(sim.server().requests("public/test") >= 10); // heartbeats answered
+/// assert!(sim.events().iter().any(|e| matches!(e.event, Event::Gap { .. })));
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct JsonRpcServer {
+    config: JsonRpcServerConfig,
+    clients: BTreeMap<ConnId, Client>,
+    /// The last sequence number published per channel.
+    seqs: BTreeMap<String, u64>,
+    next_data: Option<Instant>,
+    data_stopped_until: Option<Instant>,
+    auth_rejections: VecDeque<AuthRejection>,
+    nacks: Vec<String>,
+    skips: BTreeMap<String, u64>,
+    requests: BTreeMap<String, u64>,
+    published: u64,
+}
+
+impl JsonRpcServer {
+    /// A server with the default settings.
+    pub fn new() -> Self {
+        JsonRpcServer::default()
+    }
+
+    /// A server with these settings.
+    pub fn with_config(config: JsonRpcServerConfig) -> Self {
+        JsonRpcServer {
+            config,
+            ..JsonRpcServer::default()
+        }
+    }
+
+    /// How many requests with this method arrived (over every connection).
+    pub fn requests(&self, method: &str) -> u64 {
+        self.requests.get(method).copied().unwrap_or(0)
+    }
+
+    /// How many data notifications were published.
+    pub fn published(&self) -> u64 {
+        self.published
+    }
+
+    /// The last sequence number published on `channel`.
+    pub fn last_seq(&self, channel: &str) -> Option<u64> {
+        self.seqs.get(channel).copied()
+    }
+
+    /// The connections the server holds open.
+    pub fn open_connections(&self) -> usize {
+        self.clients.len()
+    }
+
+    /// The channels `conn` is subscribed to, in order.
+    pub fn channels(&self, conn: ConnId) -> Vec<String> {
+        self.clients
+            .get(&conn)
+            .map(|c| c.channels.iter().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    fn reply(ctx: &mut ServerCtx<'_>, conn: ConnId, id: &Value, result: Value) {
+        let frame = json!({"jsonrpc": "2.0", "id": id, "result": result});
+        ctx.send(conn, frame.to_string());
+    }
+
+    fn error(ctx: &mut ServerCtx<'_>, conn: ConnId, id: &Value, code: i64, message: &str) {
+        let frame = json!({
+            "jsonrpc": "2.0",
+            "id": id,
+            "error": {"code": code, "message": message},
+        });
+        ctx.send(conn, frame.to_string());
+    }
+
+    fn channels_of(params: Option<&Value>) -> Vec<String> {
+        params
+            .and_then(|p| p.get("channels"))
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(|c| c.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    fn on_request(
+        &mut self,
+        ctx: &mut ServerCtx<'_>,
+        conn: ConnId,
+        id: &Value,
+        method: &str,
+        params: Option<&Value>,
+    ) {
+        *self.requests.entry(method.to_owned()).or_default() += 1;
+        match method {
+            "public/auth" => match self.auth_rejections.pop_front() {
+                Some(AuthRejection::Fatal) => {
+                    ctx.note(format!("rejects auth on {conn} (fatal)"));
+                    Self::error(
+                        ctx,
+                        conn,
+                        id,
+                        AUTH_INVALID_CREDENTIALS,
+                        "invalid_credentials",
+                    );
+                }
+                Some(AuthRejection::Transient) => {
+                    ctx.note(format!("rejects auth on {conn} (transient)"));
+                    Self::error(ctx, conn, id, TOO_MANY_REQUESTS, "too_many_requests");
+                }
+                None => {
+                    if let Some(client) = self.clients.get_mut(&conn) {
+                        client.authenticated = true;
+                    }
+                    let result = json!({
+                        "access_token": "sim-access-token",
+                        "refresh_token": "sim-refresh-token",
+                        "expires_in": 900,
+                        "scope": "session:sim",
+                        "token_type": "bearer",
+                    });
+                    Self::reply(ctx, conn, id, result);
+                }
+            },
+            "public/subscribe" | "private/subscribe" => {
+                let mut accepted = Vec::new();
+                for channel in Self::channels_of(params) {
+                    if let Some(i) = self.nacks.iter().position(|n| *n == channel) {
+                        self.nacks.remove(i);
+                        ctx.note(format!("refuses {channel} on {conn}"));
+                        continue;
+                    }
+                    self.seqs.entry(channel.clone()).or_default();
+                    if let Some(client) = self.clients.get_mut(&conn) {
+                        client.channels.insert(channel.clone());
+                    }
+                    accepted.push(channel);
+                }
+                if !accepted.is_empty() && self.next_data.is_none() {
+                    self.next_data = Some(ctx.now() + self.config.data_interval);
+                }
+                Self::reply(ctx, conn, id, json!(accepted));
+            }
+            "public/unsubscribe" | "private/unsubscribe" => {
+                let mut removed = Vec::new();
+                if let Some(client) = self.clients.get_mut(&conn) {
+                    for channel in Self::channels_of(params) {
+                        if client.channels.remove(&channel) {
+                            removed.push(channel);
+                        }
+                    }
+                }
+                Self::reply(ctx, conn, id, json!(removed));
+            }
+            "public/set_heartbeat" => {
+                let interval = params
+                    .and_then(|p| p.get("interval"))
+                    .and_then(Value::as_f64)
+                    .and_then(|s| Duration::try_from_secs_f64(s).ok())
+                    .filter(|d| !d.is_zero());
+                let Some(interval) = interval else {
+                    Self::error(ctx, conn, id, -32602, "invalid_params");
+                    return;
+                };
+                if let Some(client) = self.clients.get_mut(&conn) {
+                    client.heartbeat = Some(Heartbeat {
+                        interval,
+                        next: ctx.now() + interval,
+                        awaiting: false,
+                    });
+                }
+                Self::reply(ctx, conn, id, json!("ok"));
+            }
+            "public/disable_heartbeat" => {
+                if let Some(client) = self.clients.get_mut(&conn) {
+                    client.heartbeat = None;
+                }
+                Self::reply(ctx, conn, id, json!("ok"));
+            }
+            "public/test" | "public/hello" => {
+                if let Some(hb) = self
+                    .clients
+                    .get_mut(&conn)
+                    .and_then(|c| c.heartbeat.as_mut())
+                {
+                    hb.awaiting = false;
+                }
+                Self::reply(ctx, conn, id, json!({"version": "sim"}));
+            }
+            _ => Self::error(ctx, conn, id, -32601, "Method not found"),
+        }
+    }
+
+    /// Publishes one notification per subscribed channel, unless data is stopped.
+    fn publish(&mut self, ctx: &mut ServerCtx<'_>) {
+        let now = ctx.now();
+        if self.data_stopped_until.is_some_and(|until| now < until) {
+            return;
+        }
+        self.data_stopped_until = None;
+        let wanted: BTreeSet<&String> = self.clients.values().flat_map(|c| &c.channels).collect();
+        for channel in wanted {
+            let skipped = self.skips.remove(channel).unwrap_or(0);
+            let seq = self.seqs.entry(channel.clone()).or_default();
+            *seq += 1 + skipped;
+            let seq = *seq;
+            let frame = json!({
+                "jsonrpc": "2.0",
+                "method": "subscription",
+                "params": {
+                    "channel": channel,
+                    "data": {"seq": seq, "price": 100 + seq % 50, "amount": 1 + seq % 7},
+                },
+            })
+            .to_string();
+            for (conn, client) in &self.clients {
+                if client.channels.contains(channel) {
+                    ctx.send(*conn, frame.clone());
+                    self.published += 1;
+                }
+            }
+        }
+    }
+
+    fn any_subscription(&self) -> bool {
+        self.clients.values().any(|c| !c.channels.is_empty())
+    }
+
+    fn run_heartbeats(&mut self, ctx: &mut ServerCtx<'_>) {
+        let now = ctx.now();
+        let mut missed = Vec::new();
+        for (conn, client) in &mut self.clients {
+            let Some(hb) = client.heartbeat.as_mut() else {
+                continue;
+            };
+            if hb.next > now {
+                continue;
+            }
+            hb.next = (hb.next + hb.interval).max(now + Duration::from_nanos(1));
+            if hb.awaiting && self.config.close_on_missed_heartbeat {
+                missed.push(*conn);
+                continue;
+            }
+            hb.awaiting = true;
+            let frame = json!({
+                "jsonrpc": "2.0",
+                "method": "heartbeat",
+                "params": {"type": "test_request"},
+            });
+            ctx.send(*conn, frame.to_string());
+        }
+        for conn in missed {
+            ctx.note(format!("closes {conn}: heartbeat not answered"));
+            ctx.close(conn, 1000, "heartbeat not answered");
+            self.clients.remove(&conn);
+        }
+    }
+}
+
+impl SimServer for JsonRpcServer {
+    fn on_connect(&mut self, _ctx: &mut ServerCtx<'_>, conn: ConnId) {
+        self.clients.insert(conn, Client::default());
+    }
+
+    fn on_frame(&mut self, ctx: &mut ServerCtx<'_>, conn: ConnId, frame: &Frame) {
+        let Ok(value) = serde_json::from_slice::<Value>(frame.as_bytes()) else {
+            Self::error(ctx, conn, &Value::Null, -32700, "Parse error");
+            return;
+        };
+        let id = value.get("id").cloned().unwrap_or(Value::Null);
+        let Some(method) = value.get("method").and_then(Value::as_str) else {
+            Self::error(ctx, conn, &id, -32600, "Invalid Request");
+            return;
+        };
+        self.on_request(ctx, conn, &id, method, value.get("params"));
+    }
+
+    fn on_disconnect(&mut self, _ctx: &mut ServerCtx<'_>, conn: ConnId) {
+        self.clients.remove(&conn);
+        if !self.any_subscription() {
+            self.next_data = None;
+        }
+    }
+
+    fn poll_timeout(&self) -> Option<Instant> {
+        let heartbeats = self
+            .clients
+            .values()
+            .filter_map(|c| c.heartbeat.as_ref().map(|h| h.next))
+            .min();
+        match (self.next_data, heartbeats) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    fn handle_timeout(&mut self, ctx: &mut ServerCtx<'_>) {
+        let now = ctx.now();
+        self.run_heartbeats(ctx);
+        if let Some(at) = self.next_data.filter(|at| *at <= now) {
+            self.publish(ctx);
+            let next = (at + self.config.data_interval).max(now + Duration::from_nanos(1));
+            self.next_data = self.any_subscription().then_some(next);
+        }
+    }
+
+    fn inject(&mut self, ctx: &mut ServerCtx<'_>, fault: &ServerFault) -> bool {
+        match fault {
+            ServerFault::RejectAuth(rejection) => self.auth_rejections.push_back(*rejection),
+            ServerFault::Nack { topic } => self.nacks.push(topic.clone()),
+            ServerFault::SkipSequence { topic, count } => {
+                *self.skips.entry(topic.clone()).or_default() += count;
+            }
+            ServerFault::StopData(d) => self.data_stopped_until = Some(ctx.now() + *d),
+        }
+        true
+    }
+
+    fn on_restart(&mut self, _ctx: &mut ServerCtx<'_>) {
+        // Sessions and heartbeats are gone with the connections; the channels' sequence
+        // numbers live on, as an exchange's do.
+        self.clients.clear();
+        self.next_data = None;
+    }
+}

@@ -1,0 +1,147 @@
+//! Session policies seen through the simulator: recycling at max lifetime, the circuit
+//! breaker, a close that cannot finish, the outage limit, pause and resume.
+
+mod sim_support;
+
+use std::time::Duration;
+
+use reconnect_core::sim::{millis, secs, Fault, Script};
+use reconnect_core::{
+    CircuitBreaker, CircuitState, DelaySource, EndCause, Event, State, StopReason,
+};
+use sim_support::{config, line_sim, times_of};
+
+fn is_connecting(e: &Event) -> bool {
+    matches!(e, Event::Connecting { .. })
+}
+
+#[test]
+fn a_connection_is_recycled_at_max_lifetime_without_counting_a_failure() {
+    let mut sim = line_sim(config(1).max_lifetime(Some(secs(60))), &["a"]);
+    sim.start().unwrap();
+    sim.run_until(secs(130));
+
+    // Lifetime counts from the open (one round trip, 40 ms, after the connect).
+    let recycled = times_of(&sim, |e| matches!(e, Event::Recycling { .. }));
+    assert_eq!(recycled.first(), Some(&(secs(60) + millis(40))));
+    assert_eq!(recycled.len(), 2);
+    assert!(sim.events().iter().all(|e| match &e.event {
+        Event::Disconnected { cause, .. } => *cause == EndCause::Recycled,
+        Event::ReconnectScheduled { source, .. } => *source == DelaySource::Immediate,
+        Event::Connecting { attempt, .. } => *attempt == 1,
+        _ => true,
+    }));
+    assert_eq!(times_of(&sim, |e| matches!(e, Event::Live { .. })).len(), 3);
+    assert!(sim
+        .transcript()
+        .contains("close #1 with 1000 \"recycling connection\""));
+}
+
+#[test]
+fn the_circuit_breaker_opens_probes_and_closes() {
+    let breaker = CircuitBreaker {
+        threshold: 3,
+        cooldown: secs(20),
+    };
+    let script = Script::new()
+        .at(secs(10), Fault::RefuseFor(secs(60)))
+        .at(secs(10), Fault::Reset);
+    let mut sim = line_sim(config(2).circuit_breaker(Some(breaker)), &["a"]).script(script);
+    sim.start().unwrap();
+    sim.run_until(secs(130));
+
+    let states: Vec<CircuitState> = sim
+        .events()
+        .iter()
+        .filter_map(|e| match e.event {
+            Event::Circuit { state, .. } => Some(state),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(states.first(), Some(&CircuitState::Open));
+    assert_eq!(states.last(), Some(&CircuitState::Closed));
+    assert!(states.contains(&CircuitState::HalfOpen));
+    // While open, attempts are exactly a cooldown apart.
+    let cooldowns = sim
+        .events()
+        .iter()
+        .filter(|e| {
+            matches!(e.event, Event::ReconnectScheduled { source: DelaySource::CircuitOpen, delay, .. } if delay.drawn == secs(20))
+        })
+        .count();
+    assert!(cooldowns >= 2);
+    assert!(matches!(sim.session().state(), State::Live { .. }));
+}
+
+#[test]
+fn a_close_on_a_stalled_connection_stops_unclean_after_the_close_timeout() {
+    let cfg = config(3);
+    let close_timeout = cfg.timeouts.close;
+    let mut sim = line_sim(cfg, &["a"]).script(Script::new().at(secs(10), Fault::Stall));
+    sim.start().unwrap();
+    sim.run_until(secs(11));
+    sim.command("close", |s, now| s.close(now)).unwrap();
+    sim.run_until(secs(600));
+
+    let stopped = times_of(&sim, |e| matches!(e, Event::Stopped { .. }));
+    assert_eq!(stopped, [secs(11) + close_timeout]);
+    assert_eq!(
+        sim.session().state(),
+        State::Stopped(StopReason::Closed { clean: false })
+    );
+    assert_eq!(times_of(&sim, is_connecting).len(), 1);
+}
+
+#[test]
+fn an_outage_longer_than_max_outage_stops_the_session() {
+    let script = Script::new()
+        .at(secs(10), Fault::RefuseFor(secs(600)))
+        .at(secs(10), Fault::Reset);
+    let mut sim = line_sim(config(4).max_outage(Some(secs(30))), &["a"]).script(script);
+    sim.start().unwrap();
+    sim.run_until(secs(600));
+
+    // The outage began when the reset reached the client.
+    let began = secs(10) + millis(20);
+    assert_eq!(
+        times_of(&sim, |e| matches!(e, Event::Stopped { .. })),
+        [began + secs(30)]
+    );
+    assert!(matches!(
+        sim.session().state(),
+        State::Stopped(StopReason::OutageTooLong { outage }) if outage == secs(30)
+    ));
+    assert!(times_of(&sim, is_connecting)
+        .iter()
+        .all(|t| *t < began + secs(30)));
+}
+
+#[test]
+fn a_paused_session_waits_for_resume_and_reconnect_now_skips_the_wait() {
+    let mut sim = line_sim(config(5), &["a"]).script(Script::new().at(secs(10), Fault::Reset));
+    sim.start().unwrap();
+    sim.run_until(secs(5));
+    sim.command("pause", |s, now| s.pause(now)).unwrap();
+    sim.run_until(secs(20));
+    assert_eq!(sim.session().state(), State::Paused);
+    assert_eq!(times_of(&sim, is_connecting), [Duration::ZERO]);
+
+    sim.command("resume", |s, now| s.resume(now)).unwrap();
+    assert_eq!(times_of(&sim, is_connecting), [Duration::ZERO, secs(20)]);
+    sim.run_until(secs(30));
+    sim.command("reconnect now", |s, now| s.reconnect_now(now))
+        .unwrap();
+    sim.run_until(secs(40));
+    assert_eq!(
+        times_of(&sim, is_connecting),
+        [Duration::ZERO, secs(20), secs(30)]
+    );
+    assert!(sim.events().iter().any(|e| matches!(
+        e.event,
+        Event::Disconnected {
+            cause: EndCause::ReconnectRequested,
+            ..
+        }
+    )));
+    assert!(matches!(sim.session().state(), State::Live { .. }));
+}
