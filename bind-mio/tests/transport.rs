@@ -325,3 +325,44 @@ fn a_peer_that_stops_reading_is_reported_as_backpressure() {
     held_tx.send(()).unwrap();
     server.join().unwrap();
 }
+
+#[test]
+fn a_burst_beyond_the_read_budget_is_read_to_the_end() {
+    use reconnect_core::adapters::RawAdapter;
+    use reconnect_core::{Config, Session};
+
+    // A server that writes a burst at once and then goes quiet: with edge-triggered readiness
+    // nothing announces the rest of the burst, so the driver must come back on its own.
+    const BURST: usize = 5000;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("ws://{}/ws", listener.local_addr().unwrap());
+    let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
+    let server = std::thread::spawn(move || {
+        let (tcp, _) = listener.accept().unwrap();
+        let mut ws = bind_mio::tungstenite::accept(tcp).unwrap();
+        for i in 0..BURST {
+            ws.write(bind_mio::tungstenite::Message::text(i.to_string()))
+                .unwrap();
+        }
+        ws.flush().unwrap();
+        let _ = done_rx.recv();
+    });
+    let config = Config::new(1).ping_interval(None);
+    let session = Session::new(config, RawAdapter::new()).unwrap();
+    let mut driver = Driver::new(DriverConfig::default().read_budget(4)).unwrap();
+    driver.add_session(session, Endpoint::new(&url).unwrap());
+    let mut seen = Seen::new();
+    let texts = |s: &[(SessionId, CoreEvent)]| -> Vec<String> {
+        s.iter()
+            .filter_map(|(_, e)| match e {
+                CoreEvent::Message { frame, .. } => frame.as_text().map(str::to_owned),
+                _ => None,
+            })
+            .collect()
+    };
+    run_until(&mut driver, &mut seen, LIMIT, |s| texts(s).len() == BURST);
+    let expected: Vec<String> = (0..BURST).map(|i| i.to_string()).collect();
+    assert_eq!(texts(&seen), expected);
+    done_tx.send(()).unwrap();
+    server.join().unwrap();
+}
