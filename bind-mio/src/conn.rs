@@ -477,8 +477,12 @@ impl Conn {
         self.phase = Phase::Ended;
     }
 
-    /// Deregisters and drops the socket (`Action::Release`).
+    /// Deregisters and drops the socket (`Action::Release`). Frames queued in the same batch
+    /// (a close frame right before the release, say) get one last non-blocking try first.
     pub(crate) fn release(mut self, registry: &Registry) {
+        if let Phase::Open(ws) = &mut self.phase {
+            let _ = ws.flush();
+        }
         self.drop_socket(registry);
     }
 }

@@ -60,6 +60,11 @@
 //! unsubscribe, send, close and reconnect-now from other threads (a bounded channel plus the
 //! poll's `Waker`). What a session refuses comes back as [`Event::Refused`].
 //!
+//! Credentials: when a session needs fresh ones it emits
+//! [`Event::CredentialsRequested`](reconnect_core::Event::CredentialsRequested); fetch them
+//! wherever they come from and answer with [`SessionHandle::provide_credentials`] (or
+//! [`SessionHandle::credentials_failed`]). The driver itself never blocks on that.
+//!
 //! # Embedding in your own loop
 //!
 //! If you already own a `mio::Poll`, use [`Embedded`]: it registers with your `Registry` inside
@@ -87,6 +92,15 @@
 //! - Every socket is deregistered and closed when its session releases its `ConnId`.
 //! - [`DriverConfig::connect_rate`] spreads reconnect storms across the sessions of a driver
 //!   (admission control, not policy: each session's backoff and jitter still decide).
+//!
+//! # Examples
+//!
+//! - `cargo run -p bind-mio --example demo [-- --seconds N]`: a JSON-RPC client riding through
+//!   scripted faults (reset, silent stall, transient auth rejection, refused subscription,
+//!   skipped sequence number, restart) on 127.0.0.1, with a timeline and a summary.
+//! - `cargo run -p bind-mio --example wsfeed -- [OPTIONS] URL`: follow a real JSON-RPC feed
+//!   from the command line; JSON lines out, commands (`sub`, `unsub`, `send`, `reconnect`,
+//!   `close`) in. `--help` lists the options.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
