@@ -340,7 +340,8 @@ pub enum Event {
     Live {
         /// The transport.
         conn: ConnId,
-        /// Topics restored on this connection.
+        /// Topics the server confirmed during the restore (refused ones are not counted; their
+        /// [`Event::SubscribeRejected`] came before).
         restored: usize,
         /// Time from the start of the outage (or from `start`) to now.
         outage: Duration,

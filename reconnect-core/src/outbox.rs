@@ -170,7 +170,7 @@ impl Outbox {
         self.queue.iter().filter_map(|q| q.expires_at).min()
     }
 
-    #[cfg(feature = "serde")]
+    #[cfg_attr(not(feature = "serde"), allow(dead_code))] // snapshots and tests read it
     pub(crate) fn iter(&self) -> impl Iterator<Item = &Queued> + '_ {
         self.queue.iter()
     }

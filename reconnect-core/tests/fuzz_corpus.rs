@@ -45,3 +45,8 @@ fn snapshot_corpus() {
 fn jsonrpc_frames_corpus() {
     replay("jsonrpc_frames", bodies::jsonrpc_frames::run);
 }
+
+#[test]
+fn session_corpus() {
+    replay("session", bodies::session::run);
+}

@@ -2,4 +2,5 @@
 //! invariant and returns normally otherwise.
 
 pub mod jsonrpc_frames;
+pub mod session;
 pub mod snapshot;

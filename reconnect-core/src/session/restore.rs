@@ -126,9 +126,6 @@ impl<P: Protocol> Session<P> {
             let topics: Vec<Topic> = resume.into_iter().map(|r| r.topic).collect();
             if restoring {
                 self.stats.resubscribes += topics.len() as u64;
-                if let Some(c) = self.conn.as_mut() {
-                    c.restored += topics.len();
-                }
             }
             if acks {
                 let deadline = Self::after(now, self.config.timeouts.subscribe);
@@ -160,6 +157,11 @@ impl<P: Protocol> Session<P> {
             .set_status(topic.as_str(), SubscriptionStatus::Active);
         if let Some(entry) = self.registry.entry_mut(topic.as_str()) {
             entry.nacks = 0;
+        }
+        if self.phase == Phase::Restoring {
+            if let Some(c) = self.conn.as_mut() {
+                c.restored += 1;
+            }
         }
         if let Some(idle) = self.config.liveness.idle_timeout {
             if self.timers.get(Timer::Idle).is_none() {

@@ -1,0 +1,605 @@
+//! `session`: an arbitrary sequence of inputs, commands and time advances (stale `ConnId`s,
+//! out-of-order inputs, huge and zero durations) into a session using the JSON-RPC adapter,
+//! checking the core's invariants after every step:
+//!
+//! - at most one attempt in flight, one `Connect` and one `Release` per `ConnId`;
+//! - stale inputs change nothing but the stale counter;
+//! - every drawn delay is within its bounds;
+//! - no `Connect` after `close()` or a fatal stop, and nothing at all after `Stopped`;
+//! - a restore sends each wanted topic once, after the auth ack;
+//! - no application send before live;
+//! - `poll_timeout()` is set while a deadline-driven state is active, and a tick before it does
+//!   nothing;
+//! - the same steps replayed give the same outputs.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::time::{Duration, Instant};
+
+use arbitrary::{Arbitrary, Unstructured};
+use reconnect_core::adapters::{JsonRpcAdapter, JsonRpcConfig, SeqPointer};
+use reconnect_core::{
+    Action, CircuitBreaker, Config, ConnId, Credentials, DelaySource, Event, Frame, Input, Jitter,
+    Output, Purpose, Session, State, TransportError, TransportErrorKind,
+};
+use serde_json::Value;
+
+#[derive(Arbitrary, Debug, Clone)]
+enum Step {
+    Start,
+    Opened,
+    ConnectFailed(u8),
+    Failed(u8),
+    ServerClosed(u16),
+    AnswerOldest {
+        ok: bool,
+        code: u8,
+        drop_channel: bool,
+    },
+    Data {
+        topic: u8,
+        seq: u16,
+    },
+    Heartbeat(bool),
+    Garbage(String),
+    Pong,
+    Advance(u32),
+    AdvanceHuge,
+    ToDeadline,
+    EarlyTick,
+    Stale(u8),
+    Subscribe(u8),
+    Unsubscribe(u8),
+    Send(u8),
+    Close,
+    ReconnectNow,
+    Pause,
+    Resume,
+    ProvideCredentials,
+    CredentialsFailed,
+}
+
+#[derive(Arbitrary, Debug, Clone)]
+struct Setup {
+    jitter: u8,
+    max_attempts: Option<u8>,
+    breaker: bool,
+    paced: bool,
+    credentials: bool,
+    fetch_before_connect: bool,
+    setup_heartbeat: bool,
+}
+
+fn config(s: &Setup) -> Config {
+    let mut c = Config::new(u64::from(s.jitter));
+    c.backoff.initial = Duration::from_millis(100);
+    c.backoff.max = Duration::from_secs(5);
+    c.backoff.min_uptime = Duration::from_secs(2);
+    c.backoff.jitter = match s.jitter % 4 {
+        0 => Jitter::None,
+        1 => Jitter::Full,
+        2 => Jitter::Equal,
+        _ => Jitter::Decorrelated,
+    };
+    c.limits.max_attempts = s.max_attempts.map(|n| u32::from(n % 20) + 1);
+    if s.breaker {
+        c.limits.circuit_breaker = Some(CircuitBreaker {
+            threshold: 3,
+            cooldown: Duration::from_secs(30),
+        });
+    }
+    c.limits.retry_after_ceiling = Duration::from_secs(60);
+    c.liveness.ping_interval = Some(Duration::from_secs(1));
+    c.liveness.pong_timeout = Duration::from_millis(500);
+    c.liveness.idle_timeout = Some(Duration::from_secs(3));
+    c.restore.frames_per_second = if s.paced { Some(5) } else { None };
+    c.restore.batch_size = 2;
+    c.credentials.fetch_before_connect = s.fetch_before_connect;
+    c.outbox.max_messages = 4;
+    c
+}
+
+fn adapter(s: &Setup) -> JsonRpcAdapter {
+    let mut c = JsonRpcConfig::default()
+        .seq_pointer(Some(SeqPointer::parse("/seq").expect("valid pointer")));
+    if s.setup_heartbeat {
+        c = c.server_heartbeat(Some(Duration::from_secs(10)));
+    }
+    JsonRpcAdapter::new(c)
+}
+
+const TOPICS: [&str; 4] = ["trades", "book", "ticker", "quotes"];
+
+/// Everything the checker knows about one `ConnId`, from the outputs alone.
+#[derive(Default)]
+struct ConnSeen {
+    released: bool,
+    authed: bool,
+    live: bool,
+    restore_sends: Vec<String>,
+    transient_retries: HashSet<String>,
+}
+
+struct Checker {
+    config: Config,
+    conns: HashMap<ConnId, ConnSeen>,
+    in_flight: Option<ConnId>,
+    credentials: bool,
+    close_called: bool,
+    stopped: bool,
+    /// (id, method, channels) of requests sent on the current connection, oldest first.
+    requests: Vec<(u64, String, Vec<String>)>,
+    last_seq: HashMap<String, u64>,
+}
+
+fn parse_request(frame: &Frame) -> Option<(u64, String, Vec<String>)> {
+    let v: Value = serde_json::from_str(frame.as_text()?).ok()?;
+    let id = v.get("id")?.as_u64()?;
+    let method = v.get("method")?.as_str()?.to_owned();
+    let channels = v
+        .pointer("/params/channels")
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(|c| c.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default();
+    Some((id, method, channels))
+}
+
+impl Checker {
+    fn observe(&mut self, session: &Session<JsonRpcAdapter>, outputs: &[Output]) {
+        if self.stopped {
+            assert!(outputs.is_empty(), "outputs after Stopped: {outputs:?}");
+        }
+        for o in outputs {
+            match o {
+                Output::Action(Action::Connect { conn, .. }) => {
+                    assert!(!self.close_called, "connect after close()");
+                    assert!(self.in_flight.is_none(), "two attempts in flight");
+                    assert!(!self.conns.contains_key(conn), "{conn} connected twice");
+                    self.conns.insert(*conn, ConnSeen::default());
+                    self.in_flight = Some(*conn);
+                    self.requests.clear();
+                }
+                Output::Action(Action::Release { conn }) => {
+                    let seen = self
+                        .conns
+                        .get_mut(conn)
+                        .expect("release of an unknown conn");
+                    assert!(!seen.released, "{conn} released twice");
+                    seen.released = true;
+                    assert_eq!(self.in_flight, Some(*conn));
+                    self.in_flight = None;
+                }
+                Output::Action(Action::Send {
+                    conn,
+                    frame,
+                    purpose,
+                }) => {
+                    assert_eq!(Some(*conn), self.in_flight, "send on a conn not in flight");
+                    let seen = self.conns.get_mut(conn).expect("known conn");
+                    assert!(!seen.released);
+                    match purpose {
+                        Purpose::Application => assert!(seen.live, "application send before live"),
+                        Purpose::Subscribe => {
+                            if self.credentials {
+                                assert!(seen.authed, "subscribe before the auth ack");
+                            }
+                            let (_, _, channels) = parse_request(frame).expect("a request");
+                            if !seen.live {
+                                for c in &channels {
+                                    let again = seen.restore_sends.contains(c);
+                                    assert!(
+                                        !again || seen.transient_retries.contains(c),
+                                        "{c} restored twice on {conn}"
+                                    );
+                                    seen.restore_sends.push(c.clone());
+                                }
+                            }
+                        }
+                        Purpose::Unsubscribe => {
+                            // Wanted again later, the topic is rightly requested again.
+                            let (_, _, channels) = parse_request(frame).expect("a request");
+                            seen.restore_sends.retain(|c| !channels.contains(c));
+                        }
+                        _ => {}
+                    }
+                    if let Some(request) = parse_request(frame) {
+                        // Heartbeat replies use the adapter's own id range; the server's
+                        // answers to them are not the session's business.
+                        if request.0 < (1 << 62) {
+                            self.requests.push(request);
+                        }
+                    }
+                }
+                Output::Action(_) => {}
+                Output::Event(e) => self.event(session, e),
+            }
+        }
+        self.check_state(session);
+    }
+
+    fn event(&mut self, session: &Session<JsonRpcAdapter>, e: &Event) {
+        match e {
+            Event::Authenticated { conn } => self.conns.get_mut(conn).expect("known").authed = true,
+            Event::Live { conn, .. } => {
+                let seen = self.conns.get_mut(conn).expect("known");
+                seen.live = true;
+                // Every topic wanted now was requested on this connection (or waits to retry).
+                for s in session.subscriptions() {
+                    let name = s.topic.to_string();
+                    assert!(
+                        seen.restore_sends.contains(&name)
+                            || matches!(s.status, reconnect_core::SubscriptionStatus::RetryAt(_)),
+                        "{name} wanted but not restored on {conn}"
+                    );
+                }
+            }
+            Event::SubscribeRejected {
+                topic, retry_in, ..
+            } => {
+                if let Some(conn) = self.in_flight {
+                    let seen = self.conns.get_mut(&conn).expect("known");
+                    match retry_in {
+                        Some(_) => {
+                            seen.transient_retries.insert(topic.to_string());
+                        }
+                        // Permanently refused, the topic left the wanted set: subscribing it
+                        // again is a new want, rightly requested again.
+                        None => seen.restore_sends.retain(|c| c != topic.as_str()),
+                    }
+                }
+            }
+            Event::ReconnectScheduled {
+                delay,
+                source,
+                failures,
+                ..
+            } => {
+                let b = &self.config.backoff;
+                match source {
+                    DelaySource::Backoff => {
+                        let (lo, hi) = b.bounds(*failures);
+                        assert!(
+                            delay.drawn >= lo && delay.drawn <= hi,
+                            "{delay:?} {failures}"
+                        );
+                        assert!(delay.drawn <= b.max);
+                    }
+                    DelaySource::FirstRetry => assert!(delay.drawn <= b.initial),
+                    DelaySource::RetryAfter { .. } => {
+                        assert!(delay.drawn <= self.config.limits.retry_after_ceiling)
+                    }
+                    DelaySource::CircuitOpen => {
+                        let cooldown = self
+                            .config
+                            .limits
+                            .circuit_breaker
+                            .as_ref()
+                            .expect("a breaker")
+                            .cooldown;
+                        assert_eq!(delay.drawn, cooldown);
+                    }
+                    DelaySource::Immediate => assert_eq!(delay.drawn, Duration::ZERO),
+                }
+            }
+            Event::Stopped { .. } => {
+                assert!(!self.stopped, "stopped twice");
+                self.stopped = true;
+            }
+            _ => {}
+        }
+    }
+
+    fn check_state(&self, session: &Session<JsonRpcAdapter>) {
+        let waits = matches!(
+            session.state(),
+            State::Connecting { .. }
+                | State::Authenticating { .. }
+                | State::SettingUp { .. }
+                | State::Closing { .. }
+                | State::Backoff { .. }
+                | State::AwaitingCredentials
+                | State::Live { .. }
+        );
+        if waits {
+            assert!(
+                session.poll_timeout().is_some(),
+                "{:?} without a deadline",
+                session.state()
+            );
+        }
+        if self.stopped {
+            assert!(session.poll_timeout().is_none());
+            assert!(self.in_flight.is_none(), "a transport survives Stopped");
+        }
+        assert_eq!(session.current_conn(), self.in_flight);
+    }
+}
+
+fn transport_error(code: u8) -> TransportError {
+    let kind = match code % 9 {
+        0 => TransportErrorKind::Refused,
+        1 => TransportErrorKind::Reset,
+        2 => TransportErrorKind::Dns,
+        3 => TransportErrorKind::TlsCertificate,
+        4 => TransportErrorKind::Handshake {
+            status: 429,
+            retry_after: Some(Duration::from_secs(u64::from(code))),
+        },
+        5 => TransportErrorKind::Handshake {
+            status: 401,
+            retry_after: None,
+        },
+        6 => TransportErrorKind::Handshake {
+            status: 503,
+            retry_after: None,
+        },
+        7 => TransportErrorKind::Protocol,
+        _ => TransportErrorKind::Eof,
+    };
+    TransportError::new(kind, "fuzz")
+}
+
+/// Runs `steps` and returns every output, checking the invariants as it goes.
+fn drive(setup: &Setup, steps: &[Step]) -> Vec<String> {
+    let config = config(setup);
+    let mut session = Session::new(config.clone(), adapter(setup)).expect("valid config");
+    if setup.credentials {
+        session.set_credentials(JsonRpcAdapter::client_credentials("id", "secret"));
+    }
+    let mut checker = Checker {
+        config,
+        conns: HashMap::new(),
+        in_flight: None,
+        credentials: setup.credentials,
+        close_called: false,
+        stopped: false,
+        requests: Vec::new(),
+        last_seq: HashMap::new(),
+    };
+    let mut now = Instant::now();
+    let mut log = Vec::new();
+    let mut stale_ids: BTreeSet<ConnId> = BTreeSet::new();
+    for step in steps {
+        let current = session.current_conn();
+        let mut stale_check = false;
+        match step.clone() {
+            Step::Start => {
+                let _ = session.start(now);
+            }
+            Step::Opened => {
+                if let Some(conn) = current {
+                    session.handle_input(now, Input::Opened { conn });
+                }
+            }
+            Step::ConnectFailed(code) => {
+                if let Some(conn) = current {
+                    session.handle_input(
+                        now,
+                        Input::ConnectFailed {
+                            conn,
+                            error: transport_error(code),
+                        },
+                    );
+                }
+            }
+            Step::Failed(code) => {
+                if let Some(conn) = current {
+                    session.handle_input(
+                        now,
+                        Input::Failed {
+                            conn,
+                            error: transport_error(code),
+                        },
+                    );
+                }
+            }
+            Step::ServerClosed(code) => {
+                if let Some(conn) = current {
+                    session.handle_input(
+                        now,
+                        Input::Closed {
+                            conn,
+                            code: Some(code),
+                            reason: "fuzz".into(),
+                        },
+                    );
+                }
+            }
+            Step::AnswerOldest {
+                ok,
+                code,
+                drop_channel,
+            } => {
+                if let (Some(conn), false) = (current, checker.requests.is_empty()) {
+                    let (id, method, mut channels) = checker.requests.remove(0);
+                    let text = if ok {
+                        let result = if method.ends_with("subscribe") {
+                            if drop_channel {
+                                channels.pop();
+                            }
+                            serde_json::json!(channels)
+                        } else {
+                            serde_json::json!({})
+                        };
+                        serde_json::json!({"jsonrpc":"2.0","id":id,"result":result})
+                    } else {
+                        let code = [13004, 10028, 13010, -32602, 13009][usize::from(code % 5)];
+                        serde_json::json!({"jsonrpc":"2.0","id":id,
+                            "error":{"code":code,"message":"fuzz","data":{"retry_after_ms":250}}})
+                    };
+                    session.handle_input(
+                        now,
+                        Input::Frame {
+                            conn,
+                            frame: Frame::Text(text.to_string()),
+                        },
+                    );
+                }
+            }
+            Step::Data { topic, seq } => {
+                if let Some(conn) = current {
+                    let channel = TOPICS[usize::from(topic) % TOPICS.len()];
+                    let text = serde_json::json!({"jsonrpc":"2.0","method":"subscription",
+                        "params":{"channel":channel,"data":{"seq":seq}}});
+                    checker.last_seq.insert(channel.to_owned(), u64::from(seq));
+                    session.handle_input(
+                        now,
+                        Input::Frame {
+                            conn,
+                            frame: Frame::Text(text.to_string()),
+                        },
+                    );
+                }
+            }
+            Step::Heartbeat(test_request) => {
+                if let Some(conn) = current {
+                    let kind = if test_request {
+                        "test_request"
+                    } else {
+                        "heartbeat"
+                    };
+                    let text = serde_json::json!({"jsonrpc":"2.0","method":"heartbeat",
+                        "params":{"type":kind}});
+                    session.handle_input(
+                        now,
+                        Input::Frame {
+                            conn,
+                            frame: Frame::Text(text.to_string()),
+                        },
+                    );
+                }
+            }
+            Step::Garbage(text) => {
+                if let Some(conn) = current {
+                    session.handle_input(
+                        now,
+                        Input::Frame {
+                            conn,
+                            frame: Frame::Text(text),
+                        },
+                    );
+                }
+            }
+            Step::Pong => {
+                if let Some(conn) = current {
+                    session.handle_input(now, Input::Pong { conn });
+                }
+            }
+            Step::Advance(ms) => {
+                now += Duration::from_millis(u64::from(ms % 120_000));
+                session.handle_timeout(now);
+            }
+            Step::AdvanceHuge => {
+                now += Duration::from_secs(30 * 24 * 3600);
+                session.handle_timeout(now);
+            }
+            Step::ToDeadline => {
+                if let Some(at) = session.poll_timeout() {
+                    now = now.max(at);
+                    session.handle_timeout(now);
+                }
+            }
+            Step::EarlyTick => {
+                if let Some(at) = session.poll_timeout() {
+                    if at > now {
+                        let state = session.state();
+                        session.handle_timeout(now);
+                        assert!(session.poll_output().is_none(), "an early tick acted");
+                        assert_eq!(session.state(), state);
+                    }
+                }
+            }
+            Step::Stale(n) => {
+                if let Some(&conn) = stale_ids
+                    .iter()
+                    .nth(usize::from(n) % stale_ids.len().max(1))
+                {
+                    if Some(conn) != current {
+                        stale_check = true;
+                        let before = (session.state(), session.poll_timeout());
+                        let count = session.stats().stale_inputs;
+                        // A stale input far in the future must not even move the clock.
+                        session.handle_input(
+                            now + Duration::from_secs(3600),
+                            Input::Failed {
+                                conn,
+                                error: transport_error(n),
+                            },
+                        );
+                        assert!(session.poll_output().is_none(), "a stale input acted");
+                        assert_eq!((session.state(), session.poll_timeout()), before);
+                        assert_eq!(session.stats().stale_inputs, count + 1);
+                    }
+                }
+            }
+            Step::Subscribe(n) => {
+                let _ = session.subscribe(now, TOPICS[usize::from(n) % TOPICS.len()]);
+            }
+            Step::Unsubscribe(n) => {
+                let _ = session.unsubscribe(now, TOPICS[usize::from(n) % TOPICS.len()]);
+            }
+            Step::Send(n) => {
+                let _ = session.send(now, format!("{{\"app\":{n}}}"));
+            }
+            Step::Close => {
+                checker.close_called = true;
+                let _ = session.close(now);
+            }
+            Step::ReconnectNow => {
+                let _ = session.reconnect_now(now);
+            }
+            Step::Pause => {
+                let _ = session.pause(now);
+            }
+            Step::Resume => {
+                let _ = session.resume(now);
+            }
+            Step::ProvideCredentials => {
+                let _ = session.provide_credentials(now, Credentials::new("{\"k\":1}"));
+            }
+            Step::CredentialsFailed => {
+                let _ = session.credentials_failed(now, "fuzz");
+            }
+        }
+        let mut outputs = Vec::new();
+        while let Some(o) = session.poll_output() {
+            outputs.push(o);
+        }
+        assert!(!stale_check || outputs.is_empty());
+        checker.observe(&session, &outputs);
+        for o in &outputs {
+            if let Output::Action(Action::Connect { conn, .. }) = o {
+                stale_ids.insert(*conn);
+            }
+            log.push(format!("{o:?}"));
+        }
+        assert!(
+            !log.iter().any(|l| l.contains("secret")),
+            "a secret reached Debug output"
+        );
+    }
+    log
+}
+
+pub fn run(data: &[u8]) {
+    let mut u = Unstructured::new(data);
+    let Ok(setup) = Setup::arbitrary(&mut u) else {
+        return;
+    };
+    let mut steps = Vec::new();
+    while steps.len() < 256 {
+        match Step::arbitrary(&mut u) {
+            Ok(step) => steps.push(step),
+            Err(_) => break,
+        }
+    }
+    if std::env::var_os("RECONNECT_FUZZ_DEBUG").is_some() {
+        eprintln!("{setup:?}\n{steps:#?}");
+    }
+    let first = drive(&setup, &steps);
+    let second = drive(&setup, &steps);
+    assert_eq!(first, second, "the same steps gave different outputs");
+}
