@@ -1,0 +1,171 @@
+//! The driver: a `mio::Poll` of its own and every session on it, on one thread.
+
+use std::io;
+use std::time::{Duration, Instant};
+
+use mio::{Events, Poll};
+use reconnect_core::{Protocol, Session};
+
+use crate::config::DriverConfig;
+use crate::embedded::Embedded;
+use crate::endpoint::Endpoint;
+use crate::event::Event;
+use crate::handle::{DriverHandle, SessionHandle, SessionId};
+
+/// Runs many reconnecting sessions on one thread, with its own `mio::Poll`.
+///
+/// Each iteration of the loop ([`run_once`](Self::run_once)):
+///
+/// 1. waits for socket readiness, a command from a handle, a resolver answer, or the earliest
+///    deadline of any session (or of the connection budget), whichever comes first;
+/// 2. reads the clock once (`Instant::now()`, the binding's only clock);
+/// 3. feeds what happened to the sessions concerned, tagged with the `ConnId` of the socket it
+///    came from, and runs the deadlines that are due;
+/// 4. after every call into a session, drains its outputs: performs its actions (connect, send,
+///    ping, close, release) and delivers its events, to the handler or to
+///    [`poll_event`](Self::poll_event).
+///
+/// Every decision (when to connect, how long to wait, when a connection is dead, what to
+/// restore) is the session's; the driver only does IO.
+///
+/// ```no_run
+/// use bind_mio::{Driver, DriverConfig, Endpoint, Event};
+/// use reconnect_core::{adapters::RawAdapter, Config, Session};
+///
+/// let mut driver = Driver::new(DriverConfig::default())?;
+/// for i in 0..3 {
+///     let mut session = Session::new(Config::new(i), RawAdapter::new()).unwrap();
+///     session.subscribe(std::time::Instant::now(), r#"{"op":"subscribe","args":["trades"]}"#).unwrap();
+///     driver.add_session(session, Endpoint::new("ws://127.0.0.1:9000/ws").unwrap());
+/// }
+/// driver.set_event_handler(|id, event| {
+///     if let Event::Session(reconnect_core::Event::Message { frame, .. }) = event {
+///         println!("{id}: {frame:?}");
+///     }
+/// });
+/// driver.run()?; // until a DriverHandle says shutdown
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub struct Driver<P> {
+    poll: Poll,
+    events: Events,
+    sessions: Embedded<P>,
+}
+
+impl<P: Protocol> Driver<P> {
+    /// A driver with its own poll (its waker on token 0, sockets on the tokens after it).
+    ///
+    /// # Errors
+    /// Fails if the poll or its waker cannot be created.
+    pub fn new(config: DriverConfig) -> io::Result<Self> {
+        let poll = Poll::new()?;
+        let events = Events::with_capacity(config.events_capacity.max(16));
+        // Far below `usize::MAX`, which mio reserves on some platforms.
+        let sessions = Embedded::new(poll.registry(), 0..(1 << 30), config)?;
+        Ok(Driver {
+            poll,
+            events,
+            sessions,
+        })
+    }
+
+    /// Adds `session` and starts it if it is idle. See [`Embedded::add_session`].
+    pub fn add_session(&mut self, session: Session<P>, endpoint: Endpoint) -> SessionId {
+        self.sessions.add_session(session, endpoint)
+    }
+
+    /// Removes a session at once. See [`Embedded::remove_session`].
+    pub fn remove_session(&mut self, id: SessionId) -> Option<Session<P>> {
+        self.sessions.remove_session(id)
+    }
+
+    /// The session, for its getters.
+    pub fn session(&self, id: SessionId) -> Option<&Session<P>> {
+        self.sessions.session(id)
+    }
+
+    /// Runs `f` on the session, then drains it. See [`Embedded::with_session`].
+    pub fn with_session<R>(
+        &mut self,
+        id: SessionId,
+        f: impl FnOnce(&mut Session<P>, Instant) -> R,
+    ) -> Option<R> {
+        self.sessions.with_session(id, f)
+    }
+
+    /// A handle for commands from any thread.
+    pub fn handle(&self, id: SessionId) -> Option<SessionHandle> {
+        self.sessions.handle(id)
+    }
+
+    /// A handle that can stop [`run`](Self::run) from any thread.
+    pub fn driver_handle(&self) -> DriverHandle {
+        self.sessions.driver_handle()
+    }
+
+    /// The ids of the sessions.
+    pub fn session_ids(&self) -> impl Iterator<Item = SessionId> + '_ {
+        self.sessions.session_ids()
+    }
+
+    /// How many sessions the driver holds.
+    pub fn len(&self) -> usize {
+        self.sessions.len()
+    }
+
+    /// Whether the driver holds no session.
+    pub fn is_empty(&self) -> bool {
+        self.sessions.is_empty()
+    }
+
+    /// Sockets currently held, for monitoring (and leak tests).
+    pub fn sockets(&self) -> usize {
+        self.sessions.sockets()
+    }
+
+    /// The next event, in order, when no handler is set.
+    pub fn poll_event(&mut self) -> Option<(SessionId, Event)> {
+        self.sessions.poll_event()
+    }
+
+    /// Delivers every event to `handler` as it happens. See [`Embedded::set_event_handler`].
+    pub fn set_event_handler(&mut self, handler: impl FnMut(SessionId, Event) + Send + 'static) {
+        self.sessions.set_event_handler(handler);
+    }
+
+    /// One iteration: waits (at most `max_wait`, and never past the next deadline), then
+    /// handles what happened and what is due.
+    ///
+    /// # Errors
+    /// Fails only if the poll itself fails (an interrupted wait is not a failure).
+    pub fn run_once(&mut self, max_wait: Option<Duration>) -> io::Result<()> {
+        let now = Instant::now();
+        let until_deadline = self
+            .sessions
+            .poll_timeout()
+            .map(|t| t.saturating_duration_since(now));
+        let wait = match (until_deadline, max_wait) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        match self.poll.poll(&mut self.events, wait) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+        self.sessions.handle_events(&self.events);
+        self.sessions.handle_timeout();
+        Ok(())
+    }
+
+    /// Runs the loop until [`DriverHandle::shutdown`].
+    ///
+    /// # Errors
+    /// Fails only if the poll itself fails.
+    pub fn run(&mut self) -> io::Result<()> {
+        while !self.sessions.take_stop() {
+            self.run_once(None)?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,129 @@
+//! Many reconnecting WebSocket sessions on one `mio` thread, driven by
+//! [`reconnect_core::Session`].
+//!
+//! The binding does IO and nothing else. Every decision — when to connect, how long an attempt
+//! or an acknowledgement may take, how long to back off, when a silent connection is dead, what
+//! to restore and in which order — is made by each session's pure state machine. The binding
+//! turns socket readiness, bytes and readings of `Instant::now()` (its only clock) into
+//! [`Input`](reconnect_core::Input)s, and the session's [`Action`](reconnect_core::Action)s into
+//! socket operations.
+//!
+//! # Quick start
+//!
+//! ```no_run
+//! use std::time::{Duration, Instant};
+//! use bind_mio::{Driver, DriverConfig, Endpoint, Event};
+//! use reconnect_core::adapters::RawAdapter;
+//! use reconnect_core::{Config, Session};
+//!
+//! let mut driver = Driver::new(DriverConfig::default())?;
+//!
+//! // A session: the policy (backoff, timeouts, liveness) and the protocol adapter.
+//! let config = Config::for_client("collector-7").ping_interval(Some(Duration::from_secs(5)));
+//! let mut session = Session::new(config, RawAdapter::new()).expect("a valid config");
+//! session.subscribe(Instant::now(), r#"{"op":"subscribe","args":["trades"]}"#).unwrap();
+//!
+//! // Where it connects: ws:// or wss:// (web PKI roots unless you give others).
+//! let endpoint = Endpoint::new("wss://stream.example.com/ws").unwrap();
+//! let id = driver.add_session(session, endpoint); // starts connecting
+//!
+//! // Commands from any thread go through a handle.
+//! let handle = driver.handle(id).unwrap();
+//! std::thread::spawn(move || handle.send(r#"{"op":"ping"}"#));
+//!
+//! loop {
+//!     driver.run_once(None)?;
+//!     while let Some((id, event)) = driver.poll_event() {
+//!         match event {
+//!             Event::Session(reconnect_core::Event::Message { frame, .. }) => {
+//!                 println!("{id}: {frame:?}")
+//!             }
+//!             other => println!("{id}: {other:?}"),
+//!         }
+//!     }
+//! }
+//! # Ok::<(), std::io::Error>(())
+//! ```
+//!
+//! # The driver loop
+//!
+//! [`Driver`] owns a `mio::Poll`. Each [`Driver::run_once`] waits for readiness, a command, a
+//! resolver answer or the earliest deadline of any session; reads the clock once; feeds each
+//! session what happened on its sockets (tagged with the `ConnId` of the socket, so that late
+//! news of an old socket cannot harm a new one); runs due deadlines; and after every call into a
+//! session drains its outputs: actions are performed at once, events go to the handler set with
+//! [`Driver::set_event_handler`] or wait for [`Driver::poll_event`], in order. [`Driver::run`]
+//! loops until a [`DriverHandle`] asks it to stop.
+//!
+//! Sessions are added and removed at runtime ([`Driver::add_session`],
+//! [`Driver::remove_session`]); each has a cloneable, `Send` [`SessionHandle`] for subscribe,
+//! unsubscribe, send, close and reconnect-now from other threads (a bounded channel plus the
+//! poll's `Waker`). What a session refuses comes back as [`Event::Refused`].
+//!
+//! Credentials: when a session needs fresh ones it emits
+//! [`Event::CredentialsRequested`](reconnect_core::Event::CredentialsRequested); fetch them
+//! wherever they come from and answer with [`SessionHandle::provide_credentials`] (or
+//! [`SessionHandle::credentials_failed`]). The driver itself never blocks on that.
+//!
+//! # Embedding in your own loop
+//!
+//! If you already own a `mio::Poll`, use [`Embedded`]: it registers with your `Registry` inside
+//! a token range you give, and your loop forwards its readiness events and honours its
+//! [`poll_timeout`](Embedded::poll_timeout) (see [`Embedded`] for the three obligations).
+//!
+//! # Transport
+//!
+//! - `ws://` and `wss://`; TLS is rustls with the `ring` provider, the web PKI roots by
+//!   default, custom roots ([`Endpoint::root_certificates`]) or a whole `ClientConfig`
+//!   ([`Endpoint::tls_config`]). Verification is always on unless your config turns it off.
+//! - Host names are resolved on a small thread pool; the loop never blocks. IP literals skip it.
+//! - Connect, TLS and the upgrade are non-blocking and resumed on readiness; the session's
+//!   connect timeout bounds them.
+//! - [`Endpoint::on_request`] edits each attempt's upgrade request (a fresh token in a header,
+//!   subprotocols). A non-101 answer reaches the session as
+//!   [`TransportErrorKind::Handshake`](reconnect_core::TransportErrorKind::Handshake) with its
+//!   status and `Retry-After` (delta-seconds; an HTTP date would need a wall clock, which the
+//!   binding does not read).
+//! - Failures are classified precisely (DNS, refused, reset, certificate vs other TLS errors,
+//!   HTTP status, protocol violations, oversized messages, EOF, other IO), since the session's
+//!   policy depends on the class.
+//! - Buffer sizes per connection ([`default_websocket_config`]) suit thousands of connections;
+//!   a peer that stops reading for `max_write_buffer_size` bytes is reported as backpressure.
+//! - Every socket is deregistered and closed when its session releases its `ConnId`.
+//! - [`DriverConfig::connect_rate`] spreads reconnect storms across the sessions of a driver
+//!   (admission control, not policy: each session's backoff and jitter still decide).
+//!
+//! # Examples
+//!
+//! - `cargo run -p bind-mio --example demo [-- --seconds N]`: a JSON-RPC client riding through
+//!   scripted faults (reset, silent stall, transient auth rejection, refused subscription,
+//!   skipped sequence number, restart) on 127.0.0.1, with a timeline and a summary.
+//! - `cargo run -p bind-mio --example wsfeed -- [OPTIONS] URL`: follow a real JSON-RPC feed
+//!   from the command line; JSON lines out, commands (`sub`, `unsub`, `send`, `reconnect`,
+//!   `close`) in. `--help` lists the options.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod admission;
+mod config;
+mod conn;
+mod driver;
+mod embedded;
+mod endpoint;
+mod errors;
+mod event;
+mod handle;
+mod resolver;
+mod stream;
+pub mod tls;
+mod wake;
+
+pub use config::{ConnectRate, DriverConfig};
+pub use driver::Driver;
+pub use embedded::{Embedded, EventHandler};
+pub use endpoint::{default_websocket_config, AttemptInfo, Endpoint, EndpointError, RequestHook};
+pub use event::{CommandKind, Event, Refusal};
+pub use handle::{DriverHandle, HandleError, SessionHandle, SessionId};
+
+/// The tungstenite types the API uses (the upgrade request, the WebSocket configuration).
+pub use tungstenite;

@@ -1,0 +1,109 @@
+//! A thousand sessions on one driver thread against one local server: all live, then all
+//! restored after the server restarts, within a bounded time, with exactly one connection each.
+
+use std::collections::HashSet;
+use std::time::{Duration, Instant};
+
+use bind_mio::{default_websocket_config, Driver, DriverConfig, Endpoint, Event, SessionId};
+use reconnect_core::adapters::{JsonRpcAdapter, JsonRpcConfig, SeqPointer};
+use reconnect_core::{BackoffConfig, Config, Event as CoreEvent, Jitter, Session};
+use reconnect_testkit::server::{ServerConfig, TestServer};
+
+const SESSIONS: usize = 1000;
+
+fn session(seed: u64) -> Session<JsonRpcAdapter> {
+    let backoff = BackoffConfig::default()
+        .initial(Duration::from_millis(50))
+        .max(Duration::from_millis(500))
+        .jitter(Jitter::Full)
+        .min_uptime(Duration::from_secs(1));
+    // Per-session seeds spread the reconnects; the driver's connection budget spreads them more.
+    let config = Config::new(seed)
+        .backoff(backoff)
+        .ping_interval(Some(Duration::from_secs(2)))
+        .pong_timeout(Duration::from_secs(3))
+        .connect_timeout(Duration::from_secs(5));
+    let adapter = JsonRpcAdapter::new(
+        JsonRpcConfig::default().seq_pointer(Some(SeqPointer::parse("/seq").unwrap())),
+    );
+    let mut session = Session::new(config, adapter).unwrap();
+    session
+        .subscribe(Instant::now(), "a")
+        .expect("an empty registry takes a topic");
+    session
+}
+
+/// Runs the driver until every session has had `n` `Live` events, or panics after `limit`.
+fn until_all_live(
+    driver: &mut Driver<JsonRpcAdapter>,
+    lives: &mut [usize],
+    index: &std::collections::HashMap<SessionId, usize>,
+    n: usize,
+    limit: Duration,
+) -> Duration {
+    let started = Instant::now();
+    loop {
+        let behind = lives.iter().filter(|l| **l < n).count();
+        if behind == 0 {
+            return started.elapsed();
+        }
+        assert!(
+            started.elapsed() < limit,
+            "{behind} of {SESSIONS} sessions not live for the {n}th time after {limit:?}"
+        );
+        driver.run_once(Some(Duration::from_millis(50))).unwrap();
+        while let Some((id, event)) = driver.poll_event() {
+            if let Event::Session(CoreEvent::Live { .. }) = event {
+                lives[index[&id]] += 1;
+            }
+        }
+    }
+}
+
+#[test]
+fn a_thousand_sessions_on_one_thread_all_restore_after_a_server_restart() {
+    // Both ends live in this process: two descriptors per session, plus headroom.
+    let wanted = (4 * SESSIONS + 512) as u64;
+    let got = rlimit::increase_nofile_limit(wanted).unwrap();
+    assert!(
+        got >= (2 * SESSIONS + 256) as u64,
+        "RLIMIT_NOFILE only {got}"
+    );
+
+    let server =
+        TestServer::start(ServerConfig::default().data_interval(Duration::from_millis(500)))
+            .unwrap();
+    let mut driver = Driver::new(DriverConfig::default()).unwrap();
+    let mut index = std::collections::HashMap::new();
+    for i in 0..SESSIONS {
+        let endpoint = Endpoint::new(&server.url(&format!("c{i}")))
+            .unwrap()
+            .websocket_config(default_websocket_config().read_buffer_size(4096));
+        let id = driver.add_session(session(i as u64 + 1), endpoint);
+        index.insert(id, i);
+    }
+    assert_eq!(driver.len(), SESSIONS);
+    let mut lives = vec![0usize; SESSIONS];
+    let first = until_all_live(&mut driver, &mut lives, &index, 1, Duration::from_secs(40));
+    eprintln!("{SESSIONS} sessions live in {first:?}");
+    assert_eq!(driver.sockets(), SESSIONS);
+
+    server.restart(Duration::from_millis(300));
+    let restored = until_all_live(&mut driver, &mut lives, &index, 2, Duration::from_secs(40));
+    eprintln!("{SESSIONS} sessions restored {restored:?} after the restart");
+    assert_eq!(driver.sockets(), SESSIONS, "one socket per session");
+    assert!(
+        lives.iter().all(|l| *l == 2),
+        "each session live exactly twice"
+    );
+
+    let stats = server
+        .wait_until(Duration::from_secs(5), |s| s.open == SESSIONS)
+        .expect("the server holds one connection per session");
+    let clients: HashSet<&String> = stats.clients.keys().collect();
+    assert_eq!(clients.len(), SESSIONS);
+    assert!(
+        stats.clients.values().all(|c| c.open == 1),
+        "never two connections of one session at once at the end"
+    );
+}

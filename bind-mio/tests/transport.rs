@@ -1,0 +1,368 @@
+//! What the binding reports about its transport, precisely classified, and its modes of use:
+//! certificate failures, HTTP statuses with `Retry-After`, DNS failures, per-attempt requests,
+//! the connection budget, and embedding in a loop the application owns.
+
+mod support;
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use bind_mio::{ConnectRate, Driver, DriverConfig, Embedded, Endpoint, Event, SessionId};
+use mio::net::TcpListener;
+use mio::{Events, Interest, Poll, Token};
+use reconnect_core::{EndCause, Event as CoreEvent, StopReason, TransportErrorKind};
+use reconnect_testkit::scenario::ClientSpec;
+use reconnect_testkit::server::{Fault, Persist, ServerConfig, TestServer};
+use support::{endpoint_for, run_until, session_for};
+
+const LIMIT: Duration = Duration::from_secs(10);
+
+type Seen = Vec<(SessionId, CoreEvent)>;
+
+fn spec(url: String) -> ClientSpec {
+    ClientSpec::new(url, "t")
+}
+
+fn first_failure(seen: &[(SessionId, CoreEvent)]) -> Option<TransportErrorKind> {
+    seen.iter().find_map(|(_, e)| match e {
+        CoreEvent::AttemptFailed {
+            cause: EndCause::Transport(t),
+            ..
+        } => Some(t.kind.clone()),
+        _ => None,
+    })
+}
+
+fn stopped(seen: &[(SessionId, CoreEvent)]) -> Option<&StopReason> {
+    seen.iter().find_map(|(_, e)| match e {
+        CoreEvent::Stopped { reason } => Some(reason),
+        _ => None,
+    })
+}
+
+fn lives(seen: &[(SessionId, CoreEvent)]) -> usize {
+    seen.iter()
+        .filter(|(_, e)| matches!(e, CoreEvent::Live { .. }))
+        .count()
+}
+
+#[test]
+fn an_untrusted_certificate_is_a_certificate_error_and_fatal() {
+    let server = TestServer::start(ServerConfig::default().tls(true)).unwrap();
+    // The kit's self-signed root is not among the web PKI roots.
+    let spec = spec(server.url("t"));
+    let mut driver = Driver::new(DriverConfig::default()).unwrap();
+    driver.add_session(
+        session_for(&spec).unwrap(),
+        Endpoint::new(&spec.url).unwrap(),
+    );
+    let mut seen = Seen::new();
+    run_until(&mut driver, &mut seen, LIMIT, |s| stopped(s).is_some());
+    assert_eq!(
+        first_failure(&seen),
+        Some(TransportErrorKind::TlsCertificate)
+    );
+    assert!(
+        matches!(stopped(&seen), Some(StopReason::Fatal(_))),
+        "{seen:#?}"
+    );
+    assert_eq!(driver.sockets(), 0);
+}
+
+#[test]
+fn trusted_custom_roots_go_live_over_wss() {
+    let server = TestServer::start(ServerConfig::default().tls(true)).unwrap();
+    let mut spec = spec(server.url("t"));
+    spec.root_cert_pem = server.root_cert_pem();
+    let mut driver = Driver::new(DriverConfig::default()).unwrap();
+    driver.add_session(session_for(&spec).unwrap(), endpoint_for(&spec).unwrap());
+    let mut seen = Seen::new();
+    run_until(&mut driver, &mut seen, LIMIT, |s| lives(s) == 1);
+    assert!(first_failure(&seen).is_none(), "{seen:#?}");
+}
+
+#[test]
+fn an_http_status_and_its_retry_after_reach_the_session() {
+    let server = TestServer::start(ServerConfig::default()).unwrap();
+    server.inject_with(
+        Fault::HttpReject {
+            status: 429,
+            retry_after: Some(1),
+        },
+        Persist::Once,
+    );
+    let spec = spec(server.url("t"));
+    let mut driver = Driver::new(DriverConfig::default()).unwrap();
+    driver.add_session(session_for(&spec).unwrap(), endpoint_for(&spec).unwrap());
+    let mut seen = Seen::new();
+    run_until(&mut driver, &mut seen, LIMIT, |s| lives(s) == 1);
+    assert_eq!(
+        first_failure(&seen),
+        Some(TransportErrorKind::Handshake {
+            status: 429,
+            retry_after: Some(Duration::from_secs(1))
+        })
+    );
+    let delay = seen.iter().find_map(|(_, e)| match e {
+        CoreEvent::ReconnectScheduled { delay, .. } => Some(delay.drawn),
+        _ => None,
+    });
+    assert_eq!(
+        delay,
+        Some(Duration::from_secs(1)),
+        "the session honoured it"
+    );
+}
+
+#[test]
+fn a_name_that_does_not_resolve_is_a_dns_error() {
+    let mut spec = spec("ws://nonexistent.invalid:9/ws".to_owned());
+    spec.max_attempts = Some(2);
+    let mut driver = Driver::new(DriverConfig::default()).unwrap();
+    driver.add_session(session_for(&spec).unwrap(), endpoint_for(&spec).unwrap());
+    let mut seen = Seen::new();
+    run_until(&mut driver, &mut seen, LIMIT, |s| stopped(s).is_some());
+    assert_eq!(first_failure(&seen), Some(TransportErrorKind::Dns));
+    assert!(matches!(
+        stopped(&seen),
+        Some(StopReason::GaveUp { attempts: 2 })
+    ));
+}
+
+#[test]
+fn every_attempt_builds_its_own_request() {
+    let server = TestServer::start(ServerConfig::default()).unwrap();
+    // The first two upgrades are refused, so three attempts are made.
+    server.inject_with(
+        Fault::HttpReject {
+            status: 503,
+            retry_after: None,
+        },
+        Persist::Times(2),
+    );
+    let spec = spec(server.url("t"));
+    let endpoint = endpoint_for(&spec).unwrap().on_request(|request, attempt| {
+        // A fresh credential per attempt, here in the query (the server records paths).
+        let uri = format!("{}&token=t{}", request.uri(), attempt.attempt);
+        *request.uri_mut() = uri.parse().unwrap();
+        // (A `Sec-WebSocket-Protocol` header goes the same way; tungstenite then requires the
+        // server to pick one, which the kit's server does not.)
+        request
+            .headers_mut()
+            .insert("X-Attempt", attempt.attempt.to_string().parse().unwrap());
+    });
+    let mut driver = Driver::new(DriverConfig::default()).unwrap();
+    driver.add_session(session_for(&spec).unwrap(), endpoint);
+    let mut seen = Seen::new();
+    run_until(&mut driver, &mut seen, LIMIT, |s| lives(s) == 1);
+    let paths: Vec<String> = server
+        .stats()
+        .connections
+        .iter()
+        .filter_map(|c| c.path.clone())
+        .collect();
+    let tokens: Vec<&str> = paths
+        .iter()
+        .map(|p| p.rsplit("token=").next().unwrap())
+        .collect();
+    assert_eq!(tokens, ["t1", "t2", "t3"], "{paths:?}");
+}
+
+#[test]
+fn the_connection_budget_spreads_a_storm() {
+    const N: usize = 30;
+    let server = TestServer::start(ServerConfig::default()).unwrap();
+    let config = DriverConfig::default().connect_rate(Some(ConnectRate {
+        per_second: 50,
+        burst: 5,
+    }));
+    let mut driver = Driver::new(config).unwrap();
+    for i in 0..N {
+        let mut spec = ClientSpec::new(server.url(&format!("s{i}")), format!("s{i}"));
+        spec.connect_timeout = Duration::from_secs(5);
+        spec.seed = i as u64 + 1;
+        driver.add_session(session_for(&spec).unwrap(), endpoint_for(&spec).unwrap());
+    }
+    let mut seen = Seen::new();
+    run_until(&mut driver, &mut seen, LIMIT, |s| lives(s) == N);
+    let stats = server.stats();
+    let mut accepted: Vec<Instant> = stats.connections.iter().map(|c| c.accepted_at).collect();
+    accepted.sort();
+    assert_eq!(accepted.len(), N, "no attempt failed or timed out");
+    let span = accepted[N - 1].duration_since(accepted[0]);
+    // 5 at once, then one per 20 ms: the last is admitted at least (N - 5) * 20 ms later.
+    assert!(
+        span >= Duration::from_millis((N as u64 - 5) * 20 - 20),
+        "accepts spread over only {span:?}"
+    );
+}
+
+#[test]
+fn embedded_in_a_loop_the_application_owns() {
+    let server = TestServer::start(ServerConfig::default()).unwrap();
+    let mut poll = Poll::new().unwrap();
+    let mut events = Events::with_capacity(256);
+    // The application's own source on token 1; the binding gets tokens 100..200.
+    const MINE: Token = Token(1);
+    let mut listener = TcpListener::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    poll.registry()
+        .register(&mut listener, MINE, Interest::READABLE)
+        .unwrap();
+    let mut sessions = Embedded::new(poll.registry(), 100..200, DriverConfig::default()).unwrap();
+    assert!(!sessions.owns(MINE) && sessions.owns(Token(100)) && sessions.owns(Token(199)));
+    let spec = spec(server.url("t"));
+    let id = sessions.add_session(session_for(&spec).unwrap(), endpoint_for(&spec).unwrap());
+    let _peer = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+
+    let mut mine_ready = false;
+    let mut by_id: HashMap<SessionId, Vec<CoreEvent>> = HashMap::new();
+    let deadline = Instant::now() + LIMIT;
+    let messages = |by_id: &HashMap<SessionId, Vec<CoreEvent>>| {
+        by_id.get(&id).map_or(0, |v| {
+            v.iter()
+                .filter(|e| matches!(e, CoreEvent::Message { .. }))
+                .count()
+        })
+    };
+    while !(mine_ready && messages(&by_id) >= 5) {
+        assert!(Instant::now() < deadline, "{by_id:#?}");
+        let timeout = sessions
+            .poll_timeout()
+            .map(|t| t.saturating_duration_since(Instant::now()));
+        poll.poll(&mut events, timeout).unwrap();
+        for event in events.iter() {
+            if sessions.owns(event.token()) {
+                sessions.handle_event(event);
+            } else {
+                assert_eq!(event.token(), MINE);
+                mine_ready = true;
+            }
+        }
+        sessions.handle_timeout();
+        while let Some((sid, event)) = sessions.poll_event() {
+            if let Event::Session(e) = event {
+                by_id.entry(sid).or_default().push(e);
+            }
+        }
+    }
+    // A command through the handle, answered through the binding's waker on token 100.
+    sessions.handle(id).unwrap().close().unwrap();
+    while !by_id[&id]
+        .iter()
+        .any(|e| matches!(e, CoreEvent::Stopped { .. }))
+    {
+        assert!(Instant::now() < deadline);
+        let timeout = sessions
+            .poll_timeout()
+            .map(|t| t.saturating_duration_since(Instant::now()));
+        poll.poll(&mut events, timeout).unwrap();
+        sessions.handle_events(&events);
+        sessions.handle_timeout();
+        while let Some((sid, event)) = sessions.poll_event() {
+            if let Event::Session(e) = event {
+                by_id.entry(sid).or_default().push(e);
+            }
+        }
+    }
+    assert_eq!(sessions.sockets(), 0);
+}
+
+#[test]
+fn a_peer_that_stops_reading_is_reported_as_backpressure() {
+    use reconnect_core::adapters::RawAdapter;
+    use reconnect_core::{Config, Session};
+
+    // A WebSocket server that completes the upgrade and then never reads again.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("ws://{}/ws", listener.local_addr().unwrap());
+    let (held_tx, held_rx) = std::sync::mpsc::channel();
+    let server = std::thread::spawn(move || {
+        let (tcp, _) = listener.accept().unwrap();
+        let ws = bind_mio::tungstenite::accept(tcp).unwrap();
+        // Hold the socket, unread, until the test is done.
+        let _ = held_rx.recv();
+        drop(ws);
+    });
+
+    let config = Config::new(1).ping_interval(None);
+    let session = Session::new(config, RawAdapter::new()).unwrap();
+    let websocket = bind_mio::default_websocket_config()
+        .write_buffer_size(8 << 10)
+        .max_write_buffer_size(256 << 10);
+    let endpoint = Endpoint::new(&url).unwrap().websocket_config(websocket);
+    let mut driver = Driver::new(DriverConfig::default()).unwrap();
+    let id = driver.add_session(session, endpoint);
+    let mut seen = Seen::new();
+    run_until(&mut driver, &mut seen, LIMIT, |s| lives(s) == 1);
+
+    // Far more than the kernel's buffers on both ends and the 256 KiB the binding may hold.
+    let chunk = "x".repeat(64 << 10);
+    let disconnected = |s: &[(SessionId, CoreEvent)]| {
+        s.iter()
+            .any(|(_, e)| matches!(e, CoreEvent::Disconnected { .. }))
+    };
+    let deadline = Instant::now() + LIMIT;
+    while !disconnected(&seen) {
+        assert!(Instant::now() < deadline, "writes never backed up");
+        driver
+            .with_session(id, |s, now| {
+                let _ = s.send(now, chunk.as_str());
+            })
+            .unwrap();
+        driver.run_once(Some(Duration::ZERO)).unwrap();
+        while let Some((sid, Event::Session(e))) = driver.poll_event() {
+            seen.push((sid, e));
+        }
+    }
+    let cause = seen.iter().find_map(|(_, e)| match e {
+        CoreEvent::Disconnected { cause, .. } => Some(cause.clone()),
+        _ => None,
+    });
+    assert!(
+        matches!(&cause, Some(EndCause::Transport(t)) if t.kind == TransportErrorKind::Backpressure),
+        "{cause:?}"
+    );
+    held_tx.send(()).unwrap();
+    server.join().unwrap();
+}
+
+#[test]
+fn a_burst_beyond_the_read_budget_is_read_to_the_end() {
+    use reconnect_core::adapters::RawAdapter;
+    use reconnect_core::{Config, Session};
+
+    // A server that writes a burst at once and then goes quiet: with edge-triggered readiness
+    // nothing announces the rest of the burst, so the driver must come back on its own.
+    const BURST: usize = 5000;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("ws://{}/ws", listener.local_addr().unwrap());
+    let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
+    let server = std::thread::spawn(move || {
+        let (tcp, _) = listener.accept().unwrap();
+        let mut ws = bind_mio::tungstenite::accept(tcp).unwrap();
+        for i in 0..BURST {
+            ws.write(bind_mio::tungstenite::Message::text(i.to_string()))
+                .unwrap();
+        }
+        ws.flush().unwrap();
+        let _ = done_rx.recv();
+    });
+    let config = Config::new(1).ping_interval(None);
+    let session = Session::new(config, RawAdapter::new()).unwrap();
+    let mut driver = Driver::new(DriverConfig::default().read_budget(4)).unwrap();
+    driver.add_session(session, Endpoint::new(&url).unwrap());
+    let mut seen = Seen::new();
+    let texts = |s: &[(SessionId, CoreEvent)]| -> Vec<String> {
+        s.iter()
+            .filter_map(|(_, e)| match e {
+                CoreEvent::Message { frame, .. } => frame.as_text().map(str::to_owned),
+                _ => None,
+            })
+            .collect()
+    };
+    run_until(&mut driver, &mut seen, LIMIT, |s| texts(s).len() == BURST);
+    let expected: Vec<String> = (0..BURST).map(|i| i.to_string()).collect();
+    assert_eq!(texts(&seen), expected);
+    done_tx.send(()).unwrap();
+    server.join().unwrap();
+}
