@@ -568,6 +568,9 @@ fn drive(setup: &Setup, steps: &[Step]) -> Vec<String> {
         while let Some(o) = session.poll_output() {
             outputs.push(o);
         }
+        if std::env::var_os("RECONNECT_FUZZ_DEBUG").is_some() {
+            eprintln!("{step:?} -> {:?}: {outputs:?}", session.state());
+        }
         assert!(!stale_check || outputs.is_empty());
         checker.observe(&session, &outputs);
         for o in &outputs {

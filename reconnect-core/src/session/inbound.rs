@@ -74,7 +74,9 @@ impl<P: Protocol> Session<P> {
             Inbound::Data { topic, seq } => {
                 self.stats.frames_in += 1;
                 if let Some(idle) = self.config.liveness.idle_timeout {
-                    if self.registry.has_active() {
+                    // A closing connection has no liveness to watch: re-arming the watchdog
+                    // here once made it fire after close() and start a new attempt.
+                    if self.registry.has_active() && !self.is_closing() {
                         self.timers.set(Timer::Idle, Self::after(now, idle));
                     }
                 }

@@ -405,6 +405,11 @@ impl<P: Protocol> Session<P> {
         self.current_conn()
     }
 
+    /// Whether a close handshake is under way.
+    pub(crate) fn is_closing(&self) -> bool {
+        matches!(self.phase, Phase::Closing(_))
+    }
+
     /// Whether a transport is open (past [`Input::Opened`]).
     pub(crate) fn is_open(&self) -> bool {
         self.conn.as_ref().is_some_and(|c| c.opened_at.is_some())

@@ -27,6 +27,11 @@ impl<P: Protocol> Session<P> {
     }
 
     fn fire(&mut self, now: Instant, timer: Timer) {
+        // During a close handshake only the close deadline (and the session-wide ones) may act:
+        // liveness and request deadlines belong to a connection that is already being ended.
+        if self.is_closing() && Timer::CONNECTION.contains(&timer) && timer != Timer::Close {
+            return;
+        }
         match timer {
             Timer::GiveUp => {
                 if self.phase != Phase::Live {

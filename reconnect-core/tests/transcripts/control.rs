@@ -178,3 +178,25 @@ fn closing_during_an_outage_stops_as_closed_not_as_outage_too_long() {
         State::Stopped(StopReason::Closed { clean: false })
     );
 }
+
+/// Found by the `session` fuzz target: data arriving during the close handshake re-armed the
+/// idle watchdog, which then declared the closing connection dead and reconnected.
+#[test]
+fn data_during_the_close_handshake_never_leads_to_a_reconnect() {
+    let mut c = config();
+    c.liveness.idle_timeout = Some(ms(3_000));
+    let mut h = Harness::new(c);
+    h.session.subscribe(h.now, "a").unwrap();
+    h.start();
+    h.go_live();
+    h.session.close(h.now).unwrap();
+    h.recv("data a 1");
+    h.skip();
+    h.advance(ms(60_000));
+    h.expect(&[
+        "release #1",
+        "> disconnected #1: closed by the application => Fatal",
+        "> stopped: Closed { clean: false }",
+    ]);
+    assert_never_reconnects(&mut h);
+}
