@@ -285,6 +285,8 @@ impl<P: Protocol> Session<P> {
         ) {
             return Ok(());
         }
+        // Set before the overdue deadlines run, so that none of them starts an attempt.
+        self.close_requested = true;
         let now = self.advance(now);
         match self.phase {
             Phase::Stopped(_) => {}
