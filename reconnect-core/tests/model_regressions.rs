@@ -55,3 +55,101 @@ fn close_with_an_overdue_backoff_starts_no_attempt() {
     );
 }
 
+/// Every subscribe request the session sent on a connection, in order (topics only).
+fn subscribe_frames(outputs: &[Output]) -> Vec<Vec<String>> {
+    outputs
+        .iter()
+        .filter_map(|o| match o {
+            Output::Action(Action::Send { frame, .. }) => match support::parse_request(frame) {
+                Some(support::Request::Subscribe { topics, .. }) => {
+                    Some(topics.into_iter().map(|(t, _)| t).collect())
+                }
+                _ => None,
+            },
+            _ => None,
+        })
+        .collect()
+}
+
+/// The id of the last request of the outputs that `pick` accepts.
+fn last_request(outputs: &[Output], pick: fn(&support::Request) -> bool) -> u64 {
+    outputs
+        .iter()
+        .rev()
+        .find_map(|o| match o {
+            Output::Action(Action::Send { frame, .. }) => support::parse_request(frame)
+                .filter(pick)
+                .and_then(|r| r.id()),
+            _ => None,
+        })
+        .expect("the request was sent")
+}
+
+/// A topic unsubscribed and subscribed again while its first subscribe request was still in
+/// flight: the answer to that old request used to mark the new subscription active, so (with
+/// a paced restore) the new request was never sent and the restore went live without it —
+/// while the server, which had processed the unsubscribe, no longer sent its data.
+#[test]
+fn an_answer_to_an_abandoned_subscribe_request_does_not_confirm_the_new_one() {
+    let mut config = Config::new(1);
+    config.restore.frames_per_second = Some(1);
+    let mut session = Session::new(config, LineAdapter::default()).unwrap();
+    session.set_credentials(reconnect_core::Credentials::new("key"));
+    let t0 = base();
+    session.subscribe(t0, "a").unwrap();
+    session.subscribe(t0, "b").unwrap();
+    session.start(t0).unwrap();
+    let conn = session.current_conn().unwrap();
+    let mut all = drain(&mut session);
+    let frame = |id| reconnect_core::Input::Frame {
+        conn,
+        frame: support::ack(id),
+    };
+
+    session.handle_input(t0, reconnect_core::Input::Opened { conn });
+    all.extend(drain(&mut session));
+    let auth = last_request(&all, |r| matches!(r, support::Request::Auth { .. }));
+    session.handle_input(t0, frame(auth));
+    all.extend(drain(&mut session));
+    // "a" went out first; "b" waits for the pace timer.
+    let old_a = last_request(&all, |r| matches!(r, support::Request::Subscribe { .. }));
+
+    // Unsubscribed and wanted again before the server answered.
+    session.unsubscribe(t0, "a").unwrap();
+    session.subscribe(t0, "a").unwrap();
+    all.extend(drain(&mut session));
+    session.handle_input(t0, frame(old_a));
+    let answer = drain(&mut session);
+    assert!(
+        !answer
+            .iter()
+            .any(|o| matches!(o, Output::Event(Event::Subscribed { .. }))),
+        "the old request's answer confirmed the new subscription: {answer:?}"
+    );
+    all.extend(answer);
+    let unsub = last_request(&all, |r| matches!(r, support::Request::Unsubscribe { .. }));
+    session.handle_input(t0, frame(unsub));
+    all.extend(drain(&mut session));
+
+    // The paced restore goes on: "b", then "a" again, each acknowledged.
+    let mut t = t0;
+    for _ in 0..2 {
+        t += Duration::from_secs(1);
+        session.handle_timeout(t);
+        all.extend(drain(&mut session));
+        let sub = last_request(&all, |r| matches!(r, support::Request::Subscribe { .. }));
+        session.handle_input(t, frame(sub));
+        all.extend(drain(&mut session));
+    }
+    assert_eq!(
+        subscribe_frames(&all),
+        vec![
+            vec!["a".to_owned()],
+            vec!["b".to_owned()],
+            vec!["a".to_owned()]
+        ]
+    );
+    assert!(all
+        .iter()
+        .any(|o| matches!(o, Output::Event(Event::Live { restored: 3, .. }))));
+}
