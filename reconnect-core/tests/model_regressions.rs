@@ -153,3 +153,76 @@ fn an_answer_to_an_abandoned_subscribe_request_does_not_confirm_the_new_one() {
         .iter()
         .any(|o| matches!(o, Output::Event(Event::Live { restored: 3, .. }))));
 }
+
+/// A session that gives up as soon as its first attempt fails, with that attempt's connect
+/// timeout overdue at `t0 + connect timeout`.
+fn about_to_give_up() -> (Session<LineAdapter>, std::time::Instant) {
+    let config = Config::new(1).max_attempts(Some(1));
+    let overdue = base() + config.timeouts.connect;
+    let mut session = Session::new(config, LineAdapter::default()).unwrap();
+    session.start(base()).unwrap();
+    drain(&mut session);
+    (session, overdue)
+}
+
+fn stopped_last(outputs: &[Output]) {
+    assert!(
+        matches!(
+            outputs.last(),
+            Some(Output::Event(Event::Stopped {
+                reason: StopReason::GaveUp { .. }
+            }))
+        ),
+        "something followed Stopped: {outputs:?}"
+    );
+}
+
+/// Commands check that the session runs, then run the overdue deadlines — which may stop it.
+/// `pause` used to emit `Paused` after `Stopped`, and `subscribe`/`unsubscribe` to change the
+/// registry of a stopped session and report success.
+#[test]
+fn a_command_that_finds_the_session_stopping_is_refused_after_the_stop() {
+    use reconnect_core::{CommandError, SubscribeError};
+
+    let (mut session, overdue) = about_to_give_up();
+    assert_eq!(session.pause(overdue), Err(CommandError::Stopped));
+    stopped_last(&drain(&mut session));
+
+    let (mut session, overdue) = about_to_give_up();
+    session.pause(base()).unwrap();
+    drain(&mut session);
+    // Paused while the attempt is in flight; the attempt then times out and the session gives
+    // up (a failure is counted even while paused).
+    assert_eq!(session.resume(overdue), Err(CommandError::Stopped));
+    stopped_last(&drain(&mut session));
+
+    let (mut session, overdue) = about_to_give_up();
+    assert_eq!(
+        session.subscribe(overdue, "a"),
+        Err(SubscribeError::NotRunning(CommandError::Stopped))
+    );
+    stopped_last(&drain(&mut session));
+    assert_eq!(session.subscriptions().count(), 0);
+
+    let (mut session, overdue) = about_to_give_up();
+    session.subscribe(base(), "a").unwrap();
+    assert_eq!(
+        session.unsubscribe(overdue, "a"),
+        Err(CommandError::Stopped)
+    );
+    stopped_last(&drain(&mut session));
+    assert_eq!(session.subscriptions().count(), 1);
+
+    let (mut session, overdue) = about_to_give_up();
+    assert_eq!(
+        session.credentials_failed(overdue, "none"),
+        Err(CommandError::Stopped)
+    );
+    let (mut session2, overdue2) = about_to_give_up();
+    assert_eq!(
+        session2.provide_credentials(overdue2, reconnect_core::Credentials::new("k")),
+        Err(CommandError::Stopped)
+    );
+    stopped_last(&drain(&mut session));
+    stopped_last(&drain(&mut session2));
+}
