@@ -226,3 +226,50 @@ fn a_command_that_finds_the_session_stopping_is_refused_after_the_stop() {
     stopped_last(&drain(&mut session));
     stopped_last(&drain(&mut session2));
 }
+
+/// One late tick finds two deadlines due: the restore pace (which completes the restore) and a
+/// queued message's expiry. Deadlines run in their fixed order, pace first, so going live used
+/// to release the message although it had expired before the session was live.
+#[test]
+fn a_message_that_expired_before_live_is_dropped_not_sent() {
+    use reconnect_core::{DropReason, Frame, Purpose, SendOptions};
+
+    let mut config = Config::new(1);
+    config.restore.frames_per_second = Some(1);
+    let adapter = LineAdapter {
+        acks: false,
+        ..LineAdapter::default()
+    };
+    let mut session = Session::new(config, adapter).unwrap();
+    let t0 = base();
+    session.subscribe(t0, "a").unwrap();
+    session.subscribe(t0, "b").unwrap();
+    let options = SendOptions::default().expires_after(Duration::from_millis(500));
+    session.send_with(t0, "order", options).unwrap();
+    session.start(t0).unwrap();
+    let conn = session.current_conn().unwrap();
+    session.handle_input(t0, reconnect_core::Input::Opened { conn });
+    drain(&mut session);
+
+    // The driver's timer fires late: the pace deadline (t0 + 1 s) and the expiry (t0 + 0.5 s)
+    // are both due.
+    session.handle_timeout(t0 + Duration::from_secs(1));
+    let outputs = drain(&mut session);
+    assert!(outputs
+        .iter()
+        .any(|o| matches!(o, Output::Event(Event::Live { .. }))));
+    assert!(
+        !outputs.iter().any(|o| matches!(
+            o,
+            Output::Action(Action::Send {
+                purpose: Purpose::Application,
+                ..
+            })
+        )),
+        "an expired message was sent: {outputs:?}"
+    );
+    assert!(outputs.contains(&Output::Event(Event::OutboxDropped {
+        frame: Frame::from("order"),
+        reason: DropReason::Expired
+    })));
+}

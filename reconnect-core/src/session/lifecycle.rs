@@ -321,6 +321,14 @@ impl<P: Protocol> Session<P> {
             restored,
             outage,
         });
+        // A late tick may run the deadline that completes the restore before the one that
+        // expires queued messages (the fixed order): what expired by now is dropped, not sent.
+        let mut expired = Vec::new();
+        self.outbox
+            .expire(now, &mut |frame, reason| expired.push((frame, reason)));
+        for (frame, reason) in expired {
+            self.report_drop(frame, reason);
+        }
         while let Some(queued) = self.outbox.pop_front() {
             self.act(Action::Send {
                 conn: id,
