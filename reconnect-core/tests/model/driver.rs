@@ -187,15 +187,6 @@ impl Driver {
         }
     }
 
-    /// Runs `steps`, then closes, drains and replays (what the property test does).
-    pub fn run(scenario: Scenario, steps: &[Step]) {
-        let mut driver = Driver::new(scenario);
-        for step in steps {
-            driver.step(step);
-        }
-        driver.finish();
-    }
-
     fn fail(&self, what: &str) -> ! {
         let mut history = String::new();
         let from = self.log.len().saturating_sub(12);
@@ -573,7 +564,7 @@ impl Driver {
         self.call(Call::Timeout, None);
     }
 
-    fn to_deadline(&mut self, past: Duration) {
+    fn advance_to_deadline(&mut self, past: Duration) {
         if let Some(d) = self.session.poll_timeout() {
             self.clock = self.clock.max(d + past);
         }
@@ -748,11 +739,18 @@ impl Driver {
                         let frame = support::ack(id);
                         self.input(Input::Frame { conn, frame }, Some(id));
                     }
-                    None => self.to_deadline(Duration::ZERO),
+                    None => self.advance_to_deadline(Duration::ZERO),
                 }
             }
             State::Live { conn } => {
-                if let Some(id) = first(self, |r| r.id().is_some()).and_then(|r| r.id()) {
+                let renewal = self
+                    .obs
+                    .conn
+                    .as_mut()
+                    .map(|c| std::mem::take(&mut c.renewal_requested));
+                if renewal == Some(true) {
+                    self.call(Call::ProvideCredentials, None);
+                } else if let Some(id) = first(self, |r| r.id().is_some()).and_then(|r| r.id()) {
                     let frame = support::ack(id);
                     self.input(Input::Frame { conn, frame }, Some(id));
                 } else if let Some(topic) = self
@@ -781,7 +779,7 @@ impl Driver {
                 },
                 None,
             ),
-            State::Backoff { .. } => self.to_deadline(Duration::ZERO),
+            State::Backoff { .. } => self.advance_to_deadline(Duration::ZERO),
             State::Paused => {
                 self.call(Call::Resume, None);
             }
@@ -841,9 +839,9 @@ impl Driver {
                     self.clock += Duration::from_secs(u64::from(*s));
                     self.timeout();
                 }
-                TimeStep::ToDeadline => self.to_deadline(Duration::ZERO),
+                TimeStep::ToDeadline => self.advance_to_deadline(Duration::ZERO),
                 TimeStep::PastDeadlineMs(ms) => {
-                    self.to_deadline(Duration::from_millis(u64::from(*ms)));
+                    self.advance_to_deadline(Duration::from_millis(u64::from(*ms)));
                 }
                 TimeStep::JumpMinutes(m) => {
                     self.clock += Duration::from_secs(60 * u64::from(*m));
@@ -927,7 +925,7 @@ impl Driver {
             if self.obs.stopped {
                 break;
             }
-            self.to_deadline(Duration::ZERO);
+            self.advance_to_deadline(Duration::ZERO);
         }
         if !self.obs.stopped {
             self.fail("(e) close() did not stop the session within its close timeout");

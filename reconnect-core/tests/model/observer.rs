@@ -52,6 +52,8 @@ pub struct ConnModel {
     pub subs: HashMap<String, Sub>,
     /// Topics sent by the restore (before live).
     pub restored_sends: usize,
+    /// The session asked for renewed credentials while this connection was up.
+    pub renewal_requested: bool,
 }
 
 impl ConnModel {
@@ -68,6 +70,7 @@ impl ConnModel {
             pending: Vec::new(),
             subs: HashMap::new(),
             restored_sends: 0,
+            renewal_requested: false,
         }
     }
 }
@@ -200,6 +203,11 @@ pub struct Observer {
     previous: Option<Output>,
 }
 
+/// Time since the base instant of the virtual clock, for readable messages.
+fn since_base(at: Instant) -> Duration {
+    at.saturating_duration_since(crate::support::base())
+}
+
 /// Reads the message number out of an application frame (`m<n>` then padding).
 pub fn msg_number(frame: &Frame) -> Option<u64> {
     let text = frame.as_text()?;
@@ -309,8 +317,8 @@ impl Observer {
         if let Some(earliest) = self.earliest_attempt.take() {
             if !skipped && ctx.at < earliest {
                 return Err(format!(
-                    "(c) {what} at +{:?} before the scheduled delay ended (+{:?} early)",
-                    ctx.at,
+                    "(c) {what} at +{:?} before the scheduled delay ended ({:?} early)",
+                    since_base(ctx.at),
                     earliest - ctx.at
                 ));
             }
@@ -359,6 +367,9 @@ impl Observer {
                 self.conn = Some(ConnModel::new(*conn));
             }
             Action::RefreshCredentials => {
+                if let Some(c) = self.conn.as_mut() {
+                    c.renewal_requested = true;
+                }
                 if self.conn.is_none() {
                     // Before an attempt (not a renewal while connected).
                     if self.close_called {
@@ -568,8 +579,8 @@ impl Observer {
                     if m.expires_at.is_some_and(|at| at <= ctx.at) {
                         return Err(format!(
                             "(g) m{n} sent at +{:?} although it expired at +{:?}",
-                            ctx.at,
-                            m.expires_at.unwrap_or(ctx.at)
+                            since_base(ctx.at),
+                            since_base(m.expires_at.unwrap_or(ctx.at))
                         ));
                     }
                 }
@@ -809,10 +820,10 @@ impl Observer {
                         }
                         self.running_failures = *attempts;
                     }
-                    StopReason::OutageTooLong { outage } => {
-                        if Some(*outage) < self.config.limits.max_outage {
-                            return Err(format!("outage of {outage:?} is not too long"));
-                        }
+                    StopReason::OutageTooLong { outage }
+                        if Some(*outage) < self.config.limits.max_outage =>
+                    {
+                        return Err(format!("outage of {outage:?} is not too long"));
                     }
                     _ => {}
                 }
@@ -986,7 +997,8 @@ impl Observer {
                 if m.expires_at.is_none_or(|at| at > ctx.at) {
                     return Err(format!(
                         "(g) m{n} dropped as expired at +{:?} but it expires at {:?}",
-                        ctx.at, m.expires_at
+                        since_base(ctx.at),
+                        m.expires_at.map(since_base)
                     ));
                 }
                 self.outbox.remove(pos);
@@ -1102,8 +1114,10 @@ impl Observer {
         for m in &self.outbox {
             if Some(m.n) != pushed_now && m.expires_at.is_some_and(|e| e <= at) {
                 return Err(format!(
-                    "(g) m{} is still queued at +{at:?} though it expired at {:?}",
-                    m.n, m.expires_at
+                    "(g) m{} is still queued at +{:?} though it expired at +{:?}",
+                    m.n,
+                    since_base(at),
+                    m.expires_at.map(since_base)
                 ));
             }
         }

@@ -286,7 +286,7 @@ fn config() -> impl Strategy<Value = Config> {
     );
     let credentials = (
         proptest::bool::weighted(0.1),
-        option::weighted(0.1, secs(5..120)),
+        option::weighted(0.25, secs(5..120)),
     );
     let restore = (
         1usize..4,
@@ -468,9 +468,9 @@ fn transport_step() -> impl Strategy<Value = TransportStep> {
 
 fn seq() -> impl Strategy<Value = Seq> {
     prop_oneof![
-        6 => Just(Seq::Next),
+        5 => Just(Seq::Next),
         1 => Just(Seq::Repeat),
-        1 => (0u8..5).prop_map(Seq::Skip),
+        2 => (0u8..5).prop_map(Seq::Skip),
         1 => Just(Seq::Reset),
         1 => Just(Seq::None),
     ]
@@ -489,10 +489,13 @@ fn server_step() -> impl Strategy<Value = ServerStep> {
             .prop_map(|(which, retry_ms)| ServerStep::NackSetup { which, retry_ms }),
         4 => (
             any::<u8>(),
-            option::weighted(0.2, (any::<u8>(), prop_oneof![Just(404i64), Just(SUB_TRANSIENT_MIN)]))
+            option::weighted(
+                0.3,
+                (any::<u8>(), prop_oneof![Just(404i64), Just(SUB_TRANSIENT_MIN)])
+            )
         )
             .prop_map(|(which, reject)| ServerStep::AckSubscribe { which, reject }),
-        1 => (
+        2 => (
             any::<u8>(),
             prop_oneof![Just(400i64), Just(SUB_TRANSIENT_MIN), Just(503)],
             retry_ms()
