@@ -1,9 +1,10 @@
 //! The simulated soak: one session through 1,000,000 reconnect cycles on a virtual clock, driven
 //! directly through the public API. Each cycle connects, opens, authenticates, restores three
 //! topics, receives data (and now and then sends or queues an application message), then fails
-//! in one of several ways: a refused connect, a handshake refused with a retry-after hint, a
-//! reset, a server close, a stable connection lost, a dead peer caught by the pong timeout, an
-//! auth refusal, a reconnect request.
+//! in one of several ways: a reset, a server close (going away, internal error), a stable
+//! connection lost, a dead peer caught by the pong timeout, a reconnect request. One cycle in
+//! three first fails an attempt before live: a refused connect, a handshake refused with a
+//! retry-after hint, or an auth refusal.
 //!
 //! It checks that memory stays bounded — `Session::footprint()` and the sizes the getters
 //! show are no larger after the soak than after the first 1,000 cycles — and that the
@@ -20,7 +21,7 @@ use reconnect_core::{
 
 use support::{LineAdapter, Request};
 
-/// The full soak. Measured at about 20 s in the test profile (opt-level 1) on one core.
+/// The full soak: about 5 s of CPU in the test profile (opt-level 1).
 const CYCLES: u64 = 1_000_000;
 /// The footprint is compared with its value after this many cycles.
 const WARM_UP: u64 = 1_000;
@@ -45,6 +46,7 @@ struct Seen {
     messages: u64,
     application_sent: u64,
     sends: u64,
+    pre_live_failures: u64,
 }
 
 struct Soak {
@@ -210,18 +212,16 @@ impl Soak {
         assert!(matches!(self.session.state(), State::Live { .. }));
     }
 
-    /// One cycle from a transport in flight to the next one in flight.
-    fn cycle(&mut self, i: u64) {
-        match i % 9 {
-            0 => {
-                let conn = self.conn();
-                self.input(Input::ConnectFailed {
-                    conn,
-                    error: TransportError::new(TransportErrorKind::Refused, "soak"),
-                });
-            }
+    /// A failed attempt before live (in a third of the cycles): a refused connect, a handshake
+    /// refused with a retry-after hint, or an auth refusal.
+    fn failed_attempt(&mut self, kind: u64) {
+        let conn = self.conn();
+        match kind {
+            0 => self.input(Input::ConnectFailed {
+                conn,
+                error: TransportError::new(TransportErrorKind::Refused, "soak"),
+            }),
             1 => {
-                let conn = self.conn();
                 let kind = TransportErrorKind::Handshake {
                     status: 503,
                     retry_after: Some(Duration::from_secs(2)),
@@ -231,55 +231,67 @@ impl Soak {
                     error: TransportError::new(kind, "soak"),
                 });
             }
-            2 => {
-                let conn = self.conn();
+            _ => {
                 self.input(Input::Opened { conn });
                 let auth = self.auth.take().expect("auth request");
                 self.frame(support::nack(auth, 503, None));
             }
-            kind => {
-                if i % 32 == 5 {
-                    // Queued while connecting, released once live.
-                    self.session.send(self.now, "queued").expect("room");
-                    self.seen.sends += 1;
-                    self.drain();
-                }
-                self.go_live();
-                self.seq += 1;
-                self.frame(support::data(TOPICS[0], Some(self.seq)));
-                self.frame(support::data(TOPICS[1], Some(self.seq)));
-                if i % 16 == 3 {
-                    self.session.send(self.now, "order").expect("live");
-                    self.seen.sends += 1;
-                    self.drain();
-                }
-                match kind {
-                    3 => self.fail(TransportErrorKind::Reset),
-                    4 => self.close(1001),
-                    5 => self.close(1011),
-                    6 => {
-                        // Stays up past min_uptime (the failure count resets), then drops.
-                        self.now += Duration::from_secs(11);
-                        self.session.handle_timeout(self.now);
-                        self.drain();
-                        self.fail(TransportErrorKind::Eof);
-                    }
-                    7 => {
-                        // A silent peer: ping, then the pong timeout ends it.
-                        while matches!(self.session.state(), State::Live { .. }) {
-                            self.next_deadline();
-                        }
-                    }
-                    _ => {
-                        self.session.reconnect_now(self.now).expect("running");
-                        self.drain();
-                    }
-                }
-            }
         }
+        self.seen.pre_live_failures += 1;
+        self.wait_for_attempt();
+    }
+
+    /// Runs deadlines (the backoff) until the next attempt is in flight.
+    fn wait_for_attempt(&mut self) {
         while !matches!(self.session.state(), State::Connecting { .. }) {
             self.next_deadline();
         }
+    }
+
+    /// One cycle, from a transport in flight to the next one in flight: (sometimes a failed
+    /// attempt first,) live with three topics restored, data, sends, then a failure.
+    fn cycle(&mut self, i: u64) {
+        if i % 3 == 0 {
+            self.failed_attempt(i / 3 % 3);
+        }
+        if i % 32 == 5 {
+            // Queued while connecting, released once live.
+            self.session.send(self.now, "queued").expect("room");
+            self.seen.sends += 1;
+            self.drain();
+        }
+        self.go_live();
+        self.seq += 1;
+        self.frame(support::data(TOPICS[0], Some(self.seq)));
+        self.frame(support::data(TOPICS[1], Some(self.seq)));
+        if i % 16 == 3 {
+            self.session.send(self.now, "order").expect("live");
+            self.seen.sends += 1;
+            self.drain();
+        }
+        match i % 6 {
+            0 => self.fail(TransportErrorKind::Reset),
+            1 => self.close(1001),
+            2 => self.close(1011),
+            3 => {
+                // Stays up past min_uptime (the failure count resets), then drops.
+                self.now += Duration::from_secs(11);
+                self.session.handle_timeout(self.now);
+                self.drain();
+                self.fail(TransportErrorKind::Eof);
+            }
+            4 => {
+                // A silent peer: ping, then the pong timeout ends it.
+                while matches!(self.session.state(), State::Live { .. }) {
+                    self.next_deadline();
+                }
+            }
+            _ => {
+                self.session.reconnect_now(self.now).expect("running");
+                self.drain();
+            }
+        }
+        self.wait_for_attempt();
     }
 
     /// What the session holds, as far as the getters show.
@@ -313,15 +325,19 @@ fn soak(cycles: u64) {
 
     let stats = soak.session.stats().clone();
     let seen = &soak.seen;
-    // Every cycle made one attempt, and the one in flight now is the next cycle's.
-    assert_eq!(stats.attempts, cycles + 1);
+    // Every cycle went live once after its failed attempt, if any; the attempt in flight now is
+    // the next cycle's.
+    let endings = cycles + seen.pre_live_failures;
+    assert_eq!(seen.pre_live_failures, cycles.div_ceil(3));
+    assert_eq!(stats.attempts, endings + 1);
     assert_eq!(stats.attempts, seen.connects);
+    assert_eq!(stats.successes, cycles);
+    assert_eq!(stats.successes, seen.live);
     assert_eq!(stats.disconnects, seen.disconnected);
     assert_eq!(seen.disconnected, seen.connected);
-    assert_eq!(stats.successes, seen.live);
-    assert_eq!(seen.disconnected + seen.attempt_failures, cycles);
+    assert_eq!(seen.disconnected + seen.attempt_failures, endings);
     assert_eq!(stats.reconnects, seen.scheduled);
-    assert_eq!(stats.reconnects, cycles);
+    assert_eq!(stats.reconnects, endings);
     assert_eq!(stats.failures.transport, seen.transport);
     assert_eq!(stats.failures.server_close, seen.server_close);
     assert_eq!(stats.failures.timeout, seen.timeout);
