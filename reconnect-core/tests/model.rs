@@ -105,7 +105,7 @@ fn cases() -> u32 {
     std::env::var("PROPTEST_CASES")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(384)
+        .unwrap_or(8192)
 }
 
 prop_state_machine! {

@@ -340,6 +340,9 @@ impl Driver {
                 self.fail(&format!("{rule} changed poll_timeout"));
             }
         }
+        if matches!((&call, &ret), (Call::Start, Ret::Command(Ok(())))) {
+            self.obs.tally.started_at = Some(effective);
+        }
         self.check_result(&call, &ret, &state_before, &wanted_before, &outputs);
         self.check_getters(advances.then_some(effective), pushed);
         ret
@@ -529,6 +532,16 @@ impl Driver {
                 }
             }
             _ => {}
+        }
+        if let Err(e) = self
+            .obs
+            .tally
+            .check(self.session.stats(), self.session_clock)
+        {
+            self.fail(&e);
+        }
+        if self.session.health().live != matches!(state, State::Live { .. }) {
+            self.fail("health().live disagrees with state()");
         }
         let reported = self.session.health().consecutive_failures;
         if let Err(e) = self.obs.sync_failures(reported) {

@@ -88,6 +88,139 @@ pub struct Msg {
     pub expires_at: Option<Instant>,
 }
 
+/// The statistics the outputs imply: every counter of `Stats`, and the time spent live.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Tally {
+    /// `Connect` actions.
+    pub attempts: u64,
+    /// `Live` events.
+    pub successes: u64,
+    /// `Disconnected` events.
+    pub disconnects: u64,
+    /// `ReconnectScheduled` events.
+    pub reconnects: u64,
+    /// `Send` actions.
+    pub frames_out: u64,
+    /// `Message` events.
+    pub frames_in: u64,
+    /// `OutboxDropped` events.
+    pub outbox_drops: u64,
+    /// `Gap` events.
+    pub gaps: u64,
+    /// Topics sent by restores (subscribe requests before live).
+    pub resubscribes: u64,
+    /// Endings by class, as `FailureCounts` counts them.
+    pub failures: [u64; 4],
+    /// Completed periods live.
+    pub uptime: Duration,
+    /// When the current period live began.
+    pub live_since: Option<Instant>,
+    /// When `start` took effect.
+    pub started_at: Option<Instant>,
+    /// When the session stopped.
+    pub stopped_at: Option<Instant>,
+}
+
+impl Tally {
+    fn count(&mut self, at: Instant, output: &Output, current: Option<ConnId>) {
+        use reconnect_core::EndCause;
+        let class = |cause: &EndCause| match cause {
+            EndCause::Transport(_) => Some(0),
+            EndCause::ServerClosed { .. } => Some(1),
+            EndCause::Timeout(_) => Some(2),
+            EndCause::AuthRejected(_)
+            | EndCause::SetupRejected(_)
+            | EndCause::CredentialsUnavailable(_) => Some(3),
+            _ => None,
+        };
+        match output {
+            Output::Action(Action::Connect { .. }) => self.attempts += 1,
+            Output::Action(Action::Send { .. }) => self.frames_out += 1,
+            // Live ends when the close handshake starts or the transport goes.
+            Output::Action(Action::Close { conn, .. } | Action::Release { conn })
+                if Some(*conn) == current =>
+            {
+                if let Some(since) = self.live_since.take() {
+                    self.uptime += at.saturating_duration_since(since);
+                }
+            }
+            Output::Event(e) => match e {
+                Event::Live { .. } => {
+                    self.successes += 1;
+                    self.live_since = Some(at);
+                }
+                Event::Disconnected { cause, .. } => {
+                    self.disconnects += 1;
+                    if let Some(i) = class(cause) {
+                        self.failures[i] += 1;
+                    }
+                }
+                Event::AttemptFailed { conn, cause, .. } => {
+                    // Credentials that could not be had count as rejected, timeout or not.
+                    let i = if conn.is_some() {
+                        class(cause)
+                    } else {
+                        Some(3)
+                    };
+                    if let Some(i) = i {
+                        self.failures[i] += 1;
+                    }
+                }
+                Event::ReconnectScheduled { .. } => self.reconnects += 1,
+                Event::Message { .. } => self.frames_in += 1,
+                Event::OutboxDropped { .. } => self.outbox_drops += 1,
+                Event::Gap { .. } => self.gaps += 1,
+                Event::Stopped { .. } => self.stopped_at = Some(at),
+                _ => {}
+            },
+            Output::Action(_) => {}
+        }
+    }
+
+    /// Compares with the session's statistics as of its clock `now`.
+    pub fn check(&self, stats: &reconnect_core::Stats, now: Instant) -> Result<(), String> {
+        let f = &stats.failures;
+        let counters = [
+            ("attempts", stats.attempts, self.attempts),
+            ("successes", stats.successes, self.successes),
+            ("disconnects", stats.disconnects, self.disconnects),
+            ("reconnects", stats.reconnects, self.reconnects),
+            ("frames_out", stats.frames_out, self.frames_out),
+            ("frames_in", stats.frames_in, self.frames_in),
+            ("outbox_drops", stats.outbox_drops, self.outbox_drops),
+            ("gaps", stats.gaps, self.gaps),
+            ("resubscribes", stats.resubscribes, self.resubscribes),
+            ("failures.transport", f.transport, self.failures[0]),
+            ("failures.server_close", f.server_close, self.failures[1]),
+            ("failures.timeout", f.timeout, self.failures[2]),
+            ("failures.rejected", f.rejected, self.failures[3]),
+        ];
+        for (name, got, expected) in counters {
+            if got != expected {
+                return Err(format!("stats.{name} is {got}, the outputs say {expected}"));
+            }
+        }
+        let Some(started) = self.started_at else {
+            return Ok(());
+        };
+        let end = self.stopped_at.unwrap_or(now);
+        let uptime = self.uptime
+            + self
+                .live_since
+                .map_or(Duration::ZERO, |since| now.saturating_duration_since(since));
+        let downtime = end
+            .saturating_duration_since(started)
+            .saturating_sub(uptime);
+        if stats.uptime != uptime || stats.downtime != downtime {
+            return Err(format!(
+                "stats count {:?} up and {:?} down, the outputs say {uptime:?} and {downtime:?}",
+                stats.uptime, stats.downtime
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// What became of an application message.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Fate {
@@ -162,6 +295,8 @@ pub struct CallCtx {
 pub struct Observer {
     config: Config,
     adapter: LineAdapter,
+    /// What the statistics must add up to.
+    pub tally: Tally,
     // (a)
     /// Ids in release order.
     pub released: Vec<ConnId>,
@@ -245,6 +380,7 @@ impl Observer {
             sent_now_seen: false,
             push_drops: Vec::new(),
             previous: None,
+            tally: Tally::default(),
         }
     }
 
@@ -268,6 +404,8 @@ impl Observer {
                     }
                 ));
             }
+            self.tally
+                .count(ctx.at, output, self.conn.as_ref().map(|c| c.id));
             match output {
                 Output::Action(a) => self.on_action(ctx, a)?,
                 Output::Event(e) => self.on_event(ctx, e)?,
@@ -483,6 +621,7 @@ impl Observer {
                 }
                 if c.live_at.is_none() {
                     c.restored_sends += topics.len();
+                    self.tally.resubscribes += topics.len() as u64;
                 }
                 if let Some(topic) = &subscribing {
                     if topics.iter().any(|(t, _)| t == topic) {
