@@ -19,7 +19,9 @@
 //!   sent, handed back or reported dropped per the outbox policy;
 //! - (h) replaying the recorded calls on a fresh session gives the identical outputs.
 //!
-//! `PROPTEST_CASES` overrides the number of cases (for a longer local run).
+//! `PROPTEST_CASES` overrides the number of cases and `MODEL_STEPS` the longest sequence, for a
+//! longer local hunt: `PROPTEST_CASES=100000 MODEL_STEPS=400 cargo test -p reconnect-core --test
+//! model`.
 
 mod support;
 
@@ -108,6 +110,15 @@ fn cases() -> u32 {
         .unwrap_or(8192)
 }
 
+/// The longest generated sequence. `MODEL_STEPS` overrides it (longer sequences reach deeper
+/// states, at a cost per case).
+fn max_steps() -> usize {
+    std::env::var("MODEL_STEPS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(160)
+}
+
 prop_state_machine! {
     #![proptest_config(ProptestConfig {
         cases: cases(),
@@ -121,5 +132,5 @@ prop_state_machine! {
     })]
 
     #[test]
-    fn session_keeps_its_contract(sequential 1..160 => SessionModel);
+    fn session_keeps_its_contract(sequential 1..max_steps() => SessionModel);
 }
