@@ -52,6 +52,8 @@ pub struct ConnModel {
     pub subs: HashMap<String, Sub>,
     /// Topics sent by the restore (before live).
     pub restored_sends: usize,
+    /// Topics confirmed during the restore (before live).
+    pub restored_confirmed: usize,
     /// The session asked for renewed credentials while this connection was up.
     pub renewal_requested: bool,
 }
@@ -70,6 +72,7 @@ impl ConnModel {
             pending: Vec::new(),
             subs: HashMap::new(),
             restored_sends: 0,
+            restored_confirmed: 0,
             renewal_requested: false,
         }
     }
@@ -815,6 +818,9 @@ impl Observer {
                     }
                 }
                 c.subs.insert(topic.as_str().to_owned(), Sub::Active);
+                if c.live_at.is_none() {
+                    c.restored_confirmed += 1;
+                }
             }
             Event::SubscribeRejected {
                 topic, retry_in, ..
@@ -1001,10 +1007,10 @@ impl Observer {
                 ));
             }
         }
-        if restored != c.restored_sends {
+        if restored != c.restored_confirmed {
             return Err(format!(
-                "(d) Live {conn:?} reports {restored} restored, {} were sent",
-                c.restored_sends
+                "(d) Live {conn:?} reports {restored} restored, {} were confirmed ({} sent)",
+                c.restored_confirmed, c.restored_sends
             ));
         }
         c.live_at = Some(ctx.at);
