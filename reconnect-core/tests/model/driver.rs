@@ -276,10 +276,8 @@ impl Driver {
             unsubscribing: None,
             send: None,
         };
-        if let (
-            Call::Unsubscribe(topic),
-            Ret::Unsubscribe(Ok(UnsubscribeStatus::Sent | UnsubscribeStatus::Removed)),
-        ) = (&call, &ret)
+        if let (Call::Unsubscribe(topic), Ret::Unsubscribe(Ok(UnsubscribeStatus::Removed))) =
+            (&call, &ret)
         {
             ctx.unsubscribing = Some(topic.clone());
         }

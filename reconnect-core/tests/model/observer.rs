@@ -288,7 +288,9 @@ pub struct CallCtx {
     /// The topic a `subscribe` call added (inserted into the wanted list at its first send, or
     /// at the end of the call).
     pub subscribing: Option<String>,
-    /// The topic an `unsubscribe` call removed (the removal may complete a restore in the call).
+    /// The topic an `unsubscribe` call removed without sending anything. The removal may
+    /// complete a restore (a `Live` after it), but a `Live` may also come earlier in the call,
+    /// from an overdue deadline, while the topic was still wanted.
     pub unsubscribing: Option<String>,
     /// The send being checked.
     pub send: Option<SendCtx>,
@@ -854,7 +856,16 @@ impl Observer {
             Event::Unsubscribed { .. } => {}
             Event::Live { conn, restored, .. } => {
                 if let Some(topic) = ctx.unsubscribing.take() {
-                    self.unwant(&topic);
+                    let restored_topic = self.conn.as_ref().is_some_and(|c| {
+                        matches!(c.subs.get(&topic), Some(Sub::Active))
+                            || (self.adapter.acks && c.subs.get(&topic) == Some(&Sub::RetryAt))
+                    });
+                    if restored_topic {
+                        // Live before the removal (a deadline the call ran); still wanted here.
+                        ctx.unsubscribing = Some(topic);
+                    } else {
+                        self.unwant(&topic);
+                    }
                 }
                 self.on_live(ctx, *conn, *restored)?;
             }
