@@ -13,7 +13,7 @@ use reconnect_core::{
     TransportErrorKind, UnsubscribeStatus,
 };
 
-use crate::model::observer::{msg_number, CallCtx, CallKind, Msg, Observer, SendCtx};
+use crate::model::observer::{msg_number, CallCtx, CallKind, Msg, Observer, SendCtx, Sub};
 use crate::model::steps::{
     Scenario, SendStep, Seq, ServerStep, Step, Target, TimeStep, TransportStep, TOPICS,
     UNKNOWN_TOPIC,
@@ -516,15 +516,11 @@ impl Driver {
                     .pending
                     .iter()
                     .any(|r| matches!(r, Request::Subscribe { .. }));
-                let unsent = self.obs.wanted.iter().any(|t| {
-                    !matches!(
-                        c.subs.get(t),
-                        Some(
-                            crate::model::observer::Sub::Pending(_)
-                                | crate::model::observer::Sub::Active
-                        )
-                    )
-                });
+                let unsent = self
+                    .obs
+                    .wanted
+                    .iter()
+                    .any(|t| !matches!(c.subs.get(t), Some(Sub::Pending(_) | Sub::Active)));
                 if !awaiting && !unsent {
                     self.fail("(d) restoring with nothing left to send or to be acknowledged");
                 }

@@ -887,9 +887,7 @@ impl Observer {
                 c.stable = true;
                 self.running_failures = 0;
             }
-            Event::Message {
-                topic, seq, frame, ..
-            } => {
+            Event::Message { topic, seq, .. } => {
                 if let (Some(topic), Some(seq)) = (topic, seq) {
                     let name = topic.as_str();
                     if !self.wanted.iter().any(|t| t == name) {
@@ -924,7 +922,6 @@ impl Observer {
                     }
                     self.last_seq.insert(name.to_owned(), *seq);
                 }
-                let _ = frame;
             }
             Event::Gap { .. } | Event::SequenceRegressed { .. } => {}
             Event::ServerError { .. } => {}
