@@ -174,6 +174,8 @@ impl<P: Protocol> Session<P> {
         let topic = topic.into();
         self.check_running().map_err(SubscribeError::NotRunning)?;
         let now = self.advance(now);
+        // A due deadline may just have stopped the session.
+        self.check_running().map_err(SubscribeError::NotRunning)?;
         if self.registry.contains(topic.as_str()) {
             return Ok(SubscribeStatus::AlreadyWanted);
         }
@@ -202,6 +204,7 @@ impl<P: Protocol> Session<P> {
     ) -> Result<UnsubscribeStatus, CommandError> {
         self.check_running()?;
         let now = self.advance(now);
+        self.check_running()?;
         let Some(entry) = self.registry.remove(topic) else {
             return Ok(UnsubscribeStatus::NotWanted);
         };
@@ -285,6 +288,8 @@ impl<P: Protocol> Session<P> {
         ) {
             return Ok(());
         }
+        // Set before the overdue deadlines run, so that none of them starts an attempt.
+        self.close_requested = true;
         let now = self.advance(now);
         match self.phase {
             Phase::Stopped(_) => {}
@@ -301,6 +306,7 @@ impl<P: Protocol> Session<P> {
     pub fn pause(&mut self, now: Instant) -> Result<(), CommandError> {
         self.check_running()?;
         let now = self.advance(now);
+        self.check_running()?;
         if self.paused {
             return Ok(());
         }
@@ -319,6 +325,7 @@ impl<P: Protocol> Session<P> {
     pub fn resume(&mut self, now: Instant) -> Result<(), CommandError> {
         self.check_running()?;
         let now = self.advance(now);
+        self.check_running()?;
         if !self.paused {
             return Ok(());
         }
@@ -346,6 +353,7 @@ impl<P: Protocol> Session<P> {
         self.credentials = Some(credentials);
         self.check_running()?;
         let now = self.advance(now);
+        self.check_running()?;
         if self.phase == Phase::AwaitingCredentials {
             self.needs_refresh = false;
             self.connect(now);
@@ -371,6 +379,7 @@ impl<P: Protocol> Session<P> {
     pub fn credentials_failed(&mut self, now: Instant, why: &str) -> Result<(), CommandError> {
         self.check_running()?;
         let now = self.advance(now);
+        self.check_running()?;
         let cause = EndCause::CredentialsUnavailable(why.to_owned());
         if self.phase == Phase::AwaitingCredentials {
             self.credentials_attempt_failed(now, cause);

@@ -169,7 +169,7 @@ impl<P: Protocol> Session<P> {
             RequestKind::Reauth => self.emit(Event::Reauthenticated { conn }),
             RequestKind::Setup => self.check_setup_done(now, true),
             RequestKind::Subscribe(topics) => {
-                for topic in topics {
+                for topic in self.still_awaiting(topics, id) {
                     let refusal = rejected.iter().find(|r| r.topic == topic.as_str());
                     match refusal {
                         Some(r) => self.on_topic_rejected(now, topic, r.error.clone()),
@@ -229,7 +229,7 @@ impl<P: Protocol> Session<P> {
                 self.end_connection(now, EndCause::SetupRejected(error), None, Next::Policy);
             }
             RequestKind::Subscribe(topics) => {
-                for topic in topics {
+                for topic in self.still_awaiting(topics, id) {
                     self.on_topic_rejected(now, topic, error.clone());
                 }
                 self.pump_subscriptions(now);
@@ -241,6 +241,20 @@ impl<P: Protocol> Session<P> {
             }
         }
         true
+    }
+
+    /// The topics of subscribe request `id` that still wait on it. A topic unsubscribed (and
+    /// perhaps subscribed again, with a new request) since `id` was sent is not answered by it:
+    /// the server may have processed the unsubscribe after it.
+    fn still_awaiting(&mut self, topics: Vec<Topic>, id: RequestId) -> Vec<Topic> {
+        topics
+            .into_iter()
+            .filter(|t| {
+                self.registry
+                    .entry_mut(t.as_str())
+                    .is_some_and(|e| e.request == Some(id))
+            })
+            .collect()
     }
 
     /// A refused topic: retried later with its own doubling, jittered delay if transient,

@@ -23,6 +23,11 @@ impl<P: Protocol> Session<P> {
     /// rejection wants fresh ones, otherwise connects.
     pub(crate) fn begin_attempt(&mut self, now: Instant) {
         self.timers.stop(Timer::Reconnect);
+        if self.close_requested {
+            // An attempt that fell due while `close` ran the overdue deadlines: the close wins.
+            self.stop(now, StopReason::Closed { clean: true });
+            return;
+        }
         if self.outage_started.is_none() {
             self.begin_outage(now);
         }
@@ -152,6 +157,11 @@ impl<P: Protocol> Session<P> {
         next: Next,
         was_stable: bool,
     ) {
+        if self.close_requested {
+            // Ended by a deadline that was overdue when `close` ran: nothing follows but the stop.
+            self.stop(now, StopReason::Closed { clean: true });
+            return;
+        }
         if next == Next::Immediately {
             self.reconnect_immediately(now);
             return;
@@ -311,6 +321,14 @@ impl<P: Protocol> Session<P> {
             restored,
             outage,
         });
+        // A late tick may run the deadline that completes the restore before the one that
+        // expires queued messages (the fixed order): what expired by now is dropped, not sent.
+        let mut expired = Vec::new();
+        self.outbox
+            .expire(now, &mut |frame, reason| expired.push((frame, reason)));
+        for (frame, reason) in expired {
+            self.report_drop(frame, reason);
+        }
         while let Some(queued) = self.outbox.pop_front() {
             self.act(Action::Send {
                 conn: id,

@@ -170,6 +170,9 @@ pub struct Session<P> {
     pub(crate) retry_after_hint: Option<std::time::Duration>,
     pub(crate) circuit: Circuit,
     pub(crate) paused: bool,
+    /// The application called [`close`](Self::close): no attempt may start any more, not even
+    /// one whose deadline was already due when `close` ran them.
+    pub(crate) close_requested: bool,
     pub(crate) credentials: Option<Credentials>,
     /// The next attempt must ask the application for fresh credentials first.
     pub(crate) needs_refresh: bool,
@@ -201,6 +204,7 @@ impl<P: Protocol> Session<P> {
             retry_after_hint: None,
             circuit: Circuit::Closed,
             paused: false,
+            close_requested: false,
             credentials: None,
             needs_refresh: false,
             registry: Registry::default(),

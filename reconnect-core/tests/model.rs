@@ -1,0 +1,136 @@
+//! Property tests of the session's contract: a `proptest-state-machine` model that drives one
+//! session through random sequences of starts, transport events, server frames (acks, nacks,
+//! data, garbage), closes, failures, clock moves (zero, small, large, past several deadlines,
+//! late and rewound) and application commands, including inputs that name stale transports,
+//! under configurations drawn across the whole space (jitter modes, limits, circuit breaker,
+//! outbox policies, pacing, acks or not).
+//!
+//! After every call the driver drains `poll_output()` and checks:
+//!
+//! - (a) at most one attempt in flight; one `Connect` then one `Release` per `ConnId`;
+//! - (b) stale inputs change nothing but `stats().stale_inputs`;
+//! - (c) every drawn delay is within its bounds, and the failure count resets only after
+//!   `Event::Stable`;
+//! - (d) each restore sends exactly the wanted topics, once each, only after the auth ack;
+//! - (e) no attempt after `close()` or a fatal stop, and nothing at all after `Event::Stopped`;
+//! - (f) a deadline whenever a deadline-driven state is active, and `handle_timeout` before it
+//!   changes nothing;
+//! - (g) no application send before live; queued messages released in order; every message
+//!   sent, handed back or reported dropped per the outbox policy;
+//! - (h) replaying the recorded calls on a fresh session gives the identical outputs.
+//!
+//! `PROPTEST_CASES` overrides the number of cases and `MODEL_STEPS` the longest sequence, for a
+//! longer local hunt: `PROPTEST_CASES=100000 MODEL_STEPS=400 cargo test -p reconnect-core --test
+//! model`.
+
+mod support;
+
+mod model {
+    pub mod driver;
+    pub mod observer;
+    pub mod steps;
+}
+
+use std::sync::Once;
+
+use proptest::prelude::*;
+use proptest::test_runner::Config as ProptestConfig;
+use proptest_state_machine::{prop_state_machine, ReferenceStateMachine, StateMachineTest};
+
+use model::driver::Driver;
+use model::steps::{scenario, step, Scenario, Step};
+
+/// The reference side of the state machine: only the scenario. Steps are abstract and resolved
+/// against the real session by the driver, so none needs a precondition and the reference state
+/// never changes.
+struct Reference;
+
+impl ReferenceStateMachine for Reference {
+    type State = Scenario;
+    type Transition = Step;
+
+    fn init_state() -> BoxedStrategy<Scenario> {
+        scenario().boxed()
+    }
+
+    fn transitions(_state: &Scenario) -> BoxedStrategy<Step> {
+        step().boxed()
+    }
+
+    fn apply(state: Scenario, _transition: &Step) -> Scenario {
+        state
+    }
+}
+
+/// The system under test: a session behind the checking driver.
+struct SessionModel;
+
+impl StateMachineTest for SessionModel {
+    type SystemUnderTest = Driver;
+    type Reference = Reference;
+
+    fn init_test(scenario: &Scenario) -> Driver {
+        quiet_invariant_panics();
+        Driver::new(scenario.clone())
+    }
+
+    fn apply(mut driver: Driver, _scenario: &Scenario, step: Step) -> Driver {
+        driver.step(&step);
+        driver
+    }
+
+    fn teardown(driver: Driver, _scenario: Scenario) {
+        driver.finish();
+    }
+}
+
+/// Shrinking re-runs a failing sequence hundreds of times, and each run panics: only the final
+/// report (which carries the invariant's message and the minimal sequence) is worth printing.
+fn quiet_invariant_panics() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        let default = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            let invariant = info
+                .location()
+                .is_some_and(|l| l.file().ends_with("model/driver.rs"));
+            if !invariant {
+                default(info);
+            }
+        }));
+    });
+}
+
+/// Cases per run: enough to visit every corner on each CI run while the file stays well under
+/// a minute at the test profile's opt-level 1 on two cores. `PROPTEST_CASES` overrides it.
+fn cases() -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(8192)
+}
+
+/// The longest generated sequence. `MODEL_STEPS` overrides it (longer sequences reach deeper
+/// states, at a cost per case).
+fn max_steps() -> usize {
+    std::env::var("MODEL_STEPS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(160)
+}
+
+prop_state_machine! {
+    #![proptest_config(ProptestConfig {
+        cases: cases(),
+        // Shrinking re-runs whole sequences; bound it so a failure reports in seconds.
+        max_shrink_iters: 20_000,
+        max_shrink_time: 60_000,
+        // Failures become regular regression tests (tests/model_regressions.rs) instead of
+        // files the run writes next to the sources.
+        failure_persistence: None,
+        .. ProptestConfig::default()
+    })]
+
+    #[test]
+    fn session_keeps_its_contract(sequential 1..max_steps() => SessionModel);
+}
