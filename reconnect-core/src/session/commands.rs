@@ -394,29 +394,10 @@ impl<P: Protocol> Session<P> {
     }
 
     fn reauthenticate(&mut self, now: Instant) {
-        let Some(conn) = self.conn_id() else {
-            return;
-        };
-        let id = self.peek_request_id();
-        let Some(frame) = self
-            .credentials
-            .as_ref()
-            .and_then(|c| self.protocol.auth_request(id, c))
-        else {
-            return;
-        };
-        self.next_request_id();
-        self.act(Action::Send {
-            conn,
-            frame,
-            purpose: Purpose::Auth,
-        });
-        if self.protocol.acknowledges() {
-            let deadline = Self::after(now, self.config.timeouts.auth);
-            self.pending.insert(id, RequestKind::Reauth, deadline);
-            self.sync_request_timer();
-        } else {
-            self.emit(Event::Reauthenticated { conn });
+        if self.send_auth_request(now, RequestKind::Reauth) == Some(false) {
+            if let Some(conn) = self.conn_id() {
+                self.emit(Event::Reauthenticated { conn });
+            }
         }
     }
 

@@ -15,30 +15,39 @@ impl<P: Protocol> Session<P> {
         let Some(conn) = self.conn_id() else {
             return;
         };
+        match self.send_auth_request(now, RequestKind::Auth) {
+            Some(true) => self.phase = Phase::Authenticating,
+            Some(false) => {
+                self.emit(Event::Authenticated { conn });
+                self.start_setup(now);
+            }
+            None => self.start_setup(now),
+        }
+    }
+
+    /// Sends an auth request built from the current credentials on the current transport, as
+    /// `kind` (first auth or re-auth). Returns `None` when there is nothing to send (no
+    /// credentials, or an adapter without auth), else whether an acknowledgement is awaited.
+    pub(crate) fn send_auth_request(&mut self, now: Instant, kind: RequestKind) -> Option<bool> {
+        let conn = self.conn_id()?;
         let id = self.peek_request_id();
-        let frame = match &self.credentials {
-            Some(creds) => self.protocol.auth_request(id, creds),
-            None => None,
-        };
-        let Some(frame) = frame else {
-            self.start_setup(now);
-            return;
-        };
+        let frame = self
+            .credentials
+            .as_ref()
+            .and_then(|creds| self.protocol.auth_request(id, creds))?;
         self.next_request_id();
         self.act(Action::Send {
             conn,
             frame,
             purpose: Purpose::Auth,
         });
-        if self.protocol.acknowledges() {
-            self.phase = Phase::Authenticating;
-            let deadline = Self::after(now, self.config.timeouts.auth);
-            self.pending.insert(id, RequestKind::Auth, deadline);
-            self.sync_request_timer();
-        } else {
-            self.emit(Event::Authenticated { conn });
-            self.start_setup(now);
+        if !self.protocol.acknowledges() {
+            return Some(false);
         }
+        let deadline = Self::after(now, self.config.timeouts.auth);
+        self.pending.insert(id, kind, deadline);
+        self.sync_request_timer();
+        Some(true)
     }
 
     pub(crate) fn on_authenticated(&mut self, now: Instant) {
