@@ -157,6 +157,12 @@ impl SessionHandle {
         let _ = self.finished.recv().await;
     }
 
+    /// Starts the close without waiting for its end (the stream reports `Stopped`); fails at
+    /// once when the command queue is full.
+    pub fn try_close(&self) -> Result<(), HandleError> {
+        self.try_command(Command::Close)
+    }
+
     /// Whether the session's task has ended.
     pub fn is_ended(&self) -> bool {
         self.commands.is_closed()
