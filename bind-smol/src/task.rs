@@ -24,8 +24,7 @@ use async_io::Timer;
 use futures_core::Stream;
 use futures_sink::Sink;
 use reconnect_core::{
-    Action, ConnId, Frame, Input, Output, Protocol, Session, TransportError,
-    TransportErrorKind,
+    Action, ConnId, Frame, Input, Output, Protocol, Session, TransportError, TransportErrorKind,
 };
 use tungstenite::protocol::frame::coding::CloseCode;
 use tungstenite::protocol::frame::CloseFrame;
@@ -279,8 +278,7 @@ impl<P: Protocol> Driver<P> {
         if self.orphaned {
             return Poll::Pending;
         }
-        self.commands.as_mut().poll_next(cx)
-            .map(Wake::Command)
+        self.commands.as_mut().poll_next(cx).map(Wake::Command)
     }
 
     fn poll_transport(&mut self, cx: &mut Context<'_>) -> Poll<Wake> {
@@ -343,7 +341,8 @@ impl<P: Protocol> Driver<P> {
             Wake::FlushFailed(conn, e) => {
                 self.mark_ended();
                 let error = errors::from_ws(&e);
-                self.session.handle_input(now, Input::Failed { conn, error });
+                self.session
+                    .handle_input(now, Input::Failed { conn, error });
             }
             Wake::Inbound(conn, item) => self.on_inbound(now, conn, item),
         }

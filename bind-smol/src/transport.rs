@@ -89,7 +89,9 @@ pub(crate) fn start(plan: AttemptPlan) -> Attempt {
             .map_err(|e| {
                 let mut error = errors::from_io(&e);
                 // A name that does not resolve surfaces as a generic IO error from the resolver.
-                if error.kind == TransportErrorKind::Io && plan.host.parse::<std::net::IpAddr>().is_err() {
+                if error.kind == TransportErrorKind::Io
+                    && plan.host.parse::<std::net::IpAddr>().is_err()
+                {
                     error.kind = TransportErrorKind::Dns;
                 }
                 error
