@@ -54,7 +54,7 @@ enum Transport {
 /// What woke the task.
 enum Wake {
     Command(Option<Command>),
-    Opened(ConnId, Result<Ws, TransportError>),
+    Opened(ConnId, Result<Box<Ws>, TransportError>),
     Inbound(ConnId, Option<Result<Message, tungstenite::Error>>),
     FlushFailed(ConnId, tungstenite::Error),
     Timer,
@@ -327,7 +327,7 @@ impl<P: Protocol> Driver<P> {
             Wake::Opened(conn, Ok(ws)) => {
                 self.transport = Some(Transport::Open {
                     conn,
-                    ws: Box::new(ws),
+                    ws,
                     unflushed: false,
                     ended: false,
                 });

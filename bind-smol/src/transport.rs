@@ -68,7 +68,7 @@ impl futures_lite::AsyncWrite for ByteStream {
 pub(crate) type Ws = WebSocketStream<ByteStream>;
 
 /// An attempt in flight. Dropping it closes whatever socket it had opened so far.
-pub(crate) type Attempt = Pin<Box<dyn Future<Output = Result<Ws, TransportError>> + Send>>;
+pub(crate) type Attempt = Pin<Box<dyn Future<Output = Result<Box<Ws>, TransportError>> + Send>>;
 
 /// What an attempt needs, taken from the endpoint when the session asks for a connection.
 pub(crate) struct AttemptPlan {
@@ -115,6 +115,6 @@ pub(crate) fn start(plan: AttemptPlan) -> Attempt {
             async_tungstenite::client_async_with_config(plan.request, stream, Some(plan.websocket))
                 .await
                 .map_err(|e| errors::from_ws(&e))?;
-        Ok(ws)
+        Ok(Box::new(ws))
     })
 }
