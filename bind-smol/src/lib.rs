@@ -200,3 +200,51 @@ where
     executor.spawn(task).detach();
     (handle, events)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reconnect_core::adapters::RawAdapter;
+    use reconnect_core::Frame;
+
+    fn unspawned(options: Options) -> (SessionHandle, EventStream, SessionTask) {
+        let session = Session::new(Config::new(1), RawAdapter::new()).unwrap();
+        connect(
+            session,
+            Endpoint::new("ws://127.0.0.1:1/").unwrap(),
+            options,
+        )
+    }
+
+    #[test]
+    fn try_send_fails_at_once_on_a_full_queue_and_hands_the_frame_back() {
+        let (handle, _events, _task) = unspawned(Options::default().command_capacity(1));
+        handle.try_send("first").unwrap();
+        assert_eq!(
+            handle.try_send("second"),
+            Err(HandleError::Full(Some(Frame::Text("second".into()))))
+        );
+        assert_eq!(handle.try_subscribe("t"), Err(HandleError::Full(None)));
+    }
+
+    #[test]
+    fn a_dropped_task_makes_every_command_fail_as_gone_and_close_resolve() {
+        let (handle, _events, task) = unspawned(Options::default());
+        drop(task);
+        assert!(handle.is_ended());
+        assert_eq!(handle.try_send("x"), Err(HandleError::Gone));
+        smol::block_on(async {
+            assert_eq!(handle.send("x").await, Err(HandleError::Gone));
+            handle.close().await;
+        });
+    }
+
+    #[test]
+    fn handles_are_clone_send_and_sync_and_the_stream_is_send() {
+        fn assert_traits<T: Clone + Send + Sync>() {}
+        fn assert_send<T: Send>() {}
+        assert_traits::<SessionHandle>();
+        assert_send::<EventStream>();
+        assert_send::<SessionTask>();
+    }
+}
