@@ -1,0 +1,170 @@
+//! The cloneable handle through which the application commands a session's task.
+
+use std::fmt;
+
+use reconnect_core::{Credentials, Frame, SendOptions};
+
+/// A command for the session's task.
+pub(crate) enum Command {
+    Subscribe(String),
+    Unsubscribe(String),
+    Send(Frame, SendOptions),
+    ReconnectNow,
+    Pause,
+    Resume,
+    ProvideCredentials(Credentials),
+    CredentialsFailed(String),
+    Close,
+}
+
+/// Why a handle could not pass a command on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum HandleError {
+    /// The session's task has ended (the session stopped, or the task was dropped).
+    Gone,
+    /// The command queue is full ([`SessionHandle::try_send`] and the other `try_` forms only).
+    /// The frame is handed back when the command carried one.
+    Full(Option<Frame>),
+}
+
+impl fmt::Display for HandleError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            HandleError::Gone => f.write_str("the session has ended"),
+            HandleError::Full(_) => f.write_str("the session's command queue is full"),
+        }
+    }
+}
+
+impl std::error::Error for HandleError {}
+
+/// Commands a session from any task or thread: `Clone + Send + Sync`.
+///
+/// Commands are queued, in order, on a bounded channel the session's task drains between IO
+/// events. The `async` forms wait for room (backpressure); the `try_` forms fail at once with
+/// [`HandleError::Full`]. A command the session refuses (an outbox at its bound, a subscription
+/// over the topic limit, a reconnect after close) is reported on the
+/// [`EventStream`](crate::EventStream) as [`Event::Refused`](crate::Event::Refused), with a
+/// refused frame handed back.
+///
+/// The session closes cleanly when every handle and the event stream are dropped.
+#[derive(Clone)]
+pub struct SessionHandle {
+    pub(crate) commands: async_channel::Sender<Command>,
+    /// Never sent on: closes when the task ends, which is what [`close`](Self::close) waits for.
+    pub(crate) finished: async_channel::Receiver<()>,
+}
+
+impl fmt::Debug for SessionHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SessionHandle")
+            .field("queued", &self.commands.len())
+            .field("ended", &self.is_ended())
+            .finish()
+    }
+}
+
+impl SessionHandle {
+    async fn command(&self, command: Command) -> Result<(), HandleError> {
+        self.commands
+            .send(command)
+            .await
+            .map_err(|_| HandleError::Gone)
+    }
+
+    fn try_command(&self, command: Command) -> Result<(), HandleError> {
+        self.commands.try_send(command).map_err(|e| match e {
+            async_channel::TrySendError::Closed(_) => HandleError::Gone,
+            async_channel::TrySendError::Full(Command::Send(frame, _)) => {
+                HandleError::Full(Some(frame))
+            }
+            async_channel::TrySendError::Full(_) => HandleError::Full(None),
+        })
+    }
+
+    /// Sends a message: at once when live, otherwise through the session's outbox, released in
+    /// order once live. Waits while the command queue is full.
+    pub async fn send(&self, frame: impl Into<Frame>) -> Result<(), HandleError> {
+        self.command(Command::Send(frame.into(), SendOptions::default()))
+            .await
+    }
+
+    /// [`send`](Self::send) with options (an expiry, a coalescing key).
+    pub async fn send_with(
+        &self,
+        frame: impl Into<Frame>,
+        options: SendOptions,
+    ) -> Result<(), HandleError> {
+        self.command(Command::Send(frame.into(), options)).await
+    }
+
+    /// [`send`](Self::send) that fails at once, handing the frame back, when the command queue
+    /// is full.
+    pub fn try_send(&self, frame: impl Into<Frame>) -> Result<(), HandleError> {
+        self.try_command(Command::Send(frame.into(), SendOptions::default()))
+    }
+
+    /// Wants `topic` from now on: subscribed now if live, and restored on every connection.
+    pub async fn subscribe(&self, topic: impl Into<String>) -> Result<(), HandleError> {
+        self.command(Command::Subscribe(topic.into())).await
+    }
+
+    /// [`subscribe`](Self::subscribe) that fails at once when the command queue is full.
+    pub fn try_subscribe(&self, topic: impl Into<String>) -> Result<(), HandleError> {
+        self.try_command(Command::Subscribe(topic.into()))
+    }
+
+    /// No longer wants `topic`: unsubscribed now if live, never restored again.
+    pub async fn unsubscribe(&self, topic: impl Into<String>) -> Result<(), HandleError> {
+        self.command(Command::Unsubscribe(topic.into())).await
+    }
+
+    /// [`unsubscribe`](Self::unsubscribe) that fails at once when the command queue is full.
+    pub fn try_unsubscribe(&self, topic: impl Into<String>) -> Result<(), HandleError> {
+        self.try_command(Command::Unsubscribe(topic.into()))
+    }
+
+    /// Drops the current connection (if any) and connects again at once.
+    pub async fn reconnect_now(&self) -> Result<(), HandleError> {
+        self.command(Command::ReconnectNow).await
+    }
+
+    /// Suspends automatic reconnection (see [`reconnect_core::Session::pause`]).
+    pub async fn pause(&self) -> Result<(), HandleError> {
+        self.command(Command::Pause).await
+    }
+
+    /// Resumes automatic reconnection.
+    pub async fn resume(&self) -> Result<(), HandleError> {
+        self.command(Command::Resume).await
+    }
+
+    /// Answers a credentials request (`Event::CredentialsRequested`).
+    pub async fn provide_credentials(&self, credentials: Credentials) -> Result<(), HandleError> {
+        self.command(Command::ProvideCredentials(credentials)).await
+    }
+
+    /// Reports that the requested credentials cannot be had.
+    pub async fn credentials_failed(&self, why: impl Into<String>) -> Result<(), HandleError> {
+        self.command(Command::CredentialsFailed(why.into())).await
+    }
+
+    /// Closes the session (a close frame if connected) and resolves once it has stopped and its
+    /// task has ended, every socket released. Resolves at once if it already ended.
+    pub async fn close(&self) {
+        // A task that already ended needs no command; either way, wait for the end.
+        let _ = self.commands.send(Command::Close).await;
+        let _ = self.finished.recv().await;
+    }
+
+    /// Starts the close without waiting for its end (the stream reports `Stopped`); fails at
+    /// once when the command queue is full.
+    pub fn try_close(&self) -> Result<(), HandleError> {
+        self.try_command(Command::Close)
+    }
+
+    /// Whether the session's task has ended.
+    pub fn is_ended(&self) -> bool {
+        self.commands.is_closed()
+    }
+}

@@ -1,0 +1,250 @@
+//! Reconnecting WebSocket sessions as `smol` tasks, driven by [`reconnect_core::Session`].
+//!
+//! The binding does IO and nothing else. Every decision — when to connect, how long an attempt
+//! or an acknowledgement may take, how long to back off, when a silent connection is dead, what
+//! to restore and in which order — is made by the session's pure state machine. Each session
+//! runs as one task that turns its socket, one [`async_io::Timer`] (re-armed to the session's
+//! `poll_timeout()`) and the commands of its handles into calls on the session, and the
+//! session's actions into IO. `Instant::now()` is its only clock.
+//!
+//! # Quick start
+//!
+//! ```no_run
+//! use std::time::{Duration, Instant};
+//! use bind_smol::{Endpoint, Event, Options};
+//! use futures_lite::StreamExt;
+//! use reconnect_core::adapters::RawAdapter;
+//! use reconnect_core::{Config, Session};
+//!
+//! smol::block_on(async {
+//!     // The policy (backoff, timeouts, liveness) and the protocol adapter.
+//!     let config = Config::for_client("collector-7").ping_interval(Some(Duration::from_secs(5)));
+//!     let mut session = Session::new(config, RawAdapter::new()).expect("a valid config");
+//!     session.subscribe(Instant::now(), r#"{"op":"subscribe","args":["trades"]}"#).unwrap();
+//!
+//!     // Where it connects: ws:// or wss:// (web PKI roots unless you give others).
+//!     let endpoint = Endpoint::new("wss://stream.example.com/ws").unwrap();
+//!     let (handle, mut events, task) = bind_smol::connect(session, endpoint, Options::default());
+//!     smol::spawn(task).detach(); // or any executor: the task needs only async-io
+//!
+//!     // The handle is Clone + Send + Sync: command the session from anywhere.
+//!     handle.send(r#"{"op":"ping"}"#).await.unwrap();
+//!
+//!     while let Some(event) = events.next().await {
+//!         match event {
+//!             Event::Session(reconnect_core::Event::Message { frame, .. }) => println!("{frame:?}"),
+//!             other => println!("{other:?}"),
+//!         }
+//!     }
+//! });
+//! ```
+//!
+//! # The pieces
+//!
+//! - [`connect`] (or [`connect_with`], from a config and an adapter) returns a
+//!   [`SessionHandle`], an [`EventStream`] and the [`SessionTask`] to spawn; [`spawn`] spawns it
+//!   on a `smol::Executor` for you.
+//! - [`SessionHandle`]: subscribe, unsubscribe, send (waiting for room in the command queue, or
+//!   `try_send` failing at once), reconnect now, pause, resume, credentials, and `close`, which
+//!   resolves once the session has stopped and every socket is released.
+//! - [`EventStream`]: a `futures_core::Stream` of the session's events, in order, plus the
+//!   commands it refused; it ends after `Stopped`.
+//! - When every handle and the stream are dropped, the session closes cleanly (a close frame
+//!   if connected) and the task ends.
+//!
+//! # Transport
+//!
+//! [`Endpoint`]: `ws://` and `wss://` (rustls with the `ring` provider; web PKI roots by
+//! default, custom roots or a whole `ClientConfig` when given), the WebSocket limits, and a hook
+//! called on every attempt to set headers and subprotocols. The session's connect deadline
+//! bounds each attempt: on `Action::Release` the task drops the attempt's future or the open
+//! stream at once, closing its socket. A non-101 answer to the upgrade reaches the session as
+//! [`TransportErrorKind::Handshake`](reconnect_core::TransportErrorKind::Handshake) with its
+//! status and `Retry-After`.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod endpoint;
+mod errors;
+mod event;
+mod handle;
+mod task;
+pub mod tls;
+mod transport;
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use reconnect_core::{Config, ConfigError, Protocol, Session};
+
+pub use endpoint::{default_websocket_config, AttemptInfo, Endpoint, EndpointError, RequestHook};
+pub use event::{CommandKind, Event, EventStream, Refusal};
+pub use handle::{HandleError, SessionHandle};
+
+/// Queue bounds of one session.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Options {
+    /// Commands the handles may queue before `send().await` waits and `try_send` fails.
+    pub command_capacity: usize,
+    /// Events the stream buffers before the session's task waits for the consumer.
+    pub event_capacity: usize,
+}
+
+impl Default for Options {
+    /// 1,024 commands and 1,024 events.
+    fn default() -> Self {
+        Options {
+            command_capacity: 1024,
+            event_capacity: 1024,
+        }
+    }
+}
+
+impl Options {
+    /// Sets [`command_capacity`](Self::command_capacity) (at least 1).
+    pub fn command_capacity(mut self, n: usize) -> Self {
+        self.command_capacity = n.max(1);
+        self
+    }
+
+    /// Sets [`event_capacity`](Self::event_capacity) (at least 1).
+    pub fn event_capacity(mut self, n: usize) -> Self {
+        self.event_capacity = n.max(1);
+        self
+    }
+}
+
+/// A session's whole life as one future: spawn it on any executor (it needs only `async-io`'s
+/// reactor, which runs on its own). It resolves once the session has stopped and its transport
+/// is released. Dropping it before then drops the session and its socket at once, without a
+/// close handshake.
+#[must_use = "the session does nothing until its task is spawned or awaited"]
+pub struct SessionTask {
+    inner: Pin<Box<dyn Future<Output = ()> + Send>>,
+}
+
+impl fmt::Debug for SessionTask {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SessionTask").finish_non_exhaustive()
+    }
+}
+
+impl Future for SessionTask {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        self.inner.as_mut().poll(cx)
+    }
+}
+
+/// Prepares `session` (configured, with credentials and subscriptions as you like, started or
+/// not) to run on `endpoint`. Nothing happens until the returned task runs; it starts the
+/// session if it is idle.
+pub fn connect<P>(
+    session: Session<P>,
+    endpoint: Endpoint,
+    options: Options,
+) -> (SessionHandle, EventStream, SessionTask)
+where
+    P: Protocol + Send + 'static,
+{
+    let (command_tx, command_rx) = async_channel::bounded(options.command_capacity.max(1));
+    let (event_tx, event_rx) = async_channel::bounded(options.event_capacity.max(1));
+    let (finished_tx, finished_rx) = async_channel::bounded(1);
+    let driver = task::Driver::new(session, endpoint, command_rx, event_tx, finished_tx);
+    let handle = SessionHandle {
+        commands: command_tx.clone(),
+        finished: finished_rx,
+    };
+    let events = EventStream {
+        events: Box::pin(event_rx),
+        _keepalive: command_tx,
+    };
+    let task = SessionTask {
+        inner: Box::pin(driver.run()),
+    };
+    (handle, events, task)
+}
+
+/// [`connect`] for a new session made of `config` and `adapter`.
+///
+/// # Errors
+/// Fails if the configuration is invalid.
+pub fn connect_with<P>(
+    endpoint: Endpoint,
+    config: Config,
+    adapter: P,
+    options: Options,
+) -> Result<(SessionHandle, EventStream, SessionTask), ConfigError>
+where
+    P: Protocol + Send + 'static,
+{
+    let session = Session::new(config, adapter)?;
+    Ok(connect(session, endpoint, options))
+}
+
+/// [`connect`], with the task spawned (detached) on `executor`.
+pub fn spawn<P>(
+    executor: &smol::Executor<'_>,
+    session: Session<P>,
+    endpoint: Endpoint,
+    options: Options,
+) -> (SessionHandle, EventStream)
+where
+    P: Protocol + Send + 'static,
+{
+    let (handle, events, task) = connect(session, endpoint, options);
+    executor.spawn(task).detach();
+    (handle, events)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reconnect_core::adapters::RawAdapter;
+    use reconnect_core::Frame;
+
+    fn unspawned(options: Options) -> (SessionHandle, EventStream, SessionTask) {
+        let session = Session::new(Config::new(1), RawAdapter::new()).unwrap();
+        connect(
+            session,
+            Endpoint::new("ws://127.0.0.1:1/").unwrap(),
+            options,
+        )
+    }
+
+    #[test]
+    fn try_send_fails_at_once_on_a_full_queue_and_hands_the_frame_back() {
+        let (handle, _events, _task) = unspawned(Options::default().command_capacity(1));
+        handle.try_send("first").unwrap();
+        assert_eq!(
+            handle.try_send("second"),
+            Err(HandleError::Full(Some(Frame::Text("second".into()))))
+        );
+        assert_eq!(handle.try_subscribe("t"), Err(HandleError::Full(None)));
+    }
+
+    #[test]
+    fn a_dropped_task_makes_every_command_fail_as_gone_and_close_resolve() {
+        let (handle, _events, task) = unspawned(Options::default());
+        drop(task);
+        assert!(handle.is_ended());
+        assert_eq!(handle.try_send("x"), Err(HandleError::Gone));
+        smol::block_on(async {
+            assert_eq!(handle.send("x").await, Err(HandleError::Gone));
+            handle.close().await;
+        });
+    }
+
+    #[test]
+    fn handles_are_clone_send_and_sync_and_the_stream_is_send() {
+        fn assert_traits<T: Clone + Send + Sync>() {}
+        fn assert_send<T: Send>() {}
+        assert_traits::<SessionHandle>();
+        assert_send::<EventStream>();
+        assert_send::<SessionTask>();
+    }
+}
