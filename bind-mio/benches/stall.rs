@@ -82,11 +82,14 @@ fn main() {
         let bound = ping + pong;
         let median = latencies[latencies.len() / 2];
         let max = *latencies.last().unwrap();
+        let ms = |d: Duration| d.as_secs_f64() * 1000.0;
         println!(
-            "stall/ping {ping:?} + pong {pong:?} = {bound:?}: detected in min {:.0?}, median \
-             {median:.0?}, max {max:.0?} ({REPEATS} stalls); max - bound = {:+.1} ms",
-            latencies[0],
-            (max.as_secs_f64() - bound.as_secs_f64()) * 1000.0,
+            "stall/ping {ping:?} + pong {pong:?} = {bound:?}: detected in min {:.1} ms, median \
+             {:.1} ms, max {:.1} ms ({REPEATS} stalls); max - bound = {:+.1} ms",
+            ms(latencies[0]),
+            ms(median),
+            ms(max),
+            ms(max) - ms(bound),
         );
     }
 }

@@ -137,7 +137,10 @@ fn binding(size: usize, count: usize, config: WebSocketConfig) -> f64 {
     let mut bytes = 0;
     let deadline = Instant::now() + Duration::from_secs(60);
     while received < count {
-        assert!(Instant::now() < deadline, "the binding stalled at {received}");
+        assert!(
+            Instant::now() < deadline,
+            "the binding stalled at {received}"
+        );
         driver.run_once(Some(Duration::from_millis(100))).unwrap();
         while let Some((_, event)) = driver.poll_event() {
             if let Event::Session(CoreEvent::Message { frame, .. }) = event {

@@ -54,12 +54,21 @@ fn wsfeed_binary() -> &'static PathBuf {
             }
         }
         let output = cargo
-            .args(["build", "-q", "--example", "wsfeed", "--message-format=json"])
+            .args([
+                "build",
+                "-q",
+                "--example",
+                "wsfeed",
+                "--message-format=json",
+            ])
             .args(["--manifest-path", manifest])
             .stderr(Stdio::inherit())
             .output()
             .expect("cargo runs");
-        assert!(output.status.success(), "building the wsfeed example failed");
+        assert!(
+            output.status.success(),
+            "building the wsfeed example failed"
+        );
         String::from_utf8_lossy(&output.stdout)
             .lines()
             .filter_map(|line| serde_json::from_str::<Value>(line).ok())
@@ -277,7 +286,10 @@ fn follows_a_feed_through_a_gap_a_reset_and_stdin_commands_then_closes_with_stat
     let disconnected = feed.expect_event("disconnected");
     assert_eq!(disconnected["conn"], conn);
     let scheduled = feed.expect_event("reconnect_scheduled");
-    assert!(scheduled["delay_ms"].as_u64().unwrap() <= 200, "{scheduled}");
+    assert!(
+        scheduled["delay_ms"].as_u64().unwrap() <= 200,
+        "{scheduled}"
+    );
     feed.expect_event("connecting");
     let second = feed.expect_event("connected")["conn"].clone();
     assert_ne!(second, conn, "a new connection");
@@ -315,7 +327,10 @@ fn follows_a_feed_through_a_gap_a_reset_and_stdin_commands_then_closes_with_stat
     assert_eq!(count(&lines, "stats"), 1);
     assert_eq!(count(&lines, "stopped"), 1);
     let times: Vec<u64> = lines.iter().map(|l| l["t_ms"].as_u64().unwrap()).collect();
-    assert!(times.windows(2).all(|w| w[0] <= w[1]), "t_ms never goes back");
+    assert!(
+        times.windows(2).all(|w| w[0] <= w[1]),
+        "t_ms never goes back"
+    );
 }
 
 #[test]
@@ -344,7 +359,8 @@ fn exit_after_closes_cleanly_with_status_0_and_final_stats() {
 
 #[test]
 fn a_fatal_auth_rejection_stops_with_status_2() {
-    let expected = json!({"grant_type":"client_credentials","client_id":"x","client_secret":"right"});
+    let expected =
+        json!({"grant_type":"client_credentials","client_id":"x","client_secret":"right"});
     let server =
         TestServer::start(ServerConfig::default().credentials(Credentials::Exactly(expected)))
             .unwrap();
