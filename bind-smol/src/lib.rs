@@ -65,10 +65,15 @@
 #![warn(missing_docs)]
 
 mod endpoint;
+// The tungstenite/rustls -> TransportErrorKind mapping and the rustls config building are not
+// runtime-specific: both bindings compile bind-mio's one copy instead of keeping two that drift.
+// (The core cannot hold them: it has no IO dependencies.)
+#[path = "../../bind-mio/src/errors.rs"]
 mod errors;
 mod event;
 mod handle;
 mod task;
+#[path = "../../bind-mio/src/tls.rs"]
 pub mod tls;
 mod transport;
 
