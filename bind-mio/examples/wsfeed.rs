@@ -372,8 +372,8 @@ fn main() {
                         };
                     }
                 }
-                Event::Refused { command, refusal } => {
-                    eprintln!("wsfeed: {command:?} refused: {refusal}");
+                Event::Refused(refused) => {
+                    eprintln!("wsfeed: {refused}");
                 }
                 _ => {}
             }

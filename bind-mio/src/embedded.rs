@@ -22,8 +22,8 @@ use crate::config::DriverConfig;
 use crate::conn::{Conn, TlsTarget};
 use crate::endpoint::{AttemptInfo, Endpoint};
 use crate::errors;
-use crate::event::{CommandKind, Event, Refusal};
-use crate::handle::{Command, DriverHandle, Envelope, Mailbox, SessionHandle, SessionId};
+use crate::event::Event;
+use crate::handle::{DriverHandle, Envelope, Mailbox, Request, SessionHandle, SessionId};
 use crate::resolver::{Resolved, Resolver};
 use crate::wake::Wake;
 
@@ -666,7 +666,7 @@ impl<P: Protocol> Embedded<P> {
                 return;
             }
         };
-        let tls = match entry.endpoint.tls() {
+        let tls = match entry.endpoint.tls_client_config() {
             None => None,
             Some(config) => match ServerName::try_from(entry.endpoint.host().to_owned()) {
                 Ok(name) => Some(TlsTarget {
@@ -784,8 +784,8 @@ impl<P: Protocol> Embedded<P> {
             self.on_resolved(resolved, now);
         }
         // Bounded by the mailbox's capacity.
-        while let Ok(Envelope(id, command)) = self.inbox.try_recv() {
-            self.run_command(id, command, now);
+        while let Ok(Envelope(id, request)) = self.inbox.try_recv() {
+            self.run_request(id, request, now);
         }
     }
 
@@ -836,64 +836,24 @@ impl<P: Protocol> Embedded<P> {
         }
     }
 
-    fn run_command(&mut self, id: SessionId, command: Command, now: Instant) {
-        if matches!(command, Command::Remove) {
-            if self.remove_session(id).is_some() {
-                self.deliver(id, Event::Removed);
+    fn run_request(&mut self, id: SessionId, request: Request, now: Instant) {
+        let command = match request {
+            Request::Command(command) => command,
+            Request::Remove => {
+                if self.remove_session(id).is_some() {
+                    self.deliver(id, Event::Removed);
+                }
+                return;
             }
-            return;
-        }
+        };
         let Some(entry) = self.entry_mut(id) else {
             return;
         };
-        let s = &mut entry.session;
-        let refused = match command {
-            Command::Subscribe(topic) => s
-                .subscribe(now, topic)
-                .err()
-                .map(|e| (CommandKind::Subscribe, Refusal::Subscribe(e))),
-            Command::Unsubscribe(topic) => s
-                .unsubscribe(now, &topic)
-                .err()
-                .map(|e| (CommandKind::Unsubscribe, Refusal::Command(e))),
-            Command::Send(frame, options) => s
-                .send_with(now, frame, options)
-                .err()
-                .map(|e| (CommandKind::Send, Refusal::Send(e))),
-            Command::Close => s
-                .close(now)
-                .err()
-                .map(|e| (CommandKind::Close, Refusal::Command(e))),
-            Command::ReconnectNow => s
-                .reconnect_now(now)
-                .err()
-                .map(|e| (CommandKind::ReconnectNow, Refusal::Command(e))),
-            Command::Pause => s
-                .pause(now)
-                .err()
-                .map(|e| (CommandKind::Pause, Refusal::Command(e))),
-            Command::Resume => s
-                .resume(now)
-                .err()
-                .map(|e| (CommandKind::Resume, Refusal::Command(e))),
-            Command::SetCredentials(credentials) => {
-                s.set_credentials(credentials);
-                None
-            }
-            Command::ProvideCredentials(credentials) => s
-                .provide_credentials(now, credentials)
-                .err()
-                .map(|e| (CommandKind::ProvideCredentials, Refusal::Command(e))),
-            Command::CredentialsFailed(why) => s
-                .credentials_failed(now, &why)
-                .err()
-                .map(|e| (CommandKind::CredentialsFailed, Refusal::Command(e))),
-            Command::Remove => unreachable!("handled above"),
-        };
+        let verdict = entry.session.apply(now, command);
         // Whatever due deadlines did before the command comes first.
         self.drain(id, now);
-        if let Some((command, refusal)) = refused {
-            self.deliver(id, Event::Refused { command, refusal });
+        if let Err(refused) = verdict {
+            self.deliver(id, Event::Refused(refused));
         }
     }
 }

@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{SyncSender, TrySendError};
 use std::sync::Arc;
 
-use reconnect_core::{Credentials, Frame, SendOptions, Topic};
+use reconnect_core::{Command, Credentials, Frame, SendOptions, Topic};
 
 use crate::wake::Wake;
 
@@ -33,24 +33,16 @@ impl fmt::Display for SessionId {
     }
 }
 
-/// A command a [`SessionHandle`] sends.
+/// What the mailbox carries for one session: a command for its session, or its removal from
+/// the driver (the one request that is about the driver, not the session).
 #[derive(Debug)]
-pub(crate) enum Command {
-    Subscribe(Topic),
-    Unsubscribe(String),
-    Send(Frame, SendOptions),
-    Close,
-    ReconnectNow,
-    Pause,
-    Resume,
-    SetCredentials(Credentials),
-    ProvideCredentials(Credentials),
-    CredentialsFailed(String),
+pub(crate) enum Request {
+    Command(Command),
     Remove,
 }
 
-/// What the mailbox carries: a command for one session.
-pub(crate) struct Envelope(pub(crate) SessionId, pub(crate) Command);
+/// What the mailbox carries: a request for one session.
+pub(crate) struct Envelope(pub(crate) SessionId, pub(crate) Request);
 
 /// Why a handle could not pass a command on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -126,11 +118,17 @@ impl SessionHandle {
         self.alive.load(Ordering::Acquire)
     }
 
-    fn command(&self, command: Command) -> Result<(), HandleError> {
+    fn request(&self, request: Request) -> Result<(), HandleError> {
         if !self.is_alive() {
             return Err(HandleError::Gone);
         }
-        self.mailbox.post(Envelope(self.id, command))
+        self.mailbox.post(Envelope(self.id, request))
+    }
+
+    /// Queues `command` for the session, as the methods below do: the way to pass on a
+    /// [`Command`] built elsewhere.
+    pub fn command(&self, command: Command) -> Result<(), HandleError> {
+        self.request(Request::Command(command))
     }
 
     /// [`Session::subscribe`](reconnect_core::Session::subscribe).
@@ -198,7 +196,7 @@ impl SessionHandle {
     /// handshake (call [`close`](Self::close) first and wait for `Stopped` for a clean end).
     /// [`Event::Removed`](crate::Event::Removed) is its last event.
     pub fn remove(&self) -> Result<(), HandleError> {
-        self.command(Command::Remove)
+        self.request(Request::Remove)
     }
 }
 

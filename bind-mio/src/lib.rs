@@ -110,7 +110,7 @@ mod conn;
 mod driver;
 mod embedded;
 mod endpoint;
-mod errors;
+pub mod errors;
 mod event;
 mod handle;
 mod resolver;
@@ -122,8 +122,11 @@ pub use config::{ConnectRate, DriverConfig};
 pub use driver::Driver;
 pub use embedded::{Embedded, EventHandler};
 pub use endpoint::{default_websocket_config, AttemptInfo, Endpoint, EndpointError, RequestHook};
-pub use event::{CommandKind, Event, Refusal};
+pub use event::Event;
 pub use handle::{DriverHandle, HandleError, SessionHandle, SessionId};
+/// The command types the handles and [`Event::Refused`] use (from the core, shared by every
+/// binding).
+pub use reconnect_core::{Command, CommandKind, Refusal, Refused};
 
 /// The tungstenite types the API uses (the upgrade request, the WebSocket configuration).
 pub use tungstenite;

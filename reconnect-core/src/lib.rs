@@ -57,6 +57,7 @@
 pub mod adapters;
 mod backoff;
 mod classify;
+mod command;
 mod config;
 mod conn_id;
 mod credentials;
@@ -76,6 +77,7 @@ mod topic;
 
 pub use backoff::{BackoffConfig, Delay, FirstRetry, Jitter};
 pub use classify::{Classifier, FixedCloseCode};
+pub use command::{Command, CommandKind, Refusal, Refused};
 pub use config::{
     CircuitBreaker, Config, ConfigError, CredentialPolicy, Limits, Liveness, OutboxPolicy,
     OverflowPolicy, RestorePolicy, Timeouts,
