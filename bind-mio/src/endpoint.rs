@@ -1,5 +1,8 @@
 //! Where a session connects and how: the URL, TLS, WebSocket buffer sizes and the per-attempt
 //! request.
+//!
+//! Nothing here is specific to mio: `bind-smol` re-exports these types, so an endpoint means the
+//! same in both bindings.
 
 use std::fmt;
 use std::net::IpAddr;
@@ -21,8 +24,16 @@ pub struct AttemptInfo {
     pub attempt: u32,
 }
 
-/// Adjusts the upgrade request of each attempt (headers, subprotocols), called once per attempt
-/// just before the request is written.
+impl AttemptInfo {
+    /// The attempt of an [`Action::Connect`](reconnect_core::Action::Connect).
+    pub fn new(conn: ConnId, attempt: u32) -> Self {
+        AttemptInfo { conn, attempt }
+    }
+}
+
+/// Adjusts the upgrade request of each attempt (headers, subprotocols). Called once per attempt,
+/// just before the connection starts, on the thread or task that drives the session: it must
+/// not block.
 pub type RequestHook = Box<dyn FnMut(&mut Request, AttemptInfo) + Send>;
 
 /// A URL the binding cannot connect to.
@@ -186,7 +197,8 @@ impl Endpoint {
         self.websocket
     }
 
-    pub(crate) fn tls(&self) -> Option<&Arc<rustls::ClientConfig>> {
+    /// The rustls configuration a `wss://` attempt uses; `None` for `ws://`.
+    pub fn tls_client_config(&self) -> Option<&Arc<rustls::ClientConfig>> {
         self.tls.as_ref()
     }
 
@@ -195,8 +207,13 @@ impl Endpoint {
         self.host.parse().ok()
     }
 
-    /// A fresh upgrade request (new key) for this attempt, after the hook.
-    pub(crate) fn request(&mut self, attempt: AttemptInfo) -> Result<Request, tungstenite::Error> {
+    /// A fresh upgrade request for this attempt: a new `Sec-WebSocket-Key`, then the
+    /// [`on_request`](Self::on_request) hook. A driver must build one per
+    /// [`Action::Connect`](reconnect_core::Action::Connect), never reuse one.
+    ///
+    /// # Errors
+    /// The URL cannot make a request (tungstenite refuses it).
+    pub fn request(&mut self, attempt: AttemptInfo) -> Result<Request, tungstenite::Error> {
         let mut request = (&self.uri).into_client_request()?;
         if let Some(hook) = self.hook.as_mut() {
             hook(&mut request, attempt);

@@ -1,5 +1,8 @@
 //! Turning IO, TLS and WebSocket failures into the core's [`TransportErrorKind`].
 //!
+//! Not specific to mio: `bind-smol` classifies its failures with these same functions, and a
+//! driver of your own on tungstenite and rustls can too.
+//!
 //! The core's default classification retries everything except certificate errors and unusable
 //! URLs, and honours an HTTP `Retry-After`, so each mapping here picks the most specific kind
 //! that can be told from the error. Details never include the URL (its query may hold a token)
@@ -13,7 +16,7 @@ use tungstenite::error::{CapacityError, ProtocolError, UrlError};
 use tungstenite::Error as WsError;
 
 /// The class of an IO error, looking through to a wrapped rustls error.
-pub(crate) fn io_kind(error: &io::Error) -> TransportErrorKind {
+pub fn io_kind(error: &io::Error) -> TransportErrorKind {
     if let Some(tls) = error
         .get_ref()
         .and_then(|inner| inner.downcast_ref::<rustls::Error>())
@@ -32,7 +35,7 @@ pub(crate) fn io_kind(error: &io::Error) -> TransportErrorKind {
 }
 
 /// The class of a rustls error: certificate problems are told apart from the rest.
-pub(crate) fn tls_kind(error: &rustls::Error) -> TransportErrorKind {
+pub fn tls_kind(error: &rustls::Error) -> TransportErrorKind {
     match error {
         rustls::Error::InvalidCertificate(_)
         | rustls::Error::NoCertificatesPresented
@@ -42,12 +45,12 @@ pub(crate) fn tls_kind(error: &rustls::Error) -> TransportErrorKind {
 }
 
 /// An IO failure as a transport error.
-pub(crate) fn from_io(error: &io::Error) -> TransportError {
+pub fn from_io(error: &io::Error) -> TransportError {
     TransportError::new(io_kind(error), error.to_string())
 }
 
 /// A tungstenite failure (during the upgrade or on an open connection) as a transport error.
-pub(crate) fn from_ws(error: &WsError) -> TransportError {
+pub fn from_ws(error: &WsError) -> TransportError {
     let kind = match error {
         WsError::Io(e) => io_kind(e),
         // Reported after a close handshake, or when the peer closed without one.
@@ -82,7 +85,7 @@ pub(crate) fn from_ws(error: &WsError) -> TransportError {
 
 /// The `Retry-After` header in delta-seconds. An HTTP date would need a wall clock, which this
 /// binding does not read (the monotonic `Instant::now()` is its only clock), so it is ignored.
-pub(crate) fn retry_after(headers: &tungstenite::http::HeaderMap) -> Option<Duration> {
+pub fn retry_after(headers: &tungstenite::http::HeaderMap) -> Option<Duration> {
     headers
         .get(tungstenite::http::header::RETRY_AFTER)
         .and_then(|v| v.to_str().ok())

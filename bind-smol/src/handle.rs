@@ -2,20 +2,7 @@
 
 use std::fmt;
 
-use reconnect_core::{Credentials, Frame, SendOptions};
-
-/// A command for the session's task.
-pub(crate) enum Command {
-    Subscribe(String),
-    Unsubscribe(String),
-    Send(Frame, SendOptions),
-    ReconnectNow,
-    Pause,
-    Resume,
-    ProvideCredentials(Credentials),
-    CredentialsFailed(String),
-    Close,
-}
+use reconnect_core::{Command, Credentials, Frame, SendOptions, Topic};
 
 /// Why a handle could not pass a command on.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -65,20 +52,21 @@ impl fmt::Debug for SessionHandle {
 }
 
 impl SessionHandle {
-    async fn command(&self, command: Command) -> Result<(), HandleError> {
+    /// Queues `command` for the session, waiting while the command queue is full: the way to
+    /// pass on a [`Command`] built elsewhere (the methods below build their own).
+    pub async fn command(&self, command: Command) -> Result<(), HandleError> {
         self.commands
             .send(command)
             .await
             .map_err(|_| HandleError::Gone)
     }
 
-    fn try_command(&self, command: Command) -> Result<(), HandleError> {
+    /// [`command`](Self::command) that fails at once when the command queue is full, handing a
+    /// send's frame back.
+    pub fn try_command(&self, command: Command) -> Result<(), HandleError> {
         self.commands.try_send(command).map_err(|e| match e {
             async_channel::TrySendError::Closed(_) => HandleError::Gone,
-            async_channel::TrySendError::Full(Command::Send(frame, _)) => {
-                HandleError::Full(Some(frame))
-            }
-            async_channel::TrySendError::Full(_) => HandleError::Full(None),
+            async_channel::TrySendError::Full(command) => HandleError::Full(command.into_frame()),
         })
     }
 
@@ -105,12 +93,12 @@ impl SessionHandle {
     }
 
     /// Wants `topic` from now on: subscribed now if live, and restored on every connection.
-    pub async fn subscribe(&self, topic: impl Into<String>) -> Result<(), HandleError> {
+    pub async fn subscribe(&self, topic: impl Into<Topic>) -> Result<(), HandleError> {
         self.command(Command::Subscribe(topic.into())).await
     }
 
     /// [`subscribe`](Self::subscribe) that fails at once when the command queue is full.
-    pub fn try_subscribe(&self, topic: impl Into<String>) -> Result<(), HandleError> {
+    pub fn try_subscribe(&self, topic: impl Into<Topic>) -> Result<(), HandleError> {
         self.try_command(Command::Subscribe(topic.into()))
     }
 
@@ -137,6 +125,11 @@ impl SessionHandle {
     /// Resumes automatic reconnection.
     pub async fn resume(&self) -> Result<(), HandleError> {
         self.command(Command::Resume).await
+    }
+
+    /// Replaces the credentials; the next auth request uses them (never refused).
+    pub async fn set_credentials(&self, credentials: Credentials) -> Result<(), HandleError> {
+        self.command(Command::SetCredentials(credentials)).await
     }
 
     /// Answers a credentials request (`Event::CredentialsRequested`).

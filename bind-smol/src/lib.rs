@@ -64,17 +64,10 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
-mod endpoint;
-// The tungstenite/rustls -> TransportErrorKind mapping and the rustls config building are not
-// runtime-specific: both bindings compile bind-mio's one copy instead of keeping two that drift.
-// (The core cannot hold them: it has no IO dependencies.)
-#[path = "../../bind-mio/src/errors.rs"]
-mod errors;
 mod event;
 mod handle;
+mod queue;
 mod task;
-#[path = "../../bind-mio/src/tls.rs"]
-pub mod tls;
 mod transport;
 
 use std::fmt;
@@ -84,9 +77,17 @@ use std::task::{Context, Poll};
 
 use reconnect_core::{Config, ConfigError, Protocol, Session};
 
-pub use endpoint::{default_websocket_config, AttemptInfo, Endpoint, EndpointError, RequestHook};
-pub use event::{CommandKind, Event, EventStream, Refusal};
+// Where a session connects is not runtime-specific: the endpoint, its TLS configurations and
+// the error classification are bind-mio's, so both bindings mean the same by them.
+pub use bind_mio::{
+    default_websocket_config, tls, AttemptInfo, Endpoint, EndpointError, RequestHook,
+};
+pub use event::{Event, EventStream};
 pub use handle::{HandleError, SessionHandle};
+/// The command types of [`SessionHandle::command`] and [`Event::Refused`], from the core.
+pub use reconnect_core::{Command, CommandKind, Refusal, Refused};
+/// The tungstenite types the API uses (the upgrade request, the WebSocket configuration).
+pub use tungstenite;
 
 /// Queue bounds of one session.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -94,7 +95,8 @@ pub use handle::{HandleError, SessionHandle};
 pub struct Options {
     /// Commands the handles may queue before `send().await` waits and `try_send` fails.
     pub command_capacity: usize,
-    /// Events the stream buffers before the session's task waits for the consumer.
+    /// Events waiting for the stream before the session's task stops reading its socket. The
+    /// stream takes them in batches, so up to about twice this many can be in memory at once.
     pub event_capacity: usize,
 }
 
@@ -157,7 +159,7 @@ where
     P: Protocol + Send + 'static,
 {
     let (command_tx, command_rx) = async_channel::bounded(options.command_capacity.max(1));
-    let (event_tx, event_rx) = async_channel::bounded(options.event_capacity.max(1));
+    let (event_tx, event_rx) = queue::event_queue(options.event_capacity);
     let (finished_tx, finished_rx) = async_channel::bounded(1);
     let driver = task::Driver::new(session, endpoint, command_rx, event_tx, finished_tx);
     let handle = SessionHandle {
@@ -165,7 +167,7 @@ where
         finished: finished_rx,
     };
     let events = EventStream {
-        events: Box::pin(event_rx),
+        events: event_rx,
         _keepalive: command_tx,
     };
     let task = SessionTask {

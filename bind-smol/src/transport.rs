@@ -16,7 +16,7 @@ use rustls_pki_types::ServerName;
 use tungstenite::handshake::client::Request;
 use tungstenite::protocol::WebSocketConfig;
 
-use crate::errors;
+use bind_mio::errors;
 
 /// The byte stream under a WebSocket: plain TCP or TLS over TCP.
 pub(crate) enum ByteStream {

@@ -1,0 +1,288 @@
+//! The bounded queue that carries a session's events from its task to its [`EventStream`].
+//!
+//! A market-data session produces events far faster than a channel can afford to wake its
+//! reader for each one, so both ends move them in batches: the task appends everything one turn
+//! produced under one lock and wakes the stream at most once; the stream swaps the whole queue
+//! for its own (empty) buffer under one lock and then yields from that buffer without locking.
+//! The two buffers trade places on every swap, so a steady flow allocates nothing.
+//!
+//! The bound is on what waits in the shared queue: the task asks for room
+//! ([`EventSender::poll_room`]) before it takes new input, and stops reading until the stream
+//! has taken the queue. One input can produce several events, and the stream may still be
+//! working through the batch it took, so at most about twice the capacity, plus the events of one
+//! input, are in memory at once. Nothing is ever dropped while the stream lives.
+//!
+//! [`EventStream`]: crate::EventStream
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll, Waker};
+
+use crate::event::Event;
+
+struct Shared {
+    events: VecDeque<Event>,
+    capacity: usize,
+    /// The stream, waiting for events.
+    reader: Option<Waker>,
+    /// The task, waiting for room.
+    writer: Option<Waker>,
+    /// The stream was dropped: events have nobody to go to.
+    reader_gone: bool,
+    /// The task ended: the stream ends once the queue is empty.
+    writer_gone: bool,
+}
+
+fn lock(shared: &Mutex<Shared>) -> MutexGuard<'_, Shared> {
+    // Nothing panics while holding the lock, but a poisoned queue is still a valid queue.
+    shared
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// A new queue of `capacity` (at least 1) events: the task's end and the stream's end.
+pub(crate) fn event_queue(capacity: usize) -> (EventSender, EventReceiver) {
+    let shared = Arc::new(Mutex::new(Shared {
+        events: VecDeque::new(),
+        capacity: capacity.max(1),
+        reader: None,
+        writer: None,
+        reader_gone: false,
+        writer_gone: false,
+    }));
+    (
+        EventSender {
+            shared: shared.clone(),
+        },
+        EventReceiver {
+            shared,
+            taken: VecDeque::new(),
+        },
+    )
+}
+
+/// The task's end. Dropping it ends the stream after the events already queued.
+pub(crate) struct EventSender {
+    shared: Arc<Mutex<Shared>>,
+}
+
+impl EventSender {
+    /// How many more events fit before the bound; `Pending` (with the task's waker kept) while
+    /// there is no room. Always ready once the stream is gone: its events are discarded.
+    pub(crate) fn poll_room(&self, cx: &mut Context<'_>) -> Poll<usize> {
+        let mut shared = lock(&self.shared);
+        if shared.reader_gone {
+            return Poll::Ready(usize::MAX);
+        }
+        let room = shared.capacity.saturating_sub(shared.events.len());
+        if room > 0 {
+            return Poll::Ready(room);
+        }
+        match &mut shared.writer {
+            Some(waker) if waker.will_wake(cx.waker()) => {}
+            slot => *slot = Some(cx.waker().clone()),
+        }
+        Poll::Pending
+    }
+
+    /// Moves every event of `batch` to the stream, in order, and wakes the stream if it waits.
+    /// Once the stream is gone the batch is discarded.
+    pub(crate) fn publish(&self, batch: &mut Vec<Event>) {
+        if batch.is_empty() {
+            return;
+        }
+        let reader = {
+            let mut shared = lock(&self.shared);
+            if shared.reader_gone {
+                batch.clear();
+                return;
+            }
+            shared.events.extend(batch.drain(..));
+            shared.reader.take()
+        };
+        if let Some(reader) = reader {
+            reader.wake();
+        }
+    }
+}
+
+impl Drop for EventSender {
+    fn drop(&mut self) {
+        let reader = {
+            let mut shared = lock(&self.shared);
+            shared.writer_gone = true;
+            shared.reader.take()
+        };
+        if let Some(reader) = reader {
+            reader.wake();
+        }
+    }
+}
+
+/// The stream's end.
+pub(crate) struct EventReceiver {
+    shared: Arc<Mutex<Shared>>,
+    /// The batch taken last, yielded without locking.
+    taken: VecDeque<Event>,
+}
+
+impl EventReceiver {
+    /// The next event; `Ready(None)` once the task has ended and every event was taken.
+    pub(crate) fn poll_next(&mut self, cx: &mut Context<'_>) -> Poll<Option<Event>> {
+        if let Some(event) = self.taken.pop_front() {
+            return Poll::Ready(Some(event));
+        }
+        let writer = {
+            let mut shared = lock(&self.shared);
+            if shared.events.is_empty() {
+                if shared.writer_gone {
+                    return Poll::Ready(None);
+                }
+                match &mut shared.reader {
+                    Some(waker) if waker.will_wake(cx.waker()) => {}
+                    slot => *slot = Some(cx.waker().clone()),
+                }
+                return Poll::Pending;
+            }
+            std::mem::swap(&mut self.taken, &mut shared.events);
+            shared.writer.take()
+        };
+        // The task may have stopped reading for want of room: there is room now.
+        if let Some(writer) = writer {
+            writer.wake();
+        }
+        Poll::Ready(self.taken.pop_front())
+    }
+
+    /// Events waiting, taken or not.
+    pub(crate) fn len(&self) -> usize {
+        self.taken.len() + lock(&self.shared).events.len()
+    }
+}
+
+impl Drop for EventReceiver {
+    fn drop(&mut self) {
+        let writer = {
+            let mut shared = lock(&self.shared);
+            shared.reader_gone = true;
+            shared.events = VecDeque::new();
+            shared.writer.take()
+        };
+        if let Some(writer) = writer {
+            writer.wake();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::task::Wake;
+
+    use reconnect_core::Event as CoreEvent;
+
+    /// Counts its wake-ups.
+    #[derive(Default)]
+    struct Counter(AtomicUsize);
+
+    impl Wake for Counter {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    fn event(n: u32) -> Event {
+        Event::Session(CoreEvent::Live {
+            conn: a_conn_id(),
+            restored: n as usize,
+            outage: Default::default(),
+        })
+    }
+
+    /// A `ConnId` as a session hands them out (they cannot be made otherwise).
+    fn a_conn_id() -> reconnect_core::ConnId {
+        use reconnect_core::{adapters::RawAdapter, Action, Config, Output, Session};
+        let mut s = Session::new(Config::new(1), RawAdapter::new()).unwrap();
+        s.start(std::time::Instant::now()).unwrap();
+        std::iter::from_fn(|| s.poll_output())
+            .find_map(|o| match o {
+                Output::Action(Action::Connect { conn, .. }) => Some(conn),
+                _ => None,
+            })
+            .unwrap()
+    }
+
+    fn attempt(event: Event) -> u32 {
+        match event {
+            Event::Session(CoreEvent::Live { restored, .. }) => restored as u32,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_batch_arrives_in_order_with_one_wake() {
+        let (tx, mut rx) = event_queue(8);
+        let counter = Arc::new(Counter::default());
+        let waker = Waker::from(counter.clone());
+        let mut cx = Context::from_waker(&waker);
+        assert!(rx.poll_next(&mut cx).is_pending());
+        tx.publish(&mut (1..=5).map(event).collect());
+        assert_eq!(counter.0.load(Ordering::SeqCst), 1);
+        assert_eq!(rx.len(), 5);
+        let got: Vec<u32> = (0..5)
+            .map(|_| match rx.poll_next(&mut cx) {
+                Poll::Ready(Some(e)) => attempt(e),
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(got, [1, 2, 3, 4, 5]);
+        assert!(rx.poll_next(&mut cx).is_pending());
+        drop(tx);
+        assert_eq!(counter.0.load(Ordering::SeqCst), 2);
+        assert!(matches!(rx.poll_next(&mut cx), Poll::Ready(None)));
+    }
+
+    #[test]
+    fn a_full_queue_holds_the_task_until_the_stream_takes_it() {
+        let (tx, mut rx) = event_queue(3);
+        let counter = Arc::new(Counter::default());
+        let waker = Waker::from(counter.clone());
+        let mut cx = Context::from_waker(&waker);
+        assert_eq!(tx.poll_room(&mut cx), Poll::Ready(3));
+        tx.publish(&mut vec![event(1), event(2)]);
+        assert_eq!(tx.poll_room(&mut cx), Poll::Ready(1));
+        tx.publish(&mut vec![event(3)]);
+        assert_eq!(tx.poll_room(&mut cx), Poll::Pending);
+        assert_eq!(counter.0.load(Ordering::SeqCst), 0);
+        // Taking the first event takes the whole batch and frees the queue.
+        assert!(matches!(rx.poll_next(&mut cx), Poll::Ready(Some(_))));
+        assert_eq!(counter.0.load(Ordering::SeqCst), 1);
+        assert_eq!(tx.poll_room(&mut cx), Poll::Ready(3));
+        assert_eq!(rx.len(), 2);
+    }
+
+    #[test]
+    fn the_stream_ends_only_after_the_last_event() {
+        let (tx, mut rx) = event_queue(4);
+        tx.publish(&mut vec![event(1)]);
+        drop(tx);
+        let waker = Waker::noop();
+        let mut cx = Context::from_waker(waker);
+        assert!(matches!(rx.poll_next(&mut cx), Poll::Ready(Some(_))));
+        assert!(matches!(rx.poll_next(&mut cx), Poll::Ready(None)));
+    }
+
+    #[test]
+    fn without_a_stream_events_are_discarded_and_room_is_unbounded() {
+        let (tx, rx) = event_queue(1);
+        tx.publish(&mut vec![event(1)]);
+        drop(rx);
+        let waker = Waker::noop();
+        let mut cx = Context::from_waker(waker);
+        assert_eq!(tx.poll_room(&mut cx), Poll::Ready(usize::MAX));
+        let mut batch = vec![event(2)];
+        tx.publish(&mut batch);
+        assert!(batch.is_empty());
+    }
+}
