@@ -6,97 +6,23 @@
 //! `harness = false` binary that does nothing without cargo's `--bench` flag.
 //!
 //! The kit's server runs in a child process (this same binary, re-executed with
-//! `--fleet-server`): its thread per connection would otherwise land in the RSS being
+//! [`SERVER_FLAG`]): its thread per connection would otherwise land in the RSS being
 //! measured, and each process gets its own descriptor limit. The child is killed and reaped by
 //! [`ServerProcess`]'s `Drop` on every path.
 
-use std::io::{BufRead, BufReader, Write};
-use std::process::{Child, ChildStdin, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use bind_mio::{default_websocket_config, Driver, DriverConfig, Endpoint, Event, SessionId};
 use reconnect_core::adapters::{JsonRpcAdapter, JsonRpcConfig, SeqPointer};
 use reconnect_core::{BackoffConfig, Config, Event as CoreEvent, Jitter, Session};
-use reconnect_testkit::server::{ServerConfig, TestServer};
+use reconnect_testkit::bench::{
+    peak_over_mean, rss_bytes, run_server_child, PeakAndMean, ServerProcess, SERVER_FLAG,
+};
 
 const DEFAULT_SESSIONS: usize = 10_000;
 /// How long the restarted server keeps its listener closed.
 const DOWNTIME: Duration = Duration::from_millis(300);
 const WINDOW: Duration = Duration::from_millis(100);
-
-/// The server side, in the child process: serve, print the port, obey stdin.
-fn serve() {
-    // One thread per connection: a long tick keeps 10,000 idle threads from waking the CPU
-    // every 2 ms; a long data interval keeps the sessions idle (a subscription, no traffic).
-    let _ = rlimit::increase_nofile_limit(1 << 20);
-    let server = TestServer::start(
-        ServerConfig::default()
-            .tick(Duration::from_millis(100))
-            .data_interval(Duration::from_secs(3600)),
-    )
-    .expect("the server starts");
-    println!("{}", server.addr());
-    std::io::stdout().flush().unwrap();
-    for line in std::io::stdin().lock().lines() {
-        match line.as_deref() {
-            Ok("restart") => server.restart(DOWNTIME),
-            Ok("open") => {
-                let open = server.stats().open;
-                println!("{open}");
-                std::io::stdout().flush().unwrap();
-            }
-            _ => break,
-        }
-    }
-}
-
-/// The server child process; killed and reaped on drop.
-struct ServerProcess {
-    child: Child,
-    stdin: ChildStdin,
-    stdout: BufReader<std::process::ChildStdout>,
-    addr: String,
-}
-
-impl ServerProcess {
-    fn start() -> ServerProcess {
-        let mut child = Command::new(std::env::current_exe().unwrap())
-            .arg("--fleet-server")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("the server process starts");
-        let stdin = child.stdin.take().unwrap();
-        let mut stdout = BufReader::new(child.stdout.take().unwrap());
-        let mut addr = String::new();
-        stdout.read_line(&mut addr).unwrap();
-        ServerProcess {
-            child,
-            stdin,
-            stdout,
-            addr: addr.trim().to_owned(),
-        }
-    }
-
-    fn command(&mut self, line: &str) {
-        writeln!(self.stdin, "{line}").unwrap();
-        self.stdin.flush().unwrap();
-    }
-
-    fn open_connections(&mut self) -> usize {
-        self.command("open");
-        let mut line = String::new();
-        self.stdout.read_line(&mut line).unwrap();
-        line.trim().parse().unwrap()
-    }
-}
-
-impl Drop for ServerProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 fn session(seed: u64) -> Session<JsonRpcAdapter> {
     let backoff = BackoffConfig::default()
@@ -115,14 +41,6 @@ fn session(seed: u64) -> Session<JsonRpcAdapter> {
     let mut session = Session::new(config, adapter).unwrap();
     session.subscribe(Instant::now(), "a").unwrap();
     session
-}
-
-/// Resident set size of this process, in bytes (`/proc/self/statm`, field 2, in pages).
-fn rss_bytes() -> u64 {
-    let statm = std::fs::read_to_string("/proc/self/statm").unwrap();
-    let pages: u64 = statm.split_whitespace().nth(1).unwrap().parse().unwrap();
-    // 4 KiB pages on every Linux this runs on; no unsafe `sysconf` call for the page size.
-    pages * 4096
 }
 
 /// Runs the driver until every session has been live `n` times; the instants of the
@@ -156,25 +74,10 @@ fn until_all_live(
     }
 }
 
-/// Peak connections in any `WINDOW` (sliding over the event instants) over the mean per
-/// `WINDOW` across `[from, to]`.
-fn peak_over_mean(connected: &[Instant], from: Instant, to: Instant) -> (usize, f64) {
-    let mut peak = 0;
-    let mut start = 0;
-    for end in 0..connected.len() {
-        while connected[end].duration_since(connected[start]) >= WINDOW {
-            start += 1;
-        }
-        peak = peak.max(end - start + 1);
-    }
-    let windows = to.duration_since(from).as_secs_f64() / WINDOW.as_secs_f64();
-    (peak, connected.len() as f64 / windows)
-}
-
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    if args.iter().any(|a| a == "--fleet-server") {
-        return serve();
+    if args.iter().any(|a| a == SERVER_FLAG) {
+        return run_server_child();
     }
     if !args.iter().any(|a| a == "--bench") {
         println!("fleet: run with `cargo bench -p bind-mio --bench fleet`");
@@ -192,11 +95,12 @@ fn main() {
         "RLIMIT_NOFILE only {limit}: cannot hold {sessions} sessions"
     );
 
-    let mut server = ServerProcess::start();
-    let url = |i: usize| format!("ws://{}/ws?client=c{i}", server.addr);
-    let urls: Vec<String> = (0..sessions).map(url).collect();
+    let mut server = ServerProcess::start().expect("the server process starts");
+    let urls: Vec<String> = (0..sessions)
+        .map(|i| server.url(&format!("c{i}")))
+        .collect();
     let mut driver = Driver::new(DriverConfig::default()).unwrap();
-    let rss_before = rss_bytes();
+    let rss_before = rss_bytes().unwrap();
     let mut index = std::collections::HashMap::with_capacity(sessions);
     for (i, url) in urls.iter().enumerate() {
         let endpoint = Endpoint::new(url)
@@ -213,18 +117,18 @@ fn main() {
         driver.run_once(Some(Duration::from_millis(50))).unwrap();
         while driver.poll_event().is_some() {}
     }
-    let rss_live = rss_bytes();
+    let rss_live = rss_bytes().unwrap();
     assert_eq!(driver.sockets(), sessions);
-    let open = server.open_connections();
+    let open = server.open_connections().unwrap();
     let per_session = rss_live.saturating_sub(rss_before) as f64 / sessions as f64;
 
     connected.clear();
     let restart = Instant::now();
-    server.command("restart");
+    server.restart(DOWNTIME).unwrap();
     let restored = until_all_live(&mut driver, &mut lives, &index, 2, &mut connected);
     let done = Instant::now();
-    let (peak, mean) = peak_over_mean(&connected, restart + DOWNTIME, done);
-    let open_after = server.open_connections();
+    let PeakAndMean { peak, mean } = peak_over_mean(&connected, restart + DOWNTIME, done, WINDOW);
+    let open_after = server.open_connections().unwrap();
     println!(
         "fleet/{sessions}: all live in {first:.2?}; idle RSS {:.1} MiB over {:.1} MiB before, \
          {per_session:.0} bytes ({:.1} KiB) per session; server holds {open}",

@@ -4,17 +4,16 @@
 //! A plain `harness = false` binary: `cargo bench -p bind-mio --bench throughput`. It does
 //! nothing without cargo's `--bench` flag, so `cargo test --all-targets` does not run it.
 //!
-//! The flood server does the WebSocket upgrade with tungstenite, then writes pre-encoded,
-//! unmasked text frames from one buffer, so the server costs little more than a `write`
-//! syscall per 256 KiB and the client side is the bottleneck being compared. Both clients read
-//! with the same WebSocket configuration (tungstenite's default 128 KiB read buffer); the
-//! binding is also run with its own default (8 KiB, sized for thousands of connections).
+//! The flood server (the kit's [`Flood`]) does the WebSocket upgrade with tungstenite, then
+//! writes pre-encoded, unmasked text frames from one buffer, so the server costs little more
+//! than a `write` syscall per 256 KiB and the client side is the bottleneck being compared.
+//! Both clients read with the same WebSocket configuration (tungstenite's default 128 KiB read
+//! buffer); the binding is also run with its own default (8 KiB, sized for thousands of
+//! connections).
 //! Rounds alternate raw, binding, binding (own buffers) so that load changes on the shared
 //! machine hit all alike; the median of each is reported.
 
-use std::io::Write;
-use std::net::{TcpListener, TcpStream};
-use std::thread::JoinHandle;
+use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
 use bind_mio::tungstenite::protocol::WebSocketConfig;
@@ -22,84 +21,15 @@ use bind_mio::tungstenite::{self, Message};
 use bind_mio::{default_websocket_config, Driver, DriverConfig, Endpoint, Event};
 use reconnect_core::adapters::RawAdapter;
 use reconnect_core::{Config, Event as CoreEvent, Session};
+use reconnect_testkit::bench::Flood;
 
 const ROUNDS: usize = 5;
-/// Bytes handed to one `write` by the flood server.
-const CHUNK: usize = 256 << 10;
-
-/// One flood: `count` text frames of `size` bytes to the next client that connects.
-struct Flood {
-    addr: std::net::SocketAddr,
-    server: Option<JoinHandle<()>>,
-}
-
-impl Flood {
-    fn start(size: usize, count: usize) -> Flood {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-        let addr = listener.local_addr().unwrap();
-        let server = std::thread::spawn(move || {
-            let (stream, _) = listener.accept().expect("accept");
-            stream.set_nodelay(true).unwrap();
-            let mut ws = tungstenite::accept(stream).expect("upgrade");
-            let frame = encoded_text_frame(size);
-            let per_chunk = (CHUNK / frame.len()).max(1);
-            let chunk = frame.repeat(per_chunk);
-            let mut left = count;
-            let stream = ws.get_mut();
-            while left >= per_chunk {
-                if stream.write_all(&chunk).is_err() {
-                    return;
-                }
-                left -= per_chunk;
-            }
-            let _ = stream.write_all(&frame.repeat(left));
-            let _ = stream.flush();
-            // Hold the connection until the client has read everything and hangs up, so the
-            // close never races the data.
-            let _ = std::io::Read::read(stream, &mut [0u8; 64]);
-        });
-        Flood {
-            addr,
-            server: Some(server),
-        }
-    }
-
-    fn url(&self) -> String {
-        format!("ws://{}/flood", self.addr)
-    }
-}
-
-impl Drop for Flood {
-    fn drop(&mut self) {
-        if let Some(server) = self.server.take() {
-            let _ = server.join();
-        }
-    }
-}
-
-/// An unmasked server-to-client text frame of `size` payload bytes (all `x`).
-fn encoded_text_frame(size: usize) -> Vec<u8> {
-    let mut frame = vec![0x81];
-    match size {
-        0..=125 => frame.push(size as u8),
-        126..=0xffff => {
-            frame.push(126);
-            frame.extend_from_slice(&(size as u16).to_be_bytes());
-        }
-        _ => {
-            frame.push(127);
-            frame.extend_from_slice(&(size as u64).to_be_bytes());
-        }
-    }
-    frame.resize(frame.len() + size, b'x');
-    frame
-}
 
 /// Messages per second: `count` messages, timed from the first one to the last (the upgrade
 /// and connection setup are not in the measure).
 fn raw_blocking(size: usize, count: usize, config: WebSocketConfig) -> f64 {
-    let flood = Flood::start(size, count);
-    let stream = TcpStream::connect(flood.addr).unwrap();
+    let flood = Flood::start(size, count).expect("the flood server starts");
+    let stream = TcpStream::connect(flood.addr()).unwrap();
     stream.set_nodelay(true).unwrap();
     let (mut ws, _) =
         tungstenite::client::client_with_config(flood.url(), stream, Some(config)).unwrap();
@@ -125,7 +55,7 @@ fn raw_blocking(size: usize, count: usize, config: WebSocketConfig) -> f64 {
 /// The same through a driver with one session (raw adapter: every frame is an
 /// `Event::Message`, taken with `poll_event`, as an application would).
 fn binding(size: usize, count: usize, config: WebSocketConfig) -> f64 {
-    let flood = Flood::start(size, count);
+    let flood = Flood::start(size, count).expect("the flood server starts");
     let mut driver = Driver::new(DriverConfig::default()).unwrap();
     let session = Session::new(Config::new(7), RawAdapter::new()).unwrap();
     let endpoint = Endpoint::new(&flood.url())

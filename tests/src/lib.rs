@@ -16,6 +16,7 @@
 //! | [`rpc`] | builders and a classifier for the wire format |
 //! | [`tls`] | the throw-away certificate and rustls configs trusting it |
 //! | [`fds`] | counting the process's open file descriptors |
+//! | [`bench`](mod@bench) | the bindings' shared benchmark fixtures: a flood server, the server in a child process, RSS and rate measures |
 //!
 //! # The wire protocol
 //!
@@ -65,6 +66,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod bench;
 pub mod fds;
 pub mod peer;
 pub mod proxy;

@@ -22,7 +22,8 @@ pub mod fault;
 mod session;
 mod state;
 pub mod stats;
-mod stream;
+// The bench fixtures build their frames with the same encoder.
+pub(crate) mod stream;
 mod supervisor;
 
 use std::net::{SocketAddr, TcpListener};

@@ -1,0 +1,21 @@
+//! Fixtures shared by the bindings' benchmarks, so that every binding is measured against the
+//! same servers with the same yardsticks.
+//!
+//! | item | what it gives a benchmark |
+//! |---|---|
+//! | [`Flood`] | a server that writes pre-encoded text frames as fast as the client reads, for throughput |
+//! | [`ServerProcess`], [`run_server_child`], [`SERVER_FLAG`] | the kit's [`TestServer`](crate::server::TestServer) in a child process, for fleets of thousands of sessions |
+//! | [`rss_bytes`] | the resident memory of the benchmark's process |
+//! | [`peak_over_mean`] | how evenly a fleet's reconnects spread over time |
+//!
+//! Benchmarks print what they measure and never assert speed.
+
+mod flood;
+mod memory;
+mod rate;
+pub mod server_process;
+
+pub use flood::{encoded_text_frame, Flood, CHUNK};
+pub use memory::rss_bytes;
+pub use rate::{peak_over_mean, PeakAndMean};
+pub use server_process::{run_server_child, ServerProcess, SERVER_FLAG};
