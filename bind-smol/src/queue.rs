@@ -1,10 +1,11 @@
 //! The bounded queue that carries a session's events from its task to its [`EventStream`].
 //!
 //! A market-data session produces events far faster than a channel can afford to wake its
-//! reader for each one, so both ends move them in batches: the task appends everything one turn
-//! produced under one lock and wakes the stream at most once; the stream swaps the whole queue
-//! for its own (empty) buffer under one lock and then yields from that buffer without locking.
-//! The two buffers trade places on every swap, so a steady flow allocates nothing.
+//! reader for each one, so both ends move them in batches: the task hands over everything one
+//! turn produced under one lock and wakes the stream at most once; the stream swaps the whole
+//! queue for its own (empty) buffer under one lock and then yields from that buffer without
+//! locking. Buffers trade places rather than events moving one by one, so a steady flow neither
+//! copies events between buffers nor allocates.
 //!
 //! The bound is on what waits in the shared queue: the task asks for room
 //! ([`EventSender::poll_room`]) before it takes new input, and stops reading until the stream
@@ -67,14 +68,18 @@ pub(crate) struct EventSender {
 }
 
 impl EventSender {
-    /// How many more events fit before the bound; `Pending` (with the task's waker kept) while
-    /// there is no room. Always ready once the stream is gone: its events are discarded.
-    pub(crate) fn poll_room(&self, cx: &mut Context<'_>) -> Poll<usize> {
+    /// How many more events fit before the bound, counting the `held` events the task has
+    /// not handed over yet; `Pending` (with the task's waker kept) while there is no room.
+    /// Always ready once the stream is gone: its events are discarded.
+    pub(crate) fn poll_room(&self, cx: &mut Context<'_>, held: usize) -> Poll<usize> {
         let mut shared = lock(&self.shared);
         if shared.reader_gone {
             return Poll::Ready(usize::MAX);
         }
-        let room = shared.capacity.saturating_sub(shared.events.len());
+        let room = shared
+            .capacity
+            .saturating_sub(shared.events.len())
+            .saturating_sub(held);
         if room > 0 {
             return Poll::Ready(room);
         }
@@ -85,9 +90,14 @@ impl EventSender {
         Poll::Pending
     }
 
-    /// Moves every event of `batch` to the stream, in order, and wakes the stream if it waits.
-    /// Once the stream is gone the batch is discarded.
-    pub(crate) fn publish(&self, batch: &mut Vec<Event>) {
+    /// Hands `batch` to the stream, in order, and wakes the stream if it waits; once the stream
+    /// is gone the batch is discarded.
+    ///
+    /// When the stream has taken everything before, the two buffers trade places instead of
+    /// moving the events one by one. Otherwise [`Handover::Now`] appends them, and
+    /// [`Handover::IfTaken`] keeps them in `batch` for a later call: the stream has events
+    /// to work through anyway, and the task will hand these over before it waits.
+    pub(crate) fn publish(&self, batch: &mut VecDeque<Event>, handover: Handover) {
         if batch.is_empty() {
             return;
         }
@@ -97,13 +107,29 @@ impl EventSender {
                 batch.clear();
                 return;
             }
-            shared.events.extend(batch.drain(..));
+            if shared.events.is_empty() {
+                std::mem::swap(&mut shared.events, batch);
+            } else if handover == Handover::Now {
+                shared.events.append(batch);
+            } else {
+                return;
+            }
             shared.reader.take()
         };
         if let Some(reader) = reader {
             reader.wake();
         }
     }
+}
+
+/// Whether [`EventSender::publish`] must hand a batch over while the stream still has events to
+/// take.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Handover {
+    /// Hand it over now: the task is about to wait or yield.
+    Now,
+    /// Only if the buffers can trade places.
+    IfTaken,
 }
 
 impl Drop for EventSender {
@@ -227,7 +253,7 @@ mod tests {
         let waker = Waker::from(counter.clone());
         let mut cx = Context::from_waker(&waker);
         assert!(rx.poll_next(&mut cx).is_pending());
-        tx.publish(&mut (1..=5).map(event).collect());
+        tx.publish(&mut (1..=5).map(event).collect(), Handover::Now);
         assert_eq!(counter.0.load(Ordering::SeqCst), 1);
         assert_eq!(rx.len(), 5);
         let got: Vec<u32> = (0..5)
@@ -249,23 +275,49 @@ mod tests {
         let counter = Arc::new(Counter::default());
         let waker = Waker::from(counter.clone());
         let mut cx = Context::from_waker(&waker);
-        assert_eq!(tx.poll_room(&mut cx), Poll::Ready(3));
-        tx.publish(&mut vec![event(1), event(2)]);
-        assert_eq!(tx.poll_room(&mut cx), Poll::Ready(1));
-        tx.publish(&mut vec![event(3)]);
-        assert_eq!(tx.poll_room(&mut cx), Poll::Pending);
+        assert_eq!(tx.poll_room(&mut cx, 0), Poll::Ready(3));
+        tx.publish(&mut VecDeque::from([event(1), event(2)]), Handover::Now);
+        assert_eq!(tx.poll_room(&mut cx, 0), Poll::Ready(1));
+        tx.publish(&mut VecDeque::from([event(3)]), Handover::Now);
+        assert_eq!(tx.poll_room(&mut cx, 0), Poll::Pending);
         assert_eq!(counter.0.load(Ordering::SeqCst), 0);
         // Taking the first event takes the whole batch and frees the queue.
         assert!(matches!(rx.poll_next(&mut cx), Poll::Ready(Some(_))));
         assert_eq!(counter.0.load(Ordering::SeqCst), 1);
-        assert_eq!(tx.poll_room(&mut cx), Poll::Ready(3));
+        assert_eq!(tx.poll_room(&mut cx, 0), Poll::Ready(3));
         assert_eq!(rx.len(), 2);
+    }
+
+    #[test]
+    fn a_batch_waits_for_a_swap_unless_the_task_hands_it_over_now() {
+        let (tx, mut rx) = event_queue(4);
+        let waker = Waker::noop();
+        let mut cx = Context::from_waker(waker);
+        tx.publish(&mut VecDeque::from([event(1)]), Handover::IfTaken);
+        let mut batch = VecDeque::from([event(2), event(3)]);
+        tx.publish(&mut batch, Handover::IfTaken);
+        assert_eq!(
+            batch.len(),
+            2,
+            "kept: the stream has not taken the first one"
+        );
+        // Held events count against the bound.
+        assert_eq!(tx.poll_room(&mut cx, batch.len()), Poll::Ready(1));
+        assert_eq!(tx.poll_room(&mut cx, 3), Poll::Pending);
+        tx.publish(&mut batch, Handover::Now);
+        assert!(batch.is_empty());
+        let got: Vec<u32> = std::iter::from_fn(|| match rx.poll_next(&mut cx) {
+            Poll::Ready(Some(e)) => Some(attempt(e)),
+            _ => None,
+        })
+        .collect();
+        assert_eq!(got, [1, 2, 3]);
     }
 
     #[test]
     fn the_stream_ends_only_after_the_last_event() {
         let (tx, mut rx) = event_queue(4);
-        tx.publish(&mut vec![event(1)]);
+        tx.publish(&mut VecDeque::from([event(1)]), Handover::Now);
         drop(tx);
         let waker = Waker::noop();
         let mut cx = Context::from_waker(waker);
@@ -276,13 +328,13 @@ mod tests {
     #[test]
     fn without_a_stream_events_are_discarded_and_room_is_unbounded() {
         let (tx, rx) = event_queue(1);
-        tx.publish(&mut vec![event(1)]);
+        tx.publish(&mut VecDeque::from([event(1)]), Handover::Now);
         drop(rx);
         let waker = Waker::noop();
         let mut cx = Context::from_waker(waker);
-        assert_eq!(tx.poll_room(&mut cx), Poll::Ready(usize::MAX));
-        let mut batch = vec![event(2)];
-        tx.publish(&mut batch);
+        assert_eq!(tx.poll_room(&mut cx, 0), Poll::Ready(usize::MAX));
+        let mut batch = VecDeque::from([event(2)]);
+        tx.publish(&mut batch, Handover::Now);
         assert!(batch.is_empty());
     }
 }

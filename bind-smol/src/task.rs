@@ -22,6 +22,7 @@
 //! bound is backpressure, reported as a failure; a released transport is dropped at once, after
 //! one non-blocking flush attempt for frames queued just before.
 
+use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -40,7 +41,7 @@ use tungstenite::protocol::frame::CloseFrame;
 use tungstenite::Message;
 
 use crate::event::Event;
-use crate::queue::EventSender;
+use crate::queue::{EventSender, Handover};
 use crate::transport::{self, Attempt, AttemptPlan, Ws};
 use crate::{AttemptInfo, Endpoint};
 
@@ -70,7 +71,7 @@ pub(crate) struct Driver<P> {
     commands: Pin<Box<async_channel::Receiver<Command>>>,
     events: EventSender,
     /// The events of the current turn, handed to the stream together.
-    batch: Vec<Event>,
+    batch: VecDeque<Event>,
     /// Dropped when the task ends, which resolves every `SessionHandle::close`.
     _finished: async_channel::Sender<()>,
     transport: Option<Transport>,
@@ -95,7 +96,7 @@ impl<P: Protocol> Driver<P> {
             endpoint,
             commands: Box::pin(commands),
             events,
-            batch: Vec::new(),
+            batch: VecDeque::new(),
             _finished: finished,
             transport: None,
             timer: Timer::never(),
@@ -120,24 +121,28 @@ impl<P: Protocol> Driver<P> {
         }
         let mut budget = BUDGET;
         loop {
-            self.events.publish(&mut self.batch);
+            self.events.publish(&mut self.batch, Handover::IfTaken);
             if self.session.is_stopped() && self.transport.is_none() {
+                self.events.publish(&mut self.batch, Handover::Now);
                 return Poll::Ready(());
             }
             // New inputs make new events: take them only while the stream has room.
-            let room = match self.events.poll_room(cx) {
-                Poll::Ready(room) => room,
-                Poll::Pending => return Poll::Pending,
+            // No room means the stream has events to take (it was woken when they came) or
+            // the held batch alone fills the bound (the hand-over above swapped it in): taking
+            // them wakes the task, which then hands over what it holds.
+            let Poll::Ready(room) = self.events.poll_room(cx, self.batch.len()) else {
+                return Poll::Pending;
             };
             if budget == 0 {
+                // Yielding, not waiting: the next turn comes soon and hands over what the
+                // stream has not made room for yet.
                 cx.waker().wake_by_ref();
                 return Poll::Pending;
             }
-            let limit = room.min(budget);
-            let taken = self.take_inputs(cx, limit);
+            let taken = self.take_inputs(cx, room.min(budget));
             budget -= taken;
-            self.flush(cx);
-            if taken > 0 {
+            // A failed flush is news for the session, which may already have a new attempt.
+            if taken > 0 || self.flush(cx) {
                 continue;
             }
             // Nothing was ready, and every source polled has the waker. The timer last, set to
@@ -150,7 +155,7 @@ impl<P: Protocol> Driver<P> {
                 budget = budget.saturating_sub(1);
                 continue;
             }
-            self.events.publish(&mut self.batch);
+            self.events.publish(&mut self.batch, Handover::Now);
             return Poll::Pending;
         }
     }
@@ -203,9 +208,9 @@ impl<P: Protocol> Driver<P> {
         taken
     }
 
-    /// Pushes frames queued on the open transport towards the socket; a failure is reported to
-    /// the session.
-    fn flush(&mut self, cx: &mut Context<'_>) {
+    /// Pushes frames queued on the open transport towards the socket. Returns whether it
+    /// reported a failure to the session.
+    fn flush(&mut self, cx: &mut Context<'_>) -> bool {
         let Some(Transport::Open {
             conn,
             ws,
@@ -213,24 +218,26 @@ impl<P: Protocol> Driver<P> {
             ended,
         }) = self.transport.as_mut()
         else {
-            return;
+            return false;
         };
         match Pin::new(ws.as_mut()).poll_flush(cx) {
             Poll::Ready(Ok(())) => *unflushed = false,
             Poll::Ready(Err(e)) => {
                 *unflushed = false;
-                let conn = *conn;
                 if !*ended {
                     *ended = true;
+                    let conn = *conn;
                     let error = errors::from_ws(&e);
                     self.session
                         .handle_input(Instant::now(), Input::Failed { conn, error });
                     self.drain();
+                    return true;
                 }
             }
             // The socket's writable readiness wakes the task.
             Poll::Pending => {}
         }
+        false
     }
 
     /// Sets the timer to the session's next deadline when that is earlier than the one it is
@@ -253,7 +260,7 @@ impl<P: Protocol> Driver<P> {
         while let Some(output) = self.session.poll_output() {
             match output {
                 Output::Action(action) => self.perform(action),
-                Output::Event(event) => self.batch.push(Event::Session(event)),
+                Output::Event(event) => self.batch.push_back(Event::Session(event)),
             }
         }
     }
@@ -449,7 +456,7 @@ impl<P: Protocol> Driver<P> {
         // What the due deadlines did before the command comes first; the refusal after it.
         self.drain();
         if let Err(refused) = verdict {
-            self.batch.push(Event::Refused(refused));
+            self.batch.push_back(Event::Refused(refused));
         }
     }
 }

@@ -14,7 +14,8 @@ use crate::topic::Topic;
 impl<P: Protocol> Session<P> {
     /// Handles an input for the current transport (staleness was checked by the caller).
     pub(crate) fn on_input(&mut self, now: Instant, input: Input) {
-        let connecting = self.phase == Phase::Connecting;
+        // `matches!`, not `==`: the derived comparison is a call, and this runs on every frame.
+        let connecting = matches!(self.phase, Phase::Connecting);
         match input {
             Input::Opened { .. } => {
                 if connecting {

@@ -370,7 +370,8 @@ impl<P: Protocol> Session<P> {
     }
 
     fn account_time(&mut self, now: Instant) {
-        let Some(since) = self.accounted_until else {
+        // A driver hands a batch of inputs one reading of the clock: only the first accounts.
+        let Some(since) = self.accounted_until.filter(|since| *since != now) else {
             return;
         };
         let elapsed = now.saturating_duration_since(since);

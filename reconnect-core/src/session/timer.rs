@@ -83,15 +83,27 @@ impl Timer {
 #[derive(Clone, Debug, Default)]
 pub(crate) struct TimerTable {
     slots: [Option<Instant>; Timer::ALL.len()],
+    /// No deadline is earlier than this (`None`: none is set). Setting lowers it and stopping
+    /// leaves it, so it may be early but never late; [`first_due`](Self::first_due) makes it
+    /// exact again. It lets the check that every input makes ("is anything due?") skip the scan
+    /// while nothing is, which is the data path's common case: every frame pushes the ping
+    /// deadline back, none brings a deadline forward.
+    earliest: Option<Instant>,
 }
 
 impl TimerTable {
     pub(crate) fn set(&mut self, timer: Timer, at: Instant) {
         self.slots[timer as usize] = Some(at);
+        if self.earliest.is_none_or(|earliest| at < earliest) {
+            self.earliest = Some(at);
+        }
     }
 
     pub(crate) fn set_opt(&mut self, timer: Timer, at: Option<Instant>) {
-        self.slots[timer as usize] = at;
+        match at {
+            Some(at) => self.set(timer, at),
+            None => self.stop(timer),
+        }
     }
 
     pub(crate) fn stop(&mut self, timer: Timer) {
@@ -103,7 +115,7 @@ impl TimerTable {
     }
 
     pub(crate) fn stop_all(&mut self) {
-        self.slots = Default::default();
+        *self = TimerTable::default();
     }
 
     /// The earliest deadline.
@@ -112,10 +124,51 @@ impl TimerTable {
     }
 
     /// The first timer, in declaration order, that is due at `now`.
-    pub(crate) fn first_due(&self, now: Instant) -> Option<Timer> {
-        Timer::ALL
+    pub(crate) fn first_due(&mut self, now: Instant) -> Option<Timer> {
+        match self.earliest {
+            None => return None,
+            Some(earliest) if now < earliest => return None,
+            Some(_) => {}
+        }
+        let due = Timer::ALL
             .iter()
             .copied()
-            .find(|t| self.slots[*t as usize].is_some_and(|at| at <= now))
+            .find(|t| self.slots[*t as usize].is_some_and(|at| at <= now));
+        if due.is_none() {
+            self.earliest = self.next();
+        }
+        due
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn a_stopped_earliest_deadline_neither_fires_nor_hides_a_later_one() {
+        let t0 = Instant::now();
+        let s = Duration::from_secs;
+        let mut table = TimerTable::default();
+        assert_eq!(table.first_due(t0 + s(100)), None);
+        table.set(Timer::Pong, t0 + s(1));
+        table.set(Timer::Ping, t0 + s(5));
+        assert_eq!(table.first_due(t0), None);
+        table.stop(Timer::Pong);
+        // The bound is still the stopped deadline's: the scan runs and finds nothing due.
+        assert_eq!(table.first_due(t0 + s(2)), None);
+        assert_eq!(table.next(), Some(t0 + s(5)));
+        assert_eq!(table.first_due(t0 + s(5)), Some(Timer::Ping));
+        // Moving a deadline later keeps the earlier bound, which only makes the check scan.
+        table.set(Timer::Ping, t0 + s(9));
+        assert_eq!(table.first_due(t0 + s(6)), None);
+        assert_eq!(table.first_due(t0 + s(9)), Some(Timer::Ping));
+        table.set_opt(Timer::Ping, None);
+        table.set(Timer::Connect, t0 + s(3));
+        assert_eq!(table.first_due(t0 + s(9)), Some(Timer::Connect));
+        table.stop_all();
+        assert_eq!(table.first_due(t0 + s(100)), None);
+        assert_eq!(table.next(), None);
     }
 }
