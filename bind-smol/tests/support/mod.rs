@@ -1,132 +1,27 @@
 //! The kit's `ScenarioClient` on this binding: the session's task runs on its own thread (with
 //! `smol::block_on`), commands go through the handle, events are mapped onto the kit's words.
 //!
-//! `session_for` and `kit_event` translate the kit's spec and vocabulary to the core's; they are
-//! the same mapping as bind-mio's test support (test glue, not runtime-specific).
+//! The spec-to-session mapping is bind-mio's test support file `kit.rs`, shared, not copied.
 
 #![allow(dead_code)] // each test binary uses a different part
 
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use bind_smol::{default_websocket_config, Endpoint, Event, EventStream, Options, SessionHandle};
+use bind_smol::{Endpoint, Event, EventStream, Options, SessionHandle};
 use futures_lite::StreamExt;
-use reconnect_core::adapters::{JsonRpcAdapter, JsonRpcConfig, SeqPointer};
-use reconnect_core::{BackoffConfig, Config, FirstRetry, Jitter, Session, StopReason};
-use reconnect_testkit::scenario::{
-    ClientError, ClientEvent, ClientSpec, Jitter as KitJitter, ScenarioClient, StopKind,
-};
+use reconnect_core::adapters::JsonRpcAdapter;
+use reconnect_core::Session;
+use reconnect_testkit::scenario::{ClientError, ClientEvent, ClientSpec, ScenarioClient};
 
-/// The session the spec describes, with its channels and credentials, not yet started.
-pub fn session_for(spec: &ClientSpec) -> Result<Session<JsonRpcAdapter>, ClientError> {
-    let err = |e: &dyn std::fmt::Display| ClientError(e.to_string());
-    let jitter = match spec.jitter {
-        KitJitter::None => Jitter::None,
-        KitJitter::Full => Jitter::Full,
-        KitJitter::Equal => Jitter::Equal,
-        KitJitter::Decorrelated => Jitter::Decorrelated,
-    };
-    let backoff = BackoffConfig::default()
-        .initial(spec.backoff_initial)
-        .max(spec.backoff_max)
-        .jitter(jitter)
-        .min_uptime(spec.min_uptime)
-        // The kit's spec has no notion of a quicker first retry: every delay is the backoff's.
-        .first_retry(FirstRetry::Jittered);
-    let mut config = Config::new(spec.seed)
-        .backoff(backoff)
-        .ping_interval(spec.ping_interval)
-        .pong_timeout(spec.pong_timeout)
-        .idle_timeout(spec.idle_timeout)
-        .connect_timeout(spec.connect_timeout)
-        .max_attempts(spec.max_attempts);
-    // Acks on a loaded test machine are fast; keep the step deadlines short but safe.
-    config.timeouts.auth = Duration::from_secs(2);
-    config.timeouts.setup = Duration::from_secs(2);
-    config.timeouts.subscribe = Duration::from_secs(2);
-    config.timeouts.close = Duration::from_secs(1);
-    let adapter = JsonRpcAdapter::new(
-        JsonRpcConfig::default()
-            .server_heartbeat(spec.heartbeat)
-            .seq_pointer(Some(SeqPointer::parse("/seq").map_err(|e| err(&e))?)),
-    );
-    let mut session = Session::new(config, adapter).map_err(|e| err(&e))?;
-    if let Some(auth) = &spec.auth {
-        session.set_credentials(JsonRpcAdapter::auth_params(auth).map_err(|e| err(&e))?);
-    }
-    let now = std::time::Instant::now();
-    for channel in &spec.channels {
-        session
-            .subscribe(now, channel.as_str())
-            .map_err(|e| err(&e))?;
-    }
-    Ok(session)
-}
-
-/// The endpoint the spec describes.
-pub fn endpoint_for(spec: &ClientSpec) -> Result<Endpoint, ClientError> {
-    let mut endpoint = Endpoint::new(&spec.url).map_err(|e| ClientError(e.to_string()))?;
-    if let Some(pem) = &spec.root_cert_pem {
-        let tls =
-            bind_smol::tls::config_with_pem_roots(pem).map_err(|e| ClientError(e.to_string()))?;
-        endpoint = endpoint.tls_config(tls);
-    }
-    let websocket = default_websocket_config()
-        .max_message_size(Some(spec.max_message_size))
-        .max_frame_size(Some(spec.max_message_size));
-    Ok(endpoint.websocket_config(websocket))
-}
+#[path = "../../../bind-mio/tests/support/kit.rs"]
+mod kit;
+pub use kit::{endpoint_for, session_for};
 
 /// A session event in the kit's words.
 pub fn kit_event(event: Event) -> ClientEvent {
-    use reconnect_core::Event as E;
-    let core = match event {
-        Event::Session(e) => e,
-        other => return ClientEvent::Other(format!("{other:?}")),
-    };
-    match core {
-        E::Connecting { attempt, .. } => ClientEvent::Connecting { attempt },
-        E::Connected { .. } => ClientEvent::Connected,
-        E::Authenticated { .. } => ClientEvent::Authenticated,
-        E::Subscribed { topic, .. } => ClientEvent::Subscribed {
-            channel: topic.as_str().to_owned(),
-        },
-        E::Live { .. } => ClientEvent::Live,
-        E::Message {
-            topic: Some(topic),
-            seq: Some(seq),
-            ..
-        } => ClientEvent::Message {
-            channel: topic.as_str().to_owned(),
-            seq,
-        },
-        E::Gap {
-            topic,
-            expected,
-            received,
-        } => ClientEvent::Gap {
-            channel: topic.as_str().to_owned(),
-            expected,
-            got: received,
-        },
-        E::Disconnected { cause, .. } => ClientEvent::Disconnected {
-            reason: cause.to_string(),
-        },
-        E::ReconnectScheduled { attempt, delay, .. } => ClientEvent::ReconnectScheduled {
-            attempt,
-            delay: delay.drawn,
-        },
-        E::Stopped { reason } => {
-            let kind = match &reason {
-                StopReason::Closed { .. } => StopKind::Closed,
-                StopReason::Fatal(_) => StopKind::Fatal,
-                _ => StopKind::GaveUp,
-            };
-            ClientEvent::Stopped {
-                kind,
-                reason: format!("{reason:?}"),
-            }
-        }
+    match event {
+        Event::Session(e) => kit::kit_event_of(e),
         other => ClientEvent::Other(format!("{other:?}")),
     }
 }
