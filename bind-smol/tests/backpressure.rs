@@ -1,0 +1,109 @@
+//! A consumer slower than its feed: the session's task stops reading while the event queue is
+//! full, so memory stays bounded by `event_capacity`, and every message still arrives, in
+//! order, once the consumer catches up. Also: a flooded session on one executor thread leaves
+//! room for the other tasks of that thread.
+
+use std::cell::Cell;
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use bind_smol::{Endpoint, Event, Options};
+use futures_core::Stream;
+use futures_lite::StreamExt;
+use reconnect_core::adapters::RawAdapter;
+use reconnect_core::{Config, Event as CoreEvent, Session};
+use reconnect_testkit::bench::Flood;
+
+/// Only a real hang reaches it.
+const LIMIT: Duration = Duration::from_secs(60);
+
+fn quiet_session() -> Session<RawAdapter> {
+    // No pings: a consumer that pauses must not be mistaken for a dead peer here.
+    Session::new(Config::new(3).ping_interval(None), RawAdapter::new()).unwrap()
+}
+
+#[test]
+fn a_slow_consumer_bounds_the_queue_and_loses_nothing() {
+    const CAPACITY: usize = 16;
+    const MESSAGES: usize = 20_000;
+    let flood = Flood::start(64, MESSAGES).unwrap();
+    let endpoint = Endpoint::new(&flood.url()).unwrap();
+    let (handle, mut events, task) = bind_smol::connect(
+        quiet_session(),
+        endpoint,
+        Options::default().event_capacity(CAPACITY),
+    );
+    let task = smol::spawn(task);
+    smol::block_on(async {
+        let started = Instant::now();
+        let (mut received, mut bytes, mut most_buffered) = (0, 0, 0);
+        while received < MESSAGES {
+            assert!(started.elapsed() < LIMIT, "stalled at {received}");
+            // Now and then the consumer looks away while the flood keeps coming.
+            if received % 2_000 == 1_000 {
+                async_io::Timer::after(Duration::from_millis(20)).await;
+            }
+            most_buffered = most_buffered.max(events.size_hint().0);
+            match events.next().await {
+                Some(Event::Session(CoreEvent::Message { frame, .. })) => {
+                    received += 1;
+                    bytes += frame.len();
+                    assert_eq!(frame.as_text().map(str::len), Some(64));
+                }
+                Some(Event::Session(CoreEvent::Stopped { reason })) => panic!("{reason:?}"),
+                Some(_) => {}
+                None => panic!("the stream ended at {received}"),
+            }
+        }
+        assert_eq!(bytes, 64 * MESSAGES);
+        // The stream's buffer plus the queue behind it, plus one input's events.
+        assert!(
+            most_buffered <= 2 * CAPACITY + 1,
+            "{most_buffered} events were buffered for a capacity of {CAPACITY}"
+        );
+        handle.close().await;
+        task.await;
+    });
+}
+
+#[test]
+fn a_flooded_session_leaves_its_thread_to_other_tasks() {
+    const MESSAGES: usize = 200_000;
+    let flood = Flood::start(64, MESSAGES).unwrap();
+    let endpoint = Endpoint::new(&flood.url()).unwrap();
+    let (handle, mut events, task) =
+        bind_smol::connect(quiet_session(), endpoint, Options::default());
+    let executor = smol::LocalExecutor::new();
+    let task = executor.spawn(task);
+    // A neighbour that counts its turns while the flood is read on the same thread.
+    let ticks = Rc::new(Cell::new(0u32));
+    let neighbour = executor.spawn({
+        let ticks = ticks.clone();
+        async move {
+            loop {
+                ticks.set(ticks.get() + 1);
+                futures_lite::future::yield_now().await;
+            }
+        }
+    });
+    smol::block_on(executor.run(async {
+        let started = Instant::now();
+        let mut received = 0;
+        let mut first_half = None;
+        while received < MESSAGES {
+            assert!(started.elapsed() < LIMIT, "stalled at {received}");
+            if let Some(Event::Session(CoreEvent::Message { .. })) = events.next().await {
+                received += 1;
+                if received == MESSAGES / 2 {
+                    first_half = Some(ticks.get());
+                }
+            }
+        }
+        // The session yields every 128 inputs, so the neighbour ran all along, not only after.
+        let halfway = first_half.expect("halfway");
+        assert!(halfway > 10, "the neighbour ran {halfway} times in 100,000 messages");
+        handle.close().await;
+        task.await;
+    }));
+    drop(neighbour);
+}
