@@ -5,8 +5,9 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use futures_core::Stream;
-use reconnect_core::{Command, Refused};
+use reconnect_core::Refused;
 
+use crate::mailbox::CommandSender;
 use crate::queue::EventReceiver;
 
 /// One event of a session, in the order the session produced it.
@@ -32,9 +33,9 @@ pub enum Event {
 /// closes cleanly once this stream and every handle are dropped.
 pub struct EventStream {
     pub(crate) events: EventReceiver,
-    /// Keeps the command channel open while the stream lives: the session closes only when the
-    /// stream and every handle are gone, and the task learns that from the channel closing.
-    pub(crate) _keepalive: async_channel::Sender<Command>,
+    /// Counts as a sender of commands while the stream lives: the session closes only when the
+    /// stream and every handle are gone, and the task learns that from the last sender's drop.
+    pub(crate) _keepalive: CommandSender,
 }
 
 impl fmt::Debug for EventStream {

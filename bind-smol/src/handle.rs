@@ -4,6 +4,8 @@ use std::fmt;
 
 use reconnect_core::{Command, Credentials, Frame, SendOptions, Topic};
 
+use crate::mailbox::{CommandSender, TrySendError};
+
 /// Why a handle could not pass a command on.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum HandleError {
@@ -27,7 +29,7 @@ impl std::error::Error for HandleError {}
 
 /// Commands a session from any task or thread: `Clone + Send + Sync`.
 ///
-/// Commands are queued, in order, on a bounded channel the session's task drains between IO
+/// Commands are queued, in order, on a bounded queue the session's task drains between IO
 /// events. The `async` forms wait for room (backpressure); the `try_` forms fail at once with
 /// [`HandleError::Full`]. A command the session refuses (an outbox at its bound, a subscription
 /// over the topic limit, a reconnect after close) is reported on the
@@ -37,9 +39,7 @@ impl std::error::Error for HandleError {}
 /// The session closes cleanly when every handle and the event stream are dropped.
 #[derive(Clone)]
 pub struct SessionHandle {
-    pub(crate) commands: async_channel::Sender<Command>,
-    /// Never sent on: closes when the task ends, which is what [`close`](Self::close) waits for.
-    pub(crate) finished: async_channel::Receiver<()>,
+    pub(crate) commands: CommandSender,
 }
 
 impl fmt::Debug for SessionHandle {
@@ -65,8 +65,8 @@ impl SessionHandle {
     /// send's frame back.
     pub fn try_command(&self, command: Command) -> Result<(), HandleError> {
         self.commands.try_send(command).map_err(|e| match e {
-            async_channel::TrySendError::Closed(_) => HandleError::Gone,
-            async_channel::TrySendError::Full(command) => HandleError::Full(command.into_frame()),
+            TrySendError::Ended(_) => HandleError::Gone,
+            TrySendError::Full(command) => HandleError::Full(command.into_frame()),
         })
     }
 
@@ -147,7 +147,7 @@ impl SessionHandle {
     pub async fn close(&self) {
         // A task that already ended needs no command; either way, wait for the end.
         let _ = self.commands.send(Command::Close).await;
-        let _ = self.finished.recv().await;
+        self.commands.ended().await;
     }
 
     /// Starts the close without waiting for its end (the stream reports `Stopped`); fails at
@@ -158,6 +158,6 @@ impl SessionHandle {
 
     /// Whether the session's task has ended.
     pub fn is_ended(&self) -> bool {
-        self.commands.is_closed()
+        self.commands.is_ended()
     }
 }

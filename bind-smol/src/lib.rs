@@ -66,6 +66,7 @@
 
 mod event;
 mod handle;
+mod mailbox;
 mod queue;
 mod task;
 mod transport;
@@ -158,13 +159,11 @@ pub fn connect<P>(
 where
     P: Protocol + Send + 'static,
 {
-    let (command_tx, command_rx) = async_channel::bounded(options.command_capacity.max(1));
+    let (command_tx, command_rx) = mailbox::mailbox(options.command_capacity);
     let (event_tx, event_rx) = queue::event_queue(options.event_capacity);
-    let (finished_tx, finished_rx) = async_channel::bounded(1);
-    let driver = task::Driver::new(session, endpoint, command_rx, event_tx, finished_tx);
+    let driver = task::Driver::new(session, endpoint, command_rx, event_tx);
     let handle = SessionHandle {
         commands: command_tx.clone(),
-        finished: finished_rx,
     };
     let events = EventStream {
         events: event_rx,

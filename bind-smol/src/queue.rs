@@ -21,6 +21,9 @@ use std::task::{Context, Poll, Waker};
 
 use crate::event::Event;
 
+/// Slots a buffer keeps however small the flow: shrinking below this would only churn.
+const MIN_KEPT: usize = 32;
+
 struct Shared {
     events: VecDeque<Event>,
     capacity: usize,
@@ -170,6 +173,12 @@ impl EventReceiver {
                 }
                 return Poll::Pending;
             }
+            // The empty buffer goes back to the task. After a burst it may be far larger than
+            // the flow now needs; an idle session should not keep a burst's worth of memory.
+            let wanted = shared.events.len().max(MIN_KEPT);
+            if self.taken.capacity() > 4 * wanted {
+                self.taken.shrink_to(wanted);
+            }
             std::mem::swap(&mut self.taken, &mut shared.events);
             shared.writer.take()
         };
@@ -312,6 +321,21 @@ mod tests {
         })
         .collect();
         assert_eq!(got, [1, 2, 3]);
+    }
+
+    #[test]
+    fn a_burst_does_not_leave_its_memory_behind() {
+        let (tx, mut rx) = event_queue(10_000);
+        let waker = Waker::noop();
+        let mut cx = Context::from_waker(waker);
+        tx.publish(&mut (0..5_000).map(event).collect(), Handover::Now);
+        while let Poll::Ready(Some(_)) = rx.poll_next(&mut cx) {}
+        assert!(rx.taken.capacity() >= 5_000, "the burst's buffer is the stream's now");
+        // The next, small batch: the burst's buffer goes back to the task shrunk.
+        tx.publish(&mut VecDeque::from([event(1)]), Handover::Now);
+        assert!(matches!(rx.poll_next(&mut cx), Poll::Ready(Some(_))));
+        let back = lock(&tx.shared).events.capacity();
+        assert!(back < 4 * MIN_KEPT, "{back} slots kept after the burst");
     }
 
     #[test]

@@ -41,6 +41,7 @@ use tungstenite::protocol::frame::CloseFrame;
 use tungstenite::Message;
 
 use crate::event::Event;
+use crate::mailbox::CommandReceiver;
 use crate::queue::{EventSender, Handover};
 use crate::transport::{self, Attempt, AttemptPlan, Ws};
 use crate::{AttemptInfo, Endpoint};
@@ -68,12 +69,9 @@ enum Transport {
 pub(crate) struct Driver<P> {
     session: Session<P>,
     endpoint: Endpoint,
-    commands: Pin<Box<async_channel::Receiver<Command>>>,
     events: EventSender,
     /// The events of the current turn, handed to the stream together.
     batch: VecDeque<Event>,
-    /// Dropped when the task ends, which resolves every `SessionHandle::close`.
-    _finished: async_channel::Sender<()>,
     transport: Option<Transport>,
     timer: Timer,
     /// The deadline the timer is set to; `None` when it is not set (or has fired).
@@ -81,23 +79,24 @@ pub(crate) struct Driver<P> {
     /// Every handle and the stream are gone: the session was told to close.
     orphaned: bool,
     started: bool,
+    /// Declared last, so dropped last: its drop tells the handles that the task has ended
+    /// (`SessionHandle::close` resolves), which must come after every socket is gone.
+    commands: CommandReceiver,
 }
 
 impl<P: Protocol> Driver<P> {
     pub(crate) fn new(
         session: Session<P>,
         endpoint: Endpoint,
-        commands: async_channel::Receiver<Command>,
+        commands: CommandReceiver,
         events: EventSender,
-        finished: async_channel::Sender<()>,
     ) -> Self {
         Driver {
             session,
             endpoint,
-            commands: Box::pin(commands),
+            commands,
             events,
             batch: VecDeque::new(),
-            _finished: finished,
             transport: None,
             timer: Timer::never(),
             armed: None,
@@ -166,7 +165,7 @@ impl<P: Protocol> Driver<P> {
         let now = Instant::now();
         let mut taken = 0;
         while taken < limit && !self.orphaned {
-            match self.commands.as_mut().poll_next(cx) {
+            match self.commands.poll_recv(cx) {
                 Poll::Ready(Some(command)) => self.on_command(now, command),
                 Poll::Ready(None) => {
                     // Every handle and the stream are gone: close cleanly, nobody is listening.

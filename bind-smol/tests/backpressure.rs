@@ -101,7 +101,10 @@ fn a_flooded_session_leaves_its_thread_to_other_tasks() {
         }
         // The session yields every 128 inputs, so the neighbour ran all along, not only after.
         let halfway = first_half.expect("halfway");
-        assert!(halfway > 10, "the neighbour ran {halfway} times in 100,000 messages");
+        assert!(
+            halfway > 10,
+            "the neighbour ran {halfway} times in 100,000 messages"
+        );
         handle.close().await;
         task.await;
     }));

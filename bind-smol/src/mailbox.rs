@@ -1,0 +1,302 @@
+//! The bounded queue that carries commands from a session's handles to its task.
+//!
+//! A channel crate would do, but the bounded ones allocate every slot up front: at the default
+//! capacity of 1,024 commands that is 80 KiB per session, resident from the start, for a queue
+//! that is empty nearly all the time. This one grows only as commands wait, under one lock that
+//! also makes the bound exact. It knows when the last sender is gone (the session is then
+//! orphaned and closes) and lets a sender wait for the task to end (what `close` resolves on).
+
+use std::collections::VecDeque;
+use std::future::poll_fn;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll, Waker};
+
+use reconnect_core::Command;
+
+struct Shared {
+    commands: VecDeque<Command>,
+    capacity: usize,
+    /// The task, waiting for a command.
+    receiver: Option<Waker>,
+    /// Senders waiting for room or for the task's end; all are woken when either comes.
+    waiting: Vec<Waker>,
+    /// Live senders: every handle and the stream's keepalive.
+    senders: usize,
+    /// The task has ended.
+    ended: bool,
+}
+
+fn lock(shared: &Mutex<Shared>) -> MutexGuard<'_, Shared> {
+    // Nothing panics while holding the lock, but a poisoned queue is still a valid queue.
+    shared
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn wait_here(waiting: &mut Vec<Waker>, cx: &Context<'_>) {
+    if !waiting.iter().any(|w| w.will_wake(cx.waker())) {
+        waiting.push(cx.waker().clone());
+    }
+}
+
+/// A new mailbox for `capacity` (at least 1) commands: the handles' end and the task's end.
+pub(crate) fn mailbox(capacity: usize) -> (CommandSender, CommandReceiver) {
+    let shared = Arc::new(Mutex::new(Shared {
+        commands: VecDeque::new(),
+        capacity: capacity.max(1),
+        receiver: None,
+        waiting: Vec::new(),
+        senders: 1,
+        ended: false,
+    }));
+    (
+        CommandSender {
+            shared: shared.clone(),
+        },
+        CommandReceiver { shared },
+    )
+}
+
+/// Why [`CommandSender::try_send`] did not queue a command; the command is handed back.
+pub(crate) enum TrySendError {
+    /// The queue is at its capacity.
+    Full(Command),
+    /// The task has ended.
+    Ended(Command),
+}
+
+/// The handles' end; every clone counts as a sender.
+pub(crate) struct CommandSender {
+    shared: Arc<Mutex<Shared>>,
+}
+
+impl Clone for CommandSender {
+    fn clone(&self) -> Self {
+        lock(&self.shared).senders += 1;
+        CommandSender {
+            shared: self.shared.clone(),
+        }
+    }
+}
+
+impl Drop for CommandSender {
+    fn drop(&mut self) {
+        let receiver = {
+            let mut shared = lock(&self.shared);
+            shared.senders -= 1;
+            if shared.senders > 0 {
+                return;
+            }
+            shared.receiver.take()
+        };
+        // The last sender: the task learns that the session is orphaned.
+        if let Some(receiver) = receiver {
+            receiver.wake();
+        }
+    }
+}
+
+impl CommandSender {
+    /// Queues `command` unless the queue is full or the task has ended.
+    pub(crate) fn try_send(&self, command: Command) -> Result<(), TrySendError> {
+        let mut shared = lock(&self.shared);
+        if shared.ended {
+            return Err(TrySendError::Ended(command));
+        }
+        if shared.commands.len() >= shared.capacity {
+            return Err(TrySendError::Full(command));
+        }
+        shared.commands.push_back(command);
+        let receiver = shared.receiver.take();
+        drop(shared);
+        if let Some(receiver) = receiver {
+            receiver.wake();
+        }
+        Ok(())
+    }
+
+    /// Queues `command`, waiting while the queue is full; hands it back if the task has ended.
+    pub(crate) async fn send(&self, command: Command) -> Result<(), Command> {
+        let mut command = Some(command);
+        poll_fn(|cx| {
+            let Some(next) = command.take() else {
+                return Poll::Ready(Ok(()));
+            };
+            match self.try_send(next) {
+                Ok(()) => Poll::Ready(Ok(())),
+                Err(TrySendError::Ended(next)) => Poll::Ready(Err(next)),
+                Err(TrySendError::Full(next)) => {
+                    let mut shared = lock(&self.shared);
+                    // Room may have come between the two locks.
+                    if shared.commands.len() < shared.capacity || shared.ended {
+                        drop(shared);
+                        command = Some(next);
+                        cx.waker().wake_by_ref();
+                        return Poll::Pending;
+                    }
+                    wait_here(&mut shared.waiting, cx);
+                    command = Some(next);
+                    Poll::Pending
+                }
+            }
+        })
+        .await
+    }
+
+    /// Resolves once the task has ended.
+    pub(crate) async fn ended(&self) {
+        poll_fn(|cx| {
+            let mut shared = lock(&self.shared);
+            if shared.ended {
+                return Poll::Ready(());
+            }
+            wait_here(&mut shared.waiting, cx);
+            Poll::Pending
+        })
+        .await
+    }
+
+    /// Whether the task has ended.
+    pub(crate) fn is_ended(&self) -> bool {
+        lock(&self.shared).ended
+    }
+
+    /// Commands waiting for the task.
+    pub(crate) fn len(&self) -> usize {
+        lock(&self.shared).commands.len()
+    }
+}
+
+/// The task's end. Dropping it (the task ended) fails later sends and wakes every waiter.
+pub(crate) struct CommandReceiver {
+    shared: Arc<Mutex<Shared>>,
+}
+
+impl CommandReceiver {
+    /// The next command; `Ready(None)` once every sender is gone and the queue is empty.
+    pub(crate) fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<Command>> {
+        let (command, waiting) = {
+            let mut shared = lock(&self.shared);
+            match shared.commands.pop_front() {
+                Some(command) => (command, std::mem::take(&mut shared.waiting)),
+                None if shared.senders == 0 => return Poll::Ready(None),
+                None => {
+                    match &mut shared.receiver {
+                        Some(waker) if waker.will_wake(cx.waker()) => {}
+                        slot => *slot = Some(cx.waker().clone()),
+                    }
+                    return Poll::Pending;
+                }
+            }
+        };
+        // There is room now for whoever waited for it.
+        waiting.into_iter().for_each(Waker::wake);
+        Poll::Ready(Some(command))
+    }
+}
+
+impl Drop for CommandReceiver {
+    fn drop(&mut self) {
+        let (commands, waiting) = {
+            let mut shared = lock(&self.shared);
+            shared.ended = true;
+            (
+                std::mem::take(&mut shared.commands),
+                std::mem::take(&mut shared.waiting),
+            )
+        };
+        // Outside the lock: dropping a command runs no code of ours, but it need not be here.
+        drop(commands);
+        waiting.into_iter().for_each(Waker::wake);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::future::Future;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::task::Wake;
+
+    /// Counts its wake-ups.
+    #[derive(Default)]
+    struct Counter(AtomicUsize);
+
+    impl Wake for Counter {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    #[test]
+    fn the_bound_is_exact_and_a_waiting_sender_gets_in_once_there_is_room() {
+        let (tx, mut rx) = mailbox(2);
+        assert!(tx.try_send(Command::Pause).is_ok());
+        assert!(tx.try_send(Command::Resume).is_ok());
+        assert!(matches!(
+            tx.try_send(Command::Close),
+            Err(TrySendError::Full(Command::Close))
+        ));
+        let counter = Arc::new(Counter::default());
+        let waker = Waker::from(counter.clone());
+        let mut cx = Context::from_waker(&waker);
+        let mut send = Box::pin(tx.send(Command::Close));
+        assert!(send.as_mut().poll(&mut cx).is_pending());
+        assert!(matches!(
+            rx.poll_recv(&mut cx),
+            Poll::Ready(Some(Command::Pause))
+        ));
+        assert_eq!(counter.0.load(Ordering::SeqCst), 1, "the sender was woken");
+        assert!(matches!(send.as_mut().poll(&mut cx), Poll::Ready(Ok(()))));
+        assert_eq!(tx.len(), 2);
+        assert!(matches!(
+            rx.poll_recv(&mut cx),
+            Poll::Ready(Some(Command::Resume))
+        ));
+        assert!(matches!(
+            rx.poll_recv(&mut cx),
+            Poll::Ready(Some(Command::Close))
+        ));
+        assert!(rx.poll_recv(&mut cx).is_pending());
+    }
+
+    #[test]
+    fn the_last_sender_gone_ends_the_queue_after_its_commands() {
+        let (tx, mut rx) = mailbox(4);
+        let other = tx.clone();
+        tx.try_send(Command::Pause).ok().unwrap();
+        drop(tx);
+        let waker = Waker::noop();
+        let mut cx = Context::from_waker(waker);
+        assert!(matches!(
+            rx.poll_recv(&mut cx),
+            Poll::Ready(Some(Command::Pause))
+        ));
+        assert!(rx.poll_recv(&mut cx).is_pending(), "a sender is left");
+        drop(other);
+        assert!(matches!(rx.poll_recv(&mut cx), Poll::Ready(None)));
+    }
+
+    #[test]
+    fn an_ended_task_hands_commands_back_and_resolves_the_waiters() {
+        let (tx, rx) = mailbox(1);
+        tx.try_send(Command::Pause).ok().unwrap();
+        let counter = Arc::new(Counter::default());
+        let waker = Waker::from(counter.clone());
+        let mut cx = Context::from_waker(&waker);
+        let mut ended = Box::pin(tx.ended());
+        assert!(ended.as_mut().poll(&mut cx).is_pending());
+        assert!(!tx.is_ended());
+        drop(rx);
+        assert_eq!(counter.0.load(Ordering::SeqCst), 1);
+        assert!(ended.as_mut().poll(&mut cx).is_ready());
+        assert!(tx.is_ended());
+        assert_eq!(tx.len(), 0, "what waited was dropped with the task");
+        assert!(matches!(
+            tx.try_send(Command::Resume),
+            Err(TrySendError::Ended(Command::Resume))
+        ));
+        let sent = futures_lite::future::block_on(tx.send(Command::Close));
+        assert!(matches!(sent, Err(Command::Close)));
+    }
+}
