@@ -99,14 +99,20 @@ pub struct Options {
     /// Events waiting for the stream before the session's task stops reading its socket. The
     /// stream takes them in batches, so up to about twice this many can be in memory at once.
     pub event_capacity: usize,
+    /// Payload bytes (of messages and of frames handed back) waiting for the stream before the
+    /// task stops reading, whatever the number of events: the memory bound for large messages.
+    /// As with [`event_capacity`](Self::event_capacity), up to about twice this (plus one
+    /// message) can be in memory at once.
+    pub event_bytes: usize,
 }
 
 impl Default for Options {
-    /// 1,024 commands and 1,024 events.
+    /// 1,024 commands; 1,024 events or 1 MiB of payload, whichever comes first.
     fn default() -> Self {
         Options {
             command_capacity: 1024,
             event_capacity: 1024,
+            event_bytes: 1 << 20,
         }
     }
 }
@@ -121,6 +127,12 @@ impl Options {
     /// Sets [`event_capacity`](Self::event_capacity) (at least 1).
     pub fn event_capacity(mut self, n: usize) -> Self {
         self.event_capacity = n.max(1);
+        self
+    }
+
+    /// Sets [`event_bytes`](Self::event_bytes) (at least 1).
+    pub fn event_bytes(mut self, bytes: usize) -> Self {
+        self.event_bytes = bytes.max(1);
         self
     }
 }
@@ -160,7 +172,7 @@ where
     P: Protocol + Send + 'static,
 {
     let (command_tx, command_rx) = mailbox::mailbox(options.command_capacity);
-    let (event_tx, event_rx) = queue::event_queue(options.event_capacity);
+    let (event_tx, event_rx) = queue::event_queue(options.event_capacity, options.event_bytes);
     let driver = task::Driver::new(session, endpoint, command_rx, event_tx);
     let handle = SessionHandle {
         commands: command_tx.clone(),

@@ -7,11 +7,12 @@
 //! locking. Buffers trade places rather than events moving one by one, so a steady flow neither
 //! copies events between buffers nor allocates.
 //!
-//! The bound is on what waits in the shared queue: the task asks for room
+//! The bound is on what waits for the stream, counted in events and in payload bytes (a
+//! thousand 16 MiB messages are not a small queue): the task asks for room
 //! ([`EventSender::poll_room`]) before it takes new input, and stops reading until the stream
-//! has taken the queue. One input can produce several events, and the stream may still be
-//! working through the batch it took, so at most about twice the capacity, plus the events of one
-//! input, are in memory at once. Nothing is ever dropped while the stream lives.
+//! has taken the queue. One input can produce several events (or one large message), and the
+//! stream may still be working through the batch it took, so at most about twice each bound,
+//! plus one input's worth, is in memory at once. Nothing is ever dropped while the stream lives.
 //!
 //! [`EventStream`]: crate::EventStream
 
@@ -19,14 +20,76 @@ use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 
+use reconnect_core::{Event as CoreEvent, Refusal};
+
 use crate::event::Event;
 
 /// Slots a buffer keeps however small the flow: shrinking below this would only churn.
 const MIN_KEPT: usize = 32;
 
-struct Shared {
+/// Events in order, with the payload bytes they carry.
+#[derive(Default)]
+pub(crate) struct Batch {
     events: VecDeque<Event>,
+    bytes: usize,
+}
+
+impl Batch {
+    /// Appends `event`.
+    pub(crate) fn push(&mut self, event: Event) {
+        self.bytes += payload_len(&event);
+        self.events.push_back(event);
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.events.len()
+    }
+
+    pub(crate) fn bytes(&self) -> usize {
+        self.bytes
+    }
+
+    fn is_empty(&self) -> bool {
+        self.events.is_empty()
+    }
+
+    fn clear(&mut self) {
+        self.events.clear();
+        self.bytes = 0;
+    }
+
+    fn append(&mut self, other: &mut Batch) {
+        self.events.append(&mut other.events);
+        self.bytes += std::mem::take(&mut other.bytes);
+    }
+}
+
+/// The frame bytes an event holds (messages, and frames handed back).
+fn payload_len(event: &Event) -> usize {
+    match event {
+        Event::Session(CoreEvent::Message { frame, .. })
+        | Event::Session(CoreEvent::OutboxDropped { frame, .. }) => frame.len(),
+        Event::Refused(refused) => match &refused.refusal {
+            Refusal::Send(e) => e.frame.len(),
+            _ => 0,
+        },
+        _ => 0,
+    }
+}
+
+/// How much more the task may take before the stream makes room.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Room {
+    /// Events.
+    pub(crate) events: usize,
+    /// Payload bytes.
+    pub(crate) bytes: usize,
+}
+
+struct Shared {
+    queued: Batch,
     capacity: usize,
+    byte_capacity: usize,
     /// The stream, waiting for events.
     reader: Option<Waker>,
     /// The task, waiting for room.
@@ -44,11 +107,13 @@ fn lock(shared: &Mutex<Shared>) -> MutexGuard<'_, Shared> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-/// A new queue of `capacity` (at least 1) events: the task's end and the stream's end.
-pub(crate) fn event_queue(capacity: usize) -> (EventSender, EventReceiver) {
+/// A new queue for `capacity` events and `byte_capacity` payload bytes (each at least 1): the
+/// task's end and the stream's end.
+pub(crate) fn event_queue(capacity: usize, byte_capacity: usize) -> (EventSender, EventReceiver) {
     let shared = Arc::new(Mutex::new(Shared {
-        events: VecDeque::new(),
+        queued: Batch::default(),
         capacity: capacity.max(1),
+        byte_capacity: byte_capacity.max(1),
         reader: None,
         writer: None,
         reader_gone: false,
@@ -71,19 +136,26 @@ pub(crate) struct EventSender {
 }
 
 impl EventSender {
-    /// How many more events fit before the bound, counting the `held` events the task has
-    /// not handed over yet; `Pending` (with the task's waker kept) while there is no room.
+    /// How much more fits before the bounds, counting the `held` batch the task has not
+    /// handed over yet; `Pending` (with the task's waker kept) while either bound is reached.
     /// Always ready once the stream is gone: its events are discarded.
-    pub(crate) fn poll_room(&self, cx: &mut Context<'_>, held: usize) -> Poll<usize> {
+    pub(crate) fn poll_room(&self, cx: &mut Context<'_>, held: &Batch) -> Poll<Room> {
         let mut shared = lock(&self.shared);
         if shared.reader_gone {
-            return Poll::Ready(usize::MAX);
+            return Poll::Ready(Room {
+                events: usize::MAX,
+                bytes: usize::MAX,
+            });
         }
-        let room = shared
-            .capacity
-            .saturating_sub(shared.events.len())
-            .saturating_sub(held);
-        if room > 0 {
+        let room = Room {
+            events: (shared.capacity)
+                .saturating_sub(shared.queued.len())
+                .saturating_sub(held.len()),
+            bytes: (shared.byte_capacity)
+                .saturating_sub(shared.queued.bytes())
+                .saturating_sub(held.bytes()),
+        };
+        if room.events > 0 && room.bytes > 0 {
             return Poll::Ready(room);
         }
         match &mut shared.writer {
@@ -100,7 +172,7 @@ impl EventSender {
     /// moving the events one by one. Otherwise [`Handover::Now`] appends them, and
     /// [`Handover::IfTaken`] keeps them in `batch` for a later call: the stream has events
     /// to work through anyway, and the task will hand these over before it waits.
-    pub(crate) fn publish(&self, batch: &mut VecDeque<Event>, handover: Handover) {
+    pub(crate) fn publish(&self, batch: &mut Batch, handover: Handover) {
         if batch.is_empty() {
             return;
         }
@@ -110,10 +182,10 @@ impl EventSender {
                 batch.clear();
                 return;
             }
-            if shared.events.is_empty() {
-                std::mem::swap(&mut shared.events, batch);
+            if shared.queued.is_empty() {
+                std::mem::swap(&mut shared.queued, batch);
             } else if handover == Handover::Now {
-                shared.events.append(batch);
+                shared.queued.append(batch);
             } else {
                 return;
             }
@@ -163,7 +235,7 @@ impl EventReceiver {
         }
         let writer = {
             let mut shared = lock(&self.shared);
-            if shared.events.is_empty() {
+            if shared.queued.is_empty() {
                 if shared.writer_gone {
                     return Poll::Ready(None);
                 }
@@ -175,11 +247,12 @@ impl EventReceiver {
             }
             // The empty buffer goes back to the task. After a burst it may be far larger than
             // the flow now needs; an idle session should not keep a burst's worth of memory.
-            let wanted = shared.events.len().max(MIN_KEPT);
+            let wanted = shared.queued.len().max(MIN_KEPT);
             if self.taken.capacity() > 4 * wanted {
                 self.taken.shrink_to(wanted);
             }
-            std::mem::swap(&mut self.taken, &mut shared.events);
+            std::mem::swap(&mut self.taken, &mut shared.queued.events);
+            shared.queued.bytes = 0;
             shared.writer.take()
         };
         // The task may have stopped reading for want of room: there is room now.
@@ -191,7 +264,7 @@ impl EventReceiver {
 
     /// Events waiting, taken or not.
     pub(crate) fn len(&self) -> usize {
-        self.taken.len() + lock(&self.shared).events.len()
+        self.taken.len() + lock(&self.shared).queued.len()
     }
 }
 
@@ -200,7 +273,7 @@ impl Drop for EventReceiver {
         let writer = {
             let mut shared = lock(&self.shared);
             shared.reader_gone = true;
-            shared.events = VecDeque::new();
+            shared.queued = Batch::default();
             shared.writer.take()
         };
         if let Some(writer) = writer {
@@ -248,6 +321,28 @@ mod tests {
             .unwrap()
     }
 
+    /// A batch of these events.
+    fn batch(events: impl IntoIterator<Item = Event>) -> Batch {
+        let mut batch = Batch::default();
+        events.into_iter().for_each(|e| batch.push(e));
+        batch
+    }
+
+    /// A message of `len` bytes.
+    fn message(len: usize) -> Event {
+        Event::Session(CoreEvent::Message {
+            conn: a_conn_id(),
+            topic: None,
+            seq: None,
+            frame: "x".repeat(len).into(),
+        })
+    }
+
+    /// Room for `events` events and `bytes` bytes.
+    fn room(events: usize, bytes: usize) -> Poll<Room> {
+        Poll::Ready(Room { events, bytes })
+    }
+
     fn attempt(event: Event) -> u32 {
         match event {
             Event::Session(CoreEvent::Live { restored, .. }) => restored as u32,
@@ -257,12 +352,12 @@ mod tests {
 
     #[test]
     fn a_batch_arrives_in_order_with_one_wake() {
-        let (tx, mut rx) = event_queue(8);
+        let (tx, mut rx) = event_queue(8, 1 << 20);
         let counter = Arc::new(Counter::default());
         let waker = Waker::from(counter.clone());
         let mut cx = Context::from_waker(&waker);
         assert!(rx.poll_next(&mut cx).is_pending());
-        tx.publish(&mut (1..=5).map(event).collect(), Handover::Now);
+        tx.publish(&mut batch((1..=5).map(event)), Handover::Now);
         assert_eq!(counter.0.load(Ordering::SeqCst), 1);
         assert_eq!(rx.len(), 5);
         let got: Vec<u32> = (0..5)
@@ -280,68 +375,91 @@ mod tests {
 
     #[test]
     fn a_full_queue_holds_the_task_until_the_stream_takes_it() {
-        let (tx, mut rx) = event_queue(3);
+        let (tx, mut rx) = event_queue(3, 1 << 20);
         let counter = Arc::new(Counter::default());
         let waker = Waker::from(counter.clone());
         let mut cx = Context::from_waker(&waker);
-        assert_eq!(tx.poll_room(&mut cx, 0), Poll::Ready(3));
-        tx.publish(&mut VecDeque::from([event(1), event(2)]), Handover::Now);
-        assert_eq!(tx.poll_room(&mut cx, 0), Poll::Ready(1));
-        tx.publish(&mut VecDeque::from([event(3)]), Handover::Now);
-        assert_eq!(tx.poll_room(&mut cx, 0), Poll::Pending);
+        assert_eq!(tx.poll_room(&mut cx, &Batch::default()), room(3, 1 << 20));
+        tx.publish(&mut batch([event(1), event(2)]), Handover::Now);
+        assert_eq!(tx.poll_room(&mut cx, &Batch::default()), room(1, 1 << 20));
+        tx.publish(&mut batch([event(3)]), Handover::Now);
+        assert_eq!(tx.poll_room(&mut cx, &Batch::default()), Poll::Pending);
         assert_eq!(counter.0.load(Ordering::SeqCst), 0);
         // Taking the first event takes the whole batch and frees the queue.
         assert!(matches!(rx.poll_next(&mut cx), Poll::Ready(Some(_))));
         assert_eq!(counter.0.load(Ordering::SeqCst), 1);
-        assert_eq!(tx.poll_room(&mut cx, 0), Poll::Ready(3));
+        assert_eq!(tx.poll_room(&mut cx, &Batch::default()), room(3, 1 << 20));
         assert_eq!(rx.len(), 2);
     }
 
     #[test]
-    fn a_batch_waits_for_a_swap_unless_the_task_hands_it_over_now() {
-        let (tx, mut rx) = event_queue(4);
+    fn payload_bytes_are_bounded_too() {
+        let (tx, mut rx) = event_queue(100, 1_000);
         let waker = Waker::noop();
         let mut cx = Context::from_waker(waker);
-        tx.publish(&mut VecDeque::from([event(1)]), Handover::IfTaken);
-        let mut batch = VecDeque::from([event(2), event(3)]);
-        tx.publish(&mut batch, Handover::IfTaken);
+        tx.publish(&mut batch([message(600), event(1)]), Handover::Now);
+        assert_eq!(tx.poll_room(&mut cx, &Batch::default()), room(98, 400));
+        // One message over the rest of the room still goes in: the bound is checked before
+        // each input, which is as close as a bound on inputs of unknown size gets.
+        tx.publish(&mut batch([message(500)]), Handover::Now);
+        assert_eq!(tx.poll_room(&mut cx, &Batch::default()), Poll::Pending);
+        assert!(matches!(rx.poll_next(&mut cx), Poll::Ready(Some(_))));
+        assert_eq!(tx.poll_room(&mut cx, &Batch::default()), room(100, 1_000));
+        assert_eq!(batch([message(7), message(3), event(1)]).bytes(), 10);
+    }
+
+    #[test]
+    fn a_batch_waits_for_a_swap_unless_the_task_hands_it_over_now() {
+        let (tx, mut rx) = event_queue(4, 1 << 20);
+        let waker = Waker::noop();
+        let mut cx = Context::from_waker(waker);
+        tx.publish(&mut batch([event(1)]), Handover::IfTaken);
+        let mut held = batch([event(2), event(3)]);
+        tx.publish(&mut held, Handover::IfTaken);
         assert_eq!(
-            batch.len(),
+            held.len(),
             2,
             "kept: the stream has not taken the first one"
         );
         // Held events count against the bound.
-        assert_eq!(tx.poll_room(&mut cx, batch.len()), Poll::Ready(1));
-        assert_eq!(tx.poll_room(&mut cx, 3), Poll::Pending);
-        tx.publish(&mut batch, Handover::Now);
-        assert!(batch.is_empty());
+        assert_eq!(
+            tx.poll_room(&mut cx, &held).map(|r| r.events),
+            Poll::Ready(1)
+        );
+        held.push(event(4));
+        assert_eq!(tx.poll_room(&mut cx, &held), Poll::Pending);
+        tx.publish(&mut held, Handover::Now);
+        assert!(held.is_empty());
         let got: Vec<u32> = std::iter::from_fn(|| match rx.poll_next(&mut cx) {
             Poll::Ready(Some(e)) => Some(attempt(e)),
             _ => None,
         })
         .collect();
-        assert_eq!(got, [1, 2, 3]);
+        assert_eq!(got, [1, 2, 3, 4]);
     }
 
     #[test]
     fn a_burst_does_not_leave_its_memory_behind() {
-        let (tx, mut rx) = event_queue(10_000);
+        let (tx, mut rx) = event_queue(10_000, 1 << 20);
         let waker = Waker::noop();
         let mut cx = Context::from_waker(waker);
-        tx.publish(&mut (0..5_000).map(event).collect(), Handover::Now);
+        tx.publish(&mut batch((0..5_000).map(event)), Handover::Now);
         while let Poll::Ready(Some(_)) = rx.poll_next(&mut cx) {}
-        assert!(rx.taken.capacity() >= 5_000, "the burst's buffer is the stream's now");
+        assert!(
+            rx.taken.capacity() >= 5_000,
+            "the burst's buffer is the stream's now"
+        );
         // The next, small batch: the burst's buffer goes back to the task shrunk.
-        tx.publish(&mut VecDeque::from([event(1)]), Handover::Now);
+        tx.publish(&mut batch([event(1)]), Handover::Now);
         assert!(matches!(rx.poll_next(&mut cx), Poll::Ready(Some(_))));
-        let back = lock(&tx.shared).events.capacity();
+        let back = lock(&tx.shared).queued.events.capacity();
         assert!(back < 4 * MIN_KEPT, "{back} slots kept after the burst");
     }
 
     #[test]
     fn the_stream_ends_only_after_the_last_event() {
-        let (tx, mut rx) = event_queue(4);
-        tx.publish(&mut VecDeque::from([event(1)]), Handover::Now);
+        let (tx, mut rx) = event_queue(4, 1 << 20);
+        tx.publish(&mut batch([event(1)]), Handover::Now);
         drop(tx);
         let waker = Waker::noop();
         let mut cx = Context::from_waker(waker);
@@ -351,14 +469,17 @@ mod tests {
 
     #[test]
     fn without_a_stream_events_are_discarded_and_room_is_unbounded() {
-        let (tx, rx) = event_queue(1);
-        tx.publish(&mut VecDeque::from([event(1)]), Handover::Now);
+        let (tx, rx) = event_queue(1, 1 << 20);
+        tx.publish(&mut batch([event(1)]), Handover::Now);
         drop(rx);
         let waker = Waker::noop();
         let mut cx = Context::from_waker(waker);
-        assert_eq!(tx.poll_room(&mut cx, 0), Poll::Ready(usize::MAX));
-        let mut batch = VecDeque::from([event(2)]);
-        tx.publish(&mut batch, Handover::Now);
-        assert!(batch.is_empty());
+        assert_eq!(
+            tx.poll_room(&mut cx, &Batch::default()),
+            room(usize::MAX, usize::MAX)
+        );
+        let mut held = batch([event(2)]);
+        tx.publish(&mut held, Handover::Now);
+        assert!(held.is_empty());
     }
 }

@@ -22,7 +22,6 @@
 //! bound is backpressure, reported as a failure; a released transport is dropped at once, after
 //! one non-blocking flush attempt for frames queued just before.
 
-use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -42,7 +41,7 @@ use tungstenite::Message;
 
 use crate::event::Event;
 use crate::mailbox::CommandReceiver;
-use crate::queue::{EventSender, Handover};
+use crate::queue::{Batch, EventSender, Handover, Room};
 use crate::transport::{self, Attempt, AttemptPlan, Ws};
 use crate::{AttemptInfo, Endpoint};
 
@@ -71,7 +70,7 @@ pub(crate) struct Driver<P> {
     endpoint: Endpoint,
     events: EventSender,
     /// The events of the current turn, handed to the stream together.
-    batch: VecDeque<Event>,
+    batch: Batch,
     transport: Option<Transport>,
     timer: Timer,
     /// The deadline the timer is set to; `None` when it is not set (or has fired).
@@ -96,7 +95,7 @@ impl<P: Protocol> Driver<P> {
             endpoint,
             commands,
             events,
-            batch: VecDeque::new(),
+            batch: Batch::default(),
             transport: None,
             timer: Timer::never(),
             armed: None,
@@ -129,7 +128,7 @@ impl<P: Protocol> Driver<P> {
             // No room means the stream has events to take (it was woken when they came) or
             // the held batch alone fills the bound (the hand-over above swapped it in): taking
             // them wakes the task, which then hands over what it holds.
-            let Poll::Ready(room) = self.events.poll_room(cx, self.batch.len()) else {
+            let Poll::Ready(room) = self.events.poll_room(cx, &self.batch) else {
                 return Poll::Pending;
             };
             if budget == 0 {
@@ -138,7 +137,11 @@ impl<P: Protocol> Driver<P> {
                 cx.waker().wake_by_ref();
                 return Poll::Pending;
             }
-            let taken = self.take_inputs(cx, room.min(budget));
+            let room = Room {
+                events: room.events.min(budget),
+                ..room
+            };
+            let taken = self.take_inputs(cx, room);
             budget -= taken;
             // A failed flush is news for the session, which may already have a new attempt.
             if taken > 0 || self.flush(cx) {
@@ -159,10 +162,13 @@ impl<P: Protocol> Driver<P> {
         }
     }
 
-    /// Takes up to `limit` ready inputs from the handles and the transport, feeding each to the
-    /// session and draining it; returns how many it took.
-    fn take_inputs(&mut self, cx: &mut Context<'_>, limit: usize) -> usize {
+    /// Takes ready inputs from the handles and the transport while `room` lasts (one input
+    /// per event of room, and while the batch's payload stays under the byte room), feeding
+    /// each to the session and draining it; returns how many it took.
+    fn take_inputs(&mut self, cx: &mut Context<'_>, room: Room) -> usize {
         let now = Instant::now();
+        let limit = room.events;
+        let byte_limit = self.batch.bytes().saturating_add(room.bytes);
         let mut taken = 0;
         while taken < limit && !self.orphaned {
             match self.commands.poll_recv(cx) {
@@ -177,7 +183,7 @@ impl<P: Protocol> Driver<P> {
             }
             taken += 1;
         }
-        while taken < limit {
+        while taken < limit && self.batch.bytes() < byte_limit {
             match self.transport.as_mut() {
                 None => break,
                 Some(Transport::Connecting { conn, attempt }) => {
@@ -259,7 +265,7 @@ impl<P: Protocol> Driver<P> {
         while let Some(output) = self.session.poll_output() {
             match output {
                 Output::Action(action) => self.perform(action),
-                Output::Event(event) => self.batch.push_back(Event::Session(event)),
+                Output::Event(event) => self.batch.push(Event::Session(event)),
             }
         }
     }
@@ -455,7 +461,7 @@ impl<P: Protocol> Driver<P> {
         // What the due deadlines did before the command comes first; the refusal after it.
         self.drain();
         if let Err(refused) = verdict {
-            self.batch.push_back(Event::Refused(refused));
+            self.batch.push(Event::Refused(refused));
         }
     }
 }
