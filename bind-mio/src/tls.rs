@@ -14,13 +14,14 @@ use rustls::{ClientConfig, RootCertStore};
 pub fn web_pki_config() -> Arc<ClientConfig> {
     static CONFIG: OnceLock<Arc<ClientConfig>> = OnceLock::new();
     CONFIG
-        .get_or_init(|| {
-            let roots = RootCertStore {
-                roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
-            };
-            config_with_roots(roots)
-        })
+        .get_or_init(|| config_with_roots(web_pki_roots()))
         .clone()
+}
+
+fn web_pki_roots() -> RootCertStore {
+    RootCertStore {
+        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+    }
 }
 
 /// A configuration trusting exactly `roots` (a private CA, a test certificate), with the
@@ -40,19 +41,38 @@ pub fn config_with_roots(roots: RootCertStore) -> Arc<ClientConfig> {
 /// # Errors
 /// Fails if `pem` holds no certificate or one that cannot serve as a root.
 pub fn config_with_pem_roots(pem: &str) -> Result<Arc<ClientConfig>, rustls::Error> {
+    let mut roots = RootCertStore::empty();
+    add_pem(&mut roots, pem)?;
+    Ok(config_with_roots(roots))
+}
+
+/// A configuration trusting the web PKI roots and, as well, the certificates in `pem` (a
+/// private CA next to public endpoints).
+///
+/// # Errors
+/// Fails if `pem` holds no certificate or one that cannot serve as a root.
+pub fn config_with_extra_pem_roots(pem: &str) -> Result<Arc<ClientConfig>, rustls::Error> {
+    let mut roots = web_pki_roots();
+    add_pem(&mut roots, pem)?;
+    Ok(config_with_roots(roots))
+}
+
+/// Adds every certificate of `pem`; at least one is required.
+fn add_pem(roots: &mut RootCertStore, pem: &str) -> Result<(), rustls::Error> {
     use rustls_pki_types::pem::PemObject;
     use rustls_pki_types::CertificateDer;
-    let mut roots = RootCertStore::empty();
+    let mut added = 0;
     for cert in CertificateDer::pem_slice_iter(pem.as_bytes()) {
         let cert = cert.map_err(|e| rustls::Error::General(format!("bad PEM: {e:?}")))?;
         roots.add(cert)?;
+        added += 1;
     }
-    if roots.is_empty() {
+    if added == 0 {
         return Err(rustls::Error::General(
             "no certificate in the PEM text".to_owned(),
         ));
     }
-    Ok(config_with_roots(roots))
+    Ok(())
 }
 
 #[cfg(test)]
@@ -69,5 +89,6 @@ mod tests {
     #[test]
     fn pem_without_certificates_is_refused() {
         assert!(config_with_pem_roots("not a certificate").is_err());
+        assert!(config_with_extra_pem_roots("").is_err());
     }
 }

@@ -84,7 +84,10 @@ async fn raw(flood: &Flood, config: WebSocketConfig, count: usize) -> Run {
 
 /// A session that connects once to the flood and stays quiet: no pings, the raw adapter (every
 /// frame is an `Event::Message`).
-fn session_on(flood: &Flood, config: WebSocketConfig) -> (SessionHandle, EventStream, SessionTask) {
+fn session_on(
+    flood: &Flood,
+    config: WebSocketConfig,
+) -> (SessionHandle, EventStream, SessionTask<RawAdapter>) {
     let session = Session::new(Config::new(7).ping_interval(None), RawAdapter::new()).unwrap();
     let endpoint = Endpoint::new(&flood.url())
         .unwrap()

@@ -1,183 +1,98 @@
-//! `feed`: follow a JSON-RPC WebSocket feed, reconnecting as needed, written the async way.
+//! `feed`: follow a JSON-RPC WebSocket feed from the command line, reconnecting as needed:
+//! bind-mio's `wsfeed`, written the async way.
 //!
 //! ```text
-//! cargo run -p bind-smol --example feed -- [--channel NAME]... [--auth JSON] [--ca FILE] \
-//!     [--exit-after MS] URL
+//! cargo run -p bind-smol --example feed -- [OPTIONS] URL
 //! ```
 //!
-//! `--channel` subscribes (repeatable; restored on every connection), `--auth` gives the params
-//! of `public/auth` (sent first on every connection), `--ca` trusts an extra root certificate
-//! (PEM) for `wss://`, `--exit-after` closes cleanly after MS and exits.
-//!
-//! Output: one JSON object per line on standard output, each with `"event"` and `"t_ms"`.
-//! Exit status 0 after a clean close, 2 when the session stopped on a fatal error or gave up,
-//! 1 on bad usage.
+//! The options, the commands on standard input (`sub NAME`, `unsub NAME`, `send TEXT`,
+//! `reconnect`, `close`), the JSON lines on standard output (each with `"event"` and
+//! `"t_ms"`, and a final `stats` object) and the exit status (0 after `--exit-after` or
+//! `close`, 2 when the session stopped on a fatal error or gave up, 1 on bad usage) are
+//! `wsfeed`'s: `--help` lists them. The session runs as a task on smol's executor; this
+//! program awaits its event stream, feeds standard input to its handle, and reads the final
+//! stats from the session the task hands back.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use bind_smol::{Endpoint, Event, Options};
-use futures_lite::StreamExt;
-use reconnect_core::adapters::{JsonRpcAdapter, JsonRpcConfig, SeqPointer};
-use reconnect_core::{Config, Event as CoreEvent, Session, StopReason};
-use serde_json::{json, Value};
+use bind_smol::{Event, SessionHandle};
+use futures_lite::{AsyncBufReadExt, StreamExt};
 
-const USAGE: &str =
-    "usage: feed [--channel NAME]... [--auth JSON] [--ca FILE] [--exit-after MS] URL";
+#[path = "../../bind-mio/examples/common/feed_cli.rs"]
+mod feed_cli;
 
-struct Args {
-    url: String,
-    channels: Vec<String>,
-    auth: Option<Value>,
-    ca: Option<String>,
-    exit_after: Option<Duration>,
-}
-
-fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
-    let mut parsed = Args {
-        url: String::new(),
-        channels: Vec::new(),
-        auth: None,
-        ca: None,
-        exit_after: None,
-    };
-    while let Some(arg) = args.next() {
-        let mut value = || args.next().ok_or(format!("{arg} needs a value"));
-        match arg.as_str() {
-            "--channel" => parsed.channels.push(value()?),
-            "--auth" => {
-                let v = value()?;
-                parsed.auth =
-                    Some(serde_json::from_str(&v).map_err(|e| format!("--auth: not JSON: {e}"))?);
+/// Reads commands from standard input (on smol's blocking pool) and passes them to the session.
+async fn read_commands(handle: SessionHandle) {
+    let stdin = futures_lite::io::BufReader::new(smol::Unblock::new(std::io::stdin()));
+    let mut lines = stdin.lines();
+    while let Some(Ok(line)) = lines.next().await {
+        let command = match feed_cli::parse_command(&line) {
+            Ok(Some(command)) => command,
+            Ok(None) => continue,
+            Err(e) => {
+                eprintln!("feed: {e}");
+                continue;
             }
-            "--ca" => {
-                let path = value()?;
-                parsed.ca = Some(
-                    std::fs::read_to_string(&path)
-                        .map_err(|e| format!("--ca: cannot read {path}: {e}"))?,
-                );
-            }
-            "--exit-after" => {
-                let v = value()?;
-                let ms = v.parse().map_err(|_| format!("--exit-after: {v:?}"))?;
-                parsed.exit_after = Some(Duration::from_millis(ms));
-            }
-            url if !url.starts_with("--") && parsed.url.is_empty() => parsed.url = url.to_owned(),
-            other => return Err(format!("unexpected argument {other:?}")),
+        };
+        if let Err(e) = handle.command(command).await {
+            eprintln!("feed: {e}");
+            return;
         }
     }
-    if parsed.url.is_empty() {
-        return Err("no URL".into());
-    }
-    Ok(parsed)
-}
-
-fn setup(args: &Args) -> Result<(Session<JsonRpcAdapter>, Endpoint), String> {
-    let adapter = JsonRpcAdapter::new(
-        JsonRpcConfig::default().seq_pointer(Some(SeqPointer::parse("/seq").expect("valid"))),
-    );
-    // A seed derived from the URL: stable per feed, different across feeds.
-    let mut session =
-        Session::new(Config::for_client(&args.url), adapter).map_err(|e| e.to_string())?;
-    if let Some(auth) = &args.auth {
-        session.set_credentials(JsonRpcAdapter::auth_params(auth).map_err(|e| e.to_string())?);
-    }
-    let now = Instant::now();
-    for channel in &args.channels {
-        session
-            .subscribe(now, channel.as_str())
-            .map_err(|e| e.to_string())?;
-    }
-    let mut endpoint = Endpoint::new(&args.url).map_err(|e| e.to_string())?;
-    if let Some(pem) = &args.ca {
-        endpoint = endpoint
-            .tls_config(bind_smol::tls::config_with_pem_roots(pem).map_err(|e| e.to_string())?);
-    }
-    Ok((session, endpoint))
-}
-
-/// The JSON line for an event, if it is worth one.
-fn line_for(event: &CoreEvent) -> Option<Value> {
-    Some(match event {
-        CoreEvent::Connecting { attempt, .. } => json!({"event": "connecting", "attempt": attempt}),
-        CoreEvent::Connected { .. } => json!({"event": "connected"}),
-        CoreEvent::Live {
-            restored, outage, ..
-        } => {
-            json!({"event": "live", "restored": restored, "outage_ms": outage.as_millis() as u64})
-        }
-        CoreEvent::Message {
-            topic, seq, frame, ..
-        } => {
-            let data = frame
-                .as_text()
-                .and_then(|t| serde_json::from_str::<Value>(t).ok())
-                .and_then(|v| v.pointer("/params/data").cloned())
-                .unwrap_or(Value::Null);
-            json!({"event": "message", "channel": topic.as_ref().map(|t| t.as_str()), "seq": seq, "data": data})
-        }
-        CoreEvent::Gap {
-            topic,
-            expected,
-            received,
-        } => {
-            json!({"event": "gap", "channel": topic.as_str(), "expected": expected, "received": received})
-        }
-        CoreEvent::Disconnected { cause, .. } => {
-            json!({"event": "disconnected", "cause": cause.to_string()})
-        }
-        CoreEvent::ReconnectScheduled { attempt, delay, .. } => {
-            json!({"event": "reconnect_scheduled", "attempt": attempt, "delay_ms": delay.drawn.as_millis() as u64})
-        }
-        CoreEvent::Stopped { reason } => {
-            json!({"event": "stopped", "reason": format!("{reason:?}")})
-        }
-        _ => return None,
-    })
 }
 
 fn main() {
-    let args = match parse_args(std::env::args().skip(1)) {
-        Ok(args) => args,
+    let options = match feed_cli::parse_args(std::env::args().skip(1)) {
+        Ok(o) => o,
         Err(e) => {
-            eprintln!("{e}\n{USAGE}");
+            if !e.is_empty() {
+                eprintln!("feed: {e}");
+            }
+            eprintln!("{}", feed_cli::usage("feed"));
             std::process::exit(1);
         }
     };
-    let (session, endpoint) = match setup(&args) {
+    let (session, endpoint) = match feed_cli::setup(&options) {
         Ok(s) => s,
         Err(e) => {
-            eprintln!("{e}");
+            eprintln!("feed: {e}");
             std::process::exit(1);
         }
     };
     let started = Instant::now();
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
     let status = smol::block_on(async {
-        let (handle, mut events, task) = bind_smol::connect(session, endpoint, Options::default());
-        smol::spawn(task).detach();
-        if let Some(after) = args.exit_after {
+        let (handle, mut events, task) =
+            bind_smol::connect(session, endpoint, bind_smol::Options::default());
+        let task = smol::spawn(task);
+        smol::spawn(read_commands(handle.clone())).detach();
+        if let Some(after) = options.exit_after {
             let handle = handle.clone();
             smol::spawn(async move {
                 async_io::Timer::after(after).await;
-                handle.close().await;
+                let _ = handle.command(reconnect_core::Command::Close).await;
             })
             .detach();
         }
-        let mut status = 0;
+        // The stream ends after `Stopped`; a stream that ended without one is a failure.
+        let mut status = 1;
         while let Some(event) = events.next().await {
-            let Event::Session(event) = event else {
-                eprintln!("{event:?}");
-                continue;
-            };
-            if let CoreEvent::Stopped { reason } = &event {
-                if !matches!(reason, StopReason::Closed { .. }) {
-                    status = 2;
+            match event {
+                Event::Session(event) => {
+                    if let Some(line) = feed_cli::line_for(&event) {
+                        feed_cli::emit(&mut out, started, line);
+                    }
+                    if let reconnect_core::Event::Stopped { reason } = &event {
+                        status = feed_cli::exit_status(reason);
+                    }
                 }
-            }
-            if let Some(mut line) = line_for(&event) {
-                line["t_ms"] = json!(started.elapsed().as_millis() as u64);
-                println!("{line}");
+                Event::Refused(refused) => eprintln!("feed: {refused}"),
+                other => eprintln!("feed: {other:?}"),
             }
         }
+        let session = task.await;
+        feed_cli::emit(&mut out, started, feed_cli::stats_line(session.stats()));
         status
     });
     std::process::exit(status);

@@ -139,23 +139,35 @@ impl Options {
 
 /// A session's whole life as one future: spawn it on any executor (it needs only `async-io`'s
 /// reactor, which runs on its own). It resolves once the session has stopped and its transport
-/// is released. Dropping it before then drops the session and its socket at once, without a
-/// close handshake.
+/// is released, to the session itself: its [`stats`](Session::stats), what it still wanted,
+/// and (feature `serde` of the core) a snapshot to start the next process from. Dropping it
+/// before then drops the session and its socket at once, without a close handshake.
+///
+/// ```no_run
+/// # async fn run(session: reconnect_core::Session<reconnect_core::adapters::RawAdapter>,
+/// #              endpoint: bind_smol::Endpoint) {
+/// let (handle, _events, task) = bind_smol::connect(session, endpoint, Default::default());
+/// let task = smol::spawn(task);
+/// handle.close().await;
+/// let session = task.await;
+/// println!("{} reconnects", session.stats().reconnects);
+/// # }
+/// ```
 #[must_use = "the session does nothing until its task is spawned or awaited"]
-pub struct SessionTask {
-    inner: Pin<Box<dyn Future<Output = ()> + Send>>,
+pub struct SessionTask<P> {
+    inner: Pin<Box<dyn Future<Output = Session<P>> + Send>>,
 }
 
-impl fmt::Debug for SessionTask {
+impl<P> fmt::Debug for SessionTask<P> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SessionTask").finish_non_exhaustive()
     }
 }
 
-impl Future for SessionTask {
-    type Output = ();
+impl<P> Future for SessionTask<P> {
+    type Output = Session<P>;
 
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Session<P>> {
         self.inner.as_mut().poll(cx)
     }
 }
@@ -167,7 +179,7 @@ pub fn connect<P>(
     session: Session<P>,
     endpoint: Endpoint,
     options: Options,
-) -> (SessionHandle, EventStream, SessionTask)
+) -> (SessionHandle, EventStream, SessionTask<P>)
 where
     P: Protocol + Send + 'static,
 {
@@ -196,7 +208,7 @@ pub fn connect_with<P>(
     config: Config,
     adapter: P,
     options: Options,
-) -> Result<(SessionHandle, EventStream, SessionTask), ConfigError>
+) -> Result<(SessionHandle, EventStream, SessionTask<P>), ConfigError>
 where
     P: Protocol + Send + 'static,
 {
@@ -225,7 +237,7 @@ mod tests {
     use reconnect_core::adapters::RawAdapter;
     use reconnect_core::Frame;
 
-    fn unspawned(options: Options) -> (SessionHandle, EventStream, SessionTask) {
+    fn unspawned(options: Options) -> (SessionHandle, EventStream, SessionTask<RawAdapter>) {
         let session = Session::new(Config::new(1), RawAdapter::new()).unwrap();
         connect(
             session,
@@ -263,6 +275,6 @@ mod tests {
         fn assert_send<T: Send>() {}
         assert_traits::<SessionHandle>();
         assert_send::<EventStream>();
-        assert_send::<SessionTask>();
+        assert_send::<SessionTask<RawAdapter>>();
     }
 }

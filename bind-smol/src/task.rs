@@ -104,9 +104,10 @@ impl<P: Protocol> Driver<P> {
         }
     }
 
-    /// Runs the session until it has stopped and released its transport.
-    pub(crate) async fn run(mut self) {
-        std::future::poll_fn(|cx| self.poll_run(cx)).await
+    /// Runs the session until it has stopped and released its transport; returns it.
+    pub(crate) async fn run(mut self) -> Session<P> {
+        std::future::poll_fn(|cx| self.poll_run(cx)).await;
+        self.session
     }
 
     fn poll_run(&mut self, cx: &mut Context<'_>) -> Poll<()> {

@@ -42,7 +42,7 @@ impl SmolClient {
         let (handle, events, task) = bind_smol::connect(session, endpoint, Options::default());
         let thread = std::thread::Builder::new()
             .name("bind-smol-session".into())
-            .spawn(move || smol::block_on(task))
+            .spawn(move || drop(smol::block_on(task)))
             .map_err(|e| ClientError(e.to_string()))?;
         Ok(SmolClient {
             handle: Some(handle),

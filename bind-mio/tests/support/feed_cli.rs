@@ -1,0 +1,454 @@
+//! The feed followers as a user runs them (bind-mio's `wsfeed`, bind-smol's `feed`: the same
+//! command line): a child process against the kit's server on 127.0.0.1, checked through its
+//! JSON-lines output, its exit status and its stdin commands. Each binding's test file runs
+//! this one suite on its own example with [`feed_cli_suite!`].
+//!
+//! Every wait is bounded (a deadline on the output channel), and every child is killed and
+//! reaped by [`Feed`]'s `Drop`, whether the test passes, fails or panics.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::PathBuf;
+use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use reconnect_testkit::server::{AuthRejection, Credentials, Fault, ServerConfig, TestServer};
+use serde_json::{json, Value};
+
+/// The suite as `#[test]` functions for `example`, in the file that invokes it.
+macro_rules! feed_cli_suite {
+    ($example:literal) => {
+        #[test]
+        fn follows_a_feed_through_a_gap_a_reset_and_stdin_commands_then_closes_with_status_0() {
+            feed_cli::follows_a_feed_through_a_gap_a_reset_and_stdin_commands($example);
+        }
+
+        #[test]
+        fn exit_after_closes_cleanly_with_status_0_and_final_stats() {
+            feed_cli::exit_after_closes_cleanly_with_status_0_and_final_stats($example);
+        }
+
+        #[test]
+        fn a_fatal_auth_rejection_stops_with_status_2() {
+            feed_cli::a_fatal_auth_rejection_stops_with_status_2($example);
+        }
+
+        #[test]
+        fn an_injected_fatal_auth_rejection_also_stops_with_status_2() {
+            feed_cli::an_injected_fatal_auth_rejection_also_stops_with_status_2($example);
+        }
+
+        #[test]
+        fn bad_usage_exits_with_status_1_and_prints_no_json() {
+            feed_cli::bad_usage_exits_with_status_1_and_prints_no_json($example);
+        }
+    };
+}
+pub(crate) use feed_cli_suite;
+
+/// How long any single expected line may take. Generous: the machine is shared and the first
+/// run of a test may still be linking the example.
+const STEP: Duration = Duration::from_secs(20);
+
+/// The path of the built `example` (of the crate whose test includes this file).
+///
+/// Cargo gives integration tests `CARGO_BIN_EXE_<name>` for binaries but nothing for examples,
+/// and `cargo test --test wsfeed` does not build examples at all, so guessing a path under the
+/// target directory would be fragile (profiles, `CARGO_TARGET_DIR`, `--target`). Instead the
+/// test asks the same cargo that runs it (`env!("CARGO")`, inheriting its environment and
+/// thus its target directory) to build the example, and takes the path cargo reports for the
+/// artifact in `--message-format=json`. Cargo releases its build lock before it runs tests, so
+/// the nested build does not deadlock; it is a no-op when the example is up to date. Building
+/// once (not `cargo run` per test) keeps cargo out of the timed part of each test.
+fn example_binary(example: &'static str) -> &'static PathBuf {
+    static BINARY: OnceLock<(&'static str, PathBuf)> = OnceLock::new();
+    let (built, path) = BINARY.get_or_init(|| (example, build_example(example)));
+    assert_eq!(*built, example, "one example per test binary");
+    path
+}
+
+fn build_example(example: &str) -> PathBuf {
+    let manifest = concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml");
+    let mut cargo = Command::new(env!("CARGO"));
+    // Cargo sets these for the test process only. Some build scripts (ring's) track
+    // `CARGO_MANIFEST_DIR`, so passing them on would make the nested build rebuild half the
+    // dependency tree and then flip it back on the next plain `cargo build`.
+    for (name, _) in std::env::vars_os() {
+        let name = name.to_string_lossy();
+        if name.starts_with("CARGO_PKG_")
+            || name.starts_with("CARGO_MANIFEST_")
+            || name.starts_with("CARGO_BIN_")
+            || [
+                "CARGO_CRATE_NAME",
+                "CARGO_PRIMARY_PACKAGE",
+                "CARGO_TARGET_TMPDIR",
+                "CARGO_RUSTC_CURRENT_DIR",
+                "OUT_DIR",
+            ]
+            .contains(&name.as_ref())
+        {
+            cargo.env_remove(name.as_ref());
+        }
+    }
+    let output = cargo
+        .args(["build", "-q", "--example", example, "--message-format=json"])
+        .args(["--manifest-path", manifest])
+        .stderr(Stdio::inherit())
+        .output()
+        .expect("cargo runs");
+    assert!(
+        output.status.success(),
+        "building the {example} example failed"
+    );
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .filter(|m| m["reason"] == "compiler-artifact" && m["target"]["name"] == example)
+        .find_map(|m| m["executable"].as_str().map(PathBuf::from))
+        .expect("cargo reports the example's executable")
+}
+
+/// A running feed child: its output lines arrive on a channel from a reader thread.
+pub struct Feed {
+    child: Child,
+    stdin: Option<ChildStdin>,
+    lines: Receiver<Value>,
+    /// Every line seen so far, for failure messages and final checks.
+    seen: Vec<Value>,
+    stderr: Arc<Mutex<String>>,
+    stderr_reader: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Feed {
+    /// Starts `example` with `args`.
+    pub fn start(example: &'static str, args: &[&str]) -> Feed {
+        let mut child = Command::new(example_binary(example))
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("the example starts");
+        let (tx, lines) = mpsc::channel();
+        let stdout = child.stdout.take().expect("piped stdout");
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { return };
+                // Every line must be a JSON object with `event` and `t_ms`: checked here, so
+                // no line escapes the check, and a bad one fails the test that waits on it.
+                let value: Value = serde_json::from_str(&line)
+                    .unwrap_or_else(|e| json!({"bad_line": line, "error": e.to_string()}));
+                if tx.send(value).is_err() {
+                    return;
+                }
+            }
+        });
+        let stderr = Arc::new(Mutex::new(String::new()));
+        let pipe = child.stderr.take().expect("piped stderr");
+        let sink = stderr.clone();
+        let stderr_reader = std::thread::spawn(move || {
+            for line in BufReader::new(pipe).lines().map_while(Result::ok) {
+                let mut s = sink.lock().unwrap();
+                s.push_str(&line);
+                s.push('\n');
+            }
+        });
+        let stdin = child.stdin.take();
+        Feed {
+            child,
+            stdin,
+            lines,
+            seen: Vec::new(),
+            stderr,
+            stderr_reader: Some(stderr_reader),
+        }
+    }
+
+    fn context(&self) -> String {
+        let lines: Vec<String> = self.seen.iter().map(Value::to_string).collect();
+        format!(
+            "stdout so far:\n{}\nstderr:\n{}",
+            lines.join("\n"),
+            self.stderr.lock().unwrap()
+        )
+    }
+
+    fn record(&mut self, line: Value) -> Value {
+        assert!(
+            line["event"].is_string() && line["t_ms"].is_u64(),
+            "a line without `event` and `t_ms`: {line}\n{}",
+            self.context()
+        );
+        self.seen.push(line.clone());
+        line
+    }
+
+    /// The next line that satisfies `pred` (earlier lines are kept in `seen`).
+    fn expect(&mut self, what: &str, mut pred: impl FnMut(&Value) -> bool) -> Value {
+        let deadline = Instant::now() + STEP;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => {
+                    let line = self.record(line);
+                    if pred(&line) {
+                        return line;
+                    }
+                }
+                Err(RecvTimeoutError::Timeout) => {
+                    panic!("no {what} within {STEP:?}\n{}", self.context())
+                }
+                Err(RecvTimeoutError::Disconnected) => {
+                    panic!("the feed ended before {what}\n{}", self.context())
+                }
+            }
+        }
+    }
+
+    /// The next line whose `event` is `event`.
+    fn expect_event(&mut self, event: &str) -> Value {
+        self.expect(event, |l| l["event"] == event)
+    }
+
+    fn command(&mut self, line: &str) {
+        let stdin = self.stdin.as_mut().expect("stdin still open");
+        writeln!(stdin, "{line}").expect("the feed reads stdin");
+        stdin.flush().expect("the feed reads stdin");
+    }
+
+    /// Reads the rest of the output and reaps the child: its exit status, every line and
+    /// everything it wrote to standard error.
+    fn finish(mut self) -> (ExitStatus, Vec<Value>, String) {
+        let deadline = Instant::now() + STEP;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => {
+                    self.record(line);
+                }
+                // The pipe closed: the process has exited (or is about to), so `wait` is quick.
+                Err(RecvTimeoutError::Disconnected) => break,
+                Err(RecvTimeoutError::Timeout) => {
+                    panic!("the feed did not exit within {STEP:?}\n{}", self.context())
+                }
+            }
+        }
+        let status = self.child.wait().expect("the feed is reaped");
+        // The child is gone, so its stderr pipe is at EOF and the reader ends.
+        if let Some(reader) = self.stderr_reader.take() {
+            let _ = reader.join();
+        }
+        let seen = std::mem::take(&mut self.seen);
+        let stderr = std::mem::take(&mut *self.stderr.lock().unwrap());
+        (status, seen, stderr)
+    }
+}
+
+impl Drop for Feed {
+    fn drop(&mut self) {
+        // Killing an exited child fails harmlessly; `wait` reaps it either way.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn count(lines: &[Value], event: &str) -> usize {
+    lines.iter().filter(|l| l["event"] == event).count()
+}
+
+/// A feed through a gap and a reset, stdin commands, then a close with status 0.
+pub fn follows_a_feed_through_a_gap_a_reset_and_stdin_commands(example: &'static str) {
+    let server =
+        TestServer::start(ServerConfig::default().data_interval(Duration::from_millis(20)))
+            .unwrap();
+    let url = server.url("feed");
+    let mut feed = Feed::start(
+        example,
+        &[
+            "--channel",
+            "a",
+            "--channel",
+            "b",
+            "--auth",
+            r#"{"grant_type":"client_credentials","client_id":"x","client_secret":"y"}"#,
+            "--seq-pointer",
+            "/seq",
+            "--backoff-initial",
+            "50",
+            "--backoff-max",
+            "200",
+            "--ping-interval",
+            "1000",
+            "--pong-timeout",
+            "2000",
+            &url,
+        ],
+    );
+
+    let connecting = feed.expect_event("connecting");
+    assert_eq!(connecting["attempt"], 1);
+    let conn = feed.expect_event("connected")["conn"].clone();
+    assert_eq!(feed.expect_event("authenticated")["conn"], conn);
+    let mut channels = vec![
+        feed.expect_event("subscribed")["channel"].clone(),
+        feed.expect_event("subscribed")["channel"].clone(),
+    ];
+    channels.sort_by_key(|c| c.to_string());
+    assert_eq!(channels, [json!("a"), json!("b")]);
+    assert_eq!(feed.expect_event("live")["conn"], conn);
+    let first = feed.expect("a message with seq on a", |l| {
+        l["event"] == "message" && l["channel"] == "a" && l["seq"].is_u64()
+    });
+    assert_eq!(first["data"]["seq"], first["seq"], "seq is the data's seq");
+    // The auth really reached the server (the line is not just the tool's own claim).
+    let stats = server.stats();
+    let record = stats.connections_of("feed").next().expect("one connection");
+    assert!(record.authenticated_at.is_some(), "the server saw the auth");
+
+    server.inject(Fault::SkipSeq {
+        channel: "a".into(),
+    });
+    let gap = feed.expect_event("gap");
+    assert_eq!(gap["channel"], "a");
+    assert_eq!(
+        gap["got"].as_u64().unwrap(),
+        gap["expected"].as_u64().unwrap() + 1,
+        "one number skipped"
+    );
+
+    server.inject(Fault::Reset);
+    let disconnected = feed.expect_event("disconnected");
+    assert_eq!(disconnected["conn"], conn);
+    let scheduled = feed.expect_event("reconnect_scheduled");
+    assert!(
+        scheduled["delay_ms"].as_u64().unwrap() <= 200,
+        "{scheduled}"
+    );
+    feed.expect_event("connecting");
+    let second = feed.expect_event("connected")["conn"].clone();
+    assert_ne!(second, conn, "a new connection");
+    feed.expect_event("authenticated");
+    assert_eq!(feed.expect_event("live")["conn"], second);
+
+    // stdin: subscribe to a new channel, see its data; unsubscribe from one, the server sees it.
+    feed.command("sub c");
+    assert_eq!(feed.expect_event("subscribed")["channel"], "c");
+    feed.expect("a message on c", |l| {
+        l["event"] == "message" && l["channel"] == "c"
+    });
+    feed.command("unsub b");
+    server
+        .wait_until(STEP, |s| {
+            s.connections_of("feed")
+                .any(|c| c.unsubscribed_channels().contains(&"b".to_owned()))
+        })
+        .expect("the server receives the unsubscribe of b");
+
+    feed.command("close");
+    let stopped = feed.expect_event("stopped");
+    assert!(
+        stopped["reason"].as_str().unwrap().starts_with("closed"),
+        "{stopped}"
+    );
+    let (status, lines, _) = feed.finish();
+    assert_eq!(status.code(), Some(0), "exit status after close");
+    let stats = lines.last().expect("a last line");
+    assert_eq!(stats["event"], "stats", "stats is the last line");
+    assert_eq!(stats["successes"], 2);
+    assert!(stats["disconnects"].as_u64().unwrap() >= 1, "{stats}");
+    assert_eq!(stats["gaps"], 1);
+    assert!(stats["frames_in"].as_u64().unwrap() >= 3, "{stats}");
+    assert_eq!(count(&lines, "stats"), 1);
+    assert_eq!(count(&lines, "stopped"), 1);
+    let times: Vec<u64> = lines.iter().map(|l| l["t_ms"].as_u64().unwrap()).collect();
+    assert!(
+        times.windows(2).all(|w| w[0] <= w[1]),
+        "t_ms never goes back"
+    );
+}
+
+/// `--exit-after` closes cleanly with status 0 and final stats.
+pub fn exit_after_closes_cleanly_with_status_0_and_final_stats(example: &'static str) {
+    let server = TestServer::start(ServerConfig::default()).unwrap();
+    let url = server.url("timed");
+    let started = Instant::now();
+    let mut feed = Feed::start(example, &["--channel", "a", "--exit-after", "800", &url]);
+    feed.expect_event("live");
+    let stopped = feed.expect_event("stopped");
+    assert!(
+        stopped["t_ms"].as_u64().unwrap() >= 800,
+        "not before --exit-after: {stopped}"
+    );
+    let (status, lines, _) = feed.finish();
+    assert!(started.elapsed() >= Duration::from_millis(800));
+    assert_eq!(status.code(), Some(0));
+    assert_eq!(lines.last().unwrap()["event"], "stats");
+    assert!(count(&lines, "message") >= 1, "data flowed before the exit");
+    let stats = server
+        .wait_until(STEP, |s| s.open == 0)
+        .expect("the connection is closed");
+    let close = stats.close_frames();
+    assert!(!close.is_empty(), "a clean close sends a close frame");
+}
+
+/// A fatal auth rejection stops with status 2.
+pub fn a_fatal_auth_rejection_stops_with_status_2(example: &'static str) {
+    let expected =
+        json!({"grant_type":"client_credentials","client_id":"x","client_secret":"right"});
+    let server =
+        TestServer::start(ServerConfig::default().credentials(Credentials::Exactly(expected)))
+            .unwrap();
+    let url = server.url("wrong");
+    let mut feed = Feed::start(
+        example,
+        &[
+            "--channel",
+            "a",
+            "--auth",
+            r#"{"grant_type":"client_credentials","client_id":"x","client_secret":"wrong"}"#,
+            &url,
+        ],
+    );
+    feed.expect_event("connected");
+    let stopped = feed.expect_event("stopped");
+    assert!(
+        stopped["reason"].as_str().unwrap().starts_with("fatal"),
+        "{stopped}"
+    );
+    let (status, lines, _) = feed.finish();
+    assert_eq!(status.code(), Some(2));
+    assert_eq!(count(&lines, "authenticated"), 0);
+    assert_eq!(count(&lines, "live"), 0);
+    assert_eq!(lines.last().unwrap()["event"], "stats");
+}
+
+/// An injected fatal auth rejection also stops with status 2.
+pub fn an_injected_fatal_auth_rejection_also_stops_with_status_2(example: &'static str) {
+    let server = TestServer::start(ServerConfig::default()).unwrap();
+    server.inject(Fault::RejectAuth(AuthRejection::Fatal));
+    let url = server.url("rejected");
+    let feed = Feed::start(example, &["--auth", r#"{"k":"v"}"#, &url]);
+    let (status, lines, _) = feed.finish();
+    assert_eq!(status.code(), Some(2));
+    assert_eq!(count(&lines, "stopped"), 1);
+}
+
+/// Bad usage exits with status 1 and prints no JSON, only the usage.
+pub fn bad_usage_exits_with_status_1_and_prints_no_json(example: &'static str) {
+    for args in [
+        &[][..],
+        &["--bogus", "ws://127.0.0.1:1/ws"][..],
+        &["--ping-interval", "soon", "ws://127.0.0.1:1/ws"][..],
+        &["--auth", "not json", "ws://127.0.0.1:1/ws"][..],
+        &["ws://127.0.0.1:1/a", "ws://127.0.0.1:1/b"][..],
+    ] {
+        let (status, lines, stderr) = Feed::start(example, args).finish();
+        assert_eq!(status.code(), Some(1), "{args:?}");
+        assert!(lines.is_empty(), "{args:?}: {lines:?}");
+        assert!(
+            stderr.contains(&format!("usage: {example}")),
+            "{args:?}: {stderr}"
+        );
+    }
+}
