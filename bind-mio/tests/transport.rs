@@ -1,6 +1,7 @@
-//! What the binding reports about its transport, precisely classified, and its modes of use:
-//! certificate failures, HTTP statuses with `Retry-After`, DNS failures, per-attempt requests,
-//! the connection budget, and embedding in a loop the application owns.
+//! What the binding reports about its transport, and its modes of use: the shared transport
+//! suite (certificates, HTTP statuses with `Retry-After`, DNS, per-attempt requests, the
+//! connect deadline; `support/transport_suite.rs`), and what only this binding has: the
+//! connection budget, embedding in a loop the application owns, backpressure and read budgets.
 
 mod support;
 
@@ -10,162 +11,25 @@ use std::time::{Duration, Instant};
 use bind_mio::{ConnectRate, Driver, DriverConfig, Embedded, Endpoint, Event, SessionId};
 use mio::net::TcpListener;
 use mio::{Events, Interest, Poll, Token};
-use reconnect_core::{EndCause, Event as CoreEvent, StopReason, TransportErrorKind};
+use reconnect_core::{EndCause, Event as CoreEvent, TransportErrorKind};
 use reconnect_testkit::scenario::ClientSpec;
-use reconnect_testkit::server::{Fault, Persist, ServerConfig, TestServer};
+use reconnect_testkit::server::{ServerConfig, TestServer};
 use support::{endpoint_for, run_until, session_for};
 
 const LIMIT: Duration = Duration::from_secs(10);
 
 type Seen = Vec<(SessionId, CoreEvent)>;
 
+support::transport_suite::transport_suite!(support::MioHarness);
+
 fn spec(url: String) -> ClientSpec {
     ClientSpec::new(url, "t")
-}
-
-fn first_failure(seen: &[(SessionId, CoreEvent)]) -> Option<TransportErrorKind> {
-    seen.iter().find_map(|(_, e)| match e {
-        CoreEvent::AttemptFailed {
-            cause: EndCause::Transport(t),
-            ..
-        } => Some(t.kind.clone()),
-        _ => None,
-    })
-}
-
-fn stopped(seen: &[(SessionId, CoreEvent)]) -> Option<&StopReason> {
-    seen.iter().find_map(|(_, e)| match e {
-        CoreEvent::Stopped { reason } => Some(reason),
-        _ => None,
-    })
 }
 
 fn lives(seen: &[(SessionId, CoreEvent)]) -> usize {
     seen.iter()
         .filter(|(_, e)| matches!(e, CoreEvent::Live { .. }))
         .count()
-}
-
-#[test]
-fn an_untrusted_certificate_is_a_certificate_error_and_fatal() {
-    let server = TestServer::start(ServerConfig::default().tls(true)).unwrap();
-    // The kit's self-signed root is not among the web PKI roots.
-    let spec = spec(server.url("t"));
-    let mut driver = Driver::new(DriverConfig::default()).unwrap();
-    driver.add_session(
-        session_for(&spec).unwrap(),
-        Endpoint::new(&spec.url).unwrap(),
-    );
-    let mut seen = Seen::new();
-    run_until(&mut driver, &mut seen, LIMIT, |s| stopped(s).is_some());
-    assert_eq!(
-        first_failure(&seen),
-        Some(TransportErrorKind::TlsCertificate)
-    );
-    assert!(
-        matches!(stopped(&seen), Some(StopReason::Fatal(_))),
-        "{seen:#?}"
-    );
-    assert_eq!(driver.sockets(), 0);
-}
-
-#[test]
-fn trusted_custom_roots_go_live_over_wss() {
-    let server = TestServer::start(ServerConfig::default().tls(true)).unwrap();
-    let mut spec = spec(server.url("t"));
-    spec.root_cert_pem = server.root_cert_pem();
-    let mut driver = Driver::new(DriverConfig::default()).unwrap();
-    driver.add_session(session_for(&spec).unwrap(), endpoint_for(&spec).unwrap());
-    let mut seen = Seen::new();
-    run_until(&mut driver, &mut seen, LIMIT, |s| lives(s) == 1);
-    assert!(first_failure(&seen).is_none(), "{seen:#?}");
-}
-
-#[test]
-fn an_http_status_and_its_retry_after_reach_the_session() {
-    let server = TestServer::start(ServerConfig::default()).unwrap();
-    server.inject_with(
-        Fault::HttpReject {
-            status: 429,
-            retry_after: Some(1),
-        },
-        Persist::Once,
-    );
-    let spec = spec(server.url("t"));
-    let mut driver = Driver::new(DriverConfig::default()).unwrap();
-    driver.add_session(session_for(&spec).unwrap(), endpoint_for(&spec).unwrap());
-    let mut seen = Seen::new();
-    run_until(&mut driver, &mut seen, LIMIT, |s| lives(s) == 1);
-    assert_eq!(
-        first_failure(&seen),
-        Some(TransportErrorKind::Handshake {
-            status: 429,
-            retry_after: Some(Duration::from_secs(1))
-        })
-    );
-    let delay = seen.iter().find_map(|(_, e)| match e {
-        CoreEvent::ReconnectScheduled { delay, .. } => Some(delay.drawn),
-        _ => None,
-    });
-    assert_eq!(
-        delay,
-        Some(Duration::from_secs(1)),
-        "the session honoured it"
-    );
-}
-
-#[test]
-fn a_name_that_does_not_resolve_is_a_dns_error() {
-    let mut spec = spec("ws://nonexistent.invalid:9/ws".to_owned());
-    spec.max_attempts = Some(2);
-    let mut driver = Driver::new(DriverConfig::default()).unwrap();
-    driver.add_session(session_for(&spec).unwrap(), endpoint_for(&spec).unwrap());
-    let mut seen = Seen::new();
-    run_until(&mut driver, &mut seen, LIMIT, |s| stopped(s).is_some());
-    assert_eq!(first_failure(&seen), Some(TransportErrorKind::Dns));
-    assert!(matches!(
-        stopped(&seen),
-        Some(StopReason::GaveUp { attempts: 2 })
-    ));
-}
-
-#[test]
-fn every_attempt_builds_its_own_request() {
-    let server = TestServer::start(ServerConfig::default()).unwrap();
-    // The first two upgrades are refused, so three attempts are made.
-    server.inject_with(
-        Fault::HttpReject {
-            status: 503,
-            retry_after: None,
-        },
-        Persist::Times(2),
-    );
-    let spec = spec(server.url("t"));
-    let endpoint = endpoint_for(&spec).unwrap().on_request(|request, attempt| {
-        // A fresh credential per attempt, here in the query (the server records paths).
-        let uri = format!("{}&token=t{}", request.uri(), attempt.attempt);
-        *request.uri_mut() = uri.parse().unwrap();
-        // (A `Sec-WebSocket-Protocol` header goes the same way; tungstenite then requires the
-        // server to pick one, which the kit's server does not.)
-        request
-            .headers_mut()
-            .insert("X-Attempt", attempt.attempt.to_string().parse().unwrap());
-    });
-    let mut driver = Driver::new(DriverConfig::default()).unwrap();
-    driver.add_session(session_for(&spec).unwrap(), endpoint);
-    let mut seen = Seen::new();
-    run_until(&mut driver, &mut seen, LIMIT, |s| lives(s) == 1);
-    let paths: Vec<String> = server
-        .stats()
-        .connections
-        .iter()
-        .filter_map(|c| c.path.clone())
-        .collect();
-    let tokens: Vec<&str> = paths
-        .iter()
-        .map(|p| p.rsplit("token=").next().unwrap())
-        .collect();
-    assert_eq!(tokens, ["t1", "t2", "t3"], "{paths:?}");
 }
 
 #[test]

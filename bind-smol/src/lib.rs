@@ -43,14 +43,29 @@
 //!
 //! - [`connect`] (or [`connect_with`], from a config and an adapter) returns a
 //!   [`SessionHandle`], an [`EventStream`] and the [`SessionTask`] to spawn; [`spawn`] spawns it
-//!   on a `smol::Executor` for you.
+//!   on a `smol::Executor` for you. The task resolves to the [`Session`] once it has stopped,
+//!   for its stats or a snapshot.
 //! - [`SessionHandle`]: subscribe, unsubscribe, send (waiting for room in the command queue, or
-//!   `try_send` failing at once), reconnect now, pause, resume, credentials, and `close`, which
-//!   resolves once the session has stopped and every socket is released.
-//! - [`EventStream`]: a `futures_core::Stream` of the session's events, in order, plus the
-//!   commands it refused; it ends after `Stopped`.
+//!   `try_send` failing at once and handing the frame back), reconnect now, pause, resume,
+//!   credentials, any core [`Command`], and `close`, which resolves once the session has
+//!   stopped and every socket is released.
+//! - [`EventStream`]: a `futures_core::Stream` of the session's events, in order, and of the
+//!   commands it refused ([`Event::Refused`]); it ends after `Stopped`.
 //! - When every handle and the stream are dropped, the session closes cleanly (a close frame
 //!   if connected) and the task ends.
+//!
+//! # Bounds and batching
+//!
+//! Nothing grows without a bound ([`Options`]): the command queue holds `command_capacity`
+//! commands; the events waiting for the stream are bounded in number (`event_capacity`) and in
+//! payload bytes (`event_bytes`), and while either bound is reached the task stops reading its
+//! socket, so a slow consumer slows its own session and loses nothing. Both queues grow only as
+//! items wait: an idle session holds about 21 KiB in all (see `BENCHMARKS.md`).
+//!
+//! The task takes every input that is ready (up to 128, then it yields to the executor) before
+//! it hands the events to the stream in one batch with at most one wake-up, reads the clock
+//! once per batch and flushes once per batch. Only the task's own timer is re-armed, and only
+//! when the session's next deadline moves earlier.
 //!
 //! # Transport
 //!

@@ -68,7 +68,6 @@ enum Transport {
 pub(crate) struct Driver<P> {
     session: Session<P>,
     endpoint: Endpoint,
-    events: EventSender,
     /// The events of the current turn, handed to the stream together.
     batch: Batch,
     transport: Option<Transport>,
@@ -78,9 +77,11 @@ pub(crate) struct Driver<P> {
     /// Every handle and the stream are gone: the session was told to close.
     orphaned: bool,
     started: bool,
-    /// Declared last, so dropped last: its drop tells the handles that the task has ended
-    /// (`SessionHandle::close` resolves), which must come after every socket is gone.
+    // The last two fields are dropped last, in this order, when the task ends: every socket is
+    // gone before the handles learn that the task has ended (`SessionHandle::close` resolves),
+    // and that is so before the event stream ends.
     commands: CommandReceiver,
+    events: EventSender,
 }
 
 impl<P: Protocol> Driver<P> {

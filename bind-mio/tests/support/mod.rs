@@ -11,10 +11,15 @@ use std::time::Duration;
 use bind_mio::{Driver, DriverConfig, DriverHandle, Endpoint, Event};
 use bind_mio::{SessionHandle, SessionId};
 use reconnect_core::adapters::JsonRpcAdapter;
-use reconnect_core::Session;
+use reconnect_core::{Command, Session};
 use reconnect_testkit::scenario::{ClientError, ClientEvent, ClientSpec, ScenarioClient};
 
+pub mod harness;
 mod kit;
+pub mod python_suite;
+pub mod transport_suite;
+
+pub use harness::Harness;
 pub use kit::{endpoint_for, session_for};
 
 /// A session event in the kit's words.
@@ -139,5 +144,45 @@ pub fn run_until<P: reconnect_core::Protocol>(
                 seen.push((id, e));
             }
         }
+    }
+}
+
+/// A driver on the test thread with one session, the way an application that owns its loop uses
+/// it: `run_once` and `poll_event`.
+pub struct MioHarness {
+    driver: Driver<JsonRpcAdapter>,
+    id: SessionId,
+}
+
+impl Harness for MioHarness {
+    fn start(session: Session<JsonRpcAdapter>, endpoint: Endpoint) -> Self {
+        let mut driver = Driver::new(DriverConfig::default()).expect("a poll");
+        let id = driver.add_session(session, endpoint);
+        MioHarness { driver, id }
+    }
+
+    fn step(&mut self, seen: &mut Vec<reconnect_core::Event>, wait: Duration) {
+        self.driver
+            .run_once(Some(wait))
+            .expect("the poll does not fail");
+        while let Some((_, event)) = self.driver.poll_event() {
+            if let Event::Session(e) = event {
+                seen.push(e);
+            }
+        }
+    }
+
+    fn ended(&self) -> bool {
+        // A driver keeps a stopped session until it is removed.
+        false
+    }
+
+    fn command(&mut self, command: Command) {
+        let handle = self.driver.handle(self.id).expect("the session exists");
+        handle.command(command).expect("the mailbox takes it");
+    }
+
+    fn assert_released(&mut self) {
+        assert_eq!(self.driver.sockets(), 0, "the driver holds no socket");
     }
 }

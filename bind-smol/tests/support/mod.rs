@@ -1,7 +1,9 @@
 //! The kit's `ScenarioClient` on this binding: the session's task runs on its own thread (with
 //! `smol::block_on`), commands go through the handle, events are mapped onto the kit's words.
 //!
-//! The spec-to-session mapping is bind-mio's test support file `kit.rs`, shared, not copied.
+//! The spec-to-session mapping, the binding-neutral [`Harness`] and the suites written on it
+//! are bind-mio's test support files, shared, not copied; [`SmolHarness`] is this binding's
+//! side of them.
 
 #![allow(dead_code)] // each test binary uses a different part
 
@@ -11,11 +13,19 @@ use std::time::Duration;
 use bind_smol::{Endpoint, Event, EventStream, Options, SessionHandle};
 use futures_lite::StreamExt;
 use reconnect_core::adapters::JsonRpcAdapter;
-use reconnect_core::Session;
+use reconnect_core::{Command, Session};
 use reconnect_testkit::scenario::{ClientError, ClientEvent, ClientSpec, ScenarioClient};
 
+#[path = "../../../bind-mio/tests/support/harness.rs"]
+pub mod harness;
 #[path = "../../../bind-mio/tests/support/kit.rs"]
 mod kit;
+#[path = "../../../bind-mio/tests/support/python_suite.rs"]
+pub mod python_suite;
+#[path = "../../../bind-mio/tests/support/transport_suite.rs"]
+pub mod transport_suite;
+
+pub use harness::Harness;
 pub use kit::{endpoint_for, session_for};
 
 /// A session event in the kit's words.
@@ -112,5 +122,63 @@ impl ScenarioClient for SmolClient {
 
     fn next_event(&mut self, timeout: Duration) -> Option<ClientEvent> {
         self.next(timeout).map(kit_event)
+    }
+}
+
+/// A session whose task runs on smol's global executor; the test awaits its event stream and
+/// calls its handle, the way an async application does.
+pub struct SmolHarness {
+    handle: SessionHandle,
+    events: EventStream,
+    ended: bool,
+}
+
+impl Harness for SmolHarness {
+    fn start(session: Session<JsonRpcAdapter>, endpoint: Endpoint) -> Self {
+        let (handle, events, task) = bind_smol::connect(session, endpoint, Options::default());
+        smol::spawn(task).detach();
+        SmolHarness {
+            handle,
+            events,
+            ended: false,
+        }
+    }
+
+    fn step(&mut self, seen: &mut Vec<reconnect_core::Event>, wait: Duration) {
+        let events = &mut self.events;
+        let next = smol::block_on(futures_lite::future::or(
+            async { Some(events.next().await) },
+            async {
+                async_io::Timer::after(wait).await;
+                None
+            },
+        ));
+        match next {
+            Some(Some(Event::Session(e))) => seen.push(e),
+            Some(Some(_)) | None => {}
+            Some(None) => self.ended = true,
+        }
+    }
+
+    fn ended(&self) -> bool {
+        self.ended
+    }
+
+    fn command(&mut self, command: Command) {
+        smol::block_on(self.handle.command(command)).expect("the task takes it");
+    }
+
+    fn assert_released(&mut self) {
+        // The stream ends when the task does, which is after the session released every socket.
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        let mut rest = Vec::new();
+        while !self.ended {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the task did not end: {rest:#?}"
+            );
+            self.step(&mut rest, harness::STEP);
+        }
+        assert!(self.handle.is_ended());
     }
 }
