@@ -84,6 +84,8 @@ mod handle;
 mod mailbox;
 mod queue;
 mod task;
+#[cfg(test)]
+mod test_waker;
 mod transport;
 
 use std::fmt;

@@ -214,19 +214,9 @@ impl Drop for CommandReceiver {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_waker::Counter;
     use std::future::Future;
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    use std::task::Wake;
-
-    /// Counts its wake-ups.
-    #[derive(Default)]
-    struct Counter(AtomicUsize);
-
-    impl Wake for Counter {
-        fn wake(self: Arc<Self>) {
-            self.0.fetch_add(1, Ordering::SeqCst);
-        }
-    }
+    use std::sync::atomic::Ordering;
 
     #[test]
     fn the_bound_is_exact_and_a_waiting_sender_gets_in_once_there_is_room() {

@@ -285,40 +285,18 @@ impl Drop for EventReceiver {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    use std::task::Wake;
+    use crate::test_waker::Counter;
+    use std::sync::atomic::Ordering;
 
     use reconnect_core::Event as CoreEvent;
 
-    /// Counts its wake-ups.
-    #[derive(Default)]
-    struct Counter(AtomicUsize);
-
-    impl Wake for Counter {
-        fn wake(self: Arc<Self>) {
-            self.0.fetch_add(1, Ordering::SeqCst);
-        }
-    }
-
+    /// An event that tells `n` apart and carries no payload.
     fn event(n: u32) -> Event {
-        Event::Session(CoreEvent::Live {
-            conn: a_conn_id(),
-            restored: n as usize,
-            outage: Default::default(),
+        Event::Session(CoreEvent::Gap {
+            topic: "t".into(),
+            expected: 0,
+            received: u64::from(n),
         })
-    }
-
-    /// A `ConnId` as a session hands them out (they cannot be made otherwise).
-    fn a_conn_id() -> reconnect_core::ConnId {
-        use reconnect_core::{adapters::RawAdapter, Action, Config, Output, Session};
-        let mut s = Session::new(Config::new(1), RawAdapter::new()).unwrap();
-        s.start(std::time::Instant::now()).unwrap();
-        std::iter::from_fn(|| s.poll_output())
-            .find_map(|o| match o {
-                Output::Action(Action::Connect { conn, .. }) => Some(conn),
-                _ => None,
-            })
-            .unwrap()
     }
 
     /// A batch of these events.
@@ -328,13 +306,11 @@ mod tests {
         batch
     }
 
-    /// A message of `len` bytes.
+    /// An event that carries a frame of `len` bytes.
     fn message(len: usize) -> Event {
-        Event::Session(CoreEvent::Message {
-            conn: a_conn_id(),
-            topic: None,
-            seq: None,
+        Event::Session(CoreEvent::OutboxDropped {
             frame: "x".repeat(len).into(),
+            reason: reconnect_core::DropReason::Expired,
         })
     }
 
@@ -345,7 +321,7 @@ mod tests {
 
     fn attempt(event: Event) -> u32 {
         match event {
-            Event::Session(CoreEvent::Live { restored, .. }) => restored as u32,
+            Event::Session(CoreEvent::Gap { received, .. }) => received as u32,
             other => panic!("{other:?}"),
         }
     }

@@ -7,28 +7,12 @@ mod reference;
 use std::time::Duration;
 
 use reconnect_testkit::scenario::{
-    all, run_scenario, run_suite, Await, Expect, RunOptions, Scenario, Step,
+    all, assert_suite_passes, run_scenario, Await, Expect, RunOptions, Scenario, Step,
 };
 use reference::{Bug, RefClient, Reference};
 
 fn suite(options: RunOptions) {
-    let report = run_suite::<Reference>(
-        &all(),
-        &RunOptions {
-            parallel: 3,
-            ..options
-        },
-    );
-    for (name, r) in &report.results {
-        if let Ok(r) = r {
-            eprintln!(
-                "{name}: ok in {:?} ({} events, {} connections)",
-                r.elapsed, r.events, r.connections
-            );
-        }
-    }
-    eprintln!("suite took {:?}", report.elapsed);
-    report.assert_all_passed();
+    assert_suite_passes::<Reference>(options);
 }
 
 #[test]

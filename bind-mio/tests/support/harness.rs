@@ -29,6 +29,12 @@ pub trait Harness: Sized {
     /// Asserts that the binding holds no socket for the session any more.
     fn assert_released(&mut self);
 
+    /// Asserts that the binding holds `n` sockets for the session, where it can tell (a
+    /// binding that cannot count them checks nothing here).
+    fn assert_sockets(&self, n: usize) {
+        let _ = n;
+    }
+
     /// Drives the session until `done` holds on the events seen so far; panics after `limit`
     /// (or if the binding ends first), showing the last events.
     fn run_until(

@@ -14,6 +14,7 @@ use reconnect_core::adapters::JsonRpcAdapter;
 use reconnect_core::{Command, Session};
 use reconnect_testkit::scenario::{ClientError, ClientEvent, ClientSpec, ScenarioClient};
 
+pub mod fd_suite;
 pub mod harness;
 mod kit;
 pub mod python_suite;
@@ -156,7 +157,9 @@ pub struct MioHarness {
 
 impl Harness for MioHarness {
     fn start(session: Session<JsonRpcAdapter>, endpoint: Endpoint) -> Self {
-        let mut driver = Driver::new(DriverConfig::default()).expect("a poll");
+        // No connection budget: tests reconnect faster than any budget is meant for.
+        let config = DriverConfig::default().connect_rate(None);
+        let mut driver = Driver::new(config).expect("a poll");
         let id = driver.add_session(session, endpoint);
         MioHarness { driver, id }
     }
@@ -183,6 +186,10 @@ impl Harness for MioHarness {
     }
 
     fn assert_released(&mut self) {
-        assert_eq!(self.driver.sockets(), 0, "the driver holds no socket");
+        self.assert_sockets(0);
+    }
+
+    fn assert_sockets(&self, n: usize) {
+        assert_eq!(self.driver.sockets(), n, "sockets the driver holds");
     }
 }

@@ -16,6 +16,8 @@ use reconnect_core::adapters::JsonRpcAdapter;
 use reconnect_core::{Command, Session};
 use reconnect_testkit::scenario::{ClientError, ClientEvent, ClientSpec, ScenarioClient};
 
+#[path = "../../../bind-mio/tests/support/fd_suite.rs"]
+pub mod fd_suite;
 #[path = "../../../bind-mio/tests/support/harness.rs"]
 pub mod harness;
 #[path = "../../../bind-mio/tests/support/kit.rs"]

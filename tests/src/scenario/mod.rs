@@ -9,7 +9,9 @@ use std::time::Duration;
 
 pub use client::{ClientError, ClientEvent, ClientSpec, Jitter, ScenarioClient, StopKind};
 pub use list::all;
-pub use runner::{run_scenario, run_suite, Report, RunOptions, ScenarioFailure, SuiteReport};
+pub use runner::{
+    assert_suite_passes, run_scenario, run_suite, Report, RunOptions, ScenarioFailure, SuiteReport,
+};
 
 use crate::server::{Fault, Persist, ServerConfig};
 

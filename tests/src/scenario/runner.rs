@@ -108,6 +108,35 @@ impl SuiteReport {
     }
 }
 
+/// The whole list ([`all()`](super::all)) with client type `C`, three scenarios at a time, one
+/// suite at a time per process (each suite already runs several scenarios at once, and the
+/// scenarios' detection bounds assume a machine that is busy, not oversubscribed); prints each
+/// passing scenario's figures and the suite's time, and panics with every failure explained.
+/// What a binding's `every_scenario_passes_*` tests call.
+pub fn assert_suite_passes<C: ScenarioClient>(options: RunOptions) {
+    static ONE_SUITE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _turn = ONE_SUITE_AT_A_TIME
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    let report = run_suite::<C>(
+        &super::all(),
+        &RunOptions {
+            parallel: 3,
+            ..options
+        },
+    );
+    for (name, r) in &report.results {
+        if let Ok(r) = r {
+            eprintln!(
+                "{name}: ok in {:?} ({} events, {} connections)",
+                r.elapsed, r.events, r.connections
+            );
+        }
+    }
+    eprintln!("suite took {:?}", report.elapsed);
+    report.assert_all_passed();
+}
+
 /// Runs every scenario of `scenarios` (e.g. [`all()`](super::all)) with client type `C`.
 ///
 /// With `options.parallel > 1`, that many scenarios run at once on separate threads; each has
