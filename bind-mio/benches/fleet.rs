@@ -13,8 +13,13 @@
 use std::time::{Duration, Instant};
 
 use bind_mio::{default_websocket_config, Driver, DriverConfig, Endpoint, Event, SessionId};
-use reconnect_core::adapters::{JsonRpcAdapter, JsonRpcConfig, SeqPointer};
-use reconnect_core::{BackoffConfig, Config, Event as CoreEvent, Jitter, Session};
+use reconnect_core::adapters::JsonRpcAdapter;
+use reconnect_core::Event as CoreEvent;
+// Shared with the tests, which use the rest of it.
+#[allow(dead_code)]
+#[path = "../tests/support/fleet.rs"]
+mod fleet;
+
 use reconnect_testkit::bench::{
     peak_over_mean, rss_bytes, run_server_child, PeakAndMean, ServerProcess, SERVER_FLAG,
 };
@@ -23,25 +28,6 @@ const DEFAULT_SESSIONS: usize = 10_000;
 /// How long the restarted server keeps its listener closed.
 const DOWNTIME: Duration = Duration::from_millis(300);
 const WINDOW: Duration = Duration::from_millis(100);
-
-fn session(seed: u64) -> Session<JsonRpcAdapter> {
-    let backoff = BackoffConfig::default()
-        .initial(Duration::from_millis(100))
-        .max(Duration::from_secs(2))
-        .jitter(Jitter::Full)
-        .min_uptime(Duration::from_secs(1));
-    let config = Config::new(seed)
-        .backoff(backoff)
-        .ping_interval(Some(Duration::from_secs(30)))
-        .pong_timeout(Duration::from_secs(10))
-        .connect_timeout(Duration::from_secs(10));
-    let adapter = JsonRpcAdapter::new(
-        JsonRpcConfig::default().seq_pointer(Some(SeqPointer::parse("/seq").unwrap())),
-    );
-    let mut session = Session::new(config, adapter).unwrap();
-    session.subscribe(Instant::now(), "a").unwrap();
-    session
-}
 
 /// Runs the driver until every session has been live `n` times; the instants of the
 /// `Connected` events seen meanwhile are appended to `connected`.
@@ -83,17 +69,9 @@ fn main() {
         println!("fleet: run with `cargo bench -p bind-mio --bench fleet`");
         return;
     }
-    let sessions = args
-        .iter()
-        .position(|a| a == "--sessions")
-        .and_then(|i| args.get(i + 1))
-        .map(|n| n.parse().expect("--sessions N"))
-        .unwrap_or(DEFAULT_SESSIONS);
-    let limit = rlimit::increase_nofile_limit(sessions as u64 + 1024).unwrap();
-    assert!(
-        limit >= sessions as u64 + 64,
-        "RLIMIT_NOFILE only {limit}: cannot hold {sessions} sessions"
-    );
+    let sessions = fleet::sessions_arg(&args, DEFAULT_SESSIONS);
+    // One descriptor per session in this process (the server's are in the child).
+    fleet::raise_fd_limit(sessions, 1, 1);
 
     let mut server = ServerProcess::start().expect("the server process starts");
     let urls: Vec<String> = (0..sessions)
@@ -106,7 +84,8 @@ fn main() {
         let endpoint = Endpoint::new(url)
             .unwrap()
             .websocket_config(default_websocket_config());
-        index.insert(driver.add_session(session(i as u64 + 1), endpoint), i);
+        let session = fleet::fleet_session(i as u64 + 1, &fleet::FleetTiming::BENCH);
+        index.insert(driver.add_session(session, endpoint), i);
     }
     let mut lives = vec![0usize; sessions];
     let mut connected = Vec::with_capacity(2 * sessions);

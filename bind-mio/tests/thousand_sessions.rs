@@ -1,37 +1,18 @@
 //! A thousand sessions on one driver thread against one local server: all live, then all
 //! restored after the server restarts, within a bounded time, with exactly one connection each.
 
+mod support;
+
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
 use bind_mio::{default_websocket_config, Driver, DriverConfig, Endpoint, Event, SessionId};
-use reconnect_core::adapters::{JsonRpcAdapter, JsonRpcConfig, SeqPointer};
-use reconnect_core::{BackoffConfig, Config, Event as CoreEvent, Jitter, Session};
+use reconnect_core::adapters::JsonRpcAdapter;
+use reconnect_core::Event as CoreEvent;
 use reconnect_testkit::server::{ServerConfig, TestServer};
+use support::fleet::{fleet_session, FleetTiming};
 
 const SESSIONS: usize = 1000;
-
-fn session(seed: u64) -> Session<JsonRpcAdapter> {
-    let backoff = BackoffConfig::default()
-        .initial(Duration::from_millis(50))
-        .max(Duration::from_millis(500))
-        .jitter(Jitter::Full)
-        .min_uptime(Duration::from_secs(1));
-    // Per-session seeds spread the reconnects; the driver's connection budget spreads them more.
-    let config = Config::new(seed)
-        .backoff(backoff)
-        .ping_interval(Some(Duration::from_secs(2)))
-        .pong_timeout(Duration::from_secs(3))
-        .connect_timeout(Duration::from_secs(5));
-    let adapter = JsonRpcAdapter::new(
-        JsonRpcConfig::default().seq_pointer(Some(SeqPointer::parse("/seq").unwrap())),
-    );
-    let mut session = Session::new(config, adapter).unwrap();
-    session
-        .subscribe(Instant::now(), "a")
-        .expect("an empty registry takes a topic");
-    session
-}
 
 /// Runs the driver until every session has had `n` `Live` events, or panics after `limit`.
 fn until_all_live(
@@ -63,12 +44,7 @@ fn until_all_live(
 #[test]
 fn a_thousand_sessions_on_one_thread_all_restore_after_a_server_restart() {
     // Both ends live in this process: two descriptors per session, plus headroom.
-    let wanted = (4 * SESSIONS + 512) as u64;
-    let got = rlimit::increase_nofile_limit(wanted).unwrap();
-    assert!(
-        got >= (2 * SESSIONS + 256) as u64,
-        "RLIMIT_NOFILE only {got}"
-    );
+    support::fleet::raise_fd_limit(SESSIONS, 4, 2);
 
     let server =
         TestServer::start(ServerConfig::default().data_interval(Duration::from_millis(500)))
@@ -79,7 +55,7 @@ fn a_thousand_sessions_on_one_thread_all_restore_after_a_server_restart() {
         let endpoint = Endpoint::new(&server.url(&format!("c{i}")))
             .unwrap()
             .websocket_config(default_websocket_config().read_buffer_size(4096));
-        let id = driver.add_session(session(i as u64 + 1), endpoint);
+        let id = driver.add_session(fleet_session(i as u64 + 1, &FleetTiming::TEST), endpoint);
         index.insert(id, i);
     }
     assert_eq!(driver.len(), SESSIONS);

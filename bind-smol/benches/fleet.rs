@@ -22,8 +22,12 @@ use std::time::{Duration, Instant};
 use async_io::Timer;
 use bind_smol::{Endpoint, Event, EventStream, Options, SessionHandle};
 use futures_lite::StreamExt;
-use reconnect_core::adapters::{JsonRpcAdapter, JsonRpcConfig, SeqPointer};
-use reconnect_core::{BackoffConfig, Config, Event as CoreEvent, Jitter, Session};
+use reconnect_core::Event as CoreEvent;
+// Shared with both bindings' tests, which use the rest of it.
+#[allow(dead_code)]
+#[path = "../../bind-mio/tests/support/fleet.rs"]
+mod fleet;
+
 use reconnect_testkit::bench::{
     peak_over_mean, rss_bytes, run_server_child, PeakAndMean, ServerProcess, SERVER_FLAG,
 };
@@ -46,25 +50,6 @@ const CHECK: Duration = Duration::from_millis(20);
 
 /// The same session as bind-mio's fleet bench: one subscription, pings every 30 s, full-jitter
 /// backoff 100 ms .. 2 s.
-fn session(seed: u64) -> Session<JsonRpcAdapter> {
-    let backoff = BackoffConfig::default()
-        .initial(Duration::from_millis(100))
-        .max(Duration::from_secs(2))
-        .jitter(Jitter::Full)
-        .min_uptime(Duration::from_secs(1));
-    let config = Config::new(seed)
-        .backoff(backoff)
-        .ping_interval(Some(Duration::from_secs(30)))
-        .pong_timeout(Duration::from_secs(10))
-        .connect_timeout(Duration::from_secs(10));
-    let adapter = JsonRpcAdapter::new(
-        JsonRpcConfig::default().seq_pointer(Some(SeqPointer::parse("/seq").unwrap())),
-    );
-    let mut session = Session::new(config, adapter).unwrap();
-    session.subscribe(Instant::now(), "a").unwrap();
-    session
-}
-
 /// What the event consumers saw, shared with the measuring task. Everything runs on one
 /// thread, so a `RefCell` is enough.
 struct Progress {
@@ -141,19 +126,9 @@ fn main() {
         println!("fleet: run with `cargo bench -p bind-smol --bench fleet`");
         return;
     }
-    let sessions = args
-        .iter()
-        .position(|a| a == "--sessions")
-        .and_then(|i| args.get(i + 1))
-        .map(|n| n.parse().expect("--sessions N"))
-        .unwrap_or(DEFAULT_SESSIONS);
-    // One descriptor per session in this process (the server's are in the child), plus room
-    // for the executor, the reactor and the pipes.
-    let limit = rlimit::increase_nofile_limit(sessions as u64 + 1024).unwrap();
-    assert!(
-        limit >= sessions as u64 + 64,
-        "RLIMIT_NOFILE only {limit}: cannot hold {sessions} sessions"
-    );
+    let sessions = fleet::sessions_arg(&args, DEFAULT_SESSIONS);
+    // One descriptor per session in this process (the server's are in the child).
+    fleet::raise_fd_limit(sessions, 1, 1);
 
     let mut server = ServerProcess::start().expect("the server process starts");
     let urls: Vec<String> = (0..sessions)
@@ -177,7 +152,7 @@ fn main() {
         let rss_before = rss_bytes().unwrap();
         for (i, url) in urls.iter().enumerate() {
             let (handle, events, task) = bind_smol::connect(
-                session(i as u64 + 1),
+                fleet::fleet_session(i as u64 + 1, &fleet::FleetTiming::BENCH),
                 Endpoint::new(url).unwrap(),
                 Options::default(),
             );

@@ -1,38 +1,18 @@
 //! A thousand sessions on one executor thread against one local server: all live, then all
 //! restored after the server restarts, with exactly one connection each at the end.
 
+mod support;
+
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
 use bind_smol::{default_websocket_config, Endpoint, Event, Options};
 use futures_lite::StreamExt;
-use reconnect_core::adapters::{JsonRpcAdapter, JsonRpcConfig, SeqPointer};
-use reconnect_core::{BackoffConfig, Config, Event as CoreEvent, Jitter, Session};
+use reconnect_core::Event as CoreEvent;
 use reconnect_testkit::server::{ServerConfig, TestServer};
+use support::fleet::{fleet_session, FleetTiming};
 
 const SESSIONS: usize = 1000;
-
-fn session(seed: u64) -> Session<JsonRpcAdapter> {
-    let backoff = BackoffConfig::default()
-        .initial(Duration::from_millis(50))
-        .max(Duration::from_millis(500))
-        .jitter(Jitter::Full)
-        .min_uptime(Duration::from_secs(1));
-    // Per-session seeds spread the reconnects over the backoff window.
-    let config = Config::new(seed)
-        .backoff(backoff)
-        .ping_interval(Some(Duration::from_secs(2)))
-        .pong_timeout(Duration::from_secs(3))
-        .connect_timeout(Duration::from_secs(5));
-    let adapter = JsonRpcAdapter::new(
-        JsonRpcConfig::default().seq_pointer(Some(SeqPointer::parse("/seq").unwrap())),
-    );
-    let mut session = Session::new(config, adapter).unwrap();
-    session
-        .subscribe(Instant::now(), "a")
-        .expect("an empty registry takes a topic");
-    session
-}
 
 /// Waits until every session has had `n` `Live` events, or panics after `limit`.
 async fn until_all_live(
@@ -65,12 +45,7 @@ async fn until_all_live(
 #[test]
 fn a_thousand_sessions_on_one_executor_all_restore_after_a_server_restart() {
     // Both ends live in this process: two descriptors per session, plus headroom.
-    let wanted = (4 * SESSIONS + 512) as u64;
-    let got = rlimit::increase_nofile_limit(wanted).unwrap();
-    assert!(
-        got >= (2 * SESSIONS + 256) as u64,
-        "RLIMIT_NOFILE only {got}"
-    );
+    support::fleet::raise_fd_limit(SESSIONS, 4, 2);
     let server =
         TestServer::start(ServerConfig::default().data_interval(Duration::from_millis(500)))
             .unwrap();
@@ -85,7 +60,7 @@ fn a_thousand_sessions_on_one_executor_all_restore_after_a_server_restart() {
                 .websocket_config(default_websocket_config().read_buffer_size(4096));
             let (handle, mut events) = bind_smol::spawn(
                 &executor,
-                session(i as u64 + 1),
+                fleet_session(i as u64 + 1, &FleetTiming::TEST),
                 endpoint,
                 Options::default(),
             );

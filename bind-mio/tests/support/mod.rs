@@ -15,6 +15,7 @@ use reconnect_core::{Command, Session};
 use reconnect_testkit::scenario::{ClientError, ClientEvent, ClientSpec, ScenarioClient};
 
 pub mod fd_suite;
+pub mod fleet;
 pub mod harness;
 mod kit;
 pub mod python_suite;

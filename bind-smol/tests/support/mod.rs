@@ -18,6 +18,8 @@ use reconnect_testkit::scenario::{ClientError, ClientEvent, ClientSpec, Scenario
 
 #[path = "../../../bind-mio/tests/support/fd_suite.rs"]
 pub mod fd_suite;
+#[path = "../../../bind-mio/tests/support/fleet.rs"]
+pub mod fleet;
 #[path = "../../../bind-mio/tests/support/harness.rs"]
 pub mod harness;
 #[path = "../../../bind-mio/tests/support/kit.rs"]

@@ -1,0 +1,76 @@
+//! What every many-session test and benchmark of both bindings sets up the same way: the fleet
+//! session (JSON-RPC, one subscription, full-jitter backoff, pings) and the descriptor limit.
+//! Included by both bindings' test support and fleet benchmarks.
+
+use std::time::{Duration, Instant};
+
+use reconnect_core::adapters::{JsonRpcAdapter, JsonRpcConfig, SeqPointer};
+use reconnect_core::{BackoffConfig, Config, Jitter, Session};
+
+/// The timing of one fleet's sessions.
+pub struct FleetTiming {
+    /// The backoff's first and largest delays (full jitter).
+    pub backoff: (Duration, Duration),
+    /// The ping interval and the pong timeout.
+    pub liveness: (Duration, Duration),
+    /// The connect deadline.
+    pub connect: Duration,
+}
+
+impl FleetTiming {
+    /// Quick enough for a test: 50..500 ms backoff, pings every 2 s.
+    pub const TEST: FleetTiming = FleetTiming {
+        backoff: (Duration::from_millis(50), Duration::from_millis(500)),
+        liveness: (Duration::from_secs(2), Duration::from_secs(3)),
+        connect: Duration::from_secs(5),
+    };
+
+    /// A production-like fleet at rest: 100 ms..2 s backoff, pings every 30 s.
+    pub const BENCH: FleetTiming = FleetTiming {
+        backoff: (Duration::from_millis(100), Duration::from_secs(2)),
+        liveness: (Duration::from_secs(30), Duration::from_secs(10)),
+        connect: Duration::from_secs(10),
+    };
+}
+
+/// A JSON-RPC session subscribed to `a`, with sequence numbers at `/seq`. Per-session seeds
+/// spread the reconnects over the backoff window.
+pub fn fleet_session(seed: u64, timing: &FleetTiming) -> Session<JsonRpcAdapter> {
+    let backoff = BackoffConfig::default()
+        .initial(timing.backoff.0)
+        .max(timing.backoff.1)
+        .jitter(Jitter::Full)
+        .min_uptime(Duration::from_secs(1));
+    let config = Config::new(seed)
+        .backoff(backoff)
+        .ping_interval(Some(timing.liveness.0))
+        .pong_timeout(timing.liveness.1)
+        .connect_timeout(timing.connect);
+    let adapter = JsonRpcAdapter::new(
+        JsonRpcConfig::default().seq_pointer(Some(SeqPointer::parse("/seq").unwrap())),
+    );
+    let mut session = Session::new(config, adapter).unwrap();
+    session
+        .subscribe(Instant::now(), "a")
+        .expect("an empty registry takes a topic");
+    session
+}
+
+/// Raises `RLIMIT_NOFILE` for `per_session` descriptors per session plus room for the runtime;
+/// panics if the system does not allow at least `needed_per_session` each.
+pub fn raise_fd_limit(sessions: usize, per_session: usize, needed_per_session: usize) {
+    let wanted = (per_session * sessions + 1024) as u64;
+    let got = rlimit::increase_nofile_limit(wanted).unwrap();
+    assert!(
+        got >= (needed_per_session * sessions + 64) as u64,
+        "RLIMIT_NOFILE only {got}: cannot hold {sessions} sessions"
+    );
+}
+
+/// The value of `--sessions N` among `args`, or `default`.
+pub fn sessions_arg(args: &[String], default: usize) -> usize {
+    args.iter()
+        .position(|a| a == "--sessions")
+        .and_then(|i| args.get(i + 1))
+        .map_or(default, |n| n.parse().expect("--sessions N"))
+}
