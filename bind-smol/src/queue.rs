@@ -36,6 +36,7 @@ pub(crate) struct Batch {
 
 impl Batch {
     /// Appends `event`.
+    #[inline]
     pub(crate) fn push(&mut self, event: Event) {
         self.bytes += payload_len(&event);
         self.events.push_back(event);
@@ -246,10 +247,11 @@ impl EventReceiver {
                 return Poll::Pending;
             }
             // The empty buffer goes back to the task. After a burst it may be far larger than
-            // the flow now needs; an idle session should not keep a burst's worth of memory.
-            let wanted = shared.queued.len().max(MIN_KEPT);
-            if self.taken.capacity() > 4 * wanted {
-                self.taken.shrink_to(wanted);
+            // the flow now needs, and an idle session should not keep a burst's worth of
+            // memory; but a flood's batches stay large, and shrinking between them would only
+            // reallocate, so only a trickle shrinks it.
+            if shared.queued.len() <= MIN_KEPT && self.taken.capacity() > 4 * MIN_KEPT {
+                self.taken.shrink_to(MIN_KEPT);
             }
             std::mem::swap(&mut self.taken, &mut shared.queued.events);
             shared.queued.bytes = 0;
