@@ -1,5 +1,6 @@
-//! The benchmarks' flood server: every frame reaches a reading client, and dropping a flood
-//! stops its thread even when nobody connected or the client stopped reading.
+//! The benchmarks' flood server: every frame reaches a reading client, what the client sends is
+//! counted, and dropping a flood stops its threads even when nobody connected or the client
+//! stopped reading.
 
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
@@ -25,6 +26,18 @@ fn a_client_receives_every_frame_then_the_flood_joins() {
             other => panic!("unexpected {other:?}"),
         }
     }
+    // What the client sends is counted as it arrives: a masked 5-byte text frame is 11 bytes.
+    assert_eq!(flood.received_bytes(), 0);
+    ws.send(Message::text("hello")).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while flood.received_bytes() < 11 {
+        assert!(
+            Instant::now() < deadline,
+            "the client's frame never arrived"
+        );
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    assert_eq!(flood.received_bytes(), 11);
     drop(ws);
     drop(flood);
 }

@@ -3,7 +3,7 @@
 
 use std::io::{self, ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -26,8 +26,10 @@ const UPGRADE_LIMIT: Duration = Duration::from_secs(10);
 ///
 /// The server thread does the upgrade with tungstenite, then writes pre-encoded, unmasked
 /// frames from one buffer, [`CHUNK`] bytes per `write`, and holds the connection until the
-/// client hangs up, so the close never races the data. Dropping the `Flood` stops the thread
-/// (even if no client ever came or the client stopped reading) and joins it.
+/// client hangs up, so the close never races the data. Meanwhile a second thread counts what the
+/// client sends ([`received_bytes`](Flood::received_bytes)), so a test can tell whether a
+/// client's writes get out while it is busy reading. Dropping the `Flood` stops both threads
+/// (even if no client ever came or the client stopped reading) and joins them.
 ///
 /// ```no_run
 /// use reconnect_testkit::bench::Flood;
@@ -40,6 +42,7 @@ const UPGRADE_LIMIT: Duration = Duration::from_secs(10);
 pub struct Flood {
     addr: SocketAddr,
     stop: Arc<AtomicBool>,
+    received: Arc<AtomicUsize>,
     server: Option<JoinHandle<()>>,
 }
 
@@ -54,18 +57,20 @@ impl Flood {
         // Non-blocking accept, so a flood nobody connects to can still be stopped.
         listener.set_nonblocking(true)?;
         let stop = Arc::new(AtomicBool::new(false));
+        let received = Arc::new(AtomicUsize::new(0));
         let server = {
-            let stop = stop.clone();
+            let (stop, received) = (stop.clone(), received.clone());
             std::thread::Builder::new()
                 .name("testkit-flood".into())
                 .spawn(move || {
                     // A client that fails or leaves early ends the flood; nothing to report.
-                    let _ = serve(&listener, size, count, &stop);
+                    let _ = serve(&listener, size, count, &stop, &received);
                 })?
         };
         Ok(Flood {
             addr,
             stop,
+            received,
             server: Some(server),
         })
     }
@@ -78,6 +83,11 @@ impl Flood {
     /// `ws://127.0.0.1:PORT/flood`.
     pub fn url(&self) -> String {
         format!("ws://{}/flood", self.addr)
+    }
+
+    /// Bytes the client has sent since the upgrade (its frames as they came, masked).
+    pub fn received_bytes(&self) -> usize {
+        self.received.load(Ordering::Relaxed)
     }
 }
 
@@ -95,7 +105,13 @@ fn stopped(stop: &AtomicBool) -> io::Error {
     io::Error::new(ErrorKind::Interrupted, "the flood was dropped")
 }
 
-fn serve(listener: &TcpListener, size: usize, count: usize, stop: &AtomicBool) -> io::Result<()> {
+fn serve(
+    listener: &TcpListener,
+    size: usize,
+    count: usize,
+    stop: &AtomicBool,
+    received: &AtomicUsize,
+) -> io::Result<()> {
     let stream = loop {
         match listener.accept() {
             Ok((stream, _)) => break stream,
@@ -118,6 +134,23 @@ fn serve(listener: &TcpListener, size: usize, count: usize, stop: &AtomicBool) -
     stream.set_read_timeout(Some(STOP_POLL))?;
     stream.set_write_timeout(Some(STOP_POLL))?;
 
+    let mut reader = stream.try_clone()?;
+    std::thread::scope(|scope| {
+        // Counts what the client sends until it hangs up, which is also what holds the
+        // connection open once everything is written.
+        let counting = scope.spawn(move || count_until_eof(&mut reader, stop, received));
+        let written = write_frames(stream, size, count, stop);
+        let counted = counting.join().unwrap_or(Ok(()));
+        written.and(counted)
+    })
+}
+
+fn write_frames(
+    stream: &mut TcpStream,
+    size: usize,
+    count: usize,
+    stop: &AtomicBool,
+) -> io::Result<()> {
     let frame = encoded_text_frame(size);
     let per_chunk = (CHUNK / frame.len()).max(1);
     let chunk = frame.repeat(per_chunk);
@@ -127,13 +160,21 @@ fn serve(listener: &TcpListener, size: usize, count: usize, stop: &AtomicBool) -
         left -= per_chunk;
     }
     write_all(stream, &frame.repeat(left), stop)?;
-    stream.flush()?;
-    // Hold the connection until the client has read everything and hangs up.
-    let mut scratch = [0u8; 64];
+    stream.flush()
+}
+
+fn count_until_eof(
+    stream: &mut TcpStream,
+    stop: &AtomicBool,
+    received: &AtomicUsize,
+) -> io::Result<()> {
+    let mut scratch = [0u8; 4096];
     loop {
         match stream.read(&mut scratch) {
             Ok(0) => return Ok(()),
-            Ok(_) => {}
+            Ok(n) => {
+                received.fetch_add(n, Ordering::Relaxed);
+            }
             Err(e) if is_timeout(&e) => {
                 if stop.load(Ordering::Relaxed) {
                     return Err(stopped(stop));
