@@ -145,8 +145,10 @@ impl<P: Protocol> Driver<P> {
             };
             let taken = self.take_inputs(cx, room);
             budget -= taken;
-            // A failed flush is news for the session, which may already have a new attempt.
-            if taken > 0 || self.flush(cx) {
+            // Every turn flushes what it queued (a heartbeat reply must not wait for a flood to
+            // pause). A failed flush is news for the session, which may have a new attempt.
+            let failed = self.flush(cx);
+            if taken > 0 || failed {
                 continue;
             }
             // Nothing was ready, and every source polled has the waker. The timer last, set to
