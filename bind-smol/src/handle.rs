@@ -144,6 +144,13 @@ impl SessionHandle {
 
     /// Closes the session (a close frame if connected) and resolves once it has stopped and its
     /// task has ended, every socket released. Resolves at once if it already ended.
+    ///
+    /// The close goes through the session like any command, so the [`EventStream`] must be
+    /// polled (or dropped) meanwhile: a stream that nobody reads fills its queue, the task then
+    /// stops taking input, and this waits with it. How long the close handshake may take is the
+    /// session's `timeouts.close`.
+    ///
+    /// [`EventStream`]: crate::EventStream
     pub async fn close(&self) {
         // A task that already ended needs no command; either way, wait for the end.
         let _ = self.commands.send(Command::Close).await;
