@@ -6,9 +6,9 @@
 //! `harness = false` binary that does nothing without cargo's `--bench` flag.
 //!
 //! The kit's server runs in a child process (this same binary, re-executed with
-//! [`SERVER_FLAG`]): its thread per connection would otherwise land in the RSS being
+//! `SERVER_FLAG`): its thread per connection would otherwise land in the RSS being
 //! measured, and each process gets its own descriptor limit. The child is killed and reaped by
-//! [`ServerProcess`]'s `Drop` on every path.
+//! `ServerProcess`'s `Drop` on every path.
 
 use std::time::{Duration, Instant};
 
@@ -20,11 +20,8 @@ use reconnect_core::Event as CoreEvent;
 #[path = "../tests/support/fleet.rs"]
 mod fleet;
 
-use reconnect_testkit::bench::{
-    peak_over_mean, rss_bytes, run_server_child, PeakAndMean, ServerProcess, SERVER_FLAG,
-};
+use reconnect_testkit::bench::{peak_over_mean, rss_bytes, PeakAndMean};
 
-const DEFAULT_SESSIONS: usize = 10_000;
 /// How long the restarted server keeps its listener closed.
 const DOWNTIME: Duration = Duration::from_millis(300);
 const WINDOW: Duration = Duration::from_millis(100);
@@ -61,22 +58,9 @@ fn until_all_live(
 }
 
 fn main() {
-    let args: Vec<String> = std::env::args().collect();
-    if args.iter().any(|a| a == SERVER_FLAG) {
-        return run_server_child();
-    }
-    if !args.iter().any(|a| a == "--bench") {
-        println!("fleet: run with `cargo bench -p bind-mio --bench fleet`");
+    let Some((sessions, mut server, urls)) = fleet::bench_start("bind-mio") else {
         return;
-    }
-    let sessions = fleet::sessions_arg(&args, DEFAULT_SESSIONS);
-    // One descriptor per session in this process (the server's are in the child).
-    fleet::raise_fd_limit(sessions, 1, 1);
-
-    let mut server = ServerProcess::start().expect("the server process starts");
-    let urls: Vec<String> = (0..sessions)
-        .map(|i| server.url(&format!("c{i}")))
-        .collect();
+    };
     let mut driver = Driver::new(DriverConfig::default()).unwrap();
     let rss_before = rss_bytes().unwrap();
     let mut index = std::collections::HashMap::with_capacity(sessions);

@@ -7,9 +7,9 @@
 //! `harness = false` binary that does nothing without cargo's `--bench` flag.
 //!
 //! The kit's server runs in a child process (this same binary, re-executed with
-//! [`SERVER_FLAG`]): its thread per connection would otherwise land in the RSS being
+//! `SERVER_FLAG`): its thread per connection would otherwise land in the RSS being
 //! measured, and each process gets its own descriptor limit. The child is killed and reaped by
-//! [`ServerProcess`]'s `Drop` on every path, panics included.
+//! `ServerProcess`'s `Drop` on every path, panics included.
 //!
 //! Every session gets the default [`Options`] and the binding's default WebSocket config, as an
 //! application that changes nothing would have.
@@ -28,12 +28,9 @@ use reconnect_core::Event as CoreEvent;
 #[path = "../../bind-mio/tests/support/fleet.rs"]
 mod fleet;
 
-use reconnect_testkit::bench::{
-    peak_over_mean, rss_bytes, run_server_child, PeakAndMean, ServerProcess, SERVER_FLAG,
-};
+use reconnect_testkit::bench::{peak_over_mean, rss_bytes, PeakAndMean};
 use smol::LocalExecutor;
 
-const DEFAULT_SESSIONS: usize = 10_000;
 /// How long the restarted server keeps its listener closed.
 const DOWNTIME: Duration = Duration::from_millis(300);
 const WINDOW: Duration = Duration::from_millis(100);
@@ -118,22 +115,9 @@ async fn bounded<T>(what: &str, future: impl Future<Output = T>) -> T {
 }
 
 fn main() {
-    let args: Vec<String> = std::env::args().collect();
-    if args.iter().any(|a| a == SERVER_FLAG) {
-        return run_server_child();
-    }
-    if !args.iter().any(|a| a == "--bench") {
-        println!("fleet: run with `cargo bench -p bind-smol --bench fleet`");
+    let Some((sessions, mut server, urls)) = fleet::bench_start("bind-smol") else {
         return;
-    }
-    let sessions = fleet::sessions_arg(&args, DEFAULT_SESSIONS);
-    // One descriptor per session in this process (the server's are in the child).
-    fleet::raise_fd_limit(sessions, 1, 1);
-
-    let mut server = ServerProcess::start().expect("the server process starts");
-    let urls: Vec<String> = (0..sessions)
-        .map(|i| server.url(&format!("c{i}")))
-        .collect();
+    };
     // The bench's own bookkeeping is allocated before the first RSS reading, so that it is not
     // charged to the sessions.
     let progress = Rc::new(RefCell::new(Progress {

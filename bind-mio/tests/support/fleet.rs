@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use reconnect_core::adapters::{JsonRpcAdapter, JsonRpcConfig, SeqPointer};
 use reconnect_core::{BackoffConfig, Config, Jitter, Session};
+use reconnect_testkit::bench::{run_server_child, ServerProcess, SERVER_FLAG};
 
 /// The timing of one fleet's sessions.
 pub struct FleetTiming {
@@ -68,9 +69,34 @@ pub fn raise_fd_limit(sessions: usize, per_session: usize, needed_per_session: u
 }
 
 /// The value of `--sessions N` among `args`, or `default`.
-pub fn sessions_arg(args: &[String], default: usize) -> usize {
+fn sessions_arg(args: &[String], default: usize) -> usize {
     args.iter()
         .position(|a| a == "--sessions")
         .and_then(|i| args.get(i + 1))
         .map_or(default, |n| n.parse().expect("--sessions N"))
+}
+
+/// A fleet bench's start, for `package`'s bench binary `fleet`. As the server child (the
+/// binary re-executed with [`SERVER_FLAG`]) it serves until told to stop and returns `None`;
+/// without cargo's `--bench` it says how to run it and returns `None`. Otherwise it raises the
+/// descriptor limit for `--sessions N` (default 10,000) sessions, starts the server child, and
+/// returns the session count, the server and one client URL per session.
+pub fn bench_start(package: &str) -> Option<(usize, ServerProcess, Vec<String>)> {
+    let args: Vec<String> = std::env::args().collect();
+    if args.iter().any(|a| a == SERVER_FLAG) {
+        run_server_child();
+        return None;
+    }
+    if !args.iter().any(|a| a == "--bench") {
+        println!("fleet: run with `cargo bench -p {package} --bench fleet`");
+        return None;
+    }
+    let sessions = sessions_arg(&args, 10_000);
+    // One descriptor per session in this process (the server's are in the child).
+    raise_fd_limit(sessions, 1, 1);
+    let server = ServerProcess::start().expect("the server process starts");
+    let urls = (0..sessions)
+        .map(|i| server.url(&format!("c{i}")))
+        .collect();
+    Some((sessions, server, urls))
 }
