@@ -90,7 +90,12 @@ pub(crate) enum Circuit {
 ///   [`reconnect_now`](Self::reconnect_now), [`close`](Self::close), [`pause`](Self::pause),
 ///   [`resume`](Self::resume), [`set_credentials`](Self::set_credentials),
 ///   [`provide_credentials`](Self::provide_credentials). Each returns a typed result; none does
-///   IO.
+///   IO. A driver that takes commands from other threads as values passes each [`Command`]
+///   to [`apply`](Self::apply), which runs the matching method and reports a refusal as a
+///   [`Refused`].
+///
+/// [`Command`]: crate::Command
+/// [`Refused`]: crate::Refused
 /// - **Outputs**: [`poll_output`](Self::poll_output) yields actions and events in causal order
 ///   from one queue; [`poll_timeout`](Self::poll_timeout) is the next deadline (a pure getter).
 ///
