@@ -1,7 +1,7 @@
 //! C6 and C7: authentication, credentials refresh and renewal, session setup.
 
-use crate::harness::{config, ms, Harness, LineAdapter};
-use reconnect_core::{Credentials, Event, Output, Purpose, State};
+use crate::harness::{assert_unique_timer, config, ms, Harness, LineAdapter};
+use reconnect_core::{Credentials, Event, Output, Purpose, State, TransportErrorKind};
 
 #[test]
 fn auth_goes_first_and_nothing_else_before_its_ack() {
@@ -105,11 +105,13 @@ fn a_rejection_that_wants_fresh_credentials_asks_the_application_before_connecti
 fn fetch_before_every_connect_with_a_timeout() {
     let mut c = config();
     c.credentials.fetch_before_connect = true;
-    c.timeouts.credentials = ms(2_000);
+    // Not 2 s: that is the backoff cap.
+    c.timeouts.credentials = ms(2_700);
+    assert_unique_timer(&c, "timeouts.credentials");
     let mut h = Harness::new(c);
     h.start();
     h.expect(&["refresh-credentials", "> CredentialsRequested"]);
-    assert_eq!(h.fire_next(), ms(2_000));
+    assert_eq!(h.fire_next(), ms(2_700));
     h.expect(&[
         "> attempt 1 failed: Credentials timeout => Retry",
         "> reconnect attempt=2 in 100ms (Backoff)",
@@ -137,6 +139,7 @@ fn fetch_before_every_connect_with_a_timeout() {
 fn periodic_renewal_while_live_reauthenticates_when_the_protocol_needs_it() {
     let mut c = config();
     c.credentials.renewal_interval = Some(ms(30 * 60_000));
+    assert_unique_timer(&c, "credentials.renewal_interval");
     let adapter = LineAdapter {
         reauth: true,
         ..LineAdapter::new()
@@ -190,4 +193,99 @@ fn secrets_never_appear_in_debug_output_or_events() {
         .iter()
         .all(|e| !format!("{e:?}").contains("hunter2")));
     let _ = Event::Paused;
+}
+
+/// Fails the auth of the transport in flight with `code` (3 wants fresh credentials, 2 is
+/// transient), after opening it.
+fn reject_auth(h: &mut Harness, code: u32) {
+    h.open();
+    let id = h.last_request("auth");
+    h.recv(&format!("nack {id} {code}"));
+}
+
+#[test]
+fn refreshed_credentials_are_not_asked_for_again_on_later_attempts() {
+    let mut h = Harness::new(config());
+    h.session.set_credentials(Credentials::new("expired"));
+    h.start();
+    reject_auth(&mut h, 3);
+    h.fire_next();
+    assert_eq!(h.session.state(), State::AwaitingCredentials);
+    // Nobody answers in time: the attempt fails, and the next one still needs fresh credentials.
+    h.fire_next();
+    h.fire_next();
+    assert_eq!(h.session.state(), State::AwaitingCredentials);
+    assert_eq!(h.count("> CredentialsRequested"), 2);
+    h.session
+        .provide_credentials(h.now, Credentials::new("fresh"))
+        .unwrap();
+    h.go_live();
+
+    // Failures of every kind after the refresh, none of which wants fresh credentials: no
+    // attempt asks the application again.
+    h.fail(TransportErrorKind::Reset);
+    h.fire_next();
+    h.connect_failed(TransportErrorKind::Refused);
+    h.fire_next();
+    reject_auth(&mut h, 2);
+    h.fire_next();
+    h.go_live();
+    h.advance(ms(5_000));
+    assert!(h.log.iter().any(|l| l.starts_with("> stable")));
+    h.server_close(1001);
+    h.go_live();
+    h.fail(TransportErrorKind::Reset);
+    h.go_live();
+    assert_eq!(
+        h.count("> CredentialsRequested"),
+        2,
+        "asked again after the refresh:\n{:#?}",
+        h.log
+    );
+    assert_eq!(h.count("refresh-credentials"), 2);
+    assert_eq!(h.count("connect #"), 7);
+    let auths: Vec<_> = h
+        .sent_texts()
+        .into_iter()
+        .filter(|t| t.starts_with("auth"))
+        .map(|t| t.rsplit(' ').next().unwrap().to_owned())
+        .collect();
+    assert_eq!(auths[0], "expired");
+    assert_eq!(auths.len(), 6, "{auths:?}");
+    assert!(auths[1..].iter().all(|a| a == "fresh"), "{auths:?}");
+
+    // Another rejection that wants fresh credentials asks once more, and only once.
+    h.fail(TransportErrorKind::Reset);
+    h.fire_next();
+    reject_auth(&mut h, 3);
+    h.fire_next();
+    assert_eq!(h.session.state(), State::AwaitingCredentials);
+    h.session
+        .provide_credentials(h.now, Credentials::new("fresher"))
+        .unwrap();
+    h.go_live();
+    h.fail(TransportErrorKind::Reset);
+    h.go_live();
+    assert_eq!(h.count("> CredentialsRequested"), 3, "{:#?}", h.log);
+    assert_eq!(
+        h.sent_texts()
+            .iter()
+            .filter(|t| t.ends_with(" fresher"))
+            .count(),
+        2
+    );
+}
+
+#[test]
+fn set_credentials_alone_does_not_make_later_attempts_ask() {
+    let mut h = Harness::new(config());
+    h.start();
+    h.go_live();
+    h.session.set_credentials(Credentials::new("k2"));
+    for _ in 0..3 {
+        h.fail(TransportErrorKind::Reset);
+        h.go_live();
+    }
+    assert_eq!(h.count("refresh-credentials"), 0, "{:#?}", h.log);
+    assert_eq!(h.count("> CredentialsRequested"), 0);
 }

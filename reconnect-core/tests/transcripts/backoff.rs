@@ -24,14 +24,54 @@ fn delays_grow_exponentially_to_the_cap() {
     assert_eq!(delays(&h), [100, 200, 400, 800, 1600, 2000, 2000]);
 }
 
+/// The documented range of the `n`-th consecutive failure's delay (`BackoffConfig`'s docs),
+/// worked out here rather than asked of the library: the base is `initial × factor^(n-1)`
+/// capped at `max`; `Full` draws from `[0, base]`, `Equal` from `[base / 2, base]`, and
+/// `Decorrelated` from `[initial, min(max, 3 × previous)]`, where `previous` is the delay drawn
+/// before (`initial` for the first failure).
+fn documented_range(
+    initial: u128,
+    max: u128,
+    jitter: Jitter,
+    n: u32,
+    previous_ns: Option<u128>,
+) -> (u128, u128) {
+    let mut base = initial;
+    for _ in 1..n {
+        base = (base * 2).min(max);
+    }
+    match jitter {
+        Jitter::None => (base, base),
+        Jitter::Full => (0, base),
+        Jitter::Equal => (base / 2, base),
+        Jitter::Decorrelated => {
+            let previous = previous_ns.unwrap_or(initial).max(initial);
+            (initial, (previous * 3).min(max).max(initial))
+        }
+    }
+}
+
+fn drawn_nanos(h: &Harness) -> Vec<u128> {
+    h.events()
+        .iter()
+        .filter_map(|e| match e {
+            Event::ReconnectScheduled { delay, .. } => Some(delay.drawn.as_nanos()),
+            _ => None,
+        })
+        .collect()
+}
+
 #[test]
 fn jittered_delays_stay_within_bounds_and_spread_at_the_cap() {
+    let (initial, max) = (ms(100).as_nanos(), ms(2_000).as_nanos());
     for jitter in [Jitter::Full, Jitter::Equal, Jitter::Decorrelated] {
         let mut c = config();
         c.backoff.jitter = jitter;
-        let cfg = c.backoff.clone();
+        assert_eq!((c.backoff.initial, c.backoff.max), (ms(100), ms(2_000)));
+        assert_eq!(c.backoff.factor, 2.0);
         let mut h = Harness::new(c);
         h.start();
+        let mut previous = None;
         for n in 1..=60u32 {
             h.connect_failed(TransportErrorKind::Refused);
             let Some(Event::ReconnectScheduled {
@@ -41,14 +81,68 @@ fn jittered_delays_stay_within_bounds_and_spread_at_the_cap() {
                 panic!("no reconnect scheduled")
             };
             assert_eq!(failures, n);
-            let (lo, hi) = cfg.bounds(n);
-            assert!(delay.drawn >= lo && delay.drawn <= hi, "{jitter:?} {n}");
+            let drawn = delay.drawn.as_nanos();
+            let (lo, hi) = documented_range(initial, max, jitter, n, previous);
+            assert!(
+                drawn >= lo && drawn <= hi,
+                "{jitter:?} failure {n}: {drawn} ns outside [{lo}, {hi}]"
+            );
+            previous = Some(drawn);
             h.fire_next();
         }
-        let at_cap: Vec<_> = delays(&h)[20..].to_vec();
+        let at_cap: Vec<_> = drawn_nanos(&h)[20..].to_vec();
         let distinct: std::collections::HashSet<_> = at_cap.iter().collect();
         assert!(distinct.len() > 20, "{jitter:?}: no spread at the cap");
-        assert!(at_cap.iter().all(|d| *d <= 2000));
+        assert!(at_cap.iter().all(|d| *d <= max));
+        // The spread reaches well below the cap, as the documented range says it must.
+        let lowest = at_cap.iter().min().unwrap();
+        assert!(
+            *lowest < max * 3 / 4,
+            "{jitter:?}: lowest at the cap {lowest}"
+        );
+    }
+}
+
+#[test]
+fn decorrelated_delays_grow_from_the_previous_one_toward_the_cap() {
+    // initial 100 ms, cap 2 s: a draw that forgot the previous delay would stay within
+    // [100 ms, 300 ms] for ever.
+    let (initial, max) = (ms(100).as_nanos(), ms(2_000).as_nanos());
+    for seed in [1, 7, 42, 1_000, 65_537] {
+        let mut c = config();
+        c.seed = seed;
+        c.backoff.jitter = Jitter::Decorrelated;
+        let mut h = Harness::new(c);
+        h.start();
+        for _ in 0..80 {
+            h.connect_failed(TransportErrorKind::Refused);
+            h.fire_next();
+        }
+        let drawn = drawn_nanos(&h);
+        assert_eq!(drawn.len(), 80);
+        let mut previous = initial;
+        for (i, d) in drawn.iter().enumerate() {
+            let hi = (previous * 3).min(max);
+            assert!(
+                *d >= initial && *d <= hi,
+                "seed {seed}, draw {i}: {d} ns outside [{initial}, {hi}] (previous {previous})"
+            );
+            previous = *d;
+        }
+        let past_three_initials = drawn.iter().filter(|d| **d > 3 * initial).count();
+        let past_half_the_cap = drawn.iter().filter(|d| **d > max / 2).count();
+        assert!(
+            past_three_initials > 40 && past_half_the_cap > 20,
+            "seed {seed}: delays do not grow toward the cap ({past_three_initials} beyond \
+             3 × initial, {past_half_the_cap} beyond half the cap): {drawn:?}"
+        );
+        // Once there, draws cover [initial, max]: their mean sits near the middle of it.
+        let tail = &drawn[40..];
+        let mean = tail.iter().sum::<u128>() / tail.len() as u128;
+        assert!(
+            mean > (initial + max) / 2 / 2 && mean < max,
+            "seed {seed}: mean at the cap {mean} ns"
+        );
     }
 }
 

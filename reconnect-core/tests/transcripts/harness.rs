@@ -141,6 +141,10 @@ pub struct Harness {
 }
 
 /// A config for tests: no jitter and round numbers, so transcripts are exact.
+///
+/// Every deadline has a value of its own (the library's defaults give connect, auth, setup,
+/// subscribe and pong the same 10 s, and close the same 5 s as this config's `min_uptime`): a
+/// timer armed with the wrong setting then fires at a time no test expects.
 pub fn config() -> Config {
     let mut c = Config::new(7);
     c.backoff.initial = Duration::from_millis(100);
@@ -148,9 +152,75 @@ pub fn config() -> Config {
     c.backoff.jitter = reconnect_core::Jitter::None;
     c.backoff.first_retry = reconnect_core::FirstRetry::Immediate;
     c.backoff.min_uptime = Duration::from_secs(5);
+    c.timeouts.connect = Duration::from_millis(10_000);
+    c.timeouts.credentials = Duration::from_millis(30_000);
+    c.timeouts.auth = Duration::from_millis(11_000);
+    c.timeouts.setup = Duration::from_millis(12_000);
+    c.timeouts.subscribe = Duration::from_millis(13_000);
+    c.timeouts.close = Duration::from_millis(4_000);
     c.liveness.ping_interval = None;
+    c.liveness.pong_timeout = Duration::from_millis(14_000);
     c.restore.frames_per_second = None;
     c
+}
+
+/// Every deadline and interval `config` sets, by name: what tests check their own values
+/// against, so that a value under test is shared with no other timer.
+pub fn timer_settings(c: &Config) -> Vec<(&'static str, Option<Duration>)> {
+    vec![
+        ("backoff.initial", Some(c.backoff.initial)),
+        ("backoff.max", Some(c.backoff.max)),
+        ("backoff.min_uptime", Some(c.backoff.min_uptime)),
+        ("timeouts.connect", Some(c.timeouts.connect)),
+        ("timeouts.credentials", Some(c.timeouts.credentials)),
+        ("timeouts.auth", Some(c.timeouts.auth)),
+        ("timeouts.setup", Some(c.timeouts.setup)),
+        ("timeouts.subscribe", Some(c.timeouts.subscribe)),
+        ("timeouts.close", Some(c.timeouts.close)),
+        ("liveness.ping_interval", c.liveness.ping_interval),
+        ("liveness.pong_timeout", Some(c.liveness.pong_timeout)),
+        ("liveness.heartbeat_interval", c.liveness.heartbeat_interval),
+        ("liveness.idle_timeout", c.liveness.idle_timeout),
+        (
+            "credentials.renewal_interval",
+            c.credentials.renewal_interval,
+        ),
+        ("max_lifetime", c.max_lifetime),
+        ("limits.max_outage", c.limits.max_outage),
+        (
+            "limits.retry_after_ceiling",
+            Some(c.limits.retry_after_ceiling),
+        ),
+        (
+            "limits.circuit_breaker.cooldown",
+            c.limits.circuit_breaker.as_ref().map(|cb| cb.cooldown),
+        ),
+        (
+            "restore.nack_retry_initial",
+            Some(c.restore.nack_retry_initial),
+        ),
+        ("restore.nack_retry_max", Some(c.restore.nack_retry_max)),
+    ]
+}
+
+/// Panics unless the setting `name` has a value no other setting of `c` shares.
+#[track_caller]
+pub fn assert_unique_timer(c: &Config, name: &str) {
+    let settings = timer_settings(c);
+    let value = settings
+        .iter()
+        .find(|(n, _)| *n == name)
+        .and_then(|(_, v)| *v)
+        .unwrap_or_else(|| panic!("{name} is not set"));
+    let sharing: Vec<_> = settings
+        .iter()
+        .filter(|(n, v)| *n != name && *v == Some(value))
+        .map(|(n, _)| *n)
+        .collect();
+    assert!(
+        sharing.is_empty(),
+        "{name} = {value:?} is shared with {sharing:?}: a mixed-up timer would go unnoticed"
+    );
 }
 
 pub fn ms(n: u64) -> Duration {

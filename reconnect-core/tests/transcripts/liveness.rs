@@ -1,12 +1,15 @@
 //! C5: pings, pongs, heartbeats, the idle watchdog, late ticks.
 
-use crate::harness::{config, ms, Harness, LineAdapter};
+use crate::harness::{assert_unique_timer, config, ms, Harness, LineAdapter};
 use reconnect_core::{Frame, Input};
 
 fn pinging() -> reconnect_core::Config {
     let mut c = config();
-    c.liveness.ping_interval = Some(ms(1_000));
+    // Not 1 s: that is the first retry of a rejected subscription.
+    c.liveness.ping_interval = Some(ms(1_200));
     c.liveness.pong_timeout = ms(500);
+    assert_unique_timer(&c, "liveness.ping_interval");
+    assert_unique_timer(&c, "liveness.pong_timeout");
     c
 }
 
@@ -16,7 +19,7 @@ fn ping_after_silence_then_dead_without_any_inbound_frame() {
     h.start();
     h.go_live();
     h.skip();
-    assert_eq!(h.fire_next(), ms(1_000));
+    assert_eq!(h.fire_next(), ms(1_200));
     h.expect(&["ping #1"]);
     assert_eq!(h.fire_next(), ms(500));
     h.expect(&[
@@ -31,17 +34,17 @@ fn any_inbound_frame_answers_a_ping_and_pushes_the_next_one_back() {
     let mut h = Harness::new(pinging());
     h.start();
     h.go_live();
-    h.advance(ms(1_000));
+    h.advance(ms(1_200));
     h.skip();
     h.advance(ms(400));
     let conn = h.conn();
     h.input(Input::Pong { conn });
-    h.advance(ms(999));
+    h.advance(ms(1_199));
     h.expect(&[]);
     h.advance(ms(1));
     h.expect(&["ping #1"]);
     h.recv("something");
-    h.advance(ms(999));
+    h.advance(ms(1_199));
     assert!(h.session.current_conn().is_some());
 }
 
@@ -50,7 +53,7 @@ fn a_late_input_runs_overdue_deadlines_first() {
     let mut h = Harness::new(pinging());
     h.start();
     h.go_live();
-    h.advance(ms(1_000)); // ping sent
+    h.advance(ms(1_200)); // ping sent
     h.skip();
     // The driver was throttled: the next thing it reports is a frame, 10 s later. The pong
     // deadline passed long ago, so the connection is declared dead first and the frame is stale.
@@ -69,8 +72,12 @@ fn a_late_input_runs_overdue_deadlines_first() {
 #[test]
 fn application_heartbeats_need_their_answer() {
     let mut c = config();
-    c.liveness.heartbeat_interval = Some(ms(2_000));
+    // Not 2 s (the backoff cap), and two beats plus the answer's deadline end before the
+    // connection turns stable (5 s), so the transcript holds only what the heartbeat does.
+    c.liveness.heartbeat_interval = Some(ms(1_700));
     c.liveness.pong_timeout = ms(300);
+    assert_unique_timer(&c, "liveness.heartbeat_interval");
+    assert_unique_timer(&c, "liveness.pong_timeout");
     let adapter = LineAdapter {
         heartbeat: true,
         ..LineAdapter::new()
@@ -83,7 +90,7 @@ fn application_heartbeats_need_their_answer() {
     h.expect(&["send #1 hb 1"]);
     h.recv("ack 1");
     h.expect(&[]);
-    assert_eq!(h.fire_next(), ms(2_000));
+    assert_eq!(h.fire_next(), ms(1_700));
     h.expect(&["send #1 hb 2"]);
     // Other traffic does not answer an application heartbeat.
     h.recv("beat");
@@ -109,6 +116,7 @@ fn server_heartbeat_requests_are_answered_at_once() {
 fn idle_watchdog_catches_a_silent_stream_only_with_active_subscriptions() {
     let mut c = config();
     c.liveness.idle_timeout = Some(ms(3_000));
+    assert_unique_timer(&c, "liveness.idle_timeout");
     let mut h = Harness::new(c);
     h.start();
     h.go_live();

@@ -59,3 +59,45 @@ fn data_for_unknown_topics_is_delivered_without_tracking() {
     h.recv("data other 7");
     h.expect(&["> message - seq=7 \"data other 7\""]);
 }
+
+#[test]
+fn a_gap_of_exactly_one_missing_number_is_reported_with_its_bounds() {
+    let mut h = Harness::new(config());
+    h.session.subscribe(h.now, "a").unwrap();
+    h.start();
+    h.go_live();
+    h.skip();
+    h.recv("data a 1");
+    h.recv("data a 2");
+    h.recv("data a 4");
+    h.recv("data a 5");
+    let gaps: Vec<_> = h
+        .events()
+        .into_iter()
+        .filter_map(|e| match e {
+            Event::Gap {
+                topic,
+                expected,
+                received,
+            } => Some((topic.as_str().to_owned(), expected, received)),
+            _ => None,
+        })
+        .collect();
+    // Only 3 is missing: the first number not seen is 3, the one that arrived is 4, so exactly
+    // one number (received - expected) was skipped.
+    assert_eq!(gaps, [("a".to_owned(), 3, 4)]);
+    let (_, expected, received) = &gaps[0];
+    assert_eq!(received - expected, 1);
+    assert_eq!(h.session.stats().gaps, 1);
+    // Every message is still delivered, the one after the gap included.
+    let seqs: Vec<_> = h
+        .events()
+        .into_iter()
+        .filter_map(|e| match e {
+            Event::Message { seq, .. } => seq,
+            _ => None,
+        })
+        .collect();
+    assert_eq!(seqs, [1, 2, 4, 5]);
+    assert_eq!(h.session.subscriptions().next().unwrap().last_seq, Some(5));
+}

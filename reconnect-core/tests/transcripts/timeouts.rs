@@ -1,14 +1,21 @@
 //! C4: connect, auth, setup, subscribe and close timeouts.
+//!
+//! Each test gives the timeout under test a value no other timer of its config shares (checked
+//! by `assert_unique_timer`), so a deadline armed from the wrong setting fires at a time the
+//! transcript does not expect.
 
-use crate::harness::{config, ms, Harness, LineAdapter};
+use crate::harness::{assert_unique_timer, config, ms, Harness, LineAdapter};
 use reconnect_core::{Credentials, State, StopReason};
 
 #[test]
 fn connect_timeout_releases_the_attempt_and_backs_off() {
-    let mut h = Harness::new(config());
+    let mut c = config();
+    c.timeouts.connect = ms(6_100);
+    assert_unique_timer(&c, "timeouts.connect");
+    let mut h = Harness::new(c);
     h.start();
     h.skip();
-    assert_eq!(h.fire_next(), ms(10_000));
+    assert_eq!(h.fire_next(), ms(6_100));
     h.expect(&[
         "release #1",
         "> attempt 1 failed: Connect timeout => Retry",
@@ -20,6 +27,7 @@ fn connect_timeout_releases_the_attempt_and_backs_off() {
 fn auth_timeout() {
     let mut c = config();
     c.timeouts.auth = ms(3_000);
+    assert_unique_timer(&c, "timeouts.auth");
     let mut h = Harness::new(c);
     h.session.set_credentials(Credentials::new("k"));
     h.start();
@@ -36,7 +44,8 @@ fn auth_timeout() {
 #[test]
 fn setup_timeout() {
     let mut c = config();
-    c.timeouts.setup = ms(2_000);
+    c.timeouts.setup = ms(2_300);
+    assert_unique_timer(&c, "timeouts.setup");
     let adapter = LineAdapter {
         setup_requests: 2,
         ..LineAdapter::new()
@@ -48,7 +57,7 @@ fn setup_timeout() {
     h.expect(&["> connected #1", "send #1 setup 1 0", "send #1 setup 2 1"]);
     h.recv("ack 2");
     h.expect(&[]);
-    assert_eq!(h.fire_next(), ms(2_000));
+    assert_eq!(h.fire_next(), ms(2_300));
     assert!(h
         .take()
         .contains(&"> disconnected #1: Setup timeout => Retry".to_string()));
@@ -57,8 +66,9 @@ fn setup_timeout() {
 #[test]
 fn subscribe_timeout_counts_from_each_send() {
     let mut c = config();
-    c.timeouts.subscribe = ms(1_000);
+    c.timeouts.subscribe = ms(1_300);
     c.restore.frames_per_second = Some(2);
+    assert_unique_timer(&c, "timeouts.subscribe");
     let mut h = Harness::new(c);
     for t in ["a", "b", "c"] {
         h.session.subscribe(h.now, t).unwrap();
@@ -76,7 +86,7 @@ fn subscribe_timeout_counts_from_each_send() {
     h.skip();
     assert_eq!(h.fire_next(), ms(500));
     h.expect(&["send #1 sub 3 c"]);
-    assert_eq!(h.fire_next(), ms(1_000));
+    assert_eq!(h.fire_next(), ms(1_300));
     assert!(h
         .take()
         .contains(&"> disconnected #1: Subscribe timeout => Retry".to_string()));
@@ -84,13 +94,16 @@ fn subscribe_timeout_counts_from_each_send() {
 
 #[test]
 fn close_timeout_stops_without_a_clean_close() {
-    let mut h = Harness::new(config());
+    let mut c = config();
+    c.timeouts.close = ms(3_700);
+    assert_unique_timer(&c, "timeouts.close");
+    let mut h = Harness::new(c);
     h.start();
     h.go_live();
     h.skip();
     h.session.close(h.now).unwrap();
     h.expect(&["close #1 1000 client closing"]);
-    assert_eq!(h.fire_next(), ms(5_000));
+    assert_eq!(h.fire_next(), ms(3_700));
     h.expect(&[
         "release #1",
         "> disconnected #1: closed by the application => Fatal",
@@ -100,4 +113,14 @@ fn close_timeout_stops_without_a_clean_close() {
         h.session.state(),
         State::Stopped(StopReason::Closed { clean: false })
     );
+}
+
+#[test]
+fn the_harness_gives_every_timer_a_value_of_its_own() {
+    let c = config();
+    for (name, value) in crate::harness::timer_settings(&c) {
+        if value.is_some() {
+            assert_unique_timer(&c, name);
+        }
+    }
 }
