@@ -9,15 +9,19 @@
 //!
 //! - (a) at most one attempt in flight; one `Connect` then one `Release` per `ConnId`;
 //! - (b) stale inputs change nothing but `stats().stale_inputs`;
-//! - (c) every drawn delay is within its bounds, and the failure count resets only after
+//! - (c) every drawn delay is within the range `BackoffConfig`'s documentation gives for its jitter
+//!   mode and the first-retry rule (worked out by the model, never asked of the library), draws
+//!   with the base at the cap are not all equal, and the failure count resets only after
 //!   `Event::Stable`;
 //! - (d) each restore sends exactly the wanted topics, once each, only after the auth ack;
 //! - (e) no attempt after `close()` or a fatal stop, and nothing at all after `Event::Stopped`;
-//! - (f) a deadline whenever a deadline-driven state is active, and `handle_timeout` before it
-//!   changes nothing;
+//! - (f) a deadline whenever a deadline-driven state is active, never one before the latest
+//!   `now` the session was given, and `handle_timeout` before it changes nothing;
 //! - (g) no application send before live; queued messages released in order; every message
 //!   sent, handed back or reported dropped per the outbox policy;
 //! - (h) replaying the recorded calls on a fresh session gives the identical outputs.
+//! - (i) the application is asked for credentials before an attempt only when the policy says
+//!   so or an ending asked for fresh ones that have not been provided since;
 //!
 //! `PROPTEST_CASES` overrides the number of cases and `MODEL_STEPS` the longest sequence, for a
 //! longer local hunt: `PROPTEST_CASES=100000 MODEL_STEPS=400 cargo test -p reconnect-core --test

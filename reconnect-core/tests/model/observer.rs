@@ -10,8 +10,8 @@ use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
 use reconnect_core::{
-    Action, CircuitState, Config, ConnId, DelaySource, DropReason, Event, FirstRetry, Frame,
-    Jitter, Output, OverflowPolicy, Purpose, StopReason,
+    Action, BackoffConfig, CircuitState, Config, ConnId, DelaySource, Disposition, DropReason,
+    Event, FirstRetry, Frame, Jitter, Output, OverflowPolicy, Purpose, StopReason,
 };
 
 use crate::support::{parse_request, LineAdapter, Request};
@@ -34,6 +34,8 @@ pub struct ConnModel {
     pub id: ConnId,
     /// `Event::Connected` was seen.
     pub opened: bool,
+    /// When `Event::Connected` was seen.
+    pub opened_at: Option<Instant>,
     /// An auth request was sent on it.
     pub auth_sent: bool,
     /// `Event::Authenticated` was seen.
@@ -63,6 +65,7 @@ impl ConnModel {
         ConnModel {
             id,
             opened: false,
+            opened_at: None,
             auth_sent: false,
             authed: false,
             setup_complete: false,
@@ -319,6 +322,15 @@ pub struct Observer {
     // (c)
     running_failures: u32,
     circuit_opened_in_call: bool,
+    /// The delay the last backoff draw produced, as far as the outputs show it (`None` when a
+    /// draw was hidden: replaced by a circuit cooldown or a retry-after hint, or made while
+    /// paused). Decorrelated jitter draws the next delay from it.
+    last_draw: Option<Duration>,
+    /// Backoff draws made with the base at the cap, not yet checked for spread.
+    at_cap: Vec<Duration>,
+    /// An ending asked for fresh credentials and none were provided since: only then (or with
+    /// `fetch_before_connect`) may an attempt begin by asking the application.
+    needs_fresh_credentials: bool,
     /// Retry-after hints the driver handed to the session.
     pub hints: Vec<Duration>,
     earliest_attempt: Option<Instant>,
@@ -359,6 +371,74 @@ pub fn msg_number(frame: &Frame) -> Option<u64> {
     digits.parse().ok()
 }
 
+/// How far a drawn delay may stray from the range worked out here: the session computes the
+/// base in floating point its own way, which may round a nanosecond or so differently.
+const ROUNDING: Duration = Duration::from_micros(1);
+
+/// How many draws with the base at the cap must not all be equal.
+const SPREAD_WINDOW: usize = 4;
+
+/// The range a backoff draw must fall in, worked out from `BackoffConfig`'s documentation alone.
+#[derive(Clone, Copy, Debug)]
+pub struct DelayRange {
+    /// The earliest allowed delay.
+    pub lo: Duration,
+    /// The latest allowed delay.
+    pub hi: Duration,
+    /// Whether the cap limits the range (the base reached `max`; for decorrelated jitter, three
+    /// times the previous delay did), where jitter must still spread the draws.
+    pub at_cap: bool,
+}
+
+/// The documented delay range of the `failures`-th consecutive failure (1-based): the base is
+/// `initial × factor^(failures - 1)` capped at `max`; `None` uses the base itself, `Full` draws
+/// from `[0, base]`, `Equal` from `[base / 2, base]`, and `Decorrelated` from
+/// `[initial, min(max, 3 × previous delay)]`, where the previous delay of a first failure is
+/// `initial`. `previous` is the last draw, `None` when the outputs did not show it (then only
+/// `max` bounds a decorrelated draw from above).
+pub fn documented_range(
+    cfg: &BackoffConfig,
+    failures: u32,
+    previous: Option<Duration>,
+) -> DelayRange {
+    let max_ns = cfg.max.as_nanos() as f64;
+    let mut base_ns = cfg.initial.as_nanos() as f64;
+    let mut capped = base_ns >= max_ns;
+    for _ in 1..failures.max(1) {
+        if capped {
+            break;
+        }
+        base_ns *= cfg.factor;
+        capped = base_ns >= max_ns;
+    }
+    let base = if capped {
+        cfg.max
+    } else {
+        Duration::from_nanos(base_ns as u64)
+    };
+    let (lo, hi, at_cap) = match cfg.jitter {
+        Jitter::None => (base, base, capped),
+        Jitter::Full => (Duration::ZERO, base, capped),
+        Jitter::Equal => (base / 2, base, capped),
+        Jitter::Decorrelated => {
+            let lo = cfg.initial;
+            let previous = if failures <= 1 {
+                Some(cfg.initial)
+            } else {
+                previous.map(|p| p.max(cfg.initial))
+            };
+            match previous {
+                Some(p) => {
+                    let ceiling = p.saturating_mul(3);
+                    (lo, ceiling.min(cfg.max).max(lo), ceiling >= cfg.max)
+                }
+                None => (lo, cfg.max, false),
+            }
+        }
+    };
+    DelayRange { lo, hi, at_cap }
+}
+
 impl Observer {
     /// A model of a fresh session with this configuration and adapter.
     pub fn new(config: Config, adapter: LineAdapter) -> Self {
@@ -373,6 +453,9 @@ impl Observer {
             unscheduled_ending: None,
             running_failures: 0,
             circuit_opened_in_call: false,
+            last_draw: None,
+            at_cap: Vec::new(),
+            needs_fresh_credentials: false,
             hints: Vec::new(),
             earliest_attempt: None,
             close_called: false,
@@ -506,6 +589,14 @@ impl Observer {
                     ));
                 }
                 self.check_attempt_time(ctx, "Connect")?;
+                if self.needs_fresh_credentials {
+                    if ctx.kind != CallKind::ProvideCredentials {
+                        return Err(format!(
+                            "Connect {conn:?} without the fresh credentials an ending asked for"
+                        ));
+                    }
+                    self.needs_fresh_credentials = false;
+                }
                 self.connected.insert(*conn);
                 self.conn = Some(ConnModel::new(*conn));
             }
@@ -519,6 +610,15 @@ impl Observer {
                         return Err("(e) an attempt (RefreshCredentials) after close()".into());
                     }
                     self.check_attempt_time(ctx, "RefreshCredentials")?;
+                    if !self.config.credentials.fetch_before_connect
+                        && !self.needs_fresh_credentials
+                    {
+                        return Err(
+                            "RefreshCredentials before an attempt, but neither the policy nor \
+                             an ending since the last credentials asked for fresh ones"
+                                .into(),
+                        );
+                    }
                 }
             }
             Action::Send {
@@ -763,8 +863,14 @@ impl Observer {
                     return Err(format!("Connected twice for {conn:?}"));
                 }
                 c.opened = true;
+                c.opened_at = Some(ctx.at);
             }
-            Event::AttemptFailed { conn, .. } => {
+            Event::AttemptFailed {
+                conn, disposition, ..
+            } => {
+                if *disposition == Disposition::RefreshCredentials {
+                    self.needs_fresh_credentials = true;
+                }
                 match conn {
                     Some(conn) => {
                         if self.released.last() != Some(conn) || self.conn.is_some() {
@@ -777,7 +883,15 @@ impl Observer {
                 }
                 self.unscheduled_ending = Some(false);
             }
-            Event::Disconnected { conn, cause, .. } => {
+            Event::Disconnected {
+                conn,
+                cause,
+                disposition,
+                ..
+            } => {
+                if *disposition == Disposition::RefreshCredentials {
+                    self.needs_fresh_credentials = true;
+                }
                 if self.released.last() != Some(conn) || self.conn.is_some() {
                     return Err(format!("Disconnected {conn:?} without its Release first"));
                 }
@@ -1072,19 +1186,28 @@ impl Observer {
                 }
             }
             DelaySource::Backoff => {
-                let (lo, hi) = backoff.bounds(failures);
-                if stable || failures != counted || drawn < lo || drawn > hi {
+                let range = documented_range(backoff, failures, self.last_draw);
+                let (lo, hi) = (range.lo, range.hi);
+                if stable || failures != counted || drawn + ROUNDING < lo || drawn > hi + ROUNDING {
                     return Err(format!(
                         "(c) backoff draw outside {lo:?}..={hi:?} or failure count not {counted} \
                          (stable: {stable}): {}",
                         describe()
                     ));
                 }
-                if backoff.jitter == Jitter::None && drawn != backoff.base_delay(failures) {
-                    return Err(format!(
-                        "(c) no jitter but not the base delay: {}",
-                        describe()
-                    ));
+                if range.at_cap && hi > lo + ROUNDING {
+                    self.at_cap.push(drawn);
+                    if self.at_cap.len() == SPREAD_WINDOW {
+                        let draws = std::mem::take(&mut self.at_cap);
+                        if draws.iter().all(|d| *d == draws[0]) {
+                            return Err(format!(
+                                "(c) no spread at the cap: {SPREAD_WINDOW} draws at the cap all \
+                                 {:?}, the documented range is {lo:?}..={hi:?}: {}",
+                                draws[0],
+                                describe()
+                            ));
+                        }
+                    }
                 }
             }
             DelaySource::CircuitOpen => {
@@ -1124,6 +1247,13 @@ impl Observer {
         if !exempt && drawn > backoff.max {
             return Err(format!("(c) delay beyond backoff.max: {}", describe()));
         }
+        self.last_draw = match source {
+            DelaySource::Backoff => Some(drawn),
+            // The draw was made, then replaced: what it was does not show.
+            DelaySource::CircuitOpen | DelaySource::RetryAfter { .. } => None,
+            // No draw (a first retry restarts the sequence from `initial` anyway).
+            DelaySource::Immediate | DelaySource::FirstRetry => self.last_draw,
+        };
         self.running_failures = failures;
         self.earliest_attempt = Some(ctx.at + drawn);
         Ok(())
@@ -1281,6 +1411,8 @@ impl Observer {
     /// none left if the connection had been stable.
     fn absorb_unscheduled_ending(&mut self) {
         if let Some(stable) = self.unscheduled_ending.take() {
+            // Paused: a backoff draw may have been made without an event to show it.
+            self.last_draw = None;
             self.running_failures = if stable {
                 0
             } else {
