@@ -195,6 +195,21 @@ fn secrets_never_appear_in_debug_output_or_events() {
     let _ = Event::Paused;
 }
 
+/// Starts the next attempt if none is in flight, and checks that it connected rather than ask
+/// the application for credentials.
+#[track_caller]
+fn next_attempt_connects(h: &mut Harness) {
+    if h.session.current_conn().is_none() {
+        h.fire_next();
+    }
+    assert!(
+        h.session.current_conn().is_some(),
+        "the attempt asked for credentials again ({:?}):\n{:#?}",
+        h.session.state(),
+        h.log
+    );
+}
+
 /// Fails the auth of the transport in flight with `code` (3 wants fresh credentials, 2 is
 /// transient), after opening it.
 fn reject_auth(h: &mut Harness, code: u32) {
@@ -224,17 +239,19 @@ fn refreshed_credentials_are_not_asked_for_again_on_later_attempts() {
     // Failures of every kind after the refresh, none of which wants fresh credentials: no
     // attempt asks the application again.
     h.fail(TransportErrorKind::Reset);
-    h.fire_next();
+    next_attempt_connects(&mut h);
     h.connect_failed(TransportErrorKind::Refused);
-    h.fire_next();
+    next_attempt_connects(&mut h);
     reject_auth(&mut h, 2);
-    h.fire_next();
+    next_attempt_connects(&mut h);
     h.go_live();
     h.advance(ms(5_000));
     assert!(h.log.iter().any(|l| l.starts_with("> stable")));
     h.server_close(1001);
+    next_attempt_connects(&mut h);
     h.go_live();
     h.fail(TransportErrorKind::Reset);
+    next_attempt_connects(&mut h);
     h.go_live();
     assert_eq!(
         h.count("> CredentialsRequested"),
@@ -265,6 +282,7 @@ fn refreshed_credentials_are_not_asked_for_again_on_later_attempts() {
         .unwrap();
     h.go_live();
     h.fail(TransportErrorKind::Reset);
+    next_attempt_connects(&mut h);
     h.go_live();
     assert_eq!(h.count("> CredentialsRequested"), 3, "{:#?}", h.log);
     assert_eq!(
@@ -284,6 +302,7 @@ fn set_credentials_alone_does_not_make_later_attempts_ask() {
     h.session.set_credentials(Credentials::new("k2"));
     for _ in 0..3 {
         h.fail(TransportErrorKind::Reset);
+        next_attempt_connects(&mut h);
         h.go_live();
     }
     assert_eq!(h.count("refresh-credentials"), 0, "{:#?}", h.log);
