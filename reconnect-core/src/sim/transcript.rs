@@ -293,6 +293,25 @@ pub(crate) fn describe_event(event: &Event) -> (LineKind, String) {
         }
         Event::CredentialsRequested => (Detail, "credentials requested".to_owned()),
         Event::Reauthenticated { conn } => (Detail, format!("reauthenticated {conn}")),
+        Event::CredentialsRenewed {
+            conn,
+            expires_in,
+            used_refresh_token,
+        } => {
+            let with = if *used_refresh_token {
+                "refresh token"
+            } else {
+                "current credentials"
+            };
+            let expiry = match expires_in {
+                Some(d) => format!("expire in {}", secs_text(*d)),
+                None => "no lifetime stated".to_owned(),
+            };
+            (
+                Lifecycle,
+                format!("credentials renewed {conn} with the {with} ({expiry})"),
+            )
+        }
         Event::RenewalFailed { cause } => (Lifecycle, format!("renewal failed: {cause}")),
         Event::OutboxDropped { frame, reason } => (
             Lifecycle,
