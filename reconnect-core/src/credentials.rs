@@ -69,8 +69,8 @@ mod tests {
 
     #[test]
     fn debug_never_shows_a_secret() {
-        let grant = Grant::new(Duration::from_secs(900))
-            .with_refresh(Credentials::new("refresh-s3cret"));
+        let grant =
+            Grant::new(Duration::from_secs(900)).with_refresh(Credentials::new("refresh-s3cret"));
         let text = format!("{grant:?} {:?}", Credentials::new("api-s3cret"));
         assert!(!text.contains("s3cret"), "{text}");
         assert!(text.contains("lifetime: 900s"), "{text}");
