@@ -226,6 +226,83 @@ mod tests {
         assert!(!format!("{grants:?}").contains("r2"));
     }
 
+    struct NoTopics;
+    impl crate::protocol::TopicLookup for NoTopics {
+        fn find(&self, _: &str) -> Option<crate::topic::Topic> {
+            None
+        }
+    }
+
+    #[test]
+    fn the_adapter_reports_what_deribit_granted_and_builds_the_refresh_grant() {
+        use crate::frame::Frame;
+        use crate::protocol::{Inbound, Protocol, RequestId};
+        let mut a = JsonRpcAdapter::default();
+        let creds = JsonRpcAdapter::client_credentials("id", "secret");
+        a.auth_request(RequestId(1), &creds).unwrap();
+        let answer = Frame::from(
+            r#"{"jsonrpc":"2.0","id":1,"result":{"access_token":"a","expires_in":900,"refresh_token":"rt-1","scope":"s","token_type":"bearer"}}"#,
+        );
+        assert!(matches!(
+            a.classify(&answer, &NoTopics),
+            Inbound::Ack {
+                id: RequestId(1),
+                ..
+            }
+        ));
+        assert!(
+            !format!("{a:?}").contains("rt-1"),
+            "Debug redacts the token"
+        );
+        let grant = a.granted(RequestId(1)).unwrap();
+        assert_eq!(grant.lifetime, Duration::from_secs(900));
+        let token = grant.refresh.unwrap();
+        assert_eq!(a.granted(RequestId(1)), None, "reported once");
+        let frame = a.refresh_request(RequestId(7), &token).unwrap();
+        assert_eq!(
+            frame.as_text(),
+            Some(
+                r#"{"jsonrpc":"2.0","id":7,"method":"public/auth","params":{"grant_type":"refresh_token","refresh_token":"rt-1"}}"#
+            )
+        );
+        // The refresh grant's own answer grants the next lifetime.
+        let answer = Frame::from(r#"{"jsonrpc":"2.0","id":7,"result":{"expires_in":60}}"#);
+        a.classify(&answer, &NoTopics);
+        assert_eq!(
+            a.granted(RequestId(7)).map(|g| g.lifetime),
+            Some(Duration::from_secs(60))
+        );
+        // Answers to other requests never grant, even when their result looks like one.
+        let answer = Frame::from(r#"{"jsonrpc":"2.0","id":8,"result":{"expires_in":60}}"#);
+        a.classify(&answer, &NoTopics);
+        assert_eq!(a.granted(RequestId(8)), None);
+        // An auth error grants nothing.
+        a.auth_request(RequestId(9), &creds).unwrap();
+        let answer =
+            Frame::from(r#"{"jsonrpc":"2.0","id":9,"error":{"code":13004,"message":"m"}}"#);
+        a.classify(&answer, &NoTopics);
+        assert_eq!(a.granted(RequestId(9)), None);
+    }
+
+    #[test]
+    fn lifetimes_can_be_ignored() {
+        use crate::frame::Frame;
+        use crate::protocol::{Protocol, RequestId};
+        let mut a =
+            JsonRpcAdapter::new(super::super::JsonRpcConfig::default().grant_lifetimes(false));
+        let creds = JsonRpcAdapter::client_credentials("id", "secret");
+        a.auth_request(RequestId(1), &creds).unwrap();
+        let answer = Frame::from(
+            r#"{"jsonrpc":"2.0","id":1,"result":{"expires_in":900,"refresh_token":"r"}}"#,
+        );
+        a.classify(&answer, &NoTopics);
+        assert_eq!(a.granted(RequestId(1)), None);
+        assert_eq!(
+            a.refresh_request(RequestId(2), &Credentials::new("r")),
+            None
+        );
+    }
+
     #[test]
     fn the_refresh_grant_escapes_its_token() {
         let params = refresh_params(&Credentials::new("a\"b"));
