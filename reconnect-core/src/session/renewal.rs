@@ -156,11 +156,12 @@ mod tests {
     use super::*;
 
     fn policy(fraction: f64, margin: u64, min_delay: u64) -> LifetimeRenewal {
-        let mut p = LifetimeRenewal::default();
-        p.fraction = fraction;
-        p.margin = Duration::from_millis(margin);
-        p.min_delay = Duration::from_millis(min_delay);
-        p
+        LifetimeRenewal {
+            fraction,
+            margin: Duration::from_millis(margin),
+            min_delay: Duration::from_millis(min_delay),
+            ..LifetimeRenewal::default()
+        }
     }
 
     #[test]
