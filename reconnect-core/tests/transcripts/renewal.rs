@@ -572,3 +572,40 @@ fn refresh_tokens_never_reach_debug_output_or_events() {
             if frame.as_text() == Some("refresh 2 tok-SECRET-1")
     )));
 }
+
+#[test]
+fn no_renewal_deadline_outlives_its_connection() {
+    let mut r = Rig::new(renewal_config());
+    r.live_with("ttl=50000 rt=tok-a");
+    r.session.pause(r.now).unwrap();
+    r.advance(ms(10_000));
+    r.reset();
+    // Paused and disconnected: nothing is due any more, least of all the old renewal at 40 s.
+    assert_eq!(r.session.state(), State::Paused);
+    assert_eq!(r.session.poll_timeout(), None);
+    r.advance(ms(600_000));
+    assert!(!r.sent().iter().any(|t| t.starts_with("refresh")));
+}
+
+#[test]
+fn a_renewal_due_during_a_restore_goes_out_without_disturbing_it() {
+    let mut r = Rig::new(renewal_config());
+    r.session.subscribe(r.now, "a").unwrap();
+    r.session.start(r.now).unwrap();
+    let conn = r.conn();
+    r.input(Input::Opened { conn });
+    // A lifetime shorter than the margin: due 1.3 s after the answer, while the subscribe
+    // (default timeout 10 s) still waits for its answer.
+    r.recv("ack 1 ttl=3000 rt=tok-a");
+    r.take();
+    r.advance(FLOOR);
+    r.expect(&["send #1 refresh 3 <redacted>"]);
+    assert!(matches!(r.session.state(), State::Restoring { .. }));
+    r.recv("ack 3 ttl=60000 rt=tok-b");
+    r.recv("ack 2");
+    r.expect(&[
+        "> CredentialsRenewed { conn: #1, expires_in: Some(60s), used_refresh_token: true }",
+        "> subscribed a",
+        "> live #1 restored=1 outage=1300ms",
+    ]);
+}
