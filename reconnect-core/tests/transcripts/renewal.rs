@@ -69,6 +69,9 @@ impl Protocol for GrantAdapter {
         }
         inbound
     }
+    fn reauth_on_renewal(&self) -> bool {
+        true
+    }
     fn auth_rejection(&self, error: &ServerError) -> Disposition {
         self.inner.auth_rejection(error)
     }
@@ -608,4 +611,41 @@ fn a_renewal_due_during_a_restore_goes_out_without_disturbing_it() {
         "> subscribed a",
         "> live #1 restored=1 outage=1300ms",
     ]);
+}
+
+#[test]
+fn an_application_renewal_replaces_the_schedule_with_its_answer() {
+    let mut c = renewal_config();
+    c.credentials.renewal_interval = Some(ms(17_000));
+    let mut r = Rig::new(c);
+    r.live_with("ttl=50000 rt=tok-a");
+    r.take();
+    // At 17 s the application is asked for credentials; they go out in a re-auth whose answer
+    // grants 100 s: the renewal due at 40 s moves to 17 s + 80 s = 97 s, with the new token.
+    r.advance(ms(17_000));
+    r.expect(&[
+        "> stable #1",
+        "refresh-credentials",
+        "> CredentialsRequested",
+    ]);
+    r.session
+        .provide_credentials(r.now, Credentials::new("key-2"))
+        .unwrap();
+    r.recv("ack 2 ttl=100000 rt=tok-b");
+    r.expect(&[
+        "send #1 auth 2 <redacted>",
+        "> Reauthenticated { conn: #1 }",
+    ]);
+    r.advance(ms(23_000)); // 40 s
+    assert!(!r.sent().iter().any(|t| t.starts_with("refresh")));
+    r.advance(ms(56_999)); // 96.999 s
+    assert!(!r.sent().iter().any(|t| t.starts_with("refresh")));
+    r.advance(ms(1));
+    let refreshes: Vec<String> = r
+        .sent()
+        .into_iter()
+        .filter(|t| t.starts_with("refresh"))
+        .collect();
+    assert_eq!(refreshes.len(), 1, "{refreshes:?}");
+    assert!(refreshes[0].ends_with(" tok-b"), "{refreshes:?}");
 }
