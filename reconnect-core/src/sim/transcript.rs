@@ -343,6 +343,31 @@ mod tests {
     }
 
     #[test]
+    fn renewals_say_how_and_for_how_long() {
+        let event = Event::CredentialsRenewed {
+            conn: ConnId(2),
+            expires_in: Some(Duration::from_secs(900)),
+            used_refresh_token: true,
+        };
+        assert_eq!(
+            describe_event(&event),
+            (
+                LineKind::Lifecycle,
+                "credentials renewed #2 with the refresh token (expire in 900.000s)".to_owned()
+            )
+        );
+        let event = Event::CredentialsRenewed {
+            conn: ConnId(2),
+            expires_in: None,
+            used_refresh_token: false,
+        };
+        assert_eq!(
+            describe_event(&event).1,
+            "credentials renewed #2 with the current credentials (no lifetime stated)"
+        );
+    }
+
+    #[test]
     fn lines_show_their_virtual_time() {
         let mut t = Transcript::default();
         t.push(
