@@ -120,6 +120,67 @@ pub struct CredentialPolicy {
     pub renewal_interval: Option<Duration>,
 }
 
+/// Renewing credentials whose lifetime the server stated (Deribit's `expires_in`), on the live
+/// connection, before they expire.
+///
+/// After every acknowledged auth request the session asks the adapter what the server granted
+/// ([`Protocol::granted`](crate::Protocol::granted)). Given a lifetime `L`, it re-authenticates on
+/// the same connection after
+///
+/// ```text
+/// max(min(L × fraction, L − margin), min_delay)
+/// ```
+///
+/// (`L − margin` stops at zero), with the server's refresh token when it gave one and
+/// `use_refresh_token` is set, otherwise with the current credentials. Nothing else moves: no
+/// reconnect, no re-subscribe, the session stays live and sends keep flowing. The answer's own
+/// lifetime arms the next renewal; a renewal whose answer states none arms nothing more. The
+/// schedule belongs to the connection: when the connection ends it is dropped, and the next
+/// connection's auth arms its own.
+///
+/// Edge cases, so that no server answer can make the session spin:
+/// - a lifetime of zero arms nothing (the server gave no usable lifetime);
+/// - a lifetime no longer than the margin cannot be renewed `margin` before it ends, so it is
+///   renewed as early as allowed: `min_delay` after the answer. A server that keeps granting
+///   such lifetimes gets one renewal per `min_delay`, never a burst; one that grants less than
+///   `min_delay` gets its renewal after the expiry.
+///
+/// A refused renewal is classified like any auth refusal
+/// ([`Protocol::auth_rejection`](crate::Protocol::auth_rejection)): the connection ends, and the
+/// disposition decides between a reconnect, fresh credentials and a stop. A renewal without an
+/// answer within `timeouts.auth` ends the connection as an auth timeout. Each successful one is
+/// reported as [`Event::CredentialsRenewed`](crate::Event::CredentialsRenewed).
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct LifetimeRenewal {
+    /// Renew credentials whenever the adapter reports a lifetime. Default true.
+    pub enabled: bool,
+    /// The share of the lifetime after which to renew, in (0, 1]. Default 0.8.
+    pub fraction: f64,
+    /// Renew at the latest this long before the credentials expire. Default 15 s: longer than
+    /// the default `timeouts.auth` (10 s), so that a renewal the server does not answer is
+    /// detected while the credentials still hold. Keep it above `timeouts.auth`.
+    pub margin: Duration,
+    /// Never renew sooner than this after the answer that granted the lifetime. Default 1 s;
+    /// must be longer than zero.
+    pub min_delay: Duration,
+    /// Renew with the refresh token the server gave (when the adapter can build that request),
+    /// rather than with the current credentials. Default true.
+    pub use_refresh_token: bool,
+}
+
+impl Default for LifetimeRenewal {
+    fn default() -> Self {
+        LifetimeRenewal {
+            enabled: true,
+            fraction: 0.8,
+            margin: Duration::from_secs(15),
+            min_delay: Duration::from_secs(1),
+            use_refresh_token: true,
+        }
+    }
+}
+
 /// How subscriptions are restored after each connect.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -218,6 +279,8 @@ pub struct Config {
     pub liveness: Liveness,
     /// The credentials flow.
     pub credentials: CredentialPolicy,
+    /// Renewal of credentials whose lifetime the server stated.
+    pub lifetime_renewal: LifetimeRenewal,
     /// Subscription restore.
     pub restore: RestorePolicy,
     /// The outbox.
@@ -239,6 +302,7 @@ impl Config {
             timeouts: Timeouts::default(),
             liveness: Liveness::default(),
             credentials: CredentialPolicy::default(),
+            lifetime_renewal: LifetimeRenewal::default(),
             restore: RestorePolicy::default(),
             outbox: OutboxPolicy::default(),
             max_lifetime: None,
@@ -317,6 +381,11 @@ impl Config {
         self.credentials = credentials;
         self
     }
+    /// Sets the renewal of credentials whose lifetime the server stated.
+    pub fn lifetime_renewal(mut self, renewal: LifetimeRenewal) -> Self {
+        self.lifetime_renewal = renewal;
+        self
+    }
     /// Sets the classification table.
     pub fn classifier(mut self, classifier: Classifier) -> Self {
         self.classifier = classifier;
@@ -363,6 +432,17 @@ impl Config {
         {
             return Err(ConfigError(
                 "renewal_interval and max_lifetime must be longer than zero",
+            ));
+        }
+        let lr = &self.lifetime_renewal;
+        if !(lr.fraction.is_finite() && lr.fraction > 0.0 && lr.fraction <= 1.0) {
+            return Err(ConfigError(
+                "lifetime_renewal.fraction must be more than 0 and at most 1",
+            ));
+        }
+        if lr.min_delay.is_zero() {
+            return Err(ConfigError(
+                "lifetime_renewal.min_delay must be longer than zero",
             ));
         }
         if self
@@ -416,6 +496,17 @@ mod tests {
         let mut c = Config::new(1);
         c.restore.frames_per_second = Some(0);
         assert!(c.validate().is_err());
+        for fraction in [0.0, -0.5, 1.01, f64::NAN, f64::INFINITY] {
+            let mut c = Config::new(1);
+            c.lifetime_renewal.fraction = fraction;
+            let e = c.validate().unwrap_err();
+            assert!(e.0.contains("fraction"), "{fraction}: {e}");
+        }
+        let mut c = Config::new(1);
+        c.lifetime_renewal.fraction = 1.0;
+        assert_eq!(c.validate(), Ok(()));
+        c.lifetime_renewal.min_delay = Duration::ZERO;
+        assert!(c.validate().unwrap_err().0.contains("min_delay"));
     }
 
     #[test]

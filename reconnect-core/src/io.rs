@@ -430,6 +430,19 @@ pub enum Event {
         /// What went wrong.
         cause: EndCause,
     },
+    /// Credentials whose lifetime the server stated were renewed on the live connection before
+    /// they expired (see [`LifetimeRenewal`](crate::LifetimeRenewal)); nothing else changed.
+    CredentialsRenewed {
+        /// The transport.
+        conn: ConnId,
+        /// The lifetime the renewal's answer granted, from which the next renewal is scheduled;
+        /// `None` when the answer stated none, so that no further renewal is scheduled on this
+        /// connection.
+        expires_in: Option<Duration>,
+        /// Whether the renewal used the server's refresh token (`false`: the current
+        /// credentials). The token itself is never part of an event.
+        used_refresh_token: bool,
+    },
     /// A queued application message left the outbox unsent; the frame is handed back.
     OutboxDropped {
         /// The message.

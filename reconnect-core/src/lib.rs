@@ -79,11 +79,11 @@ pub use backoff::{BackoffConfig, Delay, FirstRetry, Jitter};
 pub use classify::{Classifier, FixedCloseCode};
 pub use command::{Command, CommandKind, Refusal, Refused};
 pub use config::{
-    CircuitBreaker, Config, ConfigError, CredentialPolicy, Limits, Liveness, OutboxPolicy,
-    OverflowPolicy, RestorePolicy, Timeouts,
+    CircuitBreaker, Config, ConfigError, CredentialPolicy, LifetimeRenewal, Limits, Liveness,
+    OutboxPolicy, OverflowPolicy, RestorePolicy, Timeouts,
 };
 pub use conn_id::ConnId;
-pub use credentials::Credentials;
+pub use credentials::{Credentials, Grant};
 pub use error::{
     Disposition, EndCause, ServerError, TimeoutKind, TransportError, TransportErrorKind,
 };

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::credentials::Credentials;
+use crate::credentials::{Credentials, Grant};
 use crate::error::{Disposition, EndCause, ServerError};
 use crate::frame::Frame;
 use crate::topic::Topic;
@@ -144,6 +144,27 @@ pub trait Protocol {
         false
     }
 
+    /// What the server granted with its positive answer to auth request `id` (a first auth, a
+    /// re-auth or a renewal): the credentials' lifetime and perhaps a refresh token. `None`
+    /// (the default) when the answer said nothing about a lifetime.
+    ///
+    /// The session calls it right after [`classify`](Protocol::classify) returned
+    /// [`Inbound::Ack`] for `id`, so an adapter parses the answer during `classify` and keeps
+    /// what it found until asked (one answer at a time is enough). With a lifetime, the session
+    /// re-authenticates on the same connection before it runs out (see
+    /// [`LifetimeRenewal`](crate::LifetimeRenewal)).
+    fn granted(&mut self, _id: RequestId) -> Option<Grant> {
+        None
+    }
+
+    /// The request that renews credentials with the server's refresh token `refresh` (Deribit's
+    /// `public/auth` with `grant_type` `refresh_token`), or `None` (the default) when the
+    /// protocol has none: the session then renews with the current credentials'
+    /// [`auth_request`](Protocol::auth_request). Its answer is handled like an auth answer.
+    fn refresh_request(&mut self, _id: RequestId, _refresh: &Credentials) -> Option<Frame> {
+        None
+    }
+
     /// Classifies an inbound frame. Must not panic and must do bounded work per frame.
     fn classify(&mut self, frame: &Frame, topics: &dyn TopicLookup) -> Inbound;
 
@@ -191,6 +212,12 @@ impl<P: Protocol + ?Sized> Protocol for Box<P> {
     }
     fn reauth_on_renewal(&self) -> bool {
         (**self).reauth_on_renewal()
+    }
+    fn granted(&mut self, id: RequestId) -> Option<Grant> {
+        (**self).granted(id)
+    }
+    fn refresh_request(&mut self, id: RequestId, refresh: &Credentials) -> Option<Frame> {
+        (**self).refresh_request(id, refresh)
     }
     fn classify(&mut self, frame: &Frame, topics: &dyn TopicLookup) -> Inbound {
         (**self).classify(frame, topics)

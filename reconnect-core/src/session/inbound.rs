@@ -166,8 +166,17 @@ impl<P: Protocol> Session<P> {
             return true;
         };
         match kind {
-            RequestKind::Auth => self.on_authenticated(now),
-            RequestKind::Reauth => self.emit(Event::Reauthenticated { conn }),
+            RequestKind::Auth => {
+                self.accept_grant(now, id);
+                self.on_authenticated(now);
+            }
+            RequestKind::Reauth => {
+                self.accept_grant(now, id);
+                self.emit(Event::Reauthenticated { conn });
+            }
+            RequestKind::GrantRenewal { refresh_token } => {
+                self.on_grant_renewed(now, id, refresh_token);
+            }
             RequestKind::Setup => self.check_setup_done(now, true),
             RequestKind::Subscribe(topics) => {
                 for topic in self.still_awaiting(topics, id) {
@@ -226,6 +235,7 @@ impl<P: Protocol> Session<P> {
                     });
                 }
             }
+            RequestKind::GrantRenewal { .. } => self.on_grant_renewal_rejected(now, error),
             RequestKind::Setup => {
                 self.end_connection(now, EndCause::SetupRejected(error), None, Next::Policy);
             }

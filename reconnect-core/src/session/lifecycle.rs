@@ -65,6 +65,7 @@ impl<P: Protocol> Session<P> {
             last_inbound: None,
             restored: 0,
             renewal_wait: false,
+            refresh_token: None,
         });
         self.phase = Phase::Connecting;
         self.stats.attempts += 1;

@@ -4,6 +4,7 @@ mod commands;
 mod inbound;
 mod lifecycle;
 mod pending;
+mod renewal;
 mod restore;
 mod timer;
 mod timers;
@@ -62,6 +63,8 @@ pub(crate) struct Conn {
     pub(crate) restored: usize,
     /// Credentials renewal asked of the application while this connection is live.
     pub(crate) renewal_wait: bool,
+    /// The refresh token the server granted on this connection (a secret: `Debug` redacts it).
+    pub(crate) refresh_token: Option<Credentials>,
 }
 
 /// Circuit breaker state.

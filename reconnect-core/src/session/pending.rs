@@ -12,6 +12,11 @@ pub(crate) enum RequestKind {
     Auth,
     /// Auth with renewed credentials on a live connection.
     Reauth,
+    /// Auth on the live connection before the granted lifetime runs out, with the server's
+    /// refresh token or with the current credentials.
+    GrantRenewal {
+        refresh_token: bool,
+    },
     Setup,
     Subscribe(Vec<Topic>),
     Unsubscribe(Vec<Topic>),
@@ -21,7 +26,9 @@ pub(crate) enum RequestKind {
 impl RequestKind {
     pub(crate) fn timeout_kind(&self) -> TimeoutKind {
         match self {
-            RequestKind::Auth | RequestKind::Reauth => TimeoutKind::Auth,
+            RequestKind::Auth | RequestKind::Reauth | RequestKind::GrantRenewal { .. } => {
+                TimeoutKind::Auth
+            }
             RequestKind::Setup => TimeoutKind::Setup,
             RequestKind::Subscribe(_) | RequestKind::Unsubscribe(_) => TimeoutKind::Subscribe,
             RequestKind::Heartbeat => TimeoutKind::Heartbeat,

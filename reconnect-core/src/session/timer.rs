@@ -33,6 +33,8 @@ pub(crate) enum Timer {
     Heartbeat,
     /// Time to ask for renewed credentials.
     Renewal,
+    /// Time to re-authenticate before the credentials' granted lifetime runs out.
+    GrantRenewal,
     /// Time to send the next paced restore frame.
     RestorePace,
     /// A transiently rejected subscription is due for a retry.
@@ -44,7 +46,7 @@ pub(crate) enum Timer {
 }
 
 impl Timer {
-    pub(crate) const ALL: [Timer; 16] = [
+    pub(crate) const ALL: [Timer; 17] = [
         Timer::GiveUp,
         Timer::Connect,
         Timer::Credentials,
@@ -57,6 +59,7 @@ impl Timer {
         Timer::Ping,
         Timer::Heartbeat,
         Timer::Renewal,
+        Timer::GrantRenewal,
         Timer::RestorePace,
         Timer::SubscriptionRetry,
         Timer::OutboxExpiry,
@@ -65,7 +68,7 @@ impl Timer {
 
     /// The timers that belong to one transport: leaving it stops them all, so a timer of an old
     /// connection can never fire on a new one.
-    pub(crate) const CONNECTION: [Timer; 11] = [
+    pub(crate) const CONNECTION: [Timer; 12] = [
         Timer::Connect,
         Timer::Request,
         Timer::Pong,
@@ -76,6 +79,7 @@ impl Timer {
         Timer::Ping,
         Timer::Heartbeat,
         Timer::Renewal,
+        Timer::GrantRenewal,
         Timer::RestorePace,
     ];
 }

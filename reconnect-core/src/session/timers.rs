@@ -109,6 +109,7 @@ impl<P: Protocol> Session<P> {
                     self.emit(Event::CredentialsRequested);
                 }
             }
+            Timer::GrantRenewal => self.renew_before_expiry(now),
             Timer::RestorePace => {
                 self.pump_subscriptions(now);
                 self.check_restored(now);

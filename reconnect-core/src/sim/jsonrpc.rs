@@ -25,6 +25,14 @@ pub struct JsonRpcServerConfig {
     /// Close a connection whose last heartbeat `test_request` was not answered with
     /// `public/test` by the time the next one is due, as Deribit does. Default true.
     pub close_on_missed_heartbeat: bool,
+    /// The `expires_in` of every successful `public/auth` answer (seconds, fractions written as
+    /// decimals); `None` leaves it out. Default 900 s, as Deribit.
+    pub token_lifetime: Option<Duration>,
+    /// Hand out a fresh `refresh_token` with every successful `public/auth` answer, and accept
+    /// `{"grant_type":"refresh_token","refresh_token":T}` only for the last one handed out on
+    /// that connection (anything else is refused with [`AUTH_INVALID_CREDENTIALS`]). Default
+    /// true.
+    pub refresh_tokens: bool,
 }
 
 impl Default for JsonRpcServerConfig {
@@ -32,6 +40,8 @@ impl Default for JsonRpcServerConfig {
         JsonRpcServerConfig {
             data_interval: Duration::from_secs(1),
             close_on_missed_heartbeat: true,
+            token_lifetime: Some(Duration::from_secs(900)),
+            refresh_tokens: true,
         }
     }
 }
@@ -45,6 +55,16 @@ impl JsonRpcServerConfig {
     /// Sets [`close_on_missed_heartbeat`](Self::close_on_missed_heartbeat).
     pub fn close_on_missed_heartbeat(mut self, close: bool) -> Self {
         self.close_on_missed_heartbeat = close;
+        self
+    }
+    /// Sets [`token_lifetime`](Self::token_lifetime).
+    pub fn token_lifetime(mut self, lifetime: Option<Duration>) -> Self {
+        self.token_lifetime = lifetime;
+        self
+    }
+    /// Sets [`refresh_tokens`](Self::refresh_tokens).
+    pub fn refresh_tokens(mut self, enabled: bool) -> Self {
+        self.refresh_tokens = enabled;
         self
     }
 }
@@ -61,6 +81,8 @@ struct Heartbeat {
 #[derive(Clone, Debug, Default)]
 struct Client {
     authenticated: bool,
+    /// The last refresh token handed out on this connection.
+    refresh_token: Option<String>,
     channels: BTreeSet<String>,
     heartbeat: Option<Heartbeat>,
 }
@@ -68,8 +90,10 @@ struct Client {
 /// A fake Deribit-style JSON-RPC 2.0 server for the [`Simulator`](super::Simulator).
 ///
 /// It answers:
-/// - `public/auth` with a token result, or (after [`ServerFault::RejectAuth`]) an error with
-///   code [`AUTH_INVALID_CREDENTIALS`] (fatal) or [`TOO_MANY_REQUESTS`] (transient);
+/// - `public/auth` with a token result (with `expires_in` and a `refresh_token`, see
+///   [`JsonRpcServerConfig`]), or (after [`ServerFault::RejectAuth`]) an error with
+///   code [`AUTH_INVALID_CREDENTIALS`] (fatal) or [`TOO_MANY_REQUESTS`] (transient); a refresh
+///   grant (`"grant_type":"refresh_token"`) is accepted only with the connection's last token;
 /// - `public/subscribe` / `private/subscribe` with `{"channels": [...]}`, acknowledged with the
 ///   result array of the channels subscribed (a channel left out after
 ///   [`ServerFault::Nack`] is a per-channel refusal); `public/unsubscribe` and
@@ -125,6 +149,8 @@ pub struct JsonRpcServer {
     skips: BTreeMap<String, u64>,
     requests: BTreeMap<String, u64>,
     published: u64,
+    tokens_issued: u64,
+    refresh_grants: u64,
 }
 
 impl JsonRpcServer {
@@ -144,6 +170,11 @@ impl JsonRpcServer {
     /// How many requests with this method arrived (over every connection).
     pub fn requests(&self, method: &str) -> u64 {
         self.requests.get(method).copied().unwrap_or(0)
+    }
+
+    /// How many `public/auth` requests used the refresh grant with a valid refresh token.
+    pub fn refresh_grants(&self) -> u64 {
+        self.refresh_grants
     }
 
     /// How many data notifications were published.
@@ -220,19 +251,7 @@ impl JsonRpcServer {
                     ctx.note(format!("rejects auth on {conn} (transient)"));
                     Self::error(ctx, conn, id, TOO_MANY_REQUESTS, "too_many_requests");
                 }
-                None => {
-                    if let Some(client) = self.clients.get_mut(&conn) {
-                        client.authenticated = true;
-                    }
-                    let result = json!({
-                        "access_token": "sim-access-token",
-                        "refresh_token": "sim-refresh-token",
-                        "expires_in": 900,
-                        "scope": "session:sim",
-                        "token_type": "bearer",
-                    });
-                    Self::reply(ctx, conn, id, result);
-                }
+                None => self.grant(ctx, conn, id, params),
             },
             "public/subscribe" | "private/subscribe" => {
                 let mut accepted = Vec::new();
@@ -301,6 +320,54 @@ impl JsonRpcServer {
             }
             _ => Self::error(ctx, conn, id, -32601, "Method not found"),
         }
+    }
+
+    /// Answers an auth request that was not scripted to fail: a refresh grant must carry the
+    /// last refresh token handed out on `conn`; the result never echoes the client's secrets.
+    fn grant(&mut self, ctx: &mut ServerCtx<'_>, conn: ConnId, id: &Value, params: Option<&Value>) {
+        let param = |name: &str| params.and_then(|p| p.get(name)).and_then(Value::as_str);
+        let Some(client) = self.clients.get_mut(&conn) else {
+            return;
+        };
+        if param("grant_type") == Some("refresh_token") {
+            let valid = self.config.refresh_tokens
+                && client.refresh_token.is_some()
+                && param("refresh_token") == client.refresh_token.as_deref();
+            if !valid {
+                ctx.note(format!("refuses a refresh grant on {conn}: unknown token"));
+                Self::error(
+                    ctx,
+                    conn,
+                    id,
+                    AUTH_INVALID_CREDENTIALS,
+                    "invalid_credentials",
+                );
+                return;
+            }
+            self.refresh_grants += 1;
+        }
+        client.authenticated = true;
+        let mut result = json!({
+            "access_token": "sim-access-token",
+            "scope": "session:sim",
+            "token_type": "bearer",
+        });
+        if let Some(lifetime) = self.config.token_lifetime {
+            let seconds = lifetime.as_secs_f64();
+            result["expires_in"] = if lifetime.subsec_nanos() == 0 {
+                json!(lifetime.as_secs())
+            } else {
+                json!(seconds)
+            };
+        }
+        client.refresh_token = None;
+        if self.config.refresh_tokens {
+            self.tokens_issued += 1;
+            let token = format!("sim-refresh-{}", self.tokens_issued);
+            result["refresh_token"] = json!(token);
+            client.refresh_token = Some(token);
+        }
+        Self::reply(ctx, conn, id, result);
     }
 
     /// Publishes one notification per subscribed channel, unless data is stopped.

@@ -293,6 +293,25 @@ pub(crate) fn describe_event(event: &Event) -> (LineKind, String) {
         }
         Event::CredentialsRequested => (Detail, "credentials requested".to_owned()),
         Event::Reauthenticated { conn } => (Detail, format!("reauthenticated {conn}")),
+        Event::CredentialsRenewed {
+            conn,
+            expires_in,
+            used_refresh_token,
+        } => {
+            let with = if *used_refresh_token {
+                "refresh token"
+            } else {
+                "current credentials"
+            };
+            let expiry = match expires_in {
+                Some(d) => format!("expire in {}", secs_text(*d)),
+                None => "no lifetime stated".to_owned(),
+            };
+            (
+                Lifecycle,
+                format!("credentials renewed {conn} with the {with} ({expiry})"),
+            )
+        }
         Event::RenewalFailed { cause } => (Lifecycle, format!("renewal failed: {cause}")),
         Event::OutboxDropped { frame, reason } => (
             Lifecycle,
@@ -321,6 +340,31 @@ mod tests {
         let (_, text) = describe_action(&action).unwrap();
         assert_eq!(text, "send #3 auth <redacted 12 bytes>");
         assert!(!text.contains("secret"));
+    }
+
+    #[test]
+    fn renewals_say_how_and_for_how_long() {
+        let event = Event::CredentialsRenewed {
+            conn: ConnId(2),
+            expires_in: Some(Duration::from_secs(900)),
+            used_refresh_token: true,
+        };
+        assert_eq!(
+            describe_event(&event),
+            (
+                LineKind::Lifecycle,
+                "credentials renewed #2 with the refresh token (expire in 900.000s)".to_owned()
+            )
+        );
+        let event = Event::CredentialsRenewed {
+            conn: ConnId(2),
+            expires_in: None,
+            used_refresh_token: false,
+        };
+        assert_eq!(
+            describe_event(&event).1,
+            "credentials renewed #2 with the current credentials (no lifetime stated)"
+        );
     }
 
     #[test]

@@ -12,6 +12,7 @@ mod limits;
 mod liveness;
 mod observability;
 mod outbox;
+mod renewal;
 mod sequences;
 mod subscriptions;
 mod timeouts;

@@ -51,6 +51,7 @@ pub struct JsonRpcConfig {
     pub(super) refresh_auth_codes: Vec<i64>,
     pub(super) transient_subscribe_codes: Vec<i64>,
     pub(super) reauth_on_renewal: bool,
+    pub(super) grant_lifetimes: bool,
 }
 
 impl Default for JsonRpcConfig {
@@ -79,6 +80,7 @@ impl Default for JsonRpcConfig {
             // Deribit: 10028 too_many_requests, 10040 retry, 13028 temporarily_unavailable.
             transient_subscribe_codes: vec![10028, 10040, 13028],
             reauth_on_renewal: false,
+            grant_lifetimes: true,
         }
     }
 }
@@ -211,6 +213,17 @@ impl JsonRpcConfig {
     /// `refresh_token` grant, say). Default false: the next connection uses them.
     pub fn reauth_on_renewal(mut self, enabled: bool) -> Self {
         self.reauth_on_renewal = enabled;
+        self
+    }
+
+    /// Reads `result.expires_in` (seconds) and `result.refresh_token` from auth answers and
+    /// reports them to the session ([`Protocol::granted`](crate::Protocol::granted)), which then
+    /// renews the credentials before they expire (per
+    /// [`Config::lifetime_renewal`](crate::Config::lifetime_renewal)), with Deribit's
+    /// `{"grant_type":"refresh_token","refresh_token":…}` when the answer had a refresh token.
+    /// Default true; false reports no lifetime, so nothing is renewed.
+    pub fn grant_lifetimes(mut self, enabled: bool) -> Self {
+        self.grant_lifetimes = enabled;
         self
     }
 }

@@ -13,7 +13,7 @@ pub use auth::AuthParamsError;
 pub use config::JsonRpcConfig;
 pub use pointer::{PointerError, SeqPointer};
 
-use crate::credentials::Credentials;
+use crate::credentials::{Credentials, Grant};
 use crate::error::{Disposition, ServerError};
 use crate::frame::Frame;
 use crate::protocol::{Inbound, NackKind, Protocol, RequestId, Resume, TopicLookup};
@@ -34,6 +34,7 @@ use requests::{channels_params, interval_params, json_string, request};
 /// | auth | `public/auth` | the credentials' text, a JSON object ([`JsonRpcAdapter::auth_params`]) |
 /// | setup 0, when [`server_heartbeat`](JsonRpcConfig::server_heartbeat) is set | `public/set_heartbeat` | `{"interval":S}` |
 /// | further setup | as [added](JsonRpcConfig::setup_request) | as added |
+/// | refresh grant, to renew credentials before the `expires_in` of an auth answer with a `refresh_token` ([`grant_lifetimes`](JsonRpcConfig::grant_lifetimes)) | `public/auth` | `{"grant_type":"refresh_token","refresh_token":…}` |
 /// | subscribe | `public/subscribe` | `{"channels":[…]}` (at most [`max_batch`](JsonRpcConfig::max_batch)) |
 /// | unsubscribe | `public/unsubscribe` | `{"channels":[…]}` |
 /// | application heartbeat, when [enabled](JsonRpcConfig::app_heartbeat) | `public/test` | `{}` |
@@ -131,6 +132,8 @@ pub struct JsonRpcAdapter {
     heartbeat_replies: u64,
     /// The auth request sent with `{}` because the credentials were not a JSON object.
     invalid_auth: Option<u64>,
+    /// Auth requests in flight and the lifetime their answer granted.
+    grants: auth::Grants,
 }
 
 impl Default for JsonRpcAdapter {
@@ -161,6 +164,7 @@ impl JsonRpcAdapter {
             remembered: Remembered::new(config.remembered_requests),
             heartbeat_replies: 0,
             invalid_auth: None,
+            grants: auth::Grants::default(),
             config,
         }
     }
@@ -211,6 +215,8 @@ impl JsonRpcAdapter {
     }
 
     fn classify_answer(&mut self, id: u64, envelope: &Envelope<'_>) -> Inbound {
+        self.grants
+            .answered(id, envelope.result.filter(|_| envelope.error.is_none()));
         if let Some(error) = envelope.error {
             self.remembered.take(id);
             let mut error = response::server_error(error);
@@ -252,7 +258,27 @@ impl Protocol for JsonRpcAdapter {
                 "{}"
             }
         };
+        if self.config.grant_lifetimes {
+            self.grants.sent(id.0);
+        }
         Some(request(id.0, &self.auth_method, params))
+    }
+
+    fn granted(&mut self, id: RequestId) -> Option<Grant> {
+        self.grants.take(id.0)
+    }
+
+    fn refresh_request(&mut self, id: RequestId, refresh: &Credentials) -> Option<Frame> {
+        if !self.config.grant_lifetimes {
+            return None;
+        }
+        self.grants.sent(id.0);
+        self.invalid_auth = None;
+        Some(request(
+            id.0,
+            &self.auth_method,
+            &auth::refresh_params(refresh),
+        ))
     }
 
     fn setup_request(&mut self, index: usize, id: RequestId) -> Option<Frame> {
