@@ -1,5 +1,6 @@
 //! The driver: a `mio::Poll` of its own and every session on it, on one thread.
 
+use std::collections::VecDeque;
 use std::io;
 use std::time::{Duration, Instant};
 
@@ -50,6 +51,9 @@ pub struct Driver<P> {
     poll: Poll,
     events: Events,
     sessions: Embedded<P>,
+    /// Events taken from `sessions` by [`run_once`](Self::run_once) to see whether any wait
+    /// (they are handed out first by [`poll_event`](Self::poll_event), in order).
+    ready: VecDeque<(SessionId, Event)>,
 }
 
 impl<P: Protocol> Driver<P> {
@@ -66,6 +70,7 @@ impl<P: Protocol> Driver<P> {
             poll,
             events,
             sessions,
+            ready: VecDeque::new(),
         })
     }
 
@@ -125,7 +130,9 @@ impl<P: Protocol> Driver<P> {
 
     /// The next event, in order, when no handler is set.
     pub fn poll_event(&mut self) -> Option<(SessionId, Event)> {
-        self.sessions.poll_event()
+        self.ready
+            .pop_front()
+            .or_else(|| self.sessions.poll_event())
     }
 
     /// Delivers every event to `handler` as it happens. See [`Embedded::set_event_handler`].
@@ -136,17 +143,33 @@ impl<P: Protocol> Driver<P> {
     /// One iteration: waits (at most `max_wait`, and never past the next deadline), then
     /// handles what happened and what is due.
     ///
+    /// It does not wait at all while events are already waiting for
+    /// [`poll_event`](Self::poll_event): those that calls outside the loop queued
+    /// ([`add_session`](Self::add_session) queues the first `Connecting`,
+    /// [`with_session`](Self::with_session) a close's `Stopped`), or that an earlier iteration
+    /// left untaken. Otherwise a loop that calls `run_once` and then drains `poll_event` would
+    /// hold them back until some unrelated readiness or deadline, or forever with no
+    /// `max_wait`.
+    ///
     /// # Errors
     /// Fails only if the poll itself fails (an interrupted wait is not a failure).
     pub fn run_once(&mut self, max_wait: Option<Duration>) -> io::Result<()> {
+        // With a handler set, events never queue here.
+        while let Some(event) = self.sessions.poll_event() {
+            self.ready.push_back(event);
+        }
         let now = Instant::now();
-        let until_deadline = self
-            .sessions
-            .poll_timeout()
-            .map(|t| t.saturating_duration_since(now));
-        let wait = match (until_deadline, max_wait) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
+        let wait = if self.ready.is_empty() {
+            let until_deadline = self
+                .sessions
+                .poll_timeout()
+                .map(|t| t.saturating_duration_since(now));
+            match (until_deadline, max_wait) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            }
+        } else {
+            Some(Duration::ZERO)
         };
         match self.poll.poll(&mut self.events, wait) {
             Ok(()) => {}
