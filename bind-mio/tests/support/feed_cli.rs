@@ -700,8 +700,12 @@ pub fn rejected_subscriptions_and_unsubscribes_have_lines(example: &'static str)
 pub fn a_non_utf8_line_and_an_unknown_command_are_reported_and_skipped(example: &'static str) {
     let server = TestServer::start(ServerConfig::default()).unwrap();
     let url = server.url("stdin");
-    let mut feed = Feed::start(example, &[&url]);
-    feed.expect_event("live");
+    let mut feed = Feed::start(example, &["--min-uptime", "240", &url]);
+    let live = feed.expect_event("live");
+    // Live for --min-uptime: the connection counts as stable.
+    let stable = feed.expect_event("stable");
+    assert_eq!(stable["conn"], live["conn"]);
+    assert!(stable["t_ms"].as_u64().unwrap() >= 240, "{stable}");
     feed.write_stdin(b"sub \xff\xfe\xc3\x28\n");
     feed.write_stdin(b"frobnicate now\n");
     feed.command("close");
