@@ -41,18 +41,26 @@ mod feed_lines;
 ///
 /// The mailbox has no way to wait for room, so a full one is retried after a pause that
 /// doubles up to 50 ms: the loop catches up without this thread spinning. Each try sends a
-/// clone, so a mailbox that hands the command back on `Full`, or one that does not, both work
-/// the same.
+/// clone, so a `Full` that hands the command (or its frame) back and one that does not work
+/// the same; `Full { .. }` matches either shape.
 fn submit(handle: &SessionHandle, command: Command) -> bool {
     let mut pause = Duration::from_millis(1);
     loop {
         match handle.command(command.clone()) {
             Ok(()) => return true,
             Err(HandleError::Gone) => return false,
-            // Full: the loop has not read the mailbox yet.
-            Err(_) => {
+            // The loop has not read the mailbox yet: room comes. (The braces are deliberate:
+            // they match `Full` whether or not it carries something back.)
+            #[allow(clippy::unneeded_struct_pattern)]
+            Err(HandleError::Full { .. }) => {
                 std::thread::sleep(pause);
                 pause = (pause * 2).min(Duration::from_millis(50));
+            }
+            // An error that waiting cannot cure (none today): skip this command, go on.
+            #[allow(unreachable_patterns)]
+            Err(other) => {
+                eprintln!("wsfeed: {other}; command skipped");
+                return true;
             }
         }
     }

@@ -17,7 +17,7 @@
 
 use std::time::Instant;
 
-use bind_smol::{Event, SessionHandle};
+use bind_smol::{Event, HandleError, SessionHandle};
 use futures_lite::{AsyncBufReadExt, StreamExt};
 use serde_json::Value;
 
@@ -45,12 +45,13 @@ async fn read_commands(handle: SessionHandle) {
             }
         }
         match feed_cli::command_of_line(number, &line) {
-            Ok(Some(command)) => {
-                // Only `Gone` comes back: the session has ended, nothing takes commands.
-                if handle.command(command).await.is_err() {
-                    return;
-                }
-            }
+            // `command` waits while the queue is full, so only errors waiting cannot cure come
+            // back: the end of the session, or (none today) one for this command alone.
+            Ok(Some(command)) => match handle.command(command).await {
+                Ok(()) => {}
+                Err(HandleError::Gone) => return,
+                Err(other) => eprintln!("feed: {other}; command skipped"),
+            },
             Ok(None) => {}
             Err(e) => eprintln!("feed: {e}"),
         }
