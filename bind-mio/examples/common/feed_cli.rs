@@ -7,7 +7,9 @@ use std::time::{Duration, Instant};
 
 use bind_mio::Endpoint;
 use reconnect_core::adapters::{JsonRpcAdapter, JsonRpcConfig, SeqPointer};
-use reconnect_core::{BackoffConfig, Command, Config, Frame, Jitter, SendOptions, Session, Topic};
+use reconnect_core::{
+    BackoffConfig, CircuitBreaker, Command, Config, Frame, Jitter, SendOptions, Session, Topic,
+};
 use serde_json::Value;
 
 /// The longest duration any option takes: a year. Longer ones are typing mistakes, and the
@@ -35,6 +37,8 @@ pub fn usage(tool: &str, event_lines: &str) -> String {
   --jitter MODE             none | full | equal | decorrelated
   --min-uptime MS           a connection live this long resets the backoff
   --max-attempts N          give up after N consecutive failed attempts (at least 1)
+  --circuit-threshold N     open the circuit breaker after N consecutive failures
+  --circuit-cooldown MS     how long it stays open before a probe (default 30000)
   --seed N                  jitter seed
   --seq-pointer POINTER     JSON pointer into a notification's data to its sequence number
   --ca FILE                 also trust this root certificate (PEM)
@@ -119,6 +123,8 @@ pub fn parse_args(args: impl Iterator<Item = String>) -> Result<Options, String>
     let mut command_queue = None;
     let mut exit_after = None;
     let mut seed = None;
+    let mut circuit_threshold = None;
+    let mut circuit_cooldown = None;
     while let Some(arg) = args.next() {
         if !arg.starts_with("--") {
             if url.replace(arg).is_some() {
@@ -164,6 +170,10 @@ pub fn parse_args(args: impl Iterator<Item = String>) -> Result<Options, String>
             "--max-attempts" => {
                 config.limits.max_attempts = Some(integer(option, &value()?, 1, u32::MAX)?);
             }
+            "--circuit-threshold" => {
+                circuit_threshold = Some(integer(option, &value()?, 1, u32::MAX)?);
+            }
+            "--circuit-cooldown" => circuit_cooldown = Some(millis(option, &value()?, 1)?),
             "--seed" => seed = Some(integer(option, &value()?, 0, u64::MAX)?),
             "--seq-pointer" => {
                 let v = value()?;
@@ -193,6 +203,14 @@ pub fn parse_args(args: impl Iterator<Item = String>) -> Result<Options, String>
             backoff.max.as_millis()
         ));
     }
+    config.limits.circuit_breaker = match (circuit_threshold, circuit_cooldown) {
+        (Some(threshold), cooldown) => Some(CircuitBreaker {
+            threshold,
+            cooldown: cooldown.unwrap_or(Duration::from_secs(30)),
+        }),
+        (None, Some(_)) => return Err("--circuit-cooldown needs --circuit-threshold".into()),
+        (None, None) => None,
+    };
     // Without --seed, the seed comes from the URL: stable per feed, different across feeds.
     config.seed = seed.unwrap_or_else(|| reconnect_core::seed_from_client_id(&url));
     config.backoff = backoff;

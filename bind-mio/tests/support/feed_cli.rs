@@ -85,6 +85,11 @@ macro_rules! feed_cli_suite {
         }
 
         #[test]
+        fn the_circuit_breaker_opens_probes_and_closes_with_a_line_each() {
+            feed_cli::the_circuit_breaker_opens_probes_and_closes_with_a_line_each($example);
+        }
+
+        #[test]
         fn a_close_the_server_never_answers_ends_after_the_close_timeout() {
             feed_cli::a_close_the_server_never_answers_ends_after_the_close_timeout($example);
         }
@@ -544,6 +549,8 @@ pub fn every_bad_number_is_a_usage_error_naming_the_option_and_the_value(example
         ("--max-attempts", "0"),
         ("--max-attempts", "4294967296"),
         ("--max-attempts", "-3"),
+        ("--circuit-threshold", "0"),
+        ("--circuit-cooldown", "0"),
         ("--seed", "-1"),
         ("--seed", "18446744073709551616"),
         ("--command-queue", "0"),
@@ -851,4 +858,57 @@ pub fn a_close_the_server_never_answers_ends_after_the_close_timeout(example: &'
     server
         .wait_until(STEP, |s| s.open == 0)
         .expect("the socket was released");
+}
+
+/// The circuit breaker's changes each print a `circuit` line: open after the threshold of
+/// failures (the next attempt waits the cooldown: `source` `circuit_open`), half open for the
+/// probe, closed when the probe succeeds.
+pub fn the_circuit_breaker_opens_probes_and_closes_with_a_line_each(example: &'static str) {
+    let server = TestServer::start(ServerConfig::default()).unwrap();
+    server.inject_with(
+        Fault::HttpReject {
+            status: 503,
+            retry_after: None,
+        },
+        Persist::Times(2),
+    );
+    let url = server.url("breaker");
+    let mut feed = Feed::start(
+        example,
+        &[
+            "--circuit-threshold",
+            "2",
+            "--circuit-cooldown",
+            "370",
+            "--backoff-initial",
+            "10",
+            "--backoff-max",
+            "20",
+            &url,
+        ],
+    );
+    let open = feed.expect_event("circuit");
+    assert_eq!(open["state"], "open", "{open}");
+    assert_eq!(open["failures"], 2);
+    assert_eq!(count(&feed.seen, "attempt_failed"), 2, "two failures first");
+    let scheduled = feed.expect_event("reconnect_scheduled");
+    assert_eq!(scheduled["source"], "circuit_open", "{scheduled}");
+    assert_eq!(scheduled["delay_ms"], 370);
+    let half_open = feed.expect_event("circuit");
+    assert_eq!(half_open["state"], "half_open", "{half_open}");
+    let waited = half_open["t_ms"].as_u64().unwrap() - open["t_ms"].as_u64().unwrap();
+    assert!(
+        waited >= 370,
+        "the probe came {waited} ms after the circuit opened"
+    );
+    let probe = feed.expect_event("connecting");
+    assert_eq!(probe["attempt"], 3);
+    // The probe connected: the circuit closes (the session reports it before `live`).
+    let closed = feed.expect_event("circuit");
+    assert_eq!(closed["state"], "closed", "{closed}");
+    assert_eq!(feed.expect_event("live")["conn"], probe["conn"]);
+    feed.command("close");
+    let (status, lines, _) = feed.finish();
+    assert_eq!(status.code(), Some(0));
+    assert_eq!(count(&lines, "circuit"), 3, "{lines:?}");
 }
