@@ -8,10 +8,11 @@
 //! every connect), `--heartbeat SECS` (`public/set_heartbeat` as setup), `--ping-interval MS`,
 //! `--pong-timeout MS`, `--idle-timeout MS`, `--connect-timeout MS`, `--close-timeout MS`,
 //! `--backoff-initial MS`, `--backoff-max MS`, `--jitter none|full|equal|decorrelated`,
-//! `--min-uptime MS`, `--max-attempts N`, `--circuit-threshold N`, `--circuit-cooldown MS`, `--seed N`, `--seq-pointer POINTER` (JSON pointer
-//! into a notification's `data` to its sequence number), `--ca FILE` (an extra root
-//! certificate, PEM), `--command-queue N` (the driver's mailbox), `--exit-after MS` (close
-//! cleanly after MS and exit). Every number is checked: a bad one is a usage error.
+//! `--min-uptime MS`, `--max-attempts N`, `--circuit-threshold N`, `--circuit-cooldown MS`,
+//! `--seed N`, `--seq-pointer POINTER` (JSON pointer into a notification's `data` to its
+//! sequence number), `--ca FILE` (an extra root certificate, PEM), `--command-queue N` (the
+//! driver's mailbox), `--exit-after MS` (close cleanly after MS and exit). Every number is
+//! checked: a bad one is a usage error.
 //!
 //! Commands on standard input, one per line: `sub NAME`, `unsub NAME`, `send TEXT`,
 //! `reconnect`, `close`. The reader never gives up on a line: a full mailbox is waited out, a

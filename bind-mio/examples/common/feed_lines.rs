@@ -260,9 +260,12 @@ pub fn line_for(event: &Event) -> Value {
             topic,
             expected,
             received,
-        } => {
-            json!({"event": "gap", "channel": topic.as_str(), "expected": expected, "got": received})
-        }
+        } => json!({
+            "event": "gap",
+            "channel": topic.as_str(),
+            "expected": expected,
+            "got": received,
+        }),
         Event::SequenceRegressed {
             topic,
             last,
