@@ -61,6 +61,13 @@ macro_rules! feed_cli_suite {
         }
 
         #[test]
+        fn a_200_instead_of_101_and_a_wrong_accept_key_each_have_an_attempt_failed_line() {
+            feed_cli::a_200_instead_of_101_and_a_wrong_accept_key_each_have_an_attempt_failed_line(
+                $example,
+            );
+        }
+
+        #[test]
         fn rejected_subscriptions_and_unsubscribes_have_lines() {
             feed_cli::rejected_subscriptions_and_unsubscribes_have_lines($example);
         }
@@ -911,4 +918,79 @@ pub fn the_circuit_breaker_opens_probes_and_closes_with_a_line_each(example: &'s
     let (status, lines, _) = feed.finish();
     assert_eq!(status.code(), Some(0));
     assert_eq!(count(&lines, "circuit"), 3, "{lines:?}");
+}
+
+/// A fake HTTP server on 127.0.0.1 that answers the first connection with `answers[0]`, the
+/// next with `answers[1]`, and so on, after reading the request; then it stops accepting.
+/// Joined by the caller; every socket has a read timeout, so it cannot hang.
+fn canned_http_server(answers: Vec<&'static str>) -> (String, std::thread::JoinHandle<()>) {
+    use std::io::Read;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
+    let url = format!("ws://{}/ws", listener.local_addr().unwrap());
+    let server = std::thread::spawn(move || {
+        for answer in answers {
+            let Ok((mut socket, _)) = listener.accept() else {
+                return;
+            };
+            socket.set_read_timeout(Some(STEP)).unwrap();
+            let mut request = Vec::new();
+            let mut buf = [0u8; 1024];
+            while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                match socket.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => request.extend_from_slice(&buf[..n]),
+                }
+            }
+            let _ = socket.write_all(answer.as_bytes());
+            // Wait for the client to give up on it (EOF), bounded by the read timeout.
+            let _ = socket.read(&mut buf);
+        }
+    });
+    (url, server)
+}
+
+/// Upgrades that go wrong at the HTTP level (a 200 instead of a 101; a 101 whose
+/// `Sec-WebSocket-Accept` does not match the key) each print `attempt_failed` with a
+/// transport cause; with `--max-attempts 2` the feed then gives up with status 2.
+pub fn a_200_instead_of_101_and_a_wrong_accept_key_each_have_an_attempt_failed_line(
+    example: &'static str,
+) {
+    let (url, server) = canned_http_server(vec![
+        "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n",
+        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Accept: dGhpcyBpcyBub3QgdGhlIGtleQ==\r\n\r\n",
+    ]);
+    let feed = Feed::start(
+        example,
+        &[
+            "--max-attempts",
+            "2",
+            "--backoff-initial",
+            "10",
+            "--backoff-max",
+            "20",
+            &url,
+        ],
+    );
+    let (status, lines, stderr) = feed.finish();
+    server.join().expect("the fake server ends");
+    assert_eq!(status.code(), Some(2), "{stderr}");
+    let failed: Vec<&Value> = lines
+        .iter()
+        .filter(|l| l["event"] == "attempt_failed")
+        .collect();
+    assert_eq!(failed.len(), 2, "{lines:?}");
+    assert_eq!(failed[0]["attempt"], 1);
+    assert_eq!(failed[0]["cause"]["kind"], "transport", "{}", failed[0]);
+    assert_eq!(failed[0]["cause"]["error"], "handshake", "{}", failed[0]);
+    assert_eq!(failed[0]["cause"]["status"], 200, "{}", failed[0]);
+    assert_eq!(failed[0]["disposition"], "retry");
+    assert_eq!(failed[1]["attempt"], 2);
+    assert_eq!(failed[1]["cause"]["kind"], "transport", "{}", failed[1]);
+    assert!(failed[1]["cause"]["detail"].is_string(), "{}", failed[1]);
+    assert!(failed[1]["disposition"].is_string(), "{}", failed[1]);
+    let stopped = lines.iter().find(|l| l["event"] == "stopped").unwrap();
+    assert_eq!(stopped["stop"], "gave_up", "{stopped}");
+    assert_eq!(stopped["attempts"], 2);
+    assert_eq!(count(&lines, "connected"), 0);
 }
