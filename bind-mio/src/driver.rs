@@ -51,8 +51,9 @@ pub struct Driver<P> {
     poll: Poll,
     events: Events,
     sessions: Embedded<P>,
-    /// Events taken from `sessions` by [`run_once`](Self::run_once) to see whether any wait
-    /// (they are handed out first by [`poll_event`](Self::poll_event), in order).
+    /// Events taken from `sessions` by [`run_once`](Self::run_once), to tell those queued
+    /// outside the loop from its own; [`poll_event`](Self::poll_event) hands them out first,
+    /// in order.
     ready: VecDeque<(SessionId, Event)>,
 }
 
@@ -143,23 +144,23 @@ impl<P: Protocol> Driver<P> {
     /// One iteration: waits (at most `max_wait`, and never past the next deadline), then
     /// handles what happened and what is due.
     ///
-    /// It does not wait at all while events are already waiting for
-    /// [`poll_event`](Self::poll_event): those that calls outside the loop queued
+    /// It does not wait at all when events were queued for [`poll_event`](Self::poll_event)
+    /// since the previous iteration returned, by calls outside the loop
     /// ([`add_session`](Self::add_session) queues the first `Connecting`,
-    /// [`with_session`](Self::with_session) a close's `Stopped`), or that an earlier iteration
-    /// left untaken. Otherwise a loop that calls `run_once` and then drains `poll_event` would
-    /// hold them back until some unrelated readiness or deadline, or forever with no
-    /// `max_wait`.
+    /// [`with_session`](Self::with_session) a close's `Stopped`): otherwise a loop that calls
+    /// `run_once` and then drains `poll_event` would hold them back until some unrelated
+    /// readiness or deadline, or forever with no `max_wait`. Events an earlier iteration
+    /// produced and nobody took do not shorten the wait (a loop that never takes its events
+    /// does not spin).
     ///
     /// # Errors
     /// Fails only if the poll itself fails (an interrupted wait is not a failure).
     pub fn run_once(&mut self, max_wait: Option<Duration>) -> io::Result<()> {
-        // With a handler set, events never queue here.
-        while let Some(event) = self.sessions.poll_event() {
-            self.ready.push_back(event);
-        }
+        let queued_outside = self.take_queued() > 0;
         let now = Instant::now();
-        let wait = if self.ready.is_empty() {
+        let wait = if queued_outside {
+            Some(Duration::ZERO)
+        } else {
             let until_deadline = self
                 .sessions
                 .poll_timeout()
@@ -168,8 +169,6 @@ impl<P: Protocol> Driver<P> {
                 (Some(a), Some(b)) => Some(a.min(b)),
                 (a, b) => a.or(b),
             }
-        } else {
-            Some(Duration::ZERO)
         };
         match self.poll.poll(&mut self.events, wait) {
             Ok(()) => {}
@@ -178,7 +177,19 @@ impl<P: Protocol> Driver<P> {
         }
         self.sessions.handle_events(&self.events);
         self.sessions.handle_timeout();
+        // This iteration's events: whatever queues after this point was queued outside it.
+        self.take_queued();
         Ok(())
+    }
+
+    /// Moves the events queued in `sessions` (none while a handler is set) behind those
+    /// already taken, keeping their order; returns how many it moved.
+    fn take_queued(&mut self) -> usize {
+        let before = self.ready.len();
+        while let Some(event) = self.sessions.poll_event() {
+            self.ready.push_back(event);
+        }
+        self.ready.len() - before
     }
 
     /// Runs the loop until [`DriverHandle::shutdown`].
