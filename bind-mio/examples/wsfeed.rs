@@ -6,44 +6,104 @@
 //!
 //! Options: `--channel NAME` (repeatable), `--auth JSON` (params of `public/auth`, sent after
 //! every connect), `--heartbeat SECS` (`public/set_heartbeat` as setup), `--ping-interval MS`,
-//! `--pong-timeout MS`, `--idle-timeout MS`, `--connect-timeout MS`, `--backoff-initial MS`,
-//! `--backoff-max MS`, `--jitter none|full|equal|decorrelated`, `--min-uptime MS`,
-//! `--max-attempts N`, `--seed N`, `--seq-pointer POINTER` (JSON pointer into a notification's
-//! `data` to its sequence number), `--ca FILE` (an extra root certificate, PEM), `--exit-after
-//! MS` (close cleanly after MS and exit).
+//! `--pong-timeout MS`, `--idle-timeout MS`, `--connect-timeout MS`, `--close-timeout MS`,
+//! `--backoff-initial MS`, `--backoff-max MS`, `--jitter none|full|equal|decorrelated`,
+//! `--min-uptime MS`, `--max-attempts N`, `--circuit-threshold N`, `--circuit-cooldown MS`,
+//! `--seed N`, `--seq-pointer POINTER` (JSON pointer into a notification's `data` to its
+//! sequence number), `--ca FILE` (an extra root certificate, PEM), `--command-queue N` (the
+//! driver's mailbox), `--exit-after MS` (close cleanly after MS and exit). Every number is
+//! checked: a bad one is a usage error.
 //!
 //! Commands on standard input, one per line: `sub NAME`, `unsub NAME`, `send TEXT`,
-//! `reconnect`, `close`.
+//! `reconnect`, `close`. The reader never gives up on a line: a full mailbox is waited out, a
+//! line that is not UTF-8 or not a command is reported on standard error and skipped.
 //!
 //! Output: one JSON object per line on standard output, each with `"event"` and `"t_ms"`
-//! (milliseconds since start), and a final `stats` object. Exit status 0 after `--exit-after` or
-//! `close`, 2 when the session stopped on a fatal error or gave up, 1 on bad usage. Diagnostics
-//! go to standard error.
+//! (milliseconds since start), printed as the event happens, and a final `stats` object; every
+//! event of the session has its line (`--help` lists them). `close` and `--exit-after` wait
+//! for the server's close frame at most the close timeout, then release the socket. Exit
+//! status 0 after `--exit-after` or `close`, 2 when the session stopped on a fatal error or
+//! gave up, 1 on bad usage. Diagnostics go to standard error.
 
 use std::io::BufRead;
 use std::time::{Duration, Instant};
 
-use bind_mio::{Driver, DriverConfig, Event, SessionHandle};
+use bind_mio::{Driver, DriverConfig, Event, HandleError, SessionHandle};
+use reconnect_core::Command;
+use serde_json::json;
 
 #[path = "common/feed_cli.rs"]
 mod feed_cli;
+#[path = "common/feed_lines.rs"]
+mod feed_lines;
 
-/// Reads commands from standard input and passes them to the session.
-fn read_commands(handle: SessionHandle) {
-    for line in std::io::stdin().lock().lines() {
-        let Ok(line) = line else { return };
-        let command = match feed_cli::parse_command(&line) {
-            Ok(Some(command)) => command,
-            Ok(None) => continue,
-            Err(e) => {
-                eprintln!("wsfeed: {e}");
-                continue;
+/// Passes `command` to the session, waiting while the driver's mailbox is full. Returns false
+/// once the session is gone (nothing will take commands any more).
+///
+/// The mailbox has no way to wait for room, so a full one is retried after a pause that
+/// doubles up to 50 ms: the loop catches up without this thread spinning. Each try sends a
+/// clone, so a `Full` that hands the command (or its frame) back and one that does not work
+/// the same; `Full { .. }` matches either shape.
+fn submit(handle: &SessionHandle, command: Command) -> bool {
+    let mut pause = Duration::from_millis(1);
+    loop {
+        match handle.command(command.clone()) {
+            Ok(()) => return true,
+            Err(HandleError::Gone) => return false,
+            // The loop has not read the mailbox yet: room comes. (The braces are deliberate:
+            // they match `Full` whether or not it carries something back.)
+            #[allow(clippy::unneeded_struct_pattern)]
+            Err(HandleError::Full { .. }) => {
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(Duration::from_millis(50));
             }
-        };
-        if let Err(e) = handle.command(command) {
-            eprintln!("wsfeed: {e}");
-            return;
+            // An error that waiting cannot cure (none today): skip this command, go on.
+            #[allow(unreachable_patterns)]
+            Err(other) => {
+                eprintln!("wsfeed: {other}; command skipped");
+                return true;
+            }
         }
+    }
+}
+
+/// Reads commands from standard input and passes them to the session, until the end of the
+/// input or the end of the session. A line that is not UTF-8 or not a command is reported and
+/// skipped; an unreadable standard input ends the reader, reported.
+fn read_commands(handle: SessionHandle) {
+    let mut stdin = std::io::stdin().lock();
+    let mut line = Vec::new();
+    for number in 1u64.. {
+        line.clear();
+        match stdin.read_until(b'\n', &mut line) {
+            Ok(0) => return,
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => {
+                eprintln!("wsfeed: cannot read standard input: {e}; commands end here");
+                return;
+            }
+        }
+        match feed_cli::command_of_line(number, &line) {
+            Ok(Some(command)) => {
+                if !submit(&handle, command) {
+                    return;
+                }
+            }
+            Ok(None) => {}
+            Err(e) => eprintln!("wsfeed: {e}"),
+        }
+    }
+}
+
+/// The JSON line of a driver event: the session's events, refused commands, removal; an event
+/// this version of bind-mio adds gets the generic `event` line.
+fn line_of(event: &Event) -> serde_json::Value {
+    match event {
+        Event::Session(event) => feed_lines::line_for(event),
+        Event::Refused(refused) => feed_lines::refused_line(refused),
+        Event::Removed => json!({"event": "removed"}),
+        other => feed_lines::unknown_line(other),
     }
 }
 
@@ -54,7 +114,7 @@ fn main() {
             if !e.is_empty() {
                 eprintln!("wsfeed: {e}");
             }
-            eprintln!("{}", feed_cli::usage("wsfeed"));
+            eprintln!("{}", feed_cli::usage("wsfeed", feed_lines::EVENT_LINES));
             std::process::exit(1);
         }
     };
@@ -66,7 +126,11 @@ fn main() {
             std::process::exit(1);
         }
     };
-    let mut driver = match Driver::new(DriverConfig::default()) {
+    let mut config = DriverConfig::default();
+    if let Some(n) = options.command_queue {
+        config = config.mailbox_capacity(n);
+    }
+    let mut driver = match Driver::new(config) {
         Ok(d) => d,
         Err(e) => {
             eprintln!("wsfeed: cannot create the event loop: {e}");
@@ -91,33 +155,26 @@ fn main() {
                 let _ = driver.with_session(id, |s, now| s.close(now));
             }
         }
+        // `run_once` does not sleep while events wait (the first `Connecting`, queued by
+        // `add_session`; a `Stopped` queued by the close above), and the session's own
+        // deadlines bound its wait: only --exit-after adds one.
         let wait = match exit_after {
-            Some(after) if !closing => after
-                .saturating_sub(started.elapsed())
-                .min(Duration::from_secs(1)),
-            _ => Duration::from_secs(1),
+            Some(after) if !closing => Some(after.saturating_sub(started.elapsed())),
+            _ => None,
         };
-        if let Err(e) = driver.run_once(Some(wait)) {
+        if let Err(e) = driver.run_once(wait) {
             eprintln!("wsfeed: the event loop failed: {e}");
             break 'run 1;
         }
         while let Some((_, event)) = driver.poll_event() {
-            match event {
-                Event::Session(event) => {
-                    if let Some(line) = feed_cli::line_for(&event) {
-                        feed_cli::emit(&mut out, started, line);
-                    }
-                    if let reconnect_core::Event::Stopped { reason } = event {
-                        break 'run feed_cli::exit_status(&reason);
-                    }
-                }
-                Event::Refused(refused) => eprintln!("wsfeed: {refused}"),
-                _ => {}
+            feed_lines::emit(&mut out, started, line_of(&event));
+            if let Event::Session(reconnect_core::Event::Stopped { reason }) = &event {
+                break 'run feed_lines::exit_status(reason);
             }
         }
     };
     if let Some(session) = driver.session(id) {
-        feed_cli::emit(&mut out, started, feed_cli::stats_line(session.stats()));
+        feed_lines::emit(&mut out, started, feed_lines::stats_line(session.stats()));
     }
     std::process::exit(status);
 }

@@ -1,5 +1,6 @@
 //! The driver: a `mio::Poll` of its own and every session on it, on one thread.
 
+use std::collections::VecDeque;
 use std::io;
 use std::time::{Duration, Instant};
 
@@ -50,6 +51,10 @@ pub struct Driver<P> {
     poll: Poll,
     events: Events,
     sessions: Embedded<P>,
+    /// Events taken from `sessions` by [`run_once`](Self::run_once), to tell those queued
+    /// outside the loop from its own; [`poll_event`](Self::poll_event) hands them out first,
+    /// in order.
+    ready: VecDeque<(SessionId, Event)>,
 }
 
 impl<P: Protocol> Driver<P> {
@@ -66,6 +71,7 @@ impl<P: Protocol> Driver<P> {
             poll,
             events,
             sessions,
+            ready: VecDeque::new(),
         })
     }
 
@@ -125,7 +131,9 @@ impl<P: Protocol> Driver<P> {
 
     /// The next event, in order, when no handler is set.
     pub fn poll_event(&mut self) -> Option<(SessionId, Event)> {
-        self.sessions.poll_event()
+        self.ready
+            .pop_front()
+            .or_else(|| self.sessions.poll_event())
     }
 
     /// Delivers every event to `handler` as it happens. See [`Embedded::set_event_handler`].
@@ -136,17 +144,31 @@ impl<P: Protocol> Driver<P> {
     /// One iteration: waits (at most `max_wait`, and never past the next deadline), then
     /// handles what happened and what is due.
     ///
+    /// It does not wait at all when events were queued for [`poll_event`](Self::poll_event)
+    /// since the previous iteration returned, by calls outside the loop
+    /// ([`add_session`](Self::add_session) queues the first `Connecting`,
+    /// [`with_session`](Self::with_session) a close's `Stopped`): otherwise a loop that calls
+    /// `run_once` and then drains `poll_event` would hold them back until some unrelated
+    /// readiness or deadline, or forever with no `max_wait`. Events an earlier iteration
+    /// produced and nobody took do not shorten the wait (a loop that never takes its events
+    /// does not spin).
+    ///
     /// # Errors
     /// Fails only if the poll itself fails (an interrupted wait is not a failure).
     pub fn run_once(&mut self, max_wait: Option<Duration>) -> io::Result<()> {
+        let queued_outside = self.take_queued() > 0;
         let now = Instant::now();
-        let until_deadline = self
-            .sessions
-            .poll_timeout()
-            .map(|t| t.saturating_duration_since(now));
-        let wait = match (until_deadline, max_wait) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
+        let wait = if queued_outside {
+            Some(Duration::ZERO)
+        } else {
+            let until_deadline = self
+                .sessions
+                .poll_timeout()
+                .map(|t| t.saturating_duration_since(now));
+            match (until_deadline, max_wait) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            }
         };
         match self.poll.poll(&mut self.events, wait) {
             Ok(()) => {}
@@ -155,7 +177,19 @@ impl<P: Protocol> Driver<P> {
         }
         self.sessions.handle_events(&self.events);
         self.sessions.handle_timeout();
+        // This iteration's events: whatever queues after this point was queued outside it.
+        self.take_queued();
         Ok(())
+    }
+
+    /// Moves the events queued in `sessions` (none while a handler is set) behind those
+    /// already taken, keeping their order; returns how many it moved.
+    fn take_queued(&mut self) -> usize {
+        let before = self.ready.len();
+        while let Some(event) = self.sessions.poll_event() {
+            self.ready.push_back(event);
+        }
+        self.ready.len() - before
     }
 
     /// Runs the loop until [`DriverHandle::shutdown`].

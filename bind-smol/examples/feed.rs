@@ -7,37 +7,64 @@
 //!
 //! The options, the commands on standard input (`sub NAME`, `unsub NAME`, `send TEXT`,
 //! `reconnect`, `close`), the JSON lines on standard output (each with `"event"` and
-//! `"t_ms"`, and a final `stats` object) and the exit status (0 after `--exit-after` or
-//! `close`, 2 when the session stopped on a fatal error or gave up, 1 on bad usage) are
-//! `wsfeed`'s: `--help` lists them. The session runs as a task on smol's executor; this
-//! program awaits its event stream, feeds standard input to its handle, and reads the final
-//! stats from the session the task hands back.
+//! `"t_ms"`, one for every event of the session, and a final `stats` object), what `close` and
+//! `--exit-after` wait for, and the exit status (0 after `--exit-after` or `close`, 2 when the
+//! session stopped on a fatal error or gave up, 1 on bad usage) are `wsfeed`'s: `--help`
+//! lists them. The session runs as a task on smol's executor; this program awaits its event
+//! stream, feeds standard input to its handle (`--command-queue` is the handle's command
+//! queue, waited on when full), and reads the final stats from the session the task hands
+//! back.
 
 use std::time::Instant;
 
-use bind_smol::{Event, SessionHandle};
+use bind_smol::{Event, HandleError, SessionHandle};
 use futures_lite::{AsyncBufReadExt, StreamExt};
+use serde_json::Value;
 
 #[path = "../../bind-mio/examples/common/feed_cli.rs"]
 mod feed_cli;
+#[path = "../../bind-mio/examples/common/feed_lines.rs"]
+mod feed_lines;
 
-/// Reads commands from standard input (on smol's blocking pool) and passes them to the session.
+/// Reads commands from standard input (on smol's blocking pool) and passes them to the
+/// session, until the end of the input or of the session. `command` waits while the command
+/// queue is full. A line that is not UTF-8 or not a command is reported and skipped; an
+/// unreadable standard input ends the reader, reported.
 async fn read_commands(handle: SessionHandle) {
-    let stdin = futures_lite::io::BufReader::new(smol::Unblock::new(std::io::stdin()));
-    let mut lines = stdin.lines();
-    while let Some(Ok(line)) = lines.next().await {
-        let command = match feed_cli::parse_command(&line) {
-            Ok(Some(command)) => command,
-            Ok(None) => continue,
+    let mut stdin = futures_lite::io::BufReader::new(smol::Unblock::new(std::io::stdin()));
+    let mut line = Vec::new();
+    for number in 1u64.. {
+        line.clear();
+        match stdin.read_until(b'\n', &mut line).await {
+            Ok(0) => return,
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
             Err(e) => {
-                eprintln!("feed: {e}");
-                continue;
+                eprintln!("feed: cannot read standard input: {e}; commands end here");
+                return;
             }
-        };
-        if let Err(e) = handle.command(command).await {
-            eprintln!("feed: {e}");
-            return;
         }
+        match feed_cli::command_of_line(number, &line) {
+            // `command` waits while the queue is full, so only errors waiting cannot cure come
+            // back: the end of the session, or (none today) one for this command alone.
+            Ok(Some(command)) => match handle.command(command).await {
+                Ok(()) => {}
+                Err(HandleError::Gone) => return,
+                Err(other) => eprintln!("feed: {other}; command skipped"),
+            },
+            Ok(None) => {}
+            Err(e) => eprintln!("feed: {e}"),
+        }
+    }
+}
+
+/// The JSON line of a binding event: the session's events and refused commands; an event this
+/// version of bind-smol adds gets the generic `event` line.
+fn line_of(event: &Event) -> Value {
+    match event {
+        Event::Session(event) => feed_lines::line_for(event),
+        Event::Refused(refused) => feed_lines::refused_line(refused),
+        other => feed_lines::unknown_line(other),
     }
 }
 
@@ -48,7 +75,7 @@ fn main() {
             if !e.is_empty() {
                 eprintln!("feed: {e}");
             }
-            eprintln!("{}", feed_cli::usage("feed"));
+            eprintln!("{}", feed_cli::usage("feed", feed_lines::EVENT_LINES));
             std::process::exit(1);
         }
     };
@@ -59,12 +86,15 @@ fn main() {
             std::process::exit(1);
         }
     };
+    let mut binding = bind_smol::Options::default();
+    if let Some(n) = options.command_queue {
+        binding = binding.command_capacity(n);
+    }
     let started = Instant::now();
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let status = smol::block_on(async {
-        let (handle, mut events, task) =
-            bind_smol::connect(session, endpoint, bind_smol::Options::default());
+        let (handle, mut events, task) = bind_smol::connect(session, endpoint, binding);
         let task = smol::spawn(task);
         smol::spawn(read_commands(handle.clone())).detach();
         if let Some(after) = options.exit_after {
@@ -78,21 +108,13 @@ fn main() {
         // The stream ends after `Stopped`; a stream that ended without one is a failure.
         let mut status = 1;
         while let Some(event) = events.next().await {
-            match event {
-                Event::Session(event) => {
-                    if let Some(line) = feed_cli::line_for(&event) {
-                        feed_cli::emit(&mut out, started, line);
-                    }
-                    if let reconnect_core::Event::Stopped { reason } = &event {
-                        status = feed_cli::exit_status(reason);
-                    }
-                }
-                Event::Refused(refused) => eprintln!("feed: {refused}"),
-                other => eprintln!("feed: {other:?}"),
+            feed_lines::emit(&mut out, started, line_of(&event));
+            if let Event::Session(reconnect_core::Event::Stopped { reason }) = &event {
+                status = feed_lines::exit_status(reason);
             }
         }
         let session = task.await;
-        feed_cli::emit(&mut out, started, feed_cli::stats_line(session.stats()));
+        feed_lines::emit(&mut out, started, feed_lines::stats_line(session.stats()));
         status
     });
     std::process::exit(status);

@@ -1,38 +1,62 @@
 //! What the two feed followers share: bind-mio's `wsfeed` and bind-smol's `feed` take the same
-//! options and stdin commands and print the same JSON lines; only the loop that drives the
-//! session differs. (bind-smol's example includes this file; nothing here is runtime-specific.)
+//! options and stdin commands and print the same JSON lines (`feed_lines.rs`); only the loop
+//! that drives the session differs. (bind-smol's example includes this file; nothing here is
+//! runtime-specific.)
 
 use std::time::{Duration, Instant};
 
 use bind_mio::Endpoint;
 use reconnect_core::adapters::{JsonRpcAdapter, JsonRpcConfig, SeqPointer};
 use reconnect_core::{
-    BackoffConfig, Command, Config, Event, Frame, Jitter, SendOptions, Session, Stats, StopReason,
-    Topic,
+    BackoffConfig, CircuitBreaker, Command, Config, Frame, Jitter, SendOptions, Session, Topic,
 };
-use serde_json::{json, Value};
+use serde_json::Value;
+
+/// The longest duration any option takes: a year. Longer ones are typing mistakes, and the
+/// deadlines they would make are past what a clock can add.
+const MAX_MS: u64 = 365 * 24 * 3600 * 1000;
+
+/// The most commands `--command-queue` lets wait.
+const MAX_COMMAND_QUEUE: usize = 1 << 20;
 
 /// The usage text of `tool`.
-pub fn usage(tool: &str) -> String {
+pub fn usage(tool: &str, event_lines: &str) -> String {
     format!(
         "usage: {tool} [OPTIONS] URL
   --channel NAME            subscribe to NAME (repeatable)
   --auth JSON               params of public/auth, sent after every connect
   --heartbeat SECS          ask for server heartbeats (public/set_heartbeat) and answer them
+                            (0.001 to 31536000 seconds)
   --ping-interval MS        WebSocket ping after MS of silence (0: never)
   --pong-timeout MS         dead when nothing arrives MS after a ping
   --idle-timeout MS         dead after MS without data while subscribed
   --connect-timeout MS      TCP + TLS + upgrade deadline
-  --backoff-initial MS      first reconnect delay
+  --close-timeout MS        how long a close waits for the server's close frame (default 5000)
+  --backoff-initial MS      first reconnect delay (at least 1)
   --backoff-max MS          largest reconnect delay
   --jitter MODE             none | full | equal | decorrelated
   --min-uptime MS           a connection live this long resets the backoff
-  --max-attempts N          give up after N consecutive failed attempts
+  --max-attempts N          give up after N consecutive failed attempts (at least 1)
+  --circuit-threshold N     open the circuit breaker after N consecutive failures
+  --circuit-cooldown MS     how long it stays open before a probe (default 30000)
   --seed N                  jitter seed
   --seq-pointer POINTER     JSON pointer into a notification's data to its sequence number
   --ca FILE                 also trust this root certificate (PEM)
+  --command-queue N         stdin commands that may wait for the session (default: the
+                            binding's); the reader waits for room, it never drops one
   --exit-after MS           close cleanly after MS and exit
-stdin commands: sub NAME | unsub NAME | send TEXT | reconnect | close"
+  Every MS is whole milliseconds, at most 31536000000 (a year); the timeouts at least 1.
+
+stdin commands, one per line: sub NAME | unsub NAME | send TEXT | reconnect | close
+  A line that is not UTF-8 or not a command is reported on stderr and skipped.
+
+close and --exit-after: the session sends a close frame and waits for the server's close
+  frame at most --close-timeout (5000 ms unless set); then, answered or not, it releases the
+  socket, prints `stopped` (clean: false when the server never answered) and the final
+  `stats`, and exits with status 0. Exit status 2: the session stopped on a fatal error or
+  gave up; 1: bad usage.
+
+{event_lines}"
     )
 }
 
@@ -44,8 +68,46 @@ pub struct Options {
     config: Config,
     adapter: JsonRpcConfig,
     ca: Option<String>,
+    /// `--command-queue`: how many stdin commands may wait for the session.
+    pub command_queue: Option<usize>,
     /// `--exit-after`.
     pub exit_after: Option<Duration>,
+}
+
+/// `value` of `option` as an integer in `min..=max`; the error names both.
+fn integer<T>(option: &str, value: &str, min: T, max: T) -> Result<T, String>
+where
+    T: std::str::FromStr + PartialOrd + std::fmt::Display + Copy,
+{
+    // `parse` takes a leading `+`; a number on the command line does not need one.
+    let parsed = (!value.starts_with('+'))
+        .then(|| value.parse::<T>().ok())
+        .flatten();
+    match parsed {
+        Some(n) if n >= min && n <= max => Ok(n),
+        _ => Err(format!(
+            "{option}: {value:?} is not a whole number from {min} to {max}"
+        )),
+    }
+}
+
+/// `value` of `option` as whole milliseconds, at least `min_ms`.
+fn millis(option: &str, value: &str, min_ms: u64) -> Result<Duration, String> {
+    integer(option, value, min_ms, MAX_MS).map(Duration::from_millis)
+}
+
+/// `value` of `option` as seconds (a decimal number), from a millisecond to a year.
+fn seconds(option: &str, value: &str) -> Result<Duration, String> {
+    let max = Duration::from_millis(MAX_MS);
+    value
+        .parse::<f64>()
+        .ok()
+        .and_then(|s| Duration::try_from_secs_f64(s).ok())
+        .filter(|d| *d >= Duration::from_millis(1) && *d <= max)
+        .ok_or(format!(
+            "{option}: {value:?} is not a number of seconds from 0.001 to {}",
+            max.as_secs()
+        ))
 }
 
 /// Parses the arguments (without the program name). `Err("")` means `--help`.
@@ -58,8 +120,11 @@ pub fn parse_args(args: impl Iterator<Item = String>) -> Result<Options, String>
     let mut backoff = BackoffConfig::default();
     let mut adapter = JsonRpcConfig::default();
     let mut ca = None;
+    let mut command_queue = None;
     let mut exit_after = None;
     let mut seed = None;
+    let mut circuit_threshold = None;
+    let mut circuit_cooldown = None;
     while let Some(arg) = args.next() {
         if !arg.starts_with("--") {
             if url.replace(arg).is_some() {
@@ -67,13 +132,9 @@ pub fn parse_args(args: impl Iterator<Item = String>) -> Result<Options, String>
             }
             continue;
         }
-        let mut value = || args.next().ok_or(format!("{arg} needs a value"));
-        let ms = |v: String| -> Result<Duration, String> {
-            v.parse::<u64>()
-                .map(Duration::from_millis)
-                .map_err(|_| format!("{arg}: {v:?} is not a number of milliseconds"))
-        };
-        match arg.as_str() {
+        let option = arg.as_str();
+        let mut value = || args.next().ok_or(format!("{option} needs a value"));
+        match option {
             "--channel" => channels.push(value()?),
             "--auth" => {
                 let v = value()?;
@@ -81,24 +142,22 @@ pub fn parse_args(args: impl Iterator<Item = String>) -> Result<Options, String>
                     Some(serde_json::from_str(&v).map_err(|e| format!("--auth: not JSON: {e}"))?);
             }
             "--heartbeat" => {
-                let v = value()?;
-                let secs: f64 = v
-                    .parse()
-                    .ok()
-                    .filter(|s: &f64| s.is_finite() && *s > 0.0)
-                    .ok_or(format!("--heartbeat: {v:?} is not a positive number"))?;
-                adapter = adapter.server_heartbeat(Some(Duration::from_secs_f64(secs)));
+                let interval = seconds(option, &value()?)?;
+                adapter = adapter.server_heartbeat(Some(interval));
             }
             "--ping-interval" => {
-                let d = ms(value()?)?;
+                let d = millis(option, &value()?, 0)?;
                 config.liveness.ping_interval = (!d.is_zero()).then_some(d);
             }
-            "--pong-timeout" => config.liveness.pong_timeout = ms(value()?)?,
-            "--idle-timeout" => config.liveness.idle_timeout = Some(ms(value()?)?),
-            "--connect-timeout" => config.timeouts.connect = ms(value()?)?,
-            "--backoff-initial" => backoff.initial = ms(value()?)?,
-            "--backoff-max" => backoff.max = ms(value()?)?,
-            "--min-uptime" => backoff.min_uptime = ms(value()?)?,
+            "--pong-timeout" => config.liveness.pong_timeout = millis(option, &value()?, 1)?,
+            "--idle-timeout" => {
+                config.liveness.idle_timeout = Some(millis(option, &value()?, 1)?);
+            }
+            "--connect-timeout" => config.timeouts.connect = millis(option, &value()?, 1)?,
+            "--close-timeout" => config.timeouts.close = millis(option, &value()?, 1)?,
+            "--backoff-initial" => backoff.initial = millis(option, &value()?, 1)?,
+            "--backoff-max" => backoff.max = millis(option, &value()?, 1)?,
+            "--min-uptime" => backoff.min_uptime = millis(option, &value()?, 0)?,
             "--jitter" => {
                 backoff.jitter = match value()?.as_str() {
                     "none" => Jitter::None,
@@ -109,14 +168,13 @@ pub fn parse_args(args: impl Iterator<Item = String>) -> Result<Options, String>
                 }
             }
             "--max-attempts" => {
-                let v = value()?;
-                config.limits.max_attempts =
-                    Some(v.parse().map_err(|_| format!("--max-attempts: {v:?}"))?);
+                config.limits.max_attempts = Some(integer(option, &value()?, 1, u32::MAX)?);
             }
-            "--seed" => {
-                let v = value()?;
-                seed = Some(v.parse().map_err(|_| format!("--seed: {v:?}"))?);
+            "--circuit-threshold" => {
+                circuit_threshold = Some(integer(option, &value()?, 1, u32::MAX)?);
             }
+            "--circuit-cooldown" => circuit_cooldown = Some(millis(option, &value()?, 1)?),
+            "--seed" => seed = Some(integer(option, &value()?, 0, u64::MAX)?),
             "--seq-pointer" => {
                 let v = value()?;
                 let pointer = SeqPointer::parse(&v).map_err(|e| format!("--seq-pointer: {e:?}"))?;
@@ -129,12 +187,30 @@ pub fn parse_args(args: impl Iterator<Item = String>) -> Result<Options, String>
                         .map_err(|e| format!("--ca: cannot read {path}: {e}"))?,
                 );
             }
-            "--exit-after" => exit_after = Some(ms(value()?)?),
+            "--command-queue" => {
+                command_queue = Some(integer(option, &value()?, 1, MAX_COMMAND_QUEUE)?);
+            }
+            "--exit-after" => exit_after = Some(millis(option, &value()?, 0)?),
             "--help" => return Err(String::new()),
             other => return Err(format!("unknown option {other}")),
         }
     }
     let url = url.ok_or("a URL is required")?;
+    if backoff.initial > backoff.max {
+        return Err(format!(
+            "--backoff-initial ({} ms) must not exceed --backoff-max ({} ms)",
+            backoff.initial.as_millis(),
+            backoff.max.as_millis()
+        ));
+    }
+    config.limits.circuit_breaker = match (circuit_threshold, circuit_cooldown) {
+        (Some(threshold), cooldown) => Some(CircuitBreaker {
+            threshold,
+            cooldown: cooldown.unwrap_or(Duration::from_secs(30)),
+        }),
+        (None, Some(_)) => return Err("--circuit-cooldown needs --circuit-threshold".into()),
+        (None, None) => None,
+    };
     // Without --seed, the seed comes from the URL: stable per feed, different across feeds.
     config.seed = seed.unwrap_or_else(|| reconnect_core::seed_from_client_id(&url));
     config.backoff = backoff;
@@ -146,6 +222,7 @@ pub fn parse_args(args: impl Iterator<Item = String>) -> Result<Options, String>
         config,
         adapter,
         ca,
+        command_queue,
         exit_after,
     })
 }
@@ -197,107 +274,13 @@ pub fn parse_command(line: &str) -> Result<Option<Command>, String> {
     }))
 }
 
-/// The `data` of a notification (or the whole frame, as JSON if it is JSON, else as text).
-fn message_data(frame: &Frame) -> Value {
-    let text = match frame {
-        Frame::Text(t) => t.as_str(),
-        Frame::Binary(b) => return json!({ "binary_bytes": b.len() }),
-    };
-    match serde_json::from_str::<Value>(text) {
-        Ok(v) => match v.pointer("/params/data") {
-            Some(data) => data.clone(),
-            None => v,
-        },
-        Err(_) => Value::String(text.to_owned()),
-    }
-}
-
-/// The JSON line for an event, if it is one the tool reports.
-pub fn line_for(event: &Event) -> Option<Value> {
-    Some(match event {
-        Event::Connecting { conn, attempt } => {
-            json!({"event": "connecting", "conn": conn.get(), "attempt": attempt})
-        }
-        Event::Connected { conn } => json!({"event": "connected", "conn": conn.get()}),
-        Event::Authenticated { conn } => {
-            json!({"event": "authenticated", "conn": conn.get()})
-        }
-        Event::Subscribed { conn, topic } => {
-            json!({"event": "subscribed", "conn": conn.get(), "channel": topic.as_str()})
-        }
-        Event::Live { conn, .. } => json!({"event": "live", "conn": conn.get()}),
-        Event::Message {
-            topic, seq, frame, ..
-        } => {
-            let mut line = json!({
-                "event": "message",
-                "channel": topic.as_ref().map(|t| t.as_str()),
-                "data": message_data(frame),
-            });
-            if let Some(seq) = seq {
-                line["seq"] = json!(seq);
-            }
-            line
-        }
-        Event::Gap {
-            topic,
-            expected,
-            received,
-        } => {
-            json!({"event": "gap", "channel": topic.as_str(), "expected": expected, "got": received})
-        }
-        Event::Disconnected { conn, cause, .. } => {
-            json!({"event": "disconnected", "conn": conn.get(), "reason": cause.to_string()})
-        }
-        Event::ReconnectScheduled { attempt, delay, .. } => json!({
-            "event": "reconnect_scheduled",
-            "attempt": attempt,
-            "delay_ms": delay.drawn.as_millis() as u64,
-        }),
-        Event::Stopped { reason } => {
-            json!({"event": "stopped", "reason": stop_text(reason)})
-        }
-        _ => return None,
-    })
-}
-
-fn stop_text(reason: &StopReason) -> String {
-    match reason {
-        StopReason::Closed { clean } => format!("closed (clean: {clean})"),
-        StopReason::Fatal(cause) => format!("fatal: {cause}"),
-        StopReason::GaveUp { attempts } => format!("gave up after {attempts} attempts"),
-        StopReason::OutageTooLong { outage } => format!("outage too long: {outage:?}"),
-    }
-}
-
-/// The exit status for how the session stopped: 0 after a close, 2 otherwise.
-pub fn exit_status(reason: &StopReason) -> i32 {
-    match reason {
-        StopReason::Closed { .. } => 0,
-        _ => 2,
-    }
-}
-
-/// The last line: the session's counters.
-pub fn stats_line(s: &Stats) -> Value {
-    json!({
-        "event": "stats",
-        "attempts": s.attempts,
-        "successes": s.successes,
-        "disconnects": s.disconnects,
-        "reconnects": s.reconnects,
-        "frames_in": s.frames_in,
-        "frames_out": s.frames_out,
-        "gaps": s.gaps,
-        "uptime_ms": s.uptime.as_millis() as u64,
-        "downtime_ms": s.downtime.as_millis() as u64,
-    })
-}
-
-/// Writes one line with its `t_ms`; a closed standard output (`| head`) ends the tool quietly.
-pub fn emit(out: &mut impl std::io::Write, started: Instant, mut line: Value) {
-    line["t_ms"] = json!(started.elapsed().as_millis() as u64);
-    if writeln!(out, "{line}").and_then(|()| out.flush()).is_err() {
-        std::process::exit(0);
-    }
+/// A line of standard input, as read (without its newline), as a command: `Ok(None)` for a
+/// blank line, `Err` (the message to print; the reader skips the line and goes on) for a line
+/// that is not UTF-8 or not a command. `number` counts lines from 1, for the message.
+pub fn command_of_line(number: u64, line: &[u8]) -> Result<Option<Command>, String> {
+    let line = line.strip_suffix(b"\n").unwrap_or(line);
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    let text = std::str::from_utf8(line)
+        .map_err(|_| format!("stdin line {number} is not UTF-8; skipped"))?;
+    parse_command(text).map_err(|e| format!("stdin line {number}: {e}; skipped"))
 }

@@ -13,7 +13,9 @@ use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-use reconnect_testkit::server::{AuthRejection, Credentials, Fault, ServerConfig, TestServer};
+use reconnect_testkit::server::{
+    AuthRejection, Credentials, Fault, Nack, Persist, RpcError, ServerConfig, TestServer,
+};
 use serde_json::{json, Value};
 
 /// The suite as `#[test]` functions for `example`, in the file that invokes it.
@@ -42,6 +44,61 @@ macro_rules! feed_cli_suite {
         #[test]
         fn bad_usage_exits_with_status_1_and_prints_no_json() {
             feed_cli::bad_usage_exits_with_status_1_and_prints_no_json($example);
+        }
+
+        #[test]
+        fn every_bad_number_is_a_usage_error_naming_the_option_and_the_value() {
+            feed_cli::every_bad_number_is_a_usage_error_naming_the_option_and_the_value(
+                $example,
+            );
+        }
+
+        #[test]
+        fn attempts_that_fail_before_connected_each_have_a_line_with_cause_and_disposition() {
+            feed_cli::attempts_that_fail_before_connected_each_have_a_line_with_cause_and_disposition(
+                $example,
+            );
+        }
+
+        #[test]
+        fn a_200_instead_of_101_and_a_wrong_accept_key_each_have_an_attempt_failed_line() {
+            feed_cli::a_200_instead_of_101_and_a_wrong_accept_key_each_have_an_attempt_failed_line(
+                $example,
+            );
+        }
+
+        #[test]
+        fn rejected_subscriptions_and_unsubscribes_have_lines() {
+            feed_cli::rejected_subscriptions_and_unsubscribes_have_lines($example);
+        }
+
+        #[test]
+        fn a_non_utf8_line_and_an_unknown_command_are_reported_and_skipped() {
+            feed_cli::a_non_utf8_line_and_an_unknown_command_are_reported_and_skipped($example);
+        }
+
+        #[test]
+        fn a_flood_of_commands_beyond_the_queue_is_all_taken_and_close_still_works() {
+            feed_cli::a_flood_of_commands_beyond_the_queue_is_all_taken_and_close_still_works(
+                $example,
+            );
+        }
+
+        #[test]
+        fn events_are_printed_when_they_happen_and_exit_after_does_not_overshoot() {
+            feed_cli::events_are_printed_when_they_happen_and_exit_after_does_not_overshoot(
+                $example,
+            );
+        }
+
+        #[test]
+        fn the_circuit_breaker_opens_probes_and_closes_with_a_line_each() {
+            feed_cli::the_circuit_breaker_opens_probes_and_closes_with_a_line_each($example);
+        }
+
+        #[test]
+        fn a_close_the_server_never_answers_ends_after_the_close_timeout() {
+            feed_cli::a_close_the_server_never_answers_ends_after_the_close_timeout($example);
         }
     };
 }
@@ -212,8 +269,13 @@ impl Feed {
     }
 
     fn command(&mut self, line: &str) {
+        self.write_stdin(format!("{line}\n").as_bytes());
+    }
+
+    /// Writes `bytes` to the feed's standard input as they are.
+    fn write_stdin(&mut self, bytes: &[u8]) {
         let stdin = self.stdin.as_mut().expect("stdin still open");
-        writeln!(stdin, "{line}").expect("the feed reads stdin");
+        stdin.write_all(bytes).expect("the feed reads stdin");
         stdin.flush().expect("the feed reads stdin");
     }
 
@@ -338,6 +400,9 @@ pub fn follows_a_feed_through_a_gap_a_reset_and_stdin_commands(example: &'static
         l["event"] == "message" && l["channel"] == "c"
     });
     feed.command("unsub b");
+    let unsubscribed = feed.expect_event("unsubscribed");
+    assert_eq!(unsubscribed["channel"], "b");
+    assert_eq!(unsubscribed["conn"], second);
     server
         .wait_until(STEP, |s| {
             s.connections_of("feed")
@@ -451,4 +516,481 @@ pub fn bad_usage_exits_with_status_1_and_prints_no_json(example: &'static str) {
             "{args:?}: {stderr}"
         );
     }
+}
+
+/// A port on 127.0.0.1 where nothing listens (it was free a moment ago): connecting is refused.
+fn closed_port_url() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
+    let port = listener.local_addr().expect("its address").port();
+    drop(listener);
+    format!("ws://127.0.0.1:{port}/ws")
+}
+
+/// Every numeric option rejects what it cannot take (huge, negative, fractional, NaN, zero
+/// where zero means nothing, beyond its type): exit status 1, a message naming the option and
+/// the value, no panic, no JSON.
+pub fn every_bad_number_is_a_usage_error_naming_the_option_and_the_value(example: &'static str) {
+    let url = "ws://127.0.0.1:1/ws";
+    let cases: &[(&str, &str)] = &[
+        ("--heartbeat", "1e300"),
+        ("--heartbeat", "-1"),
+        ("--heartbeat", "NaN"),
+        ("--heartbeat", "inf"),
+        ("--heartbeat", "0"),
+        ("--heartbeat", "0.0000001"),
+        ("--heartbeat", "ten"),
+        ("--ping-interval", "-5"),
+        ("--ping-interval", "1.5"),
+        ("--ping-interval", "99999999999999999999"),
+        ("--ping-interval", "31536000001"),
+        ("--pong-timeout", "0"),
+        ("--pong-timeout", "18446744073709551615"),
+        ("--idle-timeout", "0"),
+        ("--connect-timeout", "0"),
+        ("--connect-timeout", "1e3"),
+        ("--close-timeout", "0"),
+        ("--close-timeout", "+5"),
+        ("--backoff-initial", "0"),
+        ("--backoff-max", "-1"),
+        ("--min-uptime", "soon"),
+        ("--max-attempts", "0"),
+        ("--max-attempts", "4294967296"),
+        ("--max-attempts", "-3"),
+        ("--circuit-threshold", "0"),
+        ("--circuit-cooldown", "0"),
+        ("--seed", "-1"),
+        ("--seed", "18446744073709551616"),
+        ("--command-queue", "0"),
+        ("--command-queue", "99999999999"),
+        ("--exit-after", "1e3"),
+        ("--exit-after", " 5"),
+        ("--exit-after", ""),
+    ];
+    for &(option, value) in cases {
+        let (status, lines, stderr) = Feed::start(example, &[option, value, url]).finish();
+        let case = format!("{option} {value:?}");
+        assert_eq!(status.code(), Some(1), "{case}: {stderr}");
+        assert!(lines.is_empty(), "{case}: {lines:?}");
+        assert!(!stderr.contains("panicked"), "{case}: {stderr}");
+        let message = stderr.lines().next().unwrap_or("");
+        assert!(
+            message.contains(option) && message.contains(&format!("{value:?}")),
+            "{case}: the first line names the option and the value: {stderr}"
+        );
+    }
+    // A pair that is wrong only together names both options.
+    let (status, _, stderr) = Feed::start(
+        example,
+        &["--backoff-initial", "700", "--backoff-max", "300", url],
+    )
+    .finish();
+    assert_eq!(status.code(), Some(1));
+    let message = stderr.lines().next().unwrap_or("");
+    assert!(
+        message.contains("--backoff-initial") && message.contains("--backoff-max"),
+        "{stderr}"
+    );
+}
+
+/// Attempts that fail before `connected` (an upgrade nobody answers, a 503 instead of a 101)
+/// each print `attempt_failed` with the cause and the disposition, then the feed goes live.
+pub fn attempts_that_fail_before_connected_each_have_a_line_with_cause_and_disposition(
+    example: &'static str,
+) {
+    let server = TestServer::start(ServerConfig::default()).unwrap();
+    // Used in this order: the first connection is accepted and never answered, the second
+    // gets a 503, the third goes through.
+    server.inject(Fault::BlackholeUpgrade);
+    server.inject(Fault::HttpReject {
+        status: 503,
+        retry_after: None,
+    });
+    let url = server.url("failing");
+    let mut feed = Feed::start(
+        example,
+        &[
+            "--connect-timeout",
+            "450",
+            "--backoff-initial",
+            "20",
+            "--backoff-max",
+            "40",
+            "--channel",
+            "a",
+            &url,
+        ],
+    );
+    let first = feed.expect_event("connecting");
+    let timed_out = feed.expect_event("attempt_failed");
+    assert_eq!(timed_out["conn"], first["conn"], "{timed_out}");
+    assert_eq!(timed_out["attempt"], 1);
+    assert_eq!(
+        timed_out["cause"],
+        json!({"kind": "timeout", "timeout": "connect"})
+    );
+    assert_eq!(timed_out["disposition"], "retry");
+    assert!(timed_out["reason"].is_string(), "{timed_out}");
+    // Not before the connect timeout, on the tool's clock (its `t_ms` counts from before the
+    // session started).
+    assert!(timed_out["t_ms"].as_u64().unwrap() >= 450, "{timed_out}");
+    let scheduled = feed.expect_event("reconnect_scheduled");
+    assert_eq!(scheduled["attempt"], 2);
+    assert_eq!(scheduled["failures"], 1);
+    assert!(scheduled["delay_ms"].as_u64().unwrap() <= 40, "{scheduled}");
+
+    let second = feed.expect_event("connecting");
+    assert_eq!(second["attempt"], 2);
+    let rejected = feed.expect_event("attempt_failed");
+    assert_eq!(rejected["conn"], second["conn"]);
+    assert_eq!(rejected["attempt"], 2);
+    assert_eq!(rejected["cause"]["kind"], "transport");
+    assert_eq!(rejected["cause"]["error"], "handshake");
+    assert_eq!(rejected["cause"]["status"], 503);
+    assert_eq!(rejected["disposition"], "retry");
+
+    let third = feed.expect_event("connecting");
+    assert_eq!(third["attempt"], 3);
+    assert_eq!(feed.expect_event("connected")["conn"], third["conn"]);
+    let live = feed.expect_event("live");
+    assert_eq!(live["restored"], 1);
+    assert!(live["outage_ms"].as_u64().unwrap() >= 450, "{live}");
+    feed.command("close");
+    let (status, lines, _) = feed.finish();
+    assert_eq!(status.code(), Some(0));
+    assert_eq!(count(&lines, "attempt_failed"), 2, "{lines:?}");
+    assert_eq!(count(&lines, "connected"), 1);
+}
+
+/// A subscription the server refuses prints `subscribe_rejected` with the channel, the
+/// server's code and message and when it is retried (`null`: never); a transient refusal is
+/// retried and then confirmed.
+pub fn rejected_subscriptions_and_unsubscribes_have_lines(example: &'static str) {
+    let server = TestServer::start(ServerConfig::default()).unwrap();
+    // 10028 (too many requests) is transient for the JSON-RPC adapter; -32602 is not.
+    server.inject(Fault::NackSubscribe {
+        channel: Some("busy".into()),
+        nack: Nack::Error(RpcError::new(10028, "slow down")),
+    });
+    server.inject_with(
+        Fault::NackSubscribe {
+            channel: Some("nope".into()),
+            nack: Nack::Error(RpcError::new(-32602, "no such channel")),
+        },
+        Persist::UntilCleared,
+    );
+    let url = server.url("nacked");
+    let mut feed = Feed::start(example, &["--channel", "busy", &url]);
+    let transient = feed.expect_event("subscribe_rejected");
+    assert_eq!(transient["channel"], "busy");
+    assert_eq!(transient["code"], 10028);
+    assert_eq!(transient["message"], "slow down");
+    assert!(transient["retry_in_ms"].is_u64(), "{transient}");
+    let retried = feed.expect_event("subscribed");
+    assert_eq!(retried["channel"], "busy", "the retry went through");
+    assert!(
+        retried["t_ms"].as_u64().unwrap() >= transient["t_ms"].as_u64().unwrap(),
+        "{retried}"
+    );
+
+    feed.command("sub nope");
+    let permanent = feed.expect_event("subscribe_rejected");
+    assert_eq!(permanent["channel"], "nope");
+    assert_eq!(permanent["code"], -32602);
+    assert_eq!(permanent["message"], "no such channel");
+    assert!(permanent["retry_in_ms"].is_null(), "{permanent}");
+
+    feed.command("unsub busy");
+    let unsubscribed = feed.expect_event("unsubscribed");
+    assert_eq!(unsubscribed["channel"], "busy");
+    assert_eq!(unsubscribed["conn"], retried["conn"]);
+    feed.command("close");
+    let (status, lines, _) = feed.finish();
+    assert_eq!(status.code(), Some(0));
+    assert_eq!(count(&lines, "subscribe_rejected"), 2, "{lines:?}");
+}
+
+/// A line of standard input that is not UTF-8, and one that is not a command, are reported on
+/// standard error and skipped: the `close` after them still closes the feed.
+pub fn a_non_utf8_line_and_an_unknown_command_are_reported_and_skipped(example: &'static str) {
+    let server = TestServer::start(ServerConfig::default()).unwrap();
+    let url = server.url("stdin");
+    let mut feed = Feed::start(example, &["--min-uptime", "240", &url]);
+    let live = feed.expect_event("live");
+    // Live for --min-uptime: the connection counts as stable.
+    let stable = feed.expect_event("stable");
+    assert_eq!(stable["conn"], live["conn"]);
+    assert!(stable["t_ms"].as_u64().unwrap() >= 240, "{stable}");
+    feed.write_stdin(b"sub \xff\xfe\xc3\x28\n");
+    feed.write_stdin(b"frobnicate now\n");
+    feed.command("close");
+    let stopped = feed.expect_event("stopped");
+    assert_eq!(stopped["stop"], "closed", "{stopped}");
+    let (status, lines, stderr) = feed.finish();
+    assert_eq!(status.code(), Some(0), "{stderr}");
+    assert_eq!(lines.last().unwrap()["event"], "stats");
+    assert!(stderr.contains("line 1 is not UTF-8"), "{stderr}");
+    assert!(
+        stderr.contains("line 2") && stderr.contains("frobnicate"),
+        "{stderr}"
+    );
+    assert_eq!(
+        count(&lines, "subscribed"),
+        0,
+        "the bad line subscribed nothing"
+    );
+}
+
+/// Far more commands than the command queue holds, written at once while the session cannot
+/// connect (the server accepts and never answers the upgrade): every one reaches the session.
+/// Each send is either queued in the outbox (and dropped, reported, when the close stops the
+/// session) or refused (reported) once the outbox is full; none is lost silently, and the
+/// `close` behind them still works.
+pub fn a_flood_of_commands_beyond_the_queue_is_all_taken_and_close_still_works(
+    example: &'static str,
+) {
+    const SENDS: usize = 1500;
+    let server = TestServer::start(ServerConfig::default()).unwrap();
+    server.inject_with(Fault::BlackholeUpgrade, Persist::UntilCleared);
+    let url = server.url("flood");
+    let mut feed = Feed::start(
+        example,
+        &["--command-queue", "2", "--connect-timeout", "60000", &url],
+    );
+    feed.expect_event("connecting");
+    let mut input = String::new();
+    for i in 0..SENDS {
+        input.push_str(&format!("send m{i}\n"));
+    }
+    input.push_str("close\n");
+    feed.write_stdin(input.as_bytes());
+    let stopped = feed.expect_event("stopped");
+    assert_eq!(stopped["stop"], "closed", "{stopped}");
+    let (status, lines, stderr) = feed.finish();
+    assert_eq!(status.code(), Some(0), "{stderr}");
+    let refused: Vec<&Value> = lines.iter().filter(|l| l["event"] == "refused").collect();
+    let dropped: Vec<&Value> = lines
+        .iter()
+        .filter(|l| l["event"] == "outbox_dropped")
+        .collect();
+    assert!(
+        refused
+            .iter()
+            .all(|l| l["command"] == "send" && l["refusal"] == "outbox_full"),
+        "{refused:?}"
+    );
+    assert!(
+        dropped.iter().all(|l| l["reason"] == "stopped"),
+        "{dropped:?}"
+    );
+    assert_eq!(
+        refused.len() + dropped.len(),
+        SENDS,
+        "every send is accounted for ({} refused, {} dropped)\n{stderr}",
+        refused.len(),
+        dropped.len()
+    );
+    assert!(stderr.is_empty(), "{stderr}");
+}
+
+/// Lines are printed as their events happen, not at the loop's next unrelated wake-up: the
+/// first line is `connecting`, right after the start; and `--exit-after` closes on time even
+/// while nothing else happens (the session waits out a long backoff after a refused connect).
+/// Measured on the tool's own clock (`t_ms`); the bounds are generous, only a real hold-up
+/// (of the order of a second) fails them.
+pub fn events_are_printed_when_they_happen_and_exit_after_does_not_overshoot(
+    example: &'static str,
+) {
+    let url = closed_port_url();
+    let mut feed = Feed::start(
+        example,
+        &[
+            "--exit-after",
+            "1000",
+            "--backoff-initial",
+            "9000",
+            "--backoff-max",
+            "9000",
+            "--jitter",
+            "none",
+            &url,
+        ],
+    );
+    let first = feed.expect("a first line", |_| true);
+    assert_eq!(first["event"], "connecting", "the first line: {first}");
+    assert!(first["t_ms"].as_u64().unwrap() < 700, "{first}");
+    let failed = feed.expect_event("attempt_failed");
+    assert_eq!(failed["cause"]["error"], "refused", "{failed}");
+    assert_eq!(feed.expect_event("reconnect_scheduled")["delay_ms"], 9000);
+    let stopped = feed.expect_event("stopped");
+    let at = stopped["t_ms"].as_u64().unwrap();
+    assert!(at >= 1000, "not before --exit-after: {stopped}");
+    assert!(at < 1800, "--exit-after 1000 overshot: {stopped}");
+    let (status, lines, _) = feed.finish();
+    assert_eq!(status.code(), Some(0));
+    let stats = lines.last().unwrap();
+    assert_eq!(stats["event"], "stats");
+    assert!(stats["t_ms"].as_u64().unwrap() < 1800, "{stats}");
+}
+
+/// `close` when the server never answers: the close waits for the server's close frame at
+/// most `--close-timeout`, then stops (not clean), releases the socket and exits with 0.
+pub fn a_close_the_server_never_answers_ends_after_the_close_timeout(example: &'static str) {
+    const CLOSE_TIMEOUT: Duration = Duration::from_millis(730);
+    let server = TestServer::start(ServerConfig::default()).unwrap();
+    let url = server.url("silent");
+    let mut feed = Feed::start(
+        example,
+        &["--close-timeout", "730", "--ping-interval", "0", &url],
+    );
+    feed.expect_event("live");
+    server.inject(Fault::SilentStall);
+    // The fault reaches the server's session on its next tick.
+    std::thread::sleep(Duration::from_millis(300));
+    let asked = Instant::now();
+    feed.command("close");
+    let stopped = feed.expect_event("stopped");
+    let waited = asked.elapsed();
+    assert_eq!(stopped["stop"], "closed", "{stopped}");
+    assert_eq!(
+        stopped["clean"], false,
+        "the server never answered: {stopped}"
+    );
+    assert!(
+        waited >= CLOSE_TIMEOUT,
+        "stopped after {waited:?}: {stopped}"
+    );
+    let (status, lines, _) = feed.finish();
+    assert_eq!(status.code(), Some(0));
+    assert_eq!(lines.last().unwrap()["event"], "stats");
+    server
+        .wait_until(STEP, |s| s.open == 0)
+        .expect("the socket was released");
+}
+
+/// The circuit breaker's changes each print a `circuit` line: open after the threshold of
+/// failures (the next attempt waits the cooldown: `source` `circuit_open`), half open for the
+/// probe, closed when the probe succeeds.
+pub fn the_circuit_breaker_opens_probes_and_closes_with_a_line_each(example: &'static str) {
+    let server = TestServer::start(ServerConfig::default()).unwrap();
+    server.inject_with(
+        Fault::HttpReject {
+            status: 503,
+            retry_after: None,
+        },
+        Persist::Times(2),
+    );
+    let url = server.url("breaker");
+    let mut feed = Feed::start(
+        example,
+        &[
+            "--circuit-threshold",
+            "2",
+            "--circuit-cooldown",
+            "370",
+            "--backoff-initial",
+            "10",
+            "--backoff-max",
+            "20",
+            &url,
+        ],
+    );
+    let open = feed.expect_event("circuit");
+    assert_eq!(open["state"], "open", "{open}");
+    assert_eq!(open["failures"], 2);
+    assert_eq!(count(&feed.seen, "attempt_failed"), 2, "two failures first");
+    let scheduled = feed.expect_event("reconnect_scheduled");
+    assert_eq!(scheduled["source"], "circuit_open", "{scheduled}");
+    assert_eq!(scheduled["delay_ms"], 370);
+    let half_open = feed.expect_event("circuit");
+    assert_eq!(half_open["state"], "half_open", "{half_open}");
+    // Lines are stamped when printed, so the gap between two of them is no measure of the
+    // cooldown; the tool's start is a sound lower bound, and the session's own outage below.
+    assert!(half_open["t_ms"].as_u64().unwrap() >= 370, "{half_open}");
+    let probe = feed.expect_event("connecting");
+    assert_eq!(probe["attempt"], 3);
+    // The probe connected: the circuit closes (the session reports it before `live`).
+    let closed = feed.expect_event("circuit");
+    assert_eq!(closed["state"], "closed", "{closed}");
+    let live = feed.expect_event("live");
+    assert_eq!(live["conn"], probe["conn"]);
+    assert!(live["outage_ms"].as_u64().unwrap() >= 370, "{live}");
+    feed.command("close");
+    let (status, lines, _) = feed.finish();
+    assert_eq!(status.code(), Some(0));
+    assert_eq!(count(&lines, "circuit"), 3, "{lines:?}");
+}
+
+/// A fake HTTP server on 127.0.0.1 that answers the first connection with `answers[0]`, the
+/// next with `answers[1]`, and so on, after reading the request; then it stops accepting.
+/// Joined by the caller; every socket has a read timeout, so it cannot hang.
+fn canned_http_server(answers: Vec<&'static str>) -> (String, std::thread::JoinHandle<()>) {
+    use std::io::Read;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
+    let url = format!("ws://{}/ws", listener.local_addr().unwrap());
+    let server = std::thread::spawn(move || {
+        for answer in answers {
+            let Ok((mut socket, _)) = listener.accept() else {
+                return;
+            };
+            socket.set_read_timeout(Some(STEP)).unwrap();
+            let mut request = Vec::new();
+            let mut buf = [0u8; 1024];
+            while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                match socket.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => request.extend_from_slice(&buf[..n]),
+                }
+            }
+            let _ = socket.write_all(answer.as_bytes());
+            // Wait for the client to give up on it (EOF), bounded by the read timeout.
+            let _ = socket.read(&mut buf);
+        }
+    });
+    (url, server)
+}
+
+/// Upgrades that go wrong at the HTTP level (a 200 instead of a 101; a 101 whose
+/// `Sec-WebSocket-Accept` does not match the key) each print `attempt_failed` with a
+/// transport cause; with `--max-attempts 2` the feed then gives up with status 2.
+pub fn a_200_instead_of_101_and_a_wrong_accept_key_each_have_an_attempt_failed_line(
+    example: &'static str,
+) {
+    let (url, server) = canned_http_server(vec![
+        "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n",
+        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Accept: dGhpcyBpcyBub3QgdGhlIGtleQ==\r\n\r\n",
+    ]);
+    let feed = Feed::start(
+        example,
+        &[
+            "--max-attempts",
+            "2",
+            "--backoff-initial",
+            "10",
+            "--backoff-max",
+            "20",
+            &url,
+        ],
+    );
+    let (status, lines, stderr) = feed.finish();
+    server.join().expect("the fake server ends");
+    assert_eq!(status.code(), Some(2), "{stderr}");
+    let failed: Vec<&Value> = lines
+        .iter()
+        .filter(|l| l["event"] == "attempt_failed")
+        .collect();
+    assert_eq!(failed.len(), 2, "{lines:?}");
+    assert_eq!(failed[0]["attempt"], 1);
+    assert_eq!(failed[0]["cause"]["kind"], "transport", "{}", failed[0]);
+    assert_eq!(failed[0]["cause"]["error"], "handshake", "{}", failed[0]);
+    assert_eq!(failed[0]["cause"]["status"], 200, "{}", failed[0]);
+    assert_eq!(failed[0]["disposition"], "retry");
+    assert_eq!(failed[1]["attempt"], 2);
+    assert_eq!(failed[1]["cause"]["kind"], "transport", "{}", failed[1]);
+    assert!(failed[1]["cause"]["detail"].is_string(), "{}", failed[1]);
+    assert!(failed[1]["disposition"].is_string(), "{}", failed[1]);
+    let stopped = lines.iter().find(|l| l["event"] == "stopped").unwrap();
+    assert_eq!(stopped["stop"], "gave_up", "{stopped}");
+    assert_eq!(stopped["attempts"], 2);
+    assert_eq!(count(&lines, "connected"), 0);
 }
