@@ -37,7 +37,7 @@ output lines (JSON, one per event; every line also has t_ms, milliseconds since 
   reconnect_scheduled   attempt delay_ms base_ms jitter source failures [hint_ms]
   circuit               state (open|half_open|closed) failures
   credentials_requested
-  credentials_renewed   conn [expires_in_ms]
+  credentials_renewed   conn grant (application|refresh_token|credentials) [expires_in_ms]
   renewal_failed        reason cause
   outbox_dropped        reason (overflow|expired|coalesced|stopped) bytes
   paused, resumed
@@ -170,10 +170,12 @@ fn message_data(frame: &Frame) -> Value {
     }
 }
 
-/// The `credentials_renewed` line: fresh credentials were accepted on `conn`. `expires_in`,
-/// when the core reports how long they last, becomes `expires_in_ms`.
-fn credentials_renewed(conn: ConnId, expires_in: Option<Duration>) -> Value {
-    let mut line = json!({"event": "credentials_renewed", "conn": conn.get()});
+/// The `credentials_renewed` line: fresh credentials were accepted on `conn`, by `grant`
+/// (`application`: new ones the application set; `refresh_token`: the server's refresh token;
+/// `credentials`: the current credentials sent again before they expired). `expires_in`, when
+/// the server said how long they last, becomes `expires_in_ms`.
+fn credentials_renewed(conn: ConnId, expires_in: Option<Duration>, grant: &str) -> Value {
+    let mut line = json!({"event": "credentials_renewed", "conn": conn.get(), "grant": grant});
     if let Some(left) = expires_in {
         line["expires_in_ms"] = json!(ms(left));
     }
@@ -325,9 +327,22 @@ pub fn line_for(event: &Event) -> Value {
             "failures": failures,
         }),
         Event::CredentialsRequested => json!({"event": "credentials_requested"}),
-        // Fresh credentials accepted while live. (A core that reports renewals with more
-        // detail gets one more arm here, calling `credentials_renewed` with its fields.)
-        Event::Reauthenticated { conn } => credentials_renewed(*conn, None),
+        // Fresh credentials from the application, accepted while live.
+        Event::Reauthenticated { conn } => credentials_renewed(*conn, None, "application"),
+        // Credentials with a server-given lifetime, renewed before they expired.
+        Event::CredentialsRenewed {
+            conn,
+            expires_in,
+            used_refresh_token,
+        } => credentials_renewed(
+            *conn,
+            *expires_in,
+            if *used_refresh_token {
+                "refresh_token"
+            } else {
+                "credentials"
+            },
+        ),
         Event::RenewalFailed { cause } => json!({
             "event": "renewal_failed",
             "reason": cause.to_string(),
