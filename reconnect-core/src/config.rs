@@ -145,7 +145,10 @@ pub struct CredentialPolicy {
 ///   such lifetimes gets one renewal per `min_delay`, never a burst; one that grants less than
 ///   `min_delay` gets its renewal after the expiry.
 ///
-/// A refused renewal is classified like any auth refusal
+/// A refused refresh token is not final: the token may be revoked while the application's own
+/// credentials still hold, so the renewal is asked for once more with the current credentials,
+/// on the same connection. A refused renewal with the current credentials is classified like any
+/// auth refusal
 /// ([`Protocol::auth_rejection`](crate::Protocol::auth_rejection)): the connection ends, and the
 /// disposition decides between a reconnect, fresh credentials and a stop. A renewal without an
 /// answer within `timeouts.auth` ends the connection as an auth timeout. Each successful one is

@@ -235,7 +235,9 @@ impl<P: Protocol> Session<P> {
                     });
                 }
             }
-            RequestKind::GrantRenewal { .. } => self.on_grant_renewal_rejected(now, error),
+            RequestKind::GrantRenewal { refresh_token } => {
+                self.on_grant_renewal_rejected(now, error, refresh_token);
+            }
             RequestKind::Setup => {
                 self.end_connection(now, EndCause::SetupRejected(error), None, Next::Policy);
             }

@@ -304,8 +304,11 @@ impl<P: Protocol> Session<P> {
         );
         if let Some(lifetime) = self.config.max_lifetime {
             let opened = self.conn.as_ref().and_then(|c| c.opened_at).unwrap_or(now);
+            // A connection that reaches live only after its lifetime ran out (a late tick)
+            // recycles on the next call, but its deadline must not lie behind `now`: the
+            // driver is promised that `poll_timeout()` never names a time already passed.
             self.timers
-                .set(Timer::Lifetime, Self::after(opened, lifetime));
+                .set(Timer::Lifetime, Self::after(opened, lifetime).max(now));
         }
         if let Some(interval) = self.config.credentials.renewal_interval {
             self.timers.set(Timer::Renewal, Self::after(now, interval));

@@ -137,10 +137,31 @@ impl<P: Protocol> Session<P> {
         }
     }
 
-    /// The server refused the renewal. The credentials run out soon, so the refusal is handled
-    /// as a refused auth: the adapter's classification decides between a reconnect, fresh
-    /// credentials and a stop.
-    pub(crate) fn on_grant_renewal_rejected(&mut self, now: Instant, error: ServerError) {
+    /// The server refused the renewal. A refused refresh token is not the end of the
+    /// credentials: the token may have been revoked or rotated while the application's own
+    /// credentials still hold, so the renewal is asked for once more with those, on the same
+    /// connection. Otherwise the credentials run out soon and the refusal is handled as a refused
+    /// auth: the adapter's classification decides between a reconnect, fresh credentials and a
+    /// stop.
+    pub(crate) fn on_grant_renewal_rejected(
+        &mut self,
+        now: Instant,
+        error: ServerError,
+        refresh_token: bool,
+    ) {
+        if refresh_token {
+            if let Some(conn) = self.conn.as_mut() {
+                conn.refresh_token = None;
+            }
+            let kind = RequestKind::GrantRenewal {
+                refresh_token: false,
+            };
+            match self.send_auth_request(now, kind) {
+                Some(true) => return, // its answer decides
+                Some(false) => return self.renewed_without_answer(false),
+                None => {} // no credentials of its own: the refusal stands
+            }
+        }
         let disposition = self.protocol.auth_rejection(&error);
         self.end_connection(
             now,

@@ -481,18 +481,8 @@ impl Driver {
         // (f) every deadline-driven state has a deadline, and no deadline lies before the
         // latest `now` the session was given: everything due by then has already run.
         let timeout = self.session.poll_timeout();
-        // The lifetime deadline counts from when the transport opened, so a connection that
-        // reaches live only after it (a late tick) carries a deadline already past, which the
-        // next call runs: the one deadline allowed to lie behind.
-        let lifetime_deadline = self
-            .obs
-            .conn
-            .as_ref()
-            .and_then(|c| c.opened_at)
-            .zip(self.scenario.config.max_lifetime)
-            .map(|(opened, lifetime)| opened + lifetime);
         if let Some(deadline) = timeout {
-            if deadline < self.session_clock && Some(deadline) != lifetime_deadline {
+            if deadline < self.session_clock {
                 self.fail(&format!(
                     "(f) poll_timeout() at +{:?} is before the latest now, +{:?}",
                     t(deadline),

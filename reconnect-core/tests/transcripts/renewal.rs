@@ -387,10 +387,40 @@ fn renewal_can_be_turned_off() {
 #[test]
 fn a_permanent_refusal_stops_with_the_reason() {
     let mut r = Rig::new(renewal_config());
-    r.live_with("ttl=50000 rt=tok-a");
+    r.live_with("ttl=50000");
     r.advance(ms(40_000));
     r.take();
     r.recv("nack 2 1");
+    r.expect(&[
+        "release #1",
+        "> disconnected #1: auth rejected: 1: code 1 => Fatal",
+        "> stopped: Fatal(AuthRejected(ServerError { code: Some(1), message: \"code 1\", retry_after: None }))",
+    ]);
+}
+
+#[test]
+fn a_refused_refresh_token_falls_back_to_the_current_credentials_on_the_same_connection() {
+    let mut r = Rig::new(renewal_config());
+    r.live_with("ttl=50000 rt=tok-a");
+    r.advance(ms(40_000));
+    assert_eq!(r.sent().last().unwrap(), "refresh 2 tok-a");
+    r.take();
+    // A revoked refresh token: even a refusal the adapter calls fatal is not the end while the
+    // application's own credentials may still hold.
+    r.recv("nack 2 1");
+    r.expect(&["send #1 auth 3 <redacted>"]);
+    assert_eq!(r.sent().last().unwrap(), "auth 3 key");
+    r.recv("ack 3 ttl=50000 rt=tok-b");
+    assert_eq!(r.renewed(), [(Some(ms(50_000)), false)]);
+    assert!(matches!(r.session.state(), State::Live { .. }));
+    // The next renewal uses the fresh token again.
+    r.advance(ms(40_000));
+    assert_eq!(r.sent().last().unwrap(), "refresh 4 tok-b");
+    // When the credentials themselves are refused too, the refusal is classified as any auth's.
+    r.take();
+    r.recv("nack 4 1");
+    r.expect(&["send #1 auth 5 <redacted>"]);
+    r.recv("nack 5 1");
     r.expect(&[
         "release #1",
         "> disconnected #1: auth rejected: 1: code 1 => Fatal",
