@@ -398,6 +398,7 @@ impl Driver {
                     Ok(s) => Some(Ok(*s)),
                     Err(SubscribeError::LimitReached { .. }) => Some(Err(())),
                     Err(SubscribeError::NotRunning(_)) => None,
+                    Err(SubscribeError::EmptyTopic) => Some(Err(())),
                 };
                 if got != expected {
                     self.fail(&format!("subscribe {topic:?} returned {r:?}"));
