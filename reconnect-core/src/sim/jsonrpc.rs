@@ -526,3 +526,68 @@ impl SimServer for JsonRpcServer {
         self.next_data = None;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sim::server::ServerOp;
+
+    /// The frames the server sends when `conn` asks for `channels` with request 1.
+    fn answer(config: JsonRpcServerConfig, channels: &[&str]) -> Vec<Value> {
+        let mut server = JsonRpcServer::with_config(config);
+        let mut ops = Vec::new();
+        let now = Instant::now();
+        let conn = ConnId(1);
+        let request = json!({"jsonrpc": "2.0", "id": 1, "method": "public/subscribe",
+            "params": {"channels": channels}});
+        let mut ctx = ServerCtx::new(now, Duration::ZERO, &mut ops);
+        server.on_connect(&mut ctx, conn);
+        server.on_frame(&mut ctx, conn, &Frame::Text(request.to_string()));
+        ops.into_iter()
+            .filter_map(|op| match op {
+                ServerOp::Send(_, frame) => serde_json::from_slice(frame.as_bytes()).ok(),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn config(refusal: BadChannelRefusal) -> JsonRpcServerConfig {
+        JsonRpcServerConfig::default()
+            .bad_channel("x")
+            .bad_channel("y")
+            .bad_channel_refusal(refusal)
+    }
+
+    #[test]
+    fn bad_channels_are_refused_each_configured_way() {
+        let per_channel = answer(config(BadChannelRefusal::PerChannel), &["a", "x", "b"]);
+        assert_eq!(
+            per_channel,
+            [json!({"jsonrpc": "2.0", "id": 1, "result": ["a", "b"]})]
+        );
+        let error = |data: Option<Value>| {
+            let mut error = json!({"code": INVALID_PARAMS, "message": "invalid channel"});
+            if let Some(data) = data {
+                error["data"] = data;
+            }
+            vec![json!({"jsonrpc": "2.0", "id": 1, "error": error})]
+        };
+        let silent = answer(config(BadChannelRefusal::WholeRequest), &["a", "x"]);
+        assert_eq!(silent, error(None));
+        let one = answer(config(BadChannelRefusal::WholeRequestNamed), &["a", "x"]);
+        assert_eq!(one, error(Some(json!({"channel": "x"}))));
+        let two = answer(
+            config(BadChannelRefusal::WholeRequestNamed),
+            &["y", "a", "x"],
+        );
+        assert_eq!(two, error(Some(json!({"channel": ["y", "x"]}))));
+        // A request without a bad channel is answered as usual.
+        let fine = answer(config(BadChannelRefusal::WholeRequest), &["a"]);
+        assert_eq!(fine, [json!({"jsonrpc": "2.0", "id": 1, "result": ["a"]})]);
+        let code = config(BadChannelRefusal::WholeRequest).bad_channel_code(TOO_MANY_REQUESTS);
+        assert_eq!(
+            answer(code, &["x"])[0]["error"]["code"],
+            json!(TOO_MANY_REQUESTS)
+        );
+    }
+}
