@@ -12,7 +12,9 @@ pub enum SubscriptionStatus {
     /// Not (yet) requested on the current connection: it will be sent by the next restore or,
     /// while live, at once.
     Unsent,
-    /// Requested; waiting for the server's answer.
+    /// Requested; waiting for the server's answer, or, for a topic of a batch the server refused
+    /// as a whole, waiting to be requested again on this connection (see
+    /// [`Protocol`](crate::Protocol#request-level-rejections-of-a-batch)).
     Pending,
     /// Confirmed by the server (or sent, for protocols without acks).
     Active,
