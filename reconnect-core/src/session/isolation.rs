@@ -38,7 +38,23 @@ impl<P: Protocol> Session<P> {
             .into_iter()
             .filter(|t| requested.contains(t))
             .collect();
-        if !blamed.is_empty() {
+        if blamed.is_empty() && self.protocol.subscribe_rejection(&error) == NackKind::Transient {
+            // Not bisected: under a rate limit, splitting multiplies requests against a server
+            // that asks for fewer. Each topic retries later with its own backoff, as a per-topic
+            // transient refusal does, so nothing is lost.
+            for topic in awaiting {
+                self.on_topic_rejected(now, topic, error.clone());
+            }
+            return;
+        }
+        if blamed.is_empty() {
+            // Bisection: each half is asked for on its own, and a refused half is split again,
+            // down to single topics, whose refusal is their own.
+            let mut first = awaiting;
+            let second = first.split_off(first.len().div_ceil(2));
+            self.registry.requeue(id, first);
+            self.registry.requeue(id, second);
+        } else {
             // The server named the culprits: they alone bear the refusal, as classified; the
             // rest of the batch is asked for again in one request.
             let (guilty, rest): (Vec<Topic>, Vec<Topic>) =
@@ -47,21 +63,6 @@ impl<P: Protocol> Session<P> {
                 self.on_topic_rejected(now, topic, error.clone());
             }
             self.registry.requeue(id, rest);
-        } else if self.protocol.subscribe_rejection(&error) == NackKind::Transient {
-            // Not bisected: under a rate limit, splitting multiplies requests against a server
-            // that asks for fewer. Each topic retries later with its own backoff, as a per-topic
-            // transient refusal does, so nothing is lost.
-            for topic in awaiting {
-                self.on_topic_rejected(now, topic, error.clone());
-            }
-            return;
-        } else {
-            // Bisection: each half is asked for on its own, and a refused half is split again,
-            // down to single topics, whose refusal is their own.
-            let mut first = awaiting;
-            let second = first.split_off(first.len().div_ceil(2));
-            self.registry.requeue(id, first);
-            self.registry.requeue(id, second);
         }
         self.send_requeued(now);
     }
