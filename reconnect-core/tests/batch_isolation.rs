@@ -1,6 +1,7 @@
 //! A subscribe batch refused as a whole, as a property: for random topic sets, batch sizes, bad
 //! topics, answer orders, pacing, and servers that do or do not name the bad channel, every good
-//! topic ends active on the first connection, every bad one ends rejected for good, the requests
+//! topic ends active on the first connection, every bad one ends rejected (for good, or to be
+//! retried later when the server named it with a transient code), the requests
 //! stay well-formed, and the extra requests stay within the documented bound.
 //!
 //! The server here is the test's own (not the crate's simulator): it refuses a subscribe request
@@ -29,6 +30,10 @@ enum Attribution {
 #[derive(Clone, Debug)]
 struct Case {
     bad: Vec<bool>,
+    /// Which bad topics the server refuses with a transient code (a rate limit on that channel)
+    /// rather than a permanent one, when it names them; a silent server's refusals are all
+    /// permanent (a transient one is not bisected, by design).
+    transient: Vec<bool>,
     restore_batch: usize,
     max_batch: usize,
     attribution: Attribution,
@@ -49,15 +54,23 @@ fn cases() -> impl Strategy<Value = Case> {
         ],
         prop_oneof![Just(None), Just(Some(40u32)), Just(Some(1000u32))],
         prop::collection::vec(any::<u8>(), 1..16),
+        prop::collection::vec(any::<bool>(), 40),
     )
         .prop_map(
-            |(bad, restore_batch, max_batch, attribution, frames_per_second, picks)| Case {
-                bad,
-                restore_batch,
-                max_batch,
-                attribution,
-                frames_per_second,
-                picks,
+            |(bad, restore_batch, max_batch, attribution, frames_per_second, picks, transient)| {
+                Case {
+                    transient: transient
+                        .into_iter()
+                        .zip(&bad)
+                        .map(|(t, b)| t && *b && attribution != Attribution::Silent)
+                        .collect(),
+                    bad,
+                    restore_batch,
+                    max_batch,
+                    attribution,
+                    frames_per_second,
+                    picks,
+                }
             },
         )
 }
@@ -76,15 +89,16 @@ fn ceil_log2(k: usize) -> u32 {
 }
 
 /// The most extra requests the documented policy may send for one restore batch of `k` topics
-/// with `b` bad ones, worked out from the documented formula.
-fn bound(k: usize, b: usize, attribution: Attribution) -> usize {
+/// with `b` bad ones, `kinds` the number of distinct refusal codes among them (1 or 2), worked
+/// out from the documented formula.
+fn bound(k: usize, b: usize, kinds: usize, attribution: Attribution) -> usize {
     match attribution {
         // 2 · Σ_{d=0}^{⌈log2 k⌉−1} min(b, 2^d)
         Attribution::Silent => (0..ceil_log2(k)).map(|d| 2 * b.min(1 << d)).sum(),
         // One re-request of the rest per named culprit.
         Attribution::First => b,
-        // Every culprit named at once: the rest goes again once.
-        Attribution::All => usize::from(b > 0 && b < k),
+        // Every culprit of one code named at once: the rest goes again once per code.
+        Attribution::All => kinds.min(b),
     }
 }
 
@@ -100,10 +114,14 @@ struct Run {
 fn run(case: &Case) -> Result<Run, TestCaseError> {
     let n = case.bad.len();
     let bad: BTreeSet<String> = (0..n).filter(|&i| case.bad[i]).map(name).collect();
+    let transient: BTreeSet<String> = (0..n).filter(|&i| case.transient[i]).map(name).collect();
     let batch = case.restore_batch.min(case.max_batch);
     let mut config = Config::new(3).ping_interval(None);
     config.restore.batch_size = case.restore_batch;
     config.restore.frames_per_second = case.frames_per_second;
+    // Transiently refused topics wait far longer than the restore takes: each is refused once.
+    config.restore.nack_retry_initial = Duration::from_secs(3_600);
+    config.restore.nack_retry_max = Duration::from_secs(3_600);
     let adapter = JsonRpcAdapter::new(JsonRpcConfig::default().max_batch(case.max_batch));
     let mut session = Session::new(config, adapter).unwrap();
     let mut now = Instant::now();
@@ -196,7 +214,15 @@ fn run(case: &Case) -> Result<Run, TestCaseError> {
             let answer = if culprits.is_empty() {
                 json!({"jsonrpc": "2.0", "id": id, "result": channels})
             } else {
-                let mut error = json!({"code": -32602, "message": "invalid channel"});
+                // One error has one code: the first culprit's; only culprits refused with that
+                // code are named.
+                let rate_limited = transient.contains(culprits[0]);
+                let code = if rate_limited { 10028 } else { -32602 };
+                let culprits: Vec<&String> = culprits
+                    .into_iter()
+                    .filter(|c| transient.contains(*c) == rate_limited)
+                    .collect();
+                let mut error = json!({"code": code, "message": "invalid channel"});
                 match case.attribution {
                     Attribution::Silent => {}
                     Attribution::First => error["data"] = json!({"channel": culprits[0]}),
@@ -234,7 +260,14 @@ proptest! {
         prop_assert_eq!(&run.live, &vec![good], "one Live, after every good topic");
         for i in 0..n {
             let topic = name(i);
-            if case.bad[i] {
+            if case.transient[i] {
+                let events = run.rejected.get(&topic).cloned().unwrap_or_default();
+                prop_assert!(
+                    events.len() == 1 && events[0].is_some(),
+                    "{} refused transiently: {:?}", topic, events
+                );
+                prop_assert!(!run.subscribed.contains_key(&topic), "{} subscribed", topic);
+            } else if case.bad[i] {
                 prop_assert_eq!(run.rejected.get(&topic), Some(&vec![None]), "{}", topic);
                 prop_assert!(!run.subscribed.contains_key(&topic), "{} subscribed", topic);
             } else {
@@ -245,9 +278,11 @@ proptest! {
         // The restore's own batches: consecutive runs of the subscription order.
         let batch = case.restore_batch.min(case.max_batch);
         let mut allowed = 0;
-        for chunk in case.bad.chunks(batch) {
+        for (chunk, transient) in case.bad.chunks(batch).zip(case.transient.chunks(batch)) {
             let b = chunk.iter().filter(|x| **x).count();
-            allowed += bound(chunk.len(), b, case.attribution);
+            let t = transient.iter().filter(|x| **x).count();
+            let kinds = usize::from(t > 0) + usize::from(b > t);
+            allowed += bound(chunk.len(), b, kinds, case.attribution);
         }
         let first_pass = n.div_ceil(batch);
         let extra = run.subscribe_requests - first_pass;
@@ -261,10 +296,10 @@ proptest! {
 #[test]
 fn the_bound_formula_matches_worked_examples() {
     // One bad topic among 8: a path of 3 refused levels, 2 re-requests each.
-    assert_eq!(bound(8, 1, Attribution::Silent), 6);
+    assert_eq!(bound(8, 1, 1, Attribution::Silent), 6);
     // Every one of 4 bad: 2 + 4 re-requests (levels of 1 and 2 refused requests).
-    assert_eq!(bound(4, 4, Attribution::Silent), 6);
-    assert_eq!(bound(1, 1, Attribution::Silent), 0);
-    assert_eq!(bound(5, 2, Attribution::Silent), 2 + 4 + 4);
+    assert_eq!(bound(4, 4, 1, Attribution::Silent), 6);
+    assert_eq!(bound(1, 1, 1, Attribution::Silent), 0);
+    assert_eq!(bound(5, 2, 1, Attribution::Silent), 2 + 4 + 4);
     assert_eq!(ceil_log2(5), 3);
 }
