@@ -98,6 +98,39 @@ pub enum NackKind {
 ///
 /// Only [`subscribe_request`](Protocol::subscribe_request) and [`classify`](Protocol::classify)
 /// are required; everything else has a default that suits a protocol without that feature.
+///
+/// # Request-level rejections of a batch
+///
+/// Some servers refuse a whole subscribe request (one [`Inbound::Nack`]) because one of its
+/// topics is bad. Reporting every topic of the batch rejected would drop the good ones with
+/// the bad, so when a request that carried several topics is refused as a whole, the session
+/// isolates the culprits on the same connection:
+///
+/// 1. **Attribution.** If [`blamed_topics`](Protocol::blamed_topics) names topics of the
+///    request, those are rejected as [`subscribe_rejection`](Protocol::subscribe_rejection)
+///    classifies the error (permanent: they leave the registry with
+///    [`Event::SubscribeRejected`](crate::Event::SubscribeRejected) and `retry_in: None`;
+///    transient: retried later with their own backoff), and the rest of the batch is requested
+///    again in one request.
+/// 2. **Bisection.** Otherwise, if the error is [`NackKind::Permanent`], the batch is split in
+///    two halves (the first ⌈k/2⌉ topics, then the rest), each requested again on its own, and
+///    so on down: a refused request of one topic is that topic's own rejection. Good topics go
+///    live; only topics that fail on their own are reported.
+/// 3. **Transient without attribution.** A request-level rejection classified
+///    [`NackKind::Transient`] (a rate limit, say) is not bisected: splitting would multiply
+///    requests against a server that asks for fewer. Every topic of the batch is retried later
+///    with its own backoff, as for a per-topic transient rejection; nothing is lost.
+///
+/// A single-topic request's rejection is always that topic's own. The re-requests are ordinary
+/// subscribe requests: each has its own `timeouts.subscribe`; during a restore they go out at
+/// the restore's pace (`restore.frames_per_second`), and the session is live only once none is
+/// unsent or unanswered; a topic unsubscribed meanwhile is left out of them.
+///
+/// **The bound.** For a request of `k` topics of which `b` fail on their own, and a server
+/// that refuses a request exactly when it contains one of them, bisection sends at most
+/// `2 · Σ_{d=0}^{⌈log2 k⌉−1} min(b, 2^d)` extra requests, which is at most
+/// `2 · b · ⌈log2 k⌉` and at most `2 · (k − 1)`. With attribution that names at least one
+/// culprit per refusal, at most `b` extra requests are sent.
 pub trait Protocol {
     /// The auth request for `credentials`, or `None` when the protocol has no auth step (or the
     /// credentials travel in the URL or headers, which the driver handles).
@@ -186,6 +219,30 @@ pub trait Protocol {
     fn classify_end(&self, _cause: &EndCause) -> Option<Disposition> {
         None
     }
+
+    // ---- request-level rejections of a subscribe batch ----------------------------------
+
+    /// The topics that a rejection of a whole subscribe request is about, when the server said
+    /// so; `None` (the default) when the adapter cannot tell.
+    ///
+    /// The session calls it when the [`Inbound::Nack`] of request `id` (just returned by
+    /// [`classify`](Protocol::classify)) answers a subscribe request that carried `topics`,
+    /// more than one of them. A server that refuses the whole request because of one bad
+    /// channel would otherwise condemn the good ones with it; see
+    /// [Request-level rejections](Protocol#request-level-rejections-of-a-batch) for what the
+    /// session does with the answer. Names that are not among `topics` are ignored; an answer
+    /// that names none of them counts as `None`.
+    ///
+    /// The adapter must only name topics the server blamed: a topic named here is reported
+    /// rejected as the server's error says, without being tried alone.
+    fn blamed_topics(
+        &mut self,
+        _id: RequestId,
+        _error: &ServerError,
+        _topics: &[Topic],
+    ) -> Option<Vec<Topic>> {
+        None
+    }
 }
 
 impl<P: Protocol + ?Sized> Protocol for Box<P> {
@@ -230,6 +287,14 @@ impl<P: Protocol + ?Sized> Protocol for Box<P> {
     }
     fn classify_end(&self, cause: &EndCause) -> Option<Disposition> {
         (**self).classify_end(cause)
+    }
+    fn blamed_topics(
+        &mut self,
+        id: RequestId,
+        error: &ServerError,
+        topics: &[Topic],
+    ) -> Option<Vec<Topic>> {
+        (**self).blamed_topics(id, error, topics)
     }
 }
 

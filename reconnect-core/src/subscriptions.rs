@@ -1,6 +1,6 @@
 //! The registry of wanted topics: insertion-ordered, without duplicates, with per-topic state.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::time::Instant;
 
 use crate::protocol::{RequestId, TopicLookup};
@@ -12,7 +12,9 @@ pub enum SubscriptionStatus {
     /// Not (yet) requested on the current connection: it will be sent by the next restore or,
     /// while live, at once.
     Unsent,
-    /// Requested; waiting for the server's answer.
+    /// Requested; waiting for the server's answer, or, for a topic of a batch the server refused
+    /// as a whole, waiting to be requested again on this connection (see
+    /// [`Protocol`](crate::Protocol#request-level-rejections-of-a-batch)).
     Pending,
     /// Confirmed by the server (or sent, for protocols without acks).
     Active,
@@ -42,13 +44,26 @@ pub(crate) struct Entry {
     pub(crate) nacks: u32,
 }
 
+/// Topics of a refused subscribe request that must be requested again together, as one
+/// request, on the current connection (the rest of a batch after attribution, or one half of a
+/// bisected batch).
+#[derive(Clone, Debug)]
+struct Requeued {
+    /// The refused request the topics still wait on: a topic whose entry no longer names it was
+    /// unsubscribed (or the connection ended) meanwhile and is left out.
+    refused: RequestId,
+    topics: Vec<Topic>,
+}
+
 /// Topics in insertion order. `unsent` indexes the topics that still have to be requested on the
 /// current connection, so that a paced restore of many topics costs O(log n) per batch.
+/// `requeued` holds groups of topics to request again as they are, ahead of the unsent ones.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Registry {
     entries: crate::FixedHashMap<Topic, Entry>,
     order: BTreeMap<u64, Topic>,
     unsent: BTreeSet<u64>,
+    requeued: VecDeque<Requeued>,
     next_order: u64,
     active: usize,
 }
@@ -154,6 +169,7 @@ impl Registry {
     /// waits end too (the reconnect itself is backed off); rejection counts are kept.
     pub(crate) fn reset_for_new_connection(&mut self) {
         self.unsent.clear();
+        self.requeued.clear();
         for entry in self.entries.values_mut() {
             entry.status = SubscriptionStatus::Unsent;
             entry.request = None;
@@ -187,7 +203,52 @@ impl Registry {
 
     /// Bytes this registry holds beyond its topics' names, for the bounded-memory soak.
     pub(crate) fn footprint(&self) -> usize {
-        self.entries.capacity() + self.order.len() + self.unsent.len()
+        self.entries.capacity() + self.order.len() + self.unsent.len() + self.requeued.capacity()
+    }
+
+    /// Queues `topics`, which still wait on the refused request `refused` (status pending,
+    /// `request == Some(refused)`), to be requested again together. They stay pending meanwhile.
+    pub(crate) fn requeue(&mut self, refused: RequestId, topics: Vec<Topic>) {
+        if !topics.is_empty() {
+            self.requeued.push_back(Requeued { refused, topics });
+        }
+    }
+
+    /// Whether a requeued topic still waits to be requested again.
+    pub(crate) fn has_requeued(&self) -> bool {
+        self.requeued.iter().any(|group| {
+            group
+                .topics
+                .iter()
+                .any(|t| self.still_refused(t, group.refused))
+        })
+    }
+
+    /// Takes the oldest requeued group that still has topics waiting, marks them pending under
+    /// `request`, and returns them with their last sequence numbers. Topics unsubscribed since
+    /// (or subscribed again, as a new want) are left out: a re-request never resurrects them.
+    pub(crate) fn take_requeued(&mut self, request: RequestId) -> Vec<(Topic, Option<u64>)> {
+        while let Some(group) = self.requeued.pop_front() {
+            let mut taken = Vec::with_capacity(group.topics.len());
+            for topic in group.topics {
+                if !self.still_refused(&topic, group.refused) {
+                    continue;
+                }
+                let entry = self.entries.get_mut(topic.as_str()).expect("checked above");
+                entry.request = Some(request);
+                taken.push((topic, entry.last_seq));
+            }
+            if !taken.is_empty() {
+                return taken;
+            }
+        }
+        Vec::new()
+    }
+
+    fn still_refused(&self, topic: &Topic, refused: RequestId) -> bool {
+        self.entries
+            .get(topic.as_str())
+            .is_some_and(|e| e.status == SubscriptionStatus::Pending && e.request == Some(refused))
     }
 }
 

@@ -783,3 +783,38 @@ proptest! {
         prop_assert_eq!(ours, theirs);
     }
 }
+
+#[test]
+fn a_request_level_error_blames_the_channels_in_its_data() {
+    let mut a = JsonRpcAdapter::default();
+    let lookup = Topics::of(&[]);
+    let asked: Vec<Topic> = ["a", "b", "c"].iter().map(Topic::new).collect();
+    let _ = a.subscribe_request(RequestId(3), &resume(&["a", "b", "c"]));
+    let nack = |a: &mut JsonRpcAdapter, id: u64, data: &str| {
+        let frame = Frame::from(format!(
+            r#"{{"jsonrpc":"2.0","id":{id},"error":{{"code":-32602,"message":"bad","data":{data}}}}}"#
+        ));
+        let inbound = a.classify(&frame, &lookup);
+        assert!(matches!(inbound, Inbound::Nack { id: RequestId(n), .. } if n == id));
+    };
+    let error = ServerError::new(Some(-32602), "bad");
+    nack(&mut a, 3, r#"{"channel":"b"}"#);
+    assert_eq!(
+        a.blamed_topics(RequestId(3), &error, &asked),
+        Some(vec![Topic::new("b")])
+    );
+    // Asked once per answer: a second question has nothing to go on.
+    assert_eq!(a.blamed_topics(RequestId(3), &error, &asked), None);
+    nack(&mut a, 4, r#"{"channel":["c","zzz","a"]}"#);
+    assert_eq!(
+        a.blamed_topics(RequestId(4), &error, &asked),
+        Some(vec![Topic::new("a"), Topic::new("c")])
+    );
+    // Another request's answer, or names outside the request, blame nothing.
+    nack(&mut a, 5, r#"{"channel":"a"}"#);
+    assert_eq!(a.blamed_topics(RequestId(6), &error, &asked), None);
+    nack(&mut a, 7, r#"{"channel":"zzz"}"#);
+    assert_eq!(a.blamed_topics(RequestId(7), &error, &asked), None);
+    nack(&mut a, 8, r#"{"retry_after":1}"#);
+    assert_eq!(a.blamed_topics(RequestId(8), &error, &asked), None);
+}

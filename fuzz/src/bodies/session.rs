@@ -426,6 +426,13 @@ fn drive(setup: &Setup, steps: &[Step]) -> Vec<String> {
                         };
                         serde_json::json!({"jsonrpc":"2.0","id":id,"result":result})
                     } else {
+                        // A subscribe batch refused as a whole is isolated: its channels are
+                        // rightly requested again on this connection.
+                        if method.ends_with("/subscribe") && channels.len() > 1 {
+                            if let Some(seen) = checker.conns.get_mut(&conn) {
+                                seen.transient_retries.extend(channels.iter().cloned());
+                            }
+                        }
                         let code = [13004, 10028, 13010, -32602, 13009][usize::from(code % 5)];
                         serde_json::json!({"jsonrpc":"2.0","id":id,
                             "error":{"code":code,"message":"fuzz","data":{"retry_after_ms":250}}})

@@ -64,6 +64,9 @@ pub enum SubscribeError {
     },
     /// The session is closing or stopped.
     NotRunning(CommandError),
+    /// The topic's name is empty: no server has a channel without a name, and a request for
+    /// one would be refused (or, in a batch, could take its neighbours down with it).
+    EmptyTopic,
 }
 
 impl fmt::Display for SubscribeError {
@@ -76,6 +79,7 @@ impl fmt::Display for SubscribeError {
                 )
             }
             SubscribeError::NotRunning(e) => write!(f, "cannot subscribe: {e}"),
+            SubscribeError::EmptyTopic => f.write_str("cannot subscribe: the topic is empty"),
         }
     }
 }
@@ -172,6 +176,9 @@ impl<P: Protocol> Session<P> {
         topic: impl Into<Topic>,
     ) -> Result<SubscribeStatus, SubscribeError> {
         let topic = topic.into();
+        if topic.as_str().is_empty() {
+            return Err(SubscribeError::EmptyTopic);
+        }
         self.check_running().map_err(SubscribeError::NotRunning)?;
         let now = self.advance(now);
         // A due deadline may just have stopped the session.

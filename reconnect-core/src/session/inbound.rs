@@ -242,9 +242,8 @@ impl<P: Protocol> Session<P> {
                 self.end_connection(now, EndCause::SetupRejected(error), None, Next::Policy);
             }
             RequestKind::Subscribe(topics) => {
-                for topic in self.still_awaiting(topics, id) {
-                    self.on_topic_rejected(now, topic, error.clone());
-                }
+                let awaiting = self.still_awaiting(topics.clone(), id);
+                self.on_subscribe_refused(now, id, &topics, awaiting, error);
                 self.pump_subscriptions(now);
                 self.check_restored(now);
             }
@@ -272,7 +271,7 @@ impl<P: Protocol> Session<P> {
 
     /// A refused topic: retried later with its own doubling, jittered delay if transient,
     /// dropped from the registry (with the event saying so) if permanent.
-    fn on_topic_rejected(&mut self, now: Instant, topic: Topic, error: ServerError) {
+    pub(crate) fn on_topic_rejected(&mut self, now: Instant, topic: Topic, error: ServerError) {
         if !self.registry.contains(topic.as_str()) {
             return;
         }

@@ -2,6 +2,7 @@
 
 mod commands;
 mod inbound;
+mod isolation;
 mod lifecycle;
 mod pending;
 mod renewal;

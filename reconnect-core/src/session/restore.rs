@@ -119,9 +119,14 @@ impl<P: Protocol> Session<P> {
             .batch_size
             .min(self.protocol.max_batch().max(1));
         let acks = self.protocol.acknowledges();
-        while self.registry.has_unsent() {
+        while self.has_subscriptions_to_send() {
             let id = self.next_request_id();
-            let taken = self.registry.take_unsent(batch, id);
+            // Topics of a refused batch go first, in the groups isolation made of them.
+            let mut taken = self.registry.take_requeued(id);
+            let fresh = taken.is_empty();
+            if fresh {
+                taken = self.registry.take_unsent(batch, id);
+            }
             let resume: Vec<Resume> = taken
                 .into_iter()
                 .map(|(topic, last_seq)| Resume { topic, last_seq })
@@ -133,7 +138,7 @@ impl<P: Protocol> Session<P> {
                 purpose: Purpose::Subscribe,
             });
             let topics: Vec<Topic> = resume.into_iter().map(|r| r.topic).collect();
-            if restoring {
+            if restoring && fresh {
                 self.stats.resubscribes += topics.len() as u64;
             }
             if acks {
@@ -147,7 +152,7 @@ impl<P: Protocol> Session<P> {
             }
             if restoring {
                 if let Some(rate) = self.config.restore.frames_per_second {
-                    if self.registry.has_unsent() {
+                    if self.has_subscriptions_to_send() {
                         let gap = Duration::from_secs(1) / rate.max(1);
                         self.timers.set(Timer::RestorePace, Self::after(now, gap));
                     }
@@ -180,10 +185,16 @@ impl<P: Protocol> Session<P> {
         self.emit(Event::Subscribed { conn, topic });
     }
 
+    /// Whether topics wait to be requested on this connection: unsent ones, or those of a
+    /// refused batch that isolation queued again.
+    fn has_subscriptions_to_send(&self) -> bool {
+        self.registry.has_unsent() || self.registry.has_requeued()
+    }
+
     /// Declares live once nothing of the restore is left to send or to be acknowledged.
     pub(crate) fn check_restored(&mut self, now: Instant) {
         if self.phase != Phase::Restoring
-            || self.registry.has_unsent()
+            || self.has_subscriptions_to_send()
             || self.pending.any(|k| matches!(k, RequestKind::Subscribe(_)))
         {
             return;

@@ -15,6 +15,26 @@ use crate::frame::Frame;
 pub const AUTH_INVALID_CREDENTIALS: i64 = 13004;
 /// The JSON-RPC error code of a transient rejection (Deribit's `too_many_requests`).
 pub const TOO_MANY_REQUESTS: i64 = 10028;
+/// The JSON-RPC error code of invalid parameters, such as an unknown channel: a permanent
+/// subscribe rejection for the crate's JSON-RPC adapter.
+pub const INVALID_PARAMS: i64 = -32602;
+
+/// How a [`JsonRpcServer`] refuses a subscribe request that asks for one of its
+/// [bad channels](JsonRpcServerConfig::bad_channel).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum BadChannelRefusal {
+    /// Subscribes the other channels and leaves the bad ones out of the result array (the
+    /// adapter reports each left-out channel rejected).
+    #[default]
+    PerChannel,
+    /// Refuses the whole request with one error, without saying which channel is bad: the
+    /// client must find out by itself (the session bisects the batch).
+    WholeRequest,
+    /// Refuses the whole request with one error whose `data.channel` names the bad channels: a
+    /// string when there is one, an array of strings when there are several.
+    WholeRequestNamed,
+}
 
 /// Settings of a [`JsonRpcServer`].
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -33,6 +53,14 @@ pub struct JsonRpcServerConfig {
     /// that connection (anything else is refused with [`AUTH_INVALID_CREDENTIALS`]). Default
     /// true.
     pub refresh_tokens: bool,
+    /// Channels the server always refuses to subscribe. Default none.
+    pub bad_channels: BTreeSet<String>,
+    /// How a subscribe request with a bad channel is refused. Default
+    /// [`BadChannelRefusal::PerChannel`].
+    pub bad_channel_refusal: BadChannelRefusal,
+    /// The error code of a whole-request refusal. Default [`INVALID_PARAMS`] (permanent); with
+    /// [`TOO_MANY_REQUESTS`] the refusal looks like a rate limit (transient).
+    pub bad_channel_code: i64,
 }
 
 impl Default for JsonRpcServerConfig {
@@ -42,6 +70,9 @@ impl Default for JsonRpcServerConfig {
             close_on_missed_heartbeat: true,
             token_lifetime: Some(Duration::from_secs(900)),
             refresh_tokens: true,
+            bad_channels: BTreeSet::new(),
+            bad_channel_refusal: BadChannelRefusal::PerChannel,
+            bad_channel_code: INVALID_PARAMS,
         }
     }
 }
@@ -65,6 +96,21 @@ impl JsonRpcServerConfig {
     /// Sets [`refresh_tokens`](Self::refresh_tokens).
     pub fn refresh_tokens(mut self, enabled: bool) -> Self {
         self.refresh_tokens = enabled;
+        self
+    }
+    /// Adds `channel` to the [`bad_channels`](Self::bad_channels).
+    pub fn bad_channel(mut self, channel: impl Into<String>) -> Self {
+        self.bad_channels.insert(channel.into());
+        self
+    }
+    /// Sets [`bad_channel_refusal`](Self::bad_channel_refusal).
+    pub fn bad_channel_refusal(mut self, refusal: BadChannelRefusal) -> Self {
+        self.bad_channel_refusal = refusal;
+        self
+    }
+    /// Sets [`bad_channel_code`](Self::bad_channel_code).
+    pub fn bad_channel_code(mut self, code: i64) -> Self {
+        self.bad_channel_code = code;
         self
     }
 }
@@ -97,7 +143,11 @@ struct Client {
 /// - `public/subscribe` / `private/subscribe` with `{"channels": [...]}`, acknowledged with the
 ///   result array of the channels subscribed (a channel left out after
 ///   [`ServerFault::Nack`] is a per-channel refusal); `public/unsubscribe` and
-///   `private/unsubscribe` likewise;
+///   `private/unsubscribe` likewise. A request with one of the configured
+///   [bad channels](JsonRpcServerConfig::bad_channel) is answered as
+///   [`BadChannelRefusal`] says: the bad channels left out of the result, or the whole request
+///   refused with one error (code [`bad_channel_code`](JsonRpcServerConfig::bad_channel_code)),
+///   naming them in `error.data.channel` or not;
 /// - `public/set_heartbeat` with `"ok"`, then sends
 ///   `{"method":"heartbeat","params":{"type":"test_request"}}` every interval and expects
 ///   `public/test`; `public/test` and `public/hello` with a version;
@@ -254,8 +304,16 @@ impl JsonRpcServer {
                 None => self.grant(ctx, conn, id, params),
             },
             "public/subscribe" | "private/subscribe" => {
+                let channels = Self::channels_of(params);
+                if self.refuse_whole_request(ctx, conn, id, &channels) {
+                    return;
+                }
                 let mut accepted = Vec::new();
-                for channel in Self::channels_of(params) {
+                for channel in channels {
+                    if self.config.bad_channels.contains(&channel) {
+                        ctx.note(format!("refuses bad channel {channel} on {conn}"));
+                        continue;
+                    }
                     if let Some(i) = self.nacks.iter().position(|n| *n == channel) {
                         self.nacks.remove(i);
                         ctx.note(format!("refuses {channel} on {conn}"));
@@ -368,6 +426,39 @@ impl JsonRpcServer {
             client.refresh_token = Some(token);
         }
         Self::reply(ctx, conn, id, result);
+    }
+
+    /// Refuses a subscribe request with bad channels as a whole, when so configured; returns
+    /// whether it did.
+    fn refuse_whole_request(
+        &self,
+        ctx: &mut ServerCtx<'_>,
+        conn: ConnId,
+        id: &Value,
+        channels: &[String],
+    ) -> bool {
+        let bad: Vec<&String> = channels
+            .iter()
+            .filter(|c| self.config.bad_channels.contains(*c))
+            .collect();
+        let mut error = json!({"code": self.config.bad_channel_code, "message": "invalid channel"});
+        match (self.config.bad_channel_refusal, bad.as_slice()) {
+            (BadChannelRefusal::PerChannel, _) | (_, []) => return false,
+            (BadChannelRefusal::WholeRequest, _) => {}
+            (BadChannelRefusal::WholeRequestNamed, [one]) => {
+                error["data"] = json!({"channel": one});
+            }
+            (BadChannelRefusal::WholeRequestNamed, several) => {
+                error["data"] = json!({"channel": several});
+            }
+        }
+        ctx.note(format!(
+            "refuses request {id} on {conn}: bad channel {}",
+            bad.iter().map(|c| c.as_str()).collect::<Vec<_>>().join(",")
+        ));
+        let frame = json!({"jsonrpc": "2.0", "id": id, "error": error});
+        ctx.send(conn, frame.to_string());
+        true
     }
 
     /// Publishes one notification per subscribed channel, unless data is stopped.
@@ -500,5 +591,70 @@ impl SimServer for JsonRpcServer {
         // numbers live on, as an exchange's do.
         self.clients.clear();
         self.next_data = None;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sim::server::ServerOp;
+
+    /// The frames the server sends when `conn` asks for `channels` with request 1.
+    fn answer(config: JsonRpcServerConfig, channels: &[&str]) -> Vec<Value> {
+        let mut server = JsonRpcServer::with_config(config);
+        let mut ops = Vec::new();
+        let now = Instant::now();
+        let conn = ConnId(1);
+        let request = json!({"jsonrpc": "2.0", "id": 1, "method": "public/subscribe",
+            "params": {"channels": channels}});
+        let mut ctx = ServerCtx::new(now, Duration::ZERO, &mut ops);
+        server.on_connect(&mut ctx, conn);
+        server.on_frame(&mut ctx, conn, &Frame::Text(request.to_string()));
+        ops.into_iter()
+            .filter_map(|op| match op {
+                ServerOp::Send(_, frame) => serde_json::from_slice(frame.as_bytes()).ok(),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn config(refusal: BadChannelRefusal) -> JsonRpcServerConfig {
+        JsonRpcServerConfig::default()
+            .bad_channel("x")
+            .bad_channel("y")
+            .bad_channel_refusal(refusal)
+    }
+
+    #[test]
+    fn bad_channels_are_refused_each_configured_way() {
+        let per_channel = answer(config(BadChannelRefusal::PerChannel), &["a", "x", "b"]);
+        assert_eq!(
+            per_channel,
+            [json!({"jsonrpc": "2.0", "id": 1, "result": ["a", "b"]})]
+        );
+        let error = |data: Option<Value>| {
+            let mut error = json!({"code": INVALID_PARAMS, "message": "invalid channel"});
+            if let Some(data) = data {
+                error["data"] = data;
+            }
+            vec![json!({"jsonrpc": "2.0", "id": 1, "error": error})]
+        };
+        let silent = answer(config(BadChannelRefusal::WholeRequest), &["a", "x"]);
+        assert_eq!(silent, error(None));
+        let one = answer(config(BadChannelRefusal::WholeRequestNamed), &["a", "x"]);
+        assert_eq!(one, error(Some(json!({"channel": "x"}))));
+        let two = answer(
+            config(BadChannelRefusal::WholeRequestNamed),
+            &["y", "a", "x"],
+        );
+        assert_eq!(two, error(Some(json!({"channel": ["y", "x"]}))));
+        // A request without a bad channel is answered as usual.
+        let fine = answer(config(BadChannelRefusal::WholeRequest), &["a"]);
+        assert_eq!(fine, [json!({"jsonrpc": "2.0", "id": 1, "result": ["a"]})]);
+        let code = config(BadChannelRefusal::WholeRequest).bad_channel_code(TOO_MANY_REQUESTS);
+        assert_eq!(
+            answer(code, &["x"])[0]["error"]["code"],
+            json!(TOO_MANY_REQUESTS)
+        );
     }
 }

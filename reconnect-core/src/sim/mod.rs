@@ -132,7 +132,8 @@ use std::time::Duration;
 
 #[cfg(feature = "json")]
 pub use jsonrpc::{
-    JsonRpcServer, JsonRpcServerConfig, AUTH_INVALID_CREDENTIALS, TOO_MANY_REQUESTS,
+    BadChannelRefusal, JsonRpcServer, JsonRpcServerConfig, AUTH_INVALID_CREDENTIALS,
+    INVALID_PARAMS, TOO_MANY_REQUESTS,
 };
 pub use network::Network;
 pub use script::{AuthRejection, Fault, Script, ServerFault};

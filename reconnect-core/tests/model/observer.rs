@@ -702,15 +702,26 @@ impl Observer {
                         topics.len()
                     ));
                 }
+                let mut requested_again = 0;
                 for (topic, resume) in topics {
                     let is_new = subscribing.as_deref() == Some(topic.as_str());
                     if !wanted.contains(topic) && !is_new {
                         return Err(format!("(d) subscribe of {topic:?}, which is not wanted"));
                     }
-                    if let Some(s @ (Sub::Pending(_) | Sub::Active)) = c.subs.get(topic) {
-                        return Err(format!(
-                            "(d) {topic:?} requested twice on {conn:?} (it is {s:?})"
-                        ));
+                    match c.subs.get(topic) {
+                        // Its request was answered without confirming or rejecting it: a batch
+                        // refused as a whole, whose topics the session asks for again.
+                        Some(Sub::Pending(old))
+                            if !c.pending.iter().any(|r| r.id() == Some(*old)) =>
+                        {
+                            requested_again += 1;
+                        }
+                        Some(s @ (Sub::Pending(_) | Sub::Active)) => {
+                            return Err(format!(
+                                "(d) {topic:?} requested twice on {conn:?} (it is {s:?})"
+                            ));
+                        }
+                        _ => {}
                     }
                     if *resume != last_seq.get(topic).copied() {
                         return Err(format!(
@@ -724,7 +735,7 @@ impl Observer {
                 if topics.iter().map(|t| &t.0).collect::<BTreeSet<_>>().len() != topics.len() {
                     return Err(format!("(d) a topic twice in one frame: {frame:?}"));
                 }
-                if c.live_at.is_none() {
+                if c.live_at.is_none() && requested_again == 0 {
                     c.restored_sends += topics.len();
                     self.tally.resubscribes += topics.len() as u64;
                 }

@@ -2,7 +2,7 @@
 //!
 //! Client frames: `auth <id> <secret>`, `setup <id> <index>`, `sub <id> <topic>[@<last_seq>],…`,
 //! `unsub <id> <topic>,…`, `hb <id>`. Server frames: `ack <id> [-<rejected topic>…]`,
-//! `nack <id> <code> [<retry_after_ms>]`, `data <topic> <seq>`, `hbreq` (answered with
+//! `nack <id> <code> [<retry_after_ms>] [blame=<topic>,…]`, `data <topic> <seq>`, `hbreq` (answered with
 //! `hbreply`), `beat`, `err <code> <retry_after_ms>`. Auth nack codes: 1 fatal, 3 refresh,
 //! anything else transient; subscribe nack code 5 is transient, anything else permanent.
 
@@ -21,6 +21,8 @@ pub struct LineAdapter {
     pub heartbeat: bool,
     pub reauth: bool,
     pub no_acks: bool,
+    /// The topics the last nack blamed (`blame=…`), with its request id.
+    pub blamed: Option<(RequestId, Vec<String>)>,
 }
 
 impl LineAdapter {
@@ -95,10 +97,18 @@ impl Protocol for LineAdapter {
                     })
                     .collect(),
             },
-            ["nack", n, code, rest @ ..] if id(Some(n)).is_some() => Inbound::Nack {
-                id: id(Some(n)).unwrap(),
-                error: server_error(code, rest.first().copied()),
-            },
+            ["nack", n, code, rest @ ..] if id(Some(n)).is_some() => {
+                let blame = rest.iter().find_map(|w| w.strip_prefix("blame="));
+                self.blamed = blame.map(|b| {
+                    let names = b.split(',').map(str::to_owned).collect();
+                    (id(Some(n)).unwrap(), names)
+                });
+                let retry = rest.first().copied().filter(|w| !w.starts_with("blame="));
+                Inbound::Nack {
+                    id: id(Some(n)).unwrap(),
+                    error: server_error(code, retry),
+                }
+            }
             ["data", topic, seq] => Inbound::Data {
                 topic: topics.find(topic),
                 seq: seq.parse().ok(),
@@ -126,6 +136,21 @@ impl Protocol for LineAdapter {
         } else {
             NackKind::Permanent
         }
+    }
+    fn blamed_topics(
+        &mut self,
+        id: RequestId,
+        _error: &ServerError,
+        topics: &[Topic],
+    ) -> Option<Vec<Topic>> {
+        let (_, names) = self.blamed.take().filter(|(nacked, _)| *nacked == id)?;
+        Some(
+            topics
+                .iter()
+                .filter(|t| names.iter().any(|n| n == t.as_str()))
+                .cloned()
+                .collect(),
+        )
     }
 }
 

@@ -8,6 +8,7 @@ mod backoff;
 mod classification;
 mod contract;
 mod control;
+mod isolation;
 mod limits;
 mod liveness;
 mod observability;

@@ -56,7 +56,7 @@ use requests::{channels_params, interval_params, json_string, request};
 /// | `{"method":"heartbeat","params":{"type":"test_request"}}` | [`Inbound::HeartbeatRequest`], answered with `public/test` |
 /// | `{"method":"heartbeat","params":{"type":"heartbeat"}}` | [`Inbound::Heartbeat`] |
 /// | `{"id":N,"result":R}` | [`Inbound::Ack`]; for a subscribe, channels missing from the array R are rejected |
-/// | `{"id":N,"error":E}` | [`Inbound::Nack`] with E as a [`ServerError`] |
+/// | `{"id":N,"error":E}` | [`Inbound::Nack`] with E as a [`ServerError`]; channels in `E.data.channel` (a string or an array of strings) are the ones [blamed](Protocol::blamed_topics) |
 /// | `{"id":K,…}` with K from [`JsonRpcAdapter::HEARTBEAT_REPLY_ID_BASE`] up | [`Inbound::Heartbeat`]: the answer to our heartbeat reply |
 /// | `{"error":E}` without an id, or with `"id":null` | [`Inbound::ServerError`] |
 /// | anything else: string ids, other methods, other shapes, invalid JSON, binary frames | [`Inbound::Other`] |
@@ -134,6 +134,9 @@ pub struct JsonRpcAdapter {
     invalid_auth: Option<u64>,
     /// Auth requests in flight and the lifetime their answer granted.
     grants: auth::Grants,
+    /// The request id and the channels named by `error.data.channel` of the last error answer,
+    /// for [`Protocol::blamed_topics`], which the session calls right after classifying it.
+    blamed: Option<(u64, Vec<String>)>,
 }
 
 impl Default for JsonRpcAdapter {
@@ -165,6 +168,7 @@ impl JsonRpcAdapter {
             heartbeat_replies: 0,
             invalid_auth: None,
             grants: auth::Grants::default(),
+            blamed: None,
             config,
         }
     }
@@ -219,6 +223,8 @@ impl JsonRpcAdapter {
             .answered(id, envelope.result.filter(|_| envelope.error.is_none()));
         if let Some(error) = envelope.error {
             self.remembered.take(id);
+            let blamed = response::blamed_channels(error);
+            self.blamed = (!blamed.is_empty()).then_some((id, blamed));
             let mut error = response::server_error(error);
             if self.invalid_auth == Some(id) {
                 error.message = format!(
@@ -383,5 +389,22 @@ impl Protocol for JsonRpcAdapter {
             }
             _ => NackKind::Permanent,
         }
+    }
+
+    /// The channels that `error.data.channel` of the error answer to `id` names (a string, or
+    /// an array of strings) among `topics`; `None` when it names none of them.
+    fn blamed_topics(
+        &mut self,
+        id: RequestId,
+        _error: &ServerError,
+        topics: &[Topic],
+    ) -> Option<Vec<Topic>> {
+        let (answered, channels) = self.blamed.take()?;
+        let blamed: Vec<Topic> = topics
+            .iter()
+            .filter(|t| answered == id.0 && channels.iter().any(|c| c == t.as_str()))
+            .cloned()
+            .collect();
+        (!blamed.is_empty()).then_some(blamed)
     }
 }

@@ -52,6 +52,23 @@ fn retry_after(data: &Map<String, Value>) -> Option<Duration> {
     Duration::try_from_secs_f64(seconds).ok()
 }
 
+/// The channels a JSON-RPC `error` blames: `error.data.channel`, a string or an array of
+/// strings (other members of the array are ignored). Empty when the error names none.
+pub(super) fn blamed_channels(raw: &RawValue) -> Vec<String> {
+    let Ok(Value::Object(error)) = serde_json::from_str::<Value>(raw.get()) else {
+        return Vec::new();
+    };
+    match error.get("data").and_then(|data| data.get("channel")) {
+        Some(Value::String(channel)) => vec![channel.clone()],
+        Some(Value::Array(channels)) => channels
+            .iter()
+            .filter_map(Value::as_str)
+            .map(str::to_owned)
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
 /// The channels of a subscribe request that its `result` does not list.
 ///
 /// Deribit answers with the array of channels it actually subscribed; a channel missing from
@@ -117,6 +134,28 @@ mod tests {
         assert_eq!(e, ServerError::new(None, r#"{"code":"x"}"#));
         let e = server_error(raw(r#"{"code":1.5,"message":"m"}"#));
         assert_eq!(e.code, None);
+    }
+
+    #[test]
+    fn blamed_channels_come_from_error_data_channel() {
+        let blamed = |text: &str| blamed_channels(raw(text));
+        assert_eq!(
+            blamed(r#"{"code":1,"message":"m","data":{"channel":"x.y"}}"#),
+            ["x.y"]
+        );
+        assert_eq!(
+            blamed(r#"{"code":1,"message":"m","data":{"channel":["a",7,"b"]}}"#),
+            ["a", "b"]
+        );
+        for text in [
+            r#"{"code":1,"message":"m"}"#,
+            r#"{"code":1,"message":"m","data":"channel"}"#,
+            r#"{"code":1,"message":"m","data":{"channel":5}}"#,
+            r#"{"code":1,"message":"m","data":{"channels":["a"]}}"#,
+            r#""boom""#,
+        ] {
+            assert!(blamed(text).is_empty(), "{text}");
+        }
     }
 
     #[test]

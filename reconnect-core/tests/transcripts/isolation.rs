@@ -1,0 +1,264 @@
+//! A subscribe batch refused as a whole: attribution, bisection, permanent against transient
+//! refusals, during a restore and while live; pacing, timeouts and unsubscribes meanwhile.
+
+use crate::harness::{config, ms, Harness, LineAdapter};
+use reconnect_core::{Command, Config, Refusal, SubscribeError, SubscriptionStatus};
+
+/// A session whose adapter batches up to `batch` topics, with `topics` wanted, connected and
+/// open (the restore's first frames sent), the log skipped.
+fn restoring(c: Config, batch: usize, topics: &[&str]) -> Harness {
+    let adapter = LineAdapter {
+        batch,
+        ..LineAdapter::new()
+    };
+    let mut h = Harness::with_adapter(c, adapter);
+    for t in topics {
+        h.session.subscribe(h.now, *t).unwrap();
+    }
+    h.start();
+    h.open();
+    h
+}
+
+fn wanted(h: &Harness) -> Vec<(String, SubscriptionStatus)> {
+    h.session
+        .subscriptions()
+        .map(|s| (s.topic.to_string(), s.status))
+        .collect()
+}
+
+#[test]
+fn during_restore_a_named_culprit_alone_is_rejected_and_the_rest_asked_again() {
+    let mut h = restoring(config(), 10, &["a", "b", "c", "d"]);
+    h.expect(&[
+        "> connecting #1 attempt=1",
+        "connect #1 attempt=1",
+        "> connected #1",
+        "send #1 sub 1 a,b,c,d",
+    ]);
+    h.recv("nack 1 9 blame=c");
+    h.expect(&["> rejected c for good", "send #1 sub 2 a,b,d"]);
+    h.recv("ack 2");
+    h.expect(&[
+        "> subscribed a",
+        "> subscribed b",
+        "> subscribed d",
+        "> live #1 restored=3 outage=0ms",
+    ]);
+}
+
+#[test]
+fn during_restore_an_unattributed_permanent_refusal_is_bisected() {
+    let mut h = restoring(config(), 10, &["a", "b", "c", "d", "e"]);
+    h.skip();
+    h.recv("nack 1 9");
+    // Halves of ⌈5/2⌉ and ⌊5/2⌋, both on the same connection.
+    h.expect(&["send #1 sub 2 a,b,c", "send #1 sub 3 d,e"]);
+    h.recv("ack 3");
+    h.expect(&["> subscribed d", "> subscribed e"]);
+    h.recv("nack 2 9");
+    h.expect(&["send #1 sub 4 a,b", "send #1 sub 5 c"]);
+    // A single topic's refusal is its own.
+    h.recv("nack 5 9");
+    h.expect(&["> rejected c for good"]);
+    h.recv("ack 4");
+    h.expect(&[
+        "> subscribed a",
+        "> subscribed b",
+        "> live #1 restored=4 outage=0ms",
+    ]);
+    let names: Vec<String> = wanted(&h).into_iter().map(|(t, _)| t).collect();
+    assert_eq!(names, ["a", "b", "d", "e"]);
+    assert_eq!(h.count("connect"), 1);
+}
+
+#[test]
+fn an_unattributed_transient_refusal_is_not_bisected_but_retried_per_topic() {
+    let mut c = config();
+    c.restore.nack_retry_initial = ms(400);
+    let mut h = restoring(c, 10, &["a", "b", "c"]);
+    h.skip();
+    // A rate limit with a hint: every topic waits the hint, none is split off or lost.
+    h.recv("nack 1 5 1000");
+    h.expect(&[
+        "> rejected a, retry in 1000ms",
+        "> rejected b, retry in 1000ms",
+        "> rejected c, retry in 1000ms",
+        "> live #1 restored=0 outage=0ms",
+    ]);
+    assert!(wanted(&h)
+        .iter()
+        .all(|(_, s)| matches!(s, SubscriptionStatus::RetryAt(_))));
+    assert_eq!(h.fire_next(), ms(1000));
+    h.expect(&["send #1 sub 2 a,b,c"]);
+    h.recv("ack 2");
+    h.expect(&["> subscribed a", "> subscribed b", "> subscribed c"]);
+}
+
+#[test]
+fn a_named_culprit_of_a_transient_refusal_retries_alone() {
+    let mut c = config();
+    c.restore.nack_retry_initial = ms(400);
+    let mut h = restoring(c, 10, &["a", "b", "c"]);
+    h.skip();
+    h.recv("nack 1 5 1000 blame=b");
+    h.expect(&["> rejected b, retry in 1000ms", "send #1 sub 2 a,c"]);
+    h.recv("ack 2");
+    h.expect(&[
+        "> subscribed a",
+        "> subscribed c",
+        "> live #1 restored=2 outage=0ms",
+    ]);
+    h.fire_next();
+    h.expect(&["send #1 sub 3 b"]);
+}
+
+#[test]
+fn while_live_a_refused_retry_batch_is_bisected_at_once() {
+    let mut c = config();
+    c.restore.nack_retry_initial = ms(400);
+    c.backoff.min_uptime = ms(3_600_000);
+    let mut h = restoring(c, 10, &["a", "b", "c", "d"]);
+    h.skip();
+    h.recv("nack 1 5 1000");
+    h.skip();
+    h.fire_next();
+    // Live: the retry went out as one batch.
+    assert!(matches!(
+        h.session.state(),
+        reconnect_core::State::Live { .. }
+    ));
+    h.expect(&["send #1 sub 2 a,b,c,d"]);
+    h.recv("nack 2 9");
+    h.expect(&["send #1 sub 3 a,b", "send #1 sub 4 c,d"]);
+    h.recv("nack 4 9 blame=d");
+    h.expect(&["> rejected d for good", "send #1 sub 5 c"]);
+    h.recv("ack 3");
+    h.recv("ack 5");
+    h.expect(&["> subscribed a", "> subscribed b", "> subscribed c"]);
+    let names: Vec<String> = wanted(&h).into_iter().map(|(t, _)| t).collect();
+    assert_eq!(names, ["a", "b", "c"]);
+}
+
+#[test]
+fn re_requests_keep_the_restore_pace_and_live_waits_for_them() {
+    let mut c = config();
+    c.restore.frames_per_second = Some(10);
+    let mut h = restoring(c, 2, &["a", "b", "c", "d"]);
+    h.skip();
+    h.recv("nack 1 9");
+    // The pace timer (100 ms) is already running for c,d: nothing goes out now.
+    h.expect(&[]);
+    assert_eq!(h.fire_next(), ms(100));
+    // Requeued topics go first, one frame per tick.
+    h.expect(&["send #1 sub 2 a"]);
+    h.recv("ack 2");
+    h.expect(&["> subscribed a"]);
+    assert_eq!(h.fire_next(), ms(100));
+    h.expect(&["send #1 sub 3 b"]);
+    assert_eq!(h.fire_next(), ms(100));
+    h.expect(&["send #1 sub 4 c,d"]);
+    h.recv("ack 4");
+    h.recv("nack 3 9");
+    h.expect(&[
+        "> subscribed c",
+        "> subscribed d",
+        "> rejected b for good",
+        "> live #1 restored=3 outage=300ms",
+    ]);
+}
+
+#[test]
+fn a_refusal_after_the_last_frame_waits_a_full_pace_gap() {
+    let mut c = config();
+    c.restore.frames_per_second = Some(4);
+    let mut h = restoring(c, 10, &["a", "b"]);
+    h.skip();
+    h.advance(ms(30));
+    h.recv("nack 1 9");
+    h.expect(&[]);
+    assert_eq!(h.fire_next(), ms(250));
+    h.expect(&["send #1 sub 2 a"]);
+    assert_eq!(h.fire_next(), ms(250));
+    h.expect(&["send #1 sub 3 b"]);
+}
+
+#[test]
+fn a_topic_unsubscribed_meanwhile_is_left_out_of_the_re_request() {
+    let mut c = config();
+    c.restore.frames_per_second = Some(10);
+    let mut h = restoring(c, 10, &["a", "b", "c", "d"]);
+    h.skip();
+    h.recv("nack 1 9");
+    h.session.unsubscribe(h.now, "b").unwrap();
+    h.session.unsubscribe(h.now, "c").unwrap();
+    // c is wanted again: a new want, requested on its own, not as part of the refused batch.
+    h.session.subscribe(h.now, "c").unwrap();
+    h.skip();
+    h.fire_next();
+    h.expect(&["send #1 sub 4 a"]);
+    h.fire_next();
+    h.expect(&["send #1 sub 5 d"]);
+    h.fire_next();
+    h.expect(&["send #1 sub 6 c"]);
+    h.ack_all_pending();
+    let names: Vec<String> = wanted(&h).into_iter().map(|(t, _)| t).collect();
+    assert_eq!(names, ["a", "d", "c"]);
+    // b never asked for again; c only as the new want.
+    assert_eq!(
+        h.sent_texts(),
+        [
+            "sub 1 a,b,c,d",
+            "unsub 2 b",
+            "unsub 3 c",
+            "sub 4 a",
+            "sub 5 d",
+            "sub 6 c"
+        ]
+    );
+}
+
+#[test]
+fn each_re_request_has_its_own_subscribe_timeout() {
+    let mut c = config();
+    c.timeouts.subscribe = ms(4_321);
+    let mut h = restoring(c, 10, &["a", "b"]);
+    h.skip();
+    h.advance(ms(1_000));
+    h.recv("nack 1 9");
+    h.expect(&["send #1 sub 2 a", "send #1 sub 3 b"]);
+    h.recv("ack 2");
+    h.skip();
+    // Measured from the re-request, not from the refused request.
+    assert_eq!(h.fire_next(), ms(4_321));
+    let lines = h.take();
+    assert!(
+        lines.iter().any(|l| l.contains("Subscribe timeout")),
+        "{lines:#?}"
+    );
+}
+
+#[test]
+fn an_empty_topic_is_refused_with_a_typed_error() {
+    let mut h = Harness::new(config());
+    assert_eq!(
+        h.session.subscribe(h.now, ""),
+        Err(SubscribeError::EmptyTopic)
+    );
+    let refused = h
+        .session
+        .apply(h.now, Command::Subscribe("".into()))
+        .unwrap_err();
+    assert_eq!(
+        refused.refusal,
+        Refusal::Subscribe(SubscribeError::EmptyTopic)
+    );
+    assert_eq!(h.session.subscriptions().count(), 0);
+    h.start();
+    h.go_live();
+    assert_eq!(
+        h.session.subscribe(h.now, ""),
+        Err(SubscribeError::EmptyTopic)
+    );
+    assert!(h.sent_texts().iter().all(|t| !t.starts_with("sub")));
+}
