@@ -105,6 +105,7 @@
 #![warn(missing_docs)]
 
 mod admission;
+pub mod close;
 mod config;
 mod conn;
 mod driver;
@@ -121,7 +122,9 @@ mod wake;
 pub use config::{ConnectRate, DriverConfig};
 pub use driver::Driver;
 pub use embedded::{Embedded, EventHandler};
-pub use endpoint::{default_websocket_config, AttemptInfo, Endpoint, EndpointError, RequestHook};
+pub use endpoint::{
+    default_websocket_config, max_frame_len, AttemptInfo, Endpoint, EndpointError, RequestHook,
+};
 pub use event::Event;
 pub use handle::{DriverHandle, HandleError, SessionHandle, SessionId};
 /// The command types the handles and [`Event::Refused`] use (from the core, shared by every
