@@ -341,7 +341,7 @@ mod tests {
             ("http://example.com/", E::UnsupportedScheme),
             ("https://example.com/", E::UnsupportedScheme),
             ("ftp://example.com/", E::UnsupportedScheme),
-            ("example.com/ws", E::UnsupportedScheme),
+            ("example.com/ws", E::NotAUrl),
             ("ws://exa mple.com/", E::NotAUrl),
             ("ws://example.com/a b", E::NotAUrl),
             (" ws://example.com/", E::NotAUrl),
