@@ -111,7 +111,9 @@ impl CloseTap {
                 &bytes[1..]
             }
             State::Payload { left, close } => {
-                let n = usize::try_from(*left).unwrap_or(usize::MAX).min(bytes.len());
+                let n = usize::try_from(*left)
+                    .unwrap_or(usize::MAX)
+                    .min(bytes.len());
                 if let Some(capture) = close {
                     for &b in &bytes[..n] {
                         if capture.have >= 2 {
@@ -293,7 +295,16 @@ mod tests {
         let mut wire = RESPONSE.to_vec();
         let mask = [1, 2, 3, 4];
         let code = 5000u16.to_be_bytes();
-        wire.extend([0x88, 0x80 | 2, 1, 2, 3, 4, code[0] ^ mask[0], code[1] ^ mask[1]]);
+        wire.extend([
+            0x88,
+            0x80 | 2,
+            1,
+            2,
+            3,
+            4,
+            code[0] ^ mask[0],
+            code[1] ^ mask[1],
+        ]);
         wire.extend(frame(0x8, &1000u16.to_be_bytes()));
         assert_eq!(tapped(&[&wire]), Some(Some(5000)));
     }

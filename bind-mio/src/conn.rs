@@ -31,9 +31,9 @@ use tungstenite::protocol::frame::CloseFrame;
 use tungstenite::protocol::WebSocketConfig;
 use tungstenite::{Error as WsError, Message, WebSocket};
 
+use crate::close;
 use crate::errors;
 use crate::handle::SessionId;
-use crate::close;
 use crate::stream::{HandshakeProgress, Stream, Tapped, TlsStream};
 
 /// Where the attempt stands.

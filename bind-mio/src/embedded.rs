@@ -22,7 +22,9 @@ use crate::conn::{Conn, TlsTarget};
 use crate::endpoint::{AttemptInfo, Endpoint};
 use crate::errors;
 use crate::event::Event;
-use crate::handle::{self, DriverHandle, Envelope, Inbox, Mailbox, Request, SessionHandle, SessionId};
+use crate::handle::{
+    self, DriverHandle, Envelope, Inbox, Mailbox, Request, SessionHandle, SessionId,
+};
 use crate::resolver::{Resolved, Resolver};
 use crate::wake::Wake;
 

@@ -319,7 +319,11 @@ mod tests {
         assert_eq!(e.host(), "::1");
         assert!(e.ip_literal().is_some());
         assert_eq!(Endpoint::new("ws://[::1]/").unwrap().port(), 80);
-        assert_eq!(Endpoint::new("ws://h:/").unwrap().port(), 80, "an empty port");
+        assert_eq!(
+            Endpoint::new("ws://h:/").unwrap().port(),
+            80,
+            "an empty port"
+        );
         assert_eq!(Endpoint::new("ws://u:p@h:81/").unwrap().port(), 81);
         assert_eq!(Endpoint::new("ws://h:65535/").unwrap().port(), 65535);
         assert_eq!(Endpoint::new("ws://h:1/").unwrap().port(), 1);

@@ -60,7 +60,11 @@ fn io_rows() {
         ("WriteZero", E::WriteZero, K::Io),
         ("Interrupted", E::Interrupted, K::Io),
         ("Other", E::Other, K::Io),
-        ("PermissionDenied (any other kind)", E::PermissionDenied, K::Io),
+        (
+            "PermissionDenied (any other kind)",
+            E::PermissionDenied,
+            K::Io,
+        ),
     ];
     for (row, kind, expected) in rows {
         check(row, io(kind), expected, RETRY);
@@ -139,7 +143,12 @@ fn tls_rows() {
         Alert::IllegalParameter,
     ] {
         let row = format!("AlertReceived({alert:?}), another alert");
-        check(&row, tls(rustls::Error::AlertReceived(alert)), K::Tls, RETRY);
+        check(
+            &row,
+            tls(rustls::Error::AlertReceived(alert)),
+            K::Tls,
+            RETRY,
+        );
     }
     let others = [
         ("DecryptError", rustls::Error::DecryptError),

@@ -98,8 +98,7 @@ use reconnect_core::{Config, ConfigError, Protocol, Session};
 // Where a session connects is not runtime-specific: the endpoint, its TLS configurations and
 // the error classification are bind-mio's, so both bindings mean the same by them.
 pub use bind_mio::{
-    default_websocket_config, max_frame_len, tls, AttemptInfo, Endpoint, EndpointError,
-    RequestHook,
+    default_websocket_config, max_frame_len, tls, AttemptInfo, Endpoint, EndpointError, RequestHook,
 };
 pub use event::{Event, EventStream};
 pub use handle::{HandleError, SessionHandle};

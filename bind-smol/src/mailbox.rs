@@ -344,7 +344,10 @@ mod tests {
             }
             _ => panic!("the bound holds"),
         }
-        assert!(tx.try_send(Command::Pause).is_ok(), "commands without payload pass");
+        assert!(
+            tx.try_send(Command::Pause).is_ok(),
+            "commands without payload pass"
+        );
         assert!(matches!(rx.poll_recv(&mut cx), Poll::Ready(Some(_))));
         assert!(tx.try_send(send(2_500)).is_ok(), "taking one made room");
         assert!(tx.try_send(send(1)).is_err());

@@ -269,7 +269,11 @@ impl RawServer {
 
     /// Waits for the server to have answered every connection (a panic in it fails the test).
     fn join(mut self) {
-        self.thread.take().unwrap().join().expect("the server thread");
+        self.thread
+            .take()
+            .unwrap()
+            .join()
+            .expect("the server thread");
     }
 }
 
