@@ -242,7 +242,8 @@ pub fn connect_deadline<H: Harness>() {
 }
 
 /// A server on 127.0.0.1 that answers its first `n` connections with `answer` (given the
-/// connection's index) and then stops listening: for replies the kit's server never sends.
+/// connection's index) and then stops listening (or gives up after `LIMIT`): for replies the
+/// kit's server never sends.
 struct RawServer {
     url: String,
     thread: Option<JoinHandle<()>>,
@@ -252,9 +253,21 @@ impl RawServer {
     fn start(n: usize, answer: impl Fn(usize, TcpStream) + Send + 'static) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let url = format!("ws://{}/raw", listener.local_addr().unwrap());
+        // Polled, so that a client that stops coming back cannot hang the test.
+        listener.set_nonblocking(true).unwrap();
         let thread = std::thread::spawn(move || {
+            let deadline = std::time::Instant::now() + LIMIT;
             for i in 0..n {
-                let (stream, _) = listener.accept().unwrap();
+                let stream = loop {
+                    match listener.accept() {
+                        Ok((stream, _)) => break stream,
+                        Err(_) if std::time::Instant::now() < deadline => {
+                            std::thread::sleep(Duration::from_millis(5))
+                        }
+                        Err(_) => return,
+                    }
+                };
+                stream.set_nonblocking(false).unwrap();
                 // Only a hung client would hit these.
                 stream.set_read_timeout(Some(LIMIT)).unwrap();
                 stream.set_write_timeout(Some(LIMIT)).unwrap();
