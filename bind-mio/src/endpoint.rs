@@ -91,8 +91,9 @@ fn written_port(authority: &str) -> Option<&str> {
 /// that grows only while a large message arrives, an 8 KiB write batch, writes that stay
 /// blocked beyond 4 MiB treated as backpressure, and 16 MiB message and frame limits.
 ///
-/// `max_write_buffer_size` must exceed the largest message the application sends: a message
-/// that does not fit is reported to the session as
+/// `max_write_buffer_size` bounds the largest message the application can send: a larger send
+/// is refused with [`SendErrorKind::TooLarge`](reconnect_core::SendErrorKind::TooLarge) (see
+/// [`max_frame_len`]), and writes that stay blocked beyond it are reported to the session as
 /// [`TransportErrorKind::Backpressure`](reconnect_core::TransportErrorKind::Backpressure).
 pub fn default_websocket_config() -> WebSocketConfig {
     WebSocketConfig::default()

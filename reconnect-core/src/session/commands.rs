@@ -176,7 +176,8 @@ impl<P: Protocol> Session<P> {
     ///
     /// The driver must call it with the largest payload its transport can write (its WebSocket
     /// write buffer and frame limits) before it passes the session any send, so that one
-    /// oversized frame is refused instead of ending a healthy connection.
+    /// oversized frame is refused instead of ending a healthy connection. Sends already queued
+    /// in the outbox are not checked again: lower the limit before queuing any.
     pub fn limit_frame_len(&mut self, max: usize) {
         self.config.max_frame_len = self.config.max_frame_len.min(max);
     }
