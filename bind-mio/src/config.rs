@@ -38,8 +38,15 @@ pub struct DriverConfig {
     /// need them). A slow lookup occupies one thread. Default 2.
     pub resolver_threads: usize,
     /// Commands from handles that may wait unread; beyond it, handle methods fail with
-    /// [`HandleError::Full`](crate::HandleError::Full). Default 65,536.
+    /// [`HandleError::Full`](crate::HandleError::Full), handing a send's frame back. Default
+    /// 65,536.
     pub mailbox_capacity: usize,
+    /// Payload bytes of the sends that may wait unread in the mailbox (all sessions of the
+    /// driver together); beyond it, sends fail with
+    /// [`HandleError::Full`](crate::HandleError::Full), the frame handed back. While nothing
+    /// waits, one send of any size is taken, so a frame larger than the bound still passes
+    /// alone. The memory bound when the loop falls behind. Default 16 MiB.
+    pub mailbox_bytes: usize,
     /// Messages read from one connection per readiness pass before the others get their turn
     /// (the connection is served again before the loop sleeps). Default 64.
     pub read_budget: usize,
@@ -55,6 +62,7 @@ impl Default for DriverConfig {
             }),
             resolver_threads: 2,
             mailbox_capacity: 65_536,
+            mailbox_bytes: 16 << 20,
             read_budget: 64,
         }
     }
@@ -79,6 +87,11 @@ impl DriverConfig {
     /// Sets [`DriverConfig::mailbox_capacity`].
     pub fn mailbox_capacity(mut self, n: usize) -> Self {
         self.mailbox_capacity = n;
+        self
+    }
+    /// Sets [`DriverConfig::mailbox_bytes`].
+    pub fn mailbox_bytes(mut self, bytes: usize) -> Self {
+        self.mailbox_bytes = bytes;
         self
     }
     /// Sets [`DriverConfig::read_budget`].

@@ -31,9 +31,10 @@ use tungstenite::protocol::frame::CloseFrame;
 use tungstenite::protocol::WebSocketConfig;
 use tungstenite::{Error as WsError, Message, WebSocket};
 
+use crate::close;
 use crate::errors;
 use crate::handle::SessionId;
-use crate::stream::{HandshakeProgress, Stream, TlsStream};
+use crate::stream::{HandshakeProgress, Stream, Tapped, TlsStream};
 
 /// Where the attempt stands.
 enum Phase {
@@ -46,9 +47,9 @@ enum Phase {
     /// TLS handshake in flight.
     Tls(Box<TlsStream>),
     /// WebSocket upgrade in flight.
-    Upgrading(Box<MidHandshake<ClientHandshake<Stream>>>),
+    Upgrading(Box<MidHandshake<ClientHandshake<Tapped>>>),
     /// Open (possibly closing).
-    Open(Box<WebSocket<Stream>>),
+    Open(Box<WebSocket<Tapped>>),
     /// The end was reported; the socket, if any, is gone. Waiting for `Release`.
     Ended,
 }
@@ -280,7 +281,7 @@ impl Conn {
             );
             return false;
         };
-        match ClientHandshake::start(stream, request, Some(self.websocket)) {
+        match ClientHandshake::start(Tapped::new(stream), request, Some(self.websocket)) {
             Ok(mid) => self.on_upgrade(mid.handshake(), budget, out),
             Err(e) => {
                 self.fail(errors::from_ws(&e), out);
@@ -292,8 +293,8 @@ impl Conn {
     fn on_upgrade(
         &mut self,
         result: Result<
-            (WebSocket<Stream>, tungstenite::handshake::client::Response),
-            HandshakeError<ClientHandshake<Stream>>,
+            (WebSocket<Tapped>, tungstenite::handshake::client::Response),
+            HandshakeError<ClientHandshake<Tapped>>,
         >,
         budget: usize,
         out: &mut Vec<Input>,
@@ -324,7 +325,7 @@ impl Conn {
     /// until `WouldBlock` or the budget. Reports the end of the connection into `out`.
     fn flush_and_read(
         &mut self,
-        ws: &mut WebSocket<Stream>,
+        ws: &mut WebSocket<Tapped>,
         budget: usize,
         out: &mut Vec<Input>,
     ) -> bool {
@@ -349,15 +350,17 @@ impl Conn {
                 Ok(Message::Close(frame)) => {
                     if !self.closed {
                         self.closed = true;
-                        let (code, reason) = match frame {
-                            Some(f) => (Some(u16::from(f.code)), f.reason.as_str().to_owned()),
-                            None => (None, String::new()),
-                        };
-                        out.push(Input::Closed {
-                            conn: self.id,
-                            code,
-                            reason,
-                        });
+                        let wire = ws.get_ref().tap.first_close();
+                        match close::closed_input(self.id, frame, wire) {
+                            // An invalid code: tungstenite queued its 1002 answer; send it
+                            // before the socket is dropped with the failure.
+                            Input::Failed { error, .. } => {
+                                let _ = ws.flush();
+                                self.fail(error, out);
+                                return false;
+                            }
+                            input => out.push(input),
+                        }
                     }
                 }
                 Ok(Message::Frame(_)) => {}
@@ -488,7 +491,7 @@ impl Conn {
 }
 
 /// tungstenite's flush, with `WouldBlock` meaning "queued, more on the next writable".
-fn flush(ws: &mut WebSocket<Stream>) -> Result<(), WsError> {
+fn flush(ws: &mut WebSocket<Tapped>) -> Result<(), WsError> {
     match ws.flush() {
         Ok(()) => Ok(()),
         Err(WsError::Io(e)) if e.kind() == io::ErrorKind::WouldBlock => Ok(()),

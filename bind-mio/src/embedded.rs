@@ -6,7 +6,6 @@ use std::collections::{BinaryHeap, VecDeque};
 use std::io;
 use std::ops::Range;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{self, Receiver};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -23,7 +22,9 @@ use crate::conn::{Conn, TlsTarget};
 use crate::endpoint::{AttemptInfo, Endpoint};
 use crate::errors;
 use crate::event::Event;
-use crate::handle::{DriverHandle, Envelope, Mailbox, Request, SessionHandle, SessionId};
+use crate::handle::{
+    self, DriverHandle, Envelope, Inbox, Mailbox, Request, SessionHandle, SessionId,
+};
 use crate::resolver::{Resolved, Resolver};
 use crate::wake::Wake;
 
@@ -130,7 +131,7 @@ pub struct Embedded<P> {
     waker_token: Option<Token>,
     wake: Arc<Wake>,
     mailbox: Mailbox,
-    inbox: Receiver<Envelope>,
+    inbox: Inbox,
     stop: Arc<AtomicBool>,
     tokens: TokenPool,
     sessions: Vec<Slot<P>>,
@@ -204,14 +205,15 @@ impl<P: Protocol> Embedded<P> {
         config: DriverConfig,
     ) -> io::Result<Self> {
         let wake = Arc::new(Wake::new(waker));
-        let (tx, inbox) = mpsc::sync_channel(config.mailbox_capacity.max(1));
+        let (mailbox, inbox) = handle::mailbox(
+            config.mailbox_capacity,
+            config.mailbox_bytes,
+            Arc::clone(&wake),
+        );
         Ok(Embedded {
             registry: registry.try_clone()?,
             waker_token: None,
-            mailbox: Mailbox {
-                tx,
-                wake: Arc::clone(&wake),
-            },
+            mailbox,
             inbox,
             stop: Arc::new(AtomicBool::new(false)),
             tokens: TokenPool {
@@ -244,7 +246,13 @@ impl<P: Protocol> Embedded<P> {
 
     /// Adds `session`, connecting to `endpoint`, and starts it if it is idle (subscribe and
     /// set credentials on it before adding, or through its handle afterwards).
-    pub fn add_session(&mut self, session: Session<P>, endpoint: Endpoint) -> SessionId {
+    ///
+    /// The session's [`max_frame_len`](reconnect_core::Config::max_frame_len) is lowered to
+    /// what the endpoint's WebSocket configuration can write
+    /// ([`max_frame_len`](crate::max_frame_len)), so an oversized send is refused instead of
+    /// ending the connection.
+    pub fn add_session(&mut self, mut session: Session<P>, endpoint: Endpoint) -> SessionId {
+        session.limit_frame_len(crate::endpoint::max_frame_len(&endpoint.websocket()));
         let index = match self.free_sessions.pop() {
             Some(i) => i,
             None => {
@@ -323,6 +331,7 @@ impl<P: Protocol> Embedded<P> {
             id,
             mailbox: self.mailbox.clone(),
             alive: Arc::clone(&entry.alive),
+            max_frame_len: entry.session.config().max_frame_len,
         })
     }
 

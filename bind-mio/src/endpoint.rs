@@ -36,25 +36,64 @@ impl AttemptInfo {
 /// not block.
 pub type RequestHook = Box<dyn FnMut(&mut Request, AttemptInfo) + Send>;
 
-/// A URL the binding cannot connect to.
+/// Why [`Endpoint::new`] refused a URL: nothing in it could ever connect, so it is refused
+/// before any attempt (a session would only stop on it later, as a fatal
+/// [`InvalidUrl`](reconnect_core::TransportErrorKind::InvalidUrl)).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct EndpointError(String);
+#[non_exhaustive]
+pub enum EndpointError {
+    /// The text does not parse as a URL (spaces, stray characters, a relative path).
+    NotAUrl,
+    /// The scheme is not `ws` or `wss`.
+    UnsupportedScheme,
+    /// The URL names no host (`ws:///path`, `ws://:80/`).
+    NoHost,
+    /// The port is not a number from 1 to 65,535 (`ws://host:99999/`, `ws://host:0/`): the
+    /// binding never guesses another one.
+    InvalidPort,
+    /// The host of a `wss://` URL cannot be a TLS server name.
+    InvalidTlsName,
+    /// tungstenite cannot build an upgrade request from the URL.
+    Unusable(String),
+}
 
 impl fmt::Display for EndpointError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "unusable endpoint: {}", self.0)
+        f.write_str("unusable endpoint: ")?;
+        match self {
+            EndpointError::NotAUrl => f.write_str("not a URL"),
+            EndpointError::UnsupportedScheme => f.write_str("the scheme must be ws or wss"),
+            EndpointError::NoHost => f.write_str("no host"),
+            EndpointError::InvalidPort => f.write_str("the port must be a number from 1 to 65535"),
+            EndpointError::InvalidTlsName => f.write_str("the host is not a valid TLS server name"),
+            EndpointError::Unusable(why) => write!(f, "{why}"),
+        }
     }
 }
 
 impl std::error::Error for EndpointError {}
+
+/// The port written in an authority (`host:port`, `[v6]:port`, with or without user info), if
+/// any; `Some("")` for a colon with nothing after it.
+fn written_port(authority: &str) -> Option<&str> {
+    let host_port = authority.rsplit_once('@').map_or(authority, |(_, hp)| hp);
+    if host_port.starts_with('[') {
+        host_port
+            .split_once(']')
+            .and_then(|(_, rest)| rest.strip_prefix(':'))
+    } else {
+        host_port.split_once(':').map(|(_, port)| port)
+    }
+}
 
 /// Buffer sizes and limits for one connection, suited to thousands of connections per process:
 /// an 8 KiB read buffer (tungstenite allocates it for every connection; its default is 128 KiB)
 /// that grows only while a large message arrives, an 8 KiB write batch, writes that stay
 /// blocked beyond 4 MiB treated as backpressure, and 16 MiB message and frame limits.
 ///
-/// `max_write_buffer_size` must exceed the largest message the application sends: a message
-/// that does not fit is reported to the session as
+/// `max_write_buffer_size` bounds the largest message the application can send: a larger send
+/// is refused with [`SendErrorKind::TooLarge`](reconnect_core::SendErrorKind::TooLarge) (see
+/// [`max_frame_len`]), and writes that stay blocked beyond it are reported to the session as
 /// [`TransportErrorKind::Backpressure`](reconnect_core::TransportErrorKind::Backpressure).
 pub fn default_websocket_config() -> WebSocketConfig {
     WebSocketConfig::default()
@@ -63,6 +102,30 @@ pub fn default_websocket_config() -> WebSocketConfig {
         .max_write_buffer_size(4 << 20)
         .max_message_size(Some(16 << 20))
         .max_frame_size(Some(16 << 20))
+}
+
+/// The largest payload a connection with `config` can always write, in bytes: the smallest of
+/// `max_frame_size`, `max_message_size` and what fits in `max_write_buffer_size` beside one
+/// batch of frames waiting to be written (`write_buffer_size`) and the largest frame header
+/// (14 bytes). A larger frame would come back from tungstenite as `WriteBufferFull` and end the
+/// connection as backpressure; the bindings lower each session's
+/// [`max_frame_len`](reconnect_core::Config::max_frame_len) to this value, so such a send is
+/// refused instead.
+///
+/// ```
+/// let max = bind_mio::max_frame_len(&bind_mio::default_websocket_config());
+/// assert_eq!(max, (4 << 20) - (8 << 10) - 14);
+/// ```
+pub fn max_frame_len(config: &WebSocketConfig) -> usize {
+    const LARGEST_HEADER: usize = 14;
+    let writable = config
+        .max_write_buffer_size
+        .saturating_sub(config.write_buffer_size)
+        .saturating_sub(LARGEST_HEADER);
+    [config.max_frame_size, config.max_message_size]
+        .into_iter()
+        .flatten()
+        .fold(writable, usize::min)
 }
 
 /// Where a session connects: a `ws://` or `wss://` URL, the TLS configuration for `wss://`,
@@ -109,19 +172,18 @@ impl Endpoint {
     /// [`tls_config`](Self::tls_config) says otherwise.
     ///
     /// # Errors
-    /// Fails for another scheme, a missing host, or a URL that does not parse.
+    /// Everything that could never connect is refused here, before any attempt: text that is
+    /// not a URL, another scheme, a missing or empty host, a port outside 1..=65535 (never
+    /// replaced by the default port), a `wss://` host that is not a TLS server name, and a URL
+    /// tungstenite cannot make an upgrade request from.
     pub fn new(url: &str) -> Result<Self, EndpointError> {
-        let uri: Uri = url
-            .parse()
-            .map_err(|e| EndpointError(format!("not a URL: {e}")))?;
+        let uri: Uri = url.parse().map_err(|_| EndpointError::NotAUrl)?;
         let tls = match uri.scheme_str() {
             Some("ws") => false,
             Some("wss") => true,
-            _ => return Err(EndpointError("the scheme must be ws or wss".to_owned())),
+            _ => return Err(EndpointError::UnsupportedScheme),
         };
-        let authority = uri
-            .authority()
-            .ok_or_else(|| EndpointError("no host".to_owned()))?;
+        let authority = uri.authority().ok_or(EndpointError::NoHost)?;
         let host = authority.host();
         // IPv6 literals come bracketed; the resolver and SNI want them bare.
         let host = host
@@ -129,14 +191,32 @@ impl Endpoint {
             .and_then(|h| h.strip_suffix(']'))
             .unwrap_or(host);
         if host.is_empty() {
-            return Err(EndpointError("no host".to_owned()));
+            return Err(EndpointError::NoHost);
         }
-        let port = authority.port_u16().unwrap_or(if tls { 443 } else { 80 });
+        // `Authority::port_u16` reads a port that does not fit in 16 bits as no port at all,
+        // which would connect to 80 or 443: a service the user never named.
+        let port = match written_port(authority.as_str()) {
+            None | Some("") => {
+                if tls {
+                    443
+                } else {
+                    80
+                }
+            }
+            Some(written) => match written.parse::<u16>() {
+                Ok(port) if port != 0 && written.bytes().all(|b| b.is_ascii_digit()) => port,
+                _ => return Err(EndpointError::InvalidPort),
+            },
+        };
         let host = host.to_owned();
         if tls {
             rustls_pki_types::ServerName::try_from(host.as_str())
-                .map_err(|_| EndpointError("the host is not a valid TLS server name".into()))?;
+                .map_err(|_| EndpointError::InvalidTlsName)?;
         }
+        // Every attempt builds its request this way: a URL it refuses is refused now.
+        (&uri)
+            .into_client_request()
+            .map_err(|e| EndpointError::Unusable(e.to_string()))?;
         Ok(Endpoint {
             host,
             port,
@@ -239,8 +319,51 @@ mod tests {
         let e = Endpoint::new("ws://[::1]:81/").unwrap();
         assert_eq!(e.host(), "::1");
         assert!(e.ip_literal().is_some());
-        assert!(Endpoint::new("http://example.com/").is_err());
-        assert!(Endpoint::new("ws:///nohost").is_err());
+        assert_eq!(Endpoint::new("ws://[::1]/").unwrap().port(), 80);
+        assert_eq!(
+            Endpoint::new("ws://h:/").unwrap().port(),
+            80,
+            "an empty port"
+        );
+        assert_eq!(Endpoint::new("ws://u:p@h:81/").unwrap().port(), 81);
+        assert_eq!(Endpoint::new("ws://h:65535/").unwrap().port(), 65535);
+        assert_eq!(Endpoint::new("ws://h:1/").unwrap().port(), 1);
+    }
+
+    #[test]
+    fn unusable_urls_are_refused_with_their_reason() {
+        use EndpointError as E;
+        let rows = [
+            ("ws://127.0.0.1:99999/", E::InvalidPort),
+            ("ws://127.0.0.1:65536/", E::InvalidPort),
+            ("ws://127.0.0.1:0/", E::InvalidPort),
+            ("wss://example.com:70000/", E::InvalidPort),
+            ("ws://[::1]:99999/", E::InvalidPort),
+            ("ws://u:p@h:99999/", E::InvalidPort),
+            ("ws://:80/", E::NoHost),
+            ("ws:///nohost", E::NotAUrl),
+            ("ws://[]/", E::NoHost),
+            ("http://example.com/", E::UnsupportedScheme),
+            ("https://example.com/", E::UnsupportedScheme),
+            ("ftp://example.com/", E::UnsupportedScheme),
+            ("example.com/ws", E::NotAUrl),
+            ("ws://exa mple.com/", E::NotAUrl),
+            ("ws://example.com/a b", E::NotAUrl),
+            (" ws://example.com/", E::NotAUrl),
+            ("", E::NotAUrl),
+            ("ws://", E::NotAUrl),
+            ("wss://exa_mple..com/", E::InvalidTlsName),
+        ];
+        let wrong: Vec<_> = rows
+            .into_iter()
+            .map(|(url, expected)| (url, expected, Endpoint::new(url).map(|_| ())))
+            .filter(|(_, expected, got)| got.as_ref() != Err(expected))
+            .collect();
+        assert!(wrong.is_empty(), "(url, expected, got): {wrong:#?}");
+        assert_eq!(
+            EndpointError::InvalidPort.to_string(),
+            "unusable endpoint: the port must be a number from 1 to 65535"
+        );
     }
 
     /// A `ConnId` as a session hands them out (they cannot be made otherwise).

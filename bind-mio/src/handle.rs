@@ -6,11 +6,11 @@
 //! in the session's event stream, in order with everything else.
 
 use std::fmt;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{SyncSender, TrySendError};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::mpsc::{self, Receiver, SyncSender, TryRecvError, TrySendError};
 use std::sync::Arc;
 
-use reconnect_core::{Command, Credentials, Frame, SendOptions, Topic};
+use reconnect_core::{Command, Credentials, Frame, SendError, SendErrorKind, SendOptions, Topic};
 
 use crate::wake::Wake;
 
@@ -44,51 +44,139 @@ pub(crate) enum Request {
 /// What the mailbox carries: a request for one session.
 pub(crate) struct Envelope(pub(crate) SessionId, pub(crate) Request);
 
-/// Why a handle could not pass a command on.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+/// Why a handle could not pass a command on. A send's frame is always handed back.
+///
+/// The same variants, with the same meaning, as `bind_smol::HandleError`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum HandleError {
     /// The session was removed, or the driver dropped.
     Gone,
-    /// The driver's mailbox is full (`DriverConfig::mailbox_capacity` commands wait unread):
-    /// the loop is not keeping up. The command was not queued; try again later.
-    Full,
+    /// The driver's mailbox is full: `DriverConfig::mailbox_capacity` commands, or
+    /// `DriverConfig::mailbox_bytes` payload bytes, wait unread (the loop is not keeping up).
+    /// The command was not queued; a send's frame is handed back. Try again later.
+    Full(Option<Frame>),
+    /// The frame is larger than the session's connection can ever write
+    /// ([`Config::max_frame_len`](reconnect_core::Config::max_frame_len), lowered to what the
+    /// endpoint's WebSocket configuration can write when the session was added). The error is
+    /// the session's own refusal, [`SendErrorKind::TooLarge`], with the frame inside: nothing
+    /// was queued and the connection is untouched.
+    TooLarge(SendError),
 }
 
 impl fmt::Display for HandleError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            HandleError::Gone => "the session or its driver is gone",
-            HandleError::Full => "the driver's mailbox is full",
-        })
+        match self {
+            HandleError::Gone => f.write_str("the session or its driver is gone"),
+            HandleError::Full(_) => f.write_str("the driver's mailbox is full"),
+            HandleError::TooLarge(e) => match e.kind {
+                SendErrorKind::TooLarge { len, max } => write!(
+                    f,
+                    "a frame of {len} bytes is larger than the connection can write ({max})"
+                ),
+                _ => write!(f, "{e}"),
+            },
+        }
     }
 }
 
 impl std::error::Error for HandleError {}
 
+/// The payload bytes a request adds to the mailbox.
+fn payload_len(request: &Request) -> usize {
+    match request {
+        Request::Command(Command::Send(frame, _)) => frame.len(),
+        _ => 0,
+    }
+}
+
+/// A new mailbox of at most `capacity` requests (at least 1) and `max_bytes` payload bytes.
+pub(crate) fn mailbox(capacity: usize, max_bytes: usize, wake: Arc<Wake>) -> (Mailbox, Inbox) {
+    let (tx, rx) = mpsc::sync_channel(capacity.max(1));
+    let bytes = Arc::new(AtomicUsize::new(0));
+    (
+        Mailbox {
+            tx,
+            wake,
+            bytes: Arc::clone(&bytes),
+            max_bytes,
+        },
+        Inbox { rx, bytes },
+    )
+}
+
 /// The sending side of a driver's mailbox.
 #[derive(Clone)]
 pub(crate) struct Mailbox {
-    pub(crate) tx: SyncSender<Envelope>,
-    pub(crate) wake: Arc<Wake>,
+    tx: SyncSender<Envelope>,
+    wake: Arc<Wake>,
+    /// Payload bytes queued and not yet taken by the loop.
+    bytes: Arc<AtomicUsize>,
+    max_bytes: usize,
 }
 
 impl Mailbox {
+    /// Reserves room for `len` payload bytes: under the bound, or anything at all while no
+    /// payload waits (so a frame larger than the bound can still pass, alone).
+    fn reserve(&self, len: usize) -> bool {
+        if len == 0 {
+            return true;
+        }
+        self.bytes
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |queued| {
+                let fits = queued == 0 || queued.saturating_add(len) <= self.max_bytes;
+                fits.then(|| queued.saturating_add(len))
+            })
+            .is_ok()
+    }
+
     fn post(&self, envelope: Envelope) -> Result<(), HandleError> {
+        let len = payload_len(&envelope.1);
+        let give_back = |envelope: Envelope| match envelope.1 {
+            Request::Command(command) => command.into_frame(),
+            Request::Remove => None,
+        };
+        if !self.reserve(len) {
+            return Err(HandleError::Full(give_back(envelope)));
+        }
         match self.tx.try_send(envelope) {
             Ok(()) => {
                 self.wake.wake();
                 Ok(())
             }
-            Err(TrySendError::Full(_)) => Err(HandleError::Full),
-            Err(TrySendError::Disconnected(_)) => Err(HandleError::Gone),
+            Err(TrySendError::Full(envelope)) => {
+                self.bytes.fetch_sub(len, Ordering::AcqRel);
+                Err(HandleError::Full(give_back(envelope)))
+            }
+            Err(TrySendError::Disconnected(_)) => {
+                self.bytes.fetch_sub(len, Ordering::AcqRel);
+                Err(HandleError::Gone)
+            }
         }
+    }
+}
+
+/// The loop's side of the mailbox: taking a request frees its bytes.
+pub(crate) struct Inbox {
+    rx: Receiver<Envelope>,
+    bytes: Arc<AtomicUsize>,
+}
+
+impl Inbox {
+    pub(crate) fn try_recv(&self) -> Result<Envelope, TryRecvError> {
+        let envelope = self.rx.try_recv()?;
+        self.bytes
+            .fetch_sub(payload_len(&envelope.1), Ordering::AcqRel);
+        Ok(envelope)
     }
 }
 
 /// Controls one session from any thread. Cheap to clone.
 ///
-/// Every method returns once the command is queued for the driver's thread; the session's
-/// verdict (a send refused because the outbox is full, a subscription over the limit, a
+/// Every method returns once the command is queued for the driver's thread. A send larger than
+/// the connection can write fails here at once ([`HandleError::TooLarge`]), and so does any
+/// command while the mailbox is full ([`HandleError::Full`]), handing the frame back. The
+/// session's verdict (a send refused because the outbox is full, a subscription over the limit, a
 /// command after close) arrives as [`Event::Refused`](crate::Event::Refused) in the session's
 /// events. After the session is removed, every method fails with [`HandleError::Gone`].
 #[derive(Clone)]
@@ -96,6 +184,9 @@ pub struct SessionHandle {
     pub(crate) id: SessionId,
     pub(crate) mailbox: Mailbox,
     pub(crate) alive: Arc<AtomicBool>,
+    /// The session's `max_frame_len` when the handle was made: a send over it is refused here,
+    /// at once, as the session would refuse it.
+    pub(crate) max_frame_len: usize,
 }
 
 impl fmt::Debug for SessionHandle {
@@ -127,7 +218,21 @@ impl SessionHandle {
 
     /// Queues `command` for the session, as the methods below do: the way to pass on a
     /// [`Command`] built elsewhere.
+    ///
+    /// # Errors
+    /// [`HandleError::Gone`] after the session is removed; [`HandleError::Full`] while the
+    /// mailbox is at its bound; [`HandleError::TooLarge`] for a send the connection can never
+    /// write. A send's frame comes back inside the last two.
     pub fn command(&self, command: Command) -> Result<(), HandleError> {
+        if let Command::Send(frame, _) = &command {
+            let (len, max) = (frame.len(), self.max_frame_len);
+            if len > max {
+                return Err(HandleError::TooLarge(SendError {
+                    kind: SendErrorKind::TooLarge { len, max },
+                    frame: command.into_frame().expect("a send carries a frame"),
+                }));
+            }
+        }
         self.request(Request::Command(command))
     }
 

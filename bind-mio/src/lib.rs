@@ -57,8 +57,11 @@
 //!
 //! Sessions are added and removed at runtime ([`Driver::add_session`],
 //! [`Driver::remove_session`]); each has a cloneable, `Send` [`SessionHandle`] for subscribe,
-//! unsubscribe, send, close and reconnect-now from other threads (a bounded channel plus the
-//! poll's `Waker`). What a session refuses comes back as [`Event::Refused`].
+//! unsubscribe, send, close and reconnect-now from other threads (a channel bounded in commands
+//! and in payload bytes, [`DriverConfig::mailbox_capacity`] and [`DriverConfig::mailbox_bytes`],
+//! plus the poll's `Waker`). A handle refuses at once, handing the frame back, a send while the
+//! mailbox is full ([`HandleError::Full`]) and a send larger than the connection can ever write
+//! ([`HandleError::TooLarge`]). What a session refuses comes back as [`Event::Refused`].
 //!
 //! Credentials: when a session needs fresh ones it emits
 //! [`Event::CredentialsRequested`](reconnect_core::Event::CredentialsRequested); fetch them
@@ -84,9 +87,17 @@
 //!   [`TransportErrorKind::Handshake`](reconnect_core::TransportErrorKind::Handshake) with its
 //!   status and `Retry-After` (delta-seconds; an HTTP date would need a wall clock, which the
 //!   binding does not read).
+//! - [`Endpoint::new`] refuses a URL that could never connect (another scheme, no host, a port
+//!   outside 1..=65535) with an [`EndpointError`], before any attempt.
 //! - Failures are classified precisely (DNS, refused, reset, certificate vs other TLS errors,
 //!   HTTP status, protocol violations, oversized messages, EOF, other IO), since the session's
-//!   policy depends on the class.
+//!   policy depends on the class: the full table is in [`errors`]. A malformed or unexpected
+//!   reply from a server is transient; only what no retry can heal is fatal.
+//! - A close code no peer may send (999, 1005, 5000, …) is reported as a protocol failure that
+//!   names it, not as the 1002 the client answers with ([`close`]).
+//! - Each session's [`max_frame_len`](reconnect_core::Config::max_frame_len) is lowered to what
+//!   the endpoint's WebSocket configuration can write ([`max_frame_len`]): a larger send is
+//!   refused, and the connection stays up.
 //! - Buffer sizes per connection ([`default_websocket_config`]) suit thousands of connections;
 //!   a peer that stops reading for `max_write_buffer_size` bytes is reported as backpressure.
 //! - Every socket is deregistered and closed when its session releases its `ConnId`.
@@ -105,6 +116,7 @@
 #![warn(missing_docs)]
 
 mod admission;
+pub mod close;
 mod config;
 mod conn;
 mod driver;
@@ -121,7 +133,9 @@ mod wake;
 pub use config::{ConnectRate, DriverConfig};
 pub use driver::Driver;
 pub use embedded::{Embedded, EventHandler};
-pub use endpoint::{default_websocket_config, AttemptInfo, Endpoint, EndpointError, RequestHook};
+pub use endpoint::{
+    default_websocket_config, max_frame_len, AttemptInfo, Endpoint, EndpointError, RequestHook,
+};
 pub use event::Event;
 pub use handle::{DriverHandle, HandleError, SessionHandle, SessionId};
 /// The command types the handles and [`Event::Refused`] use (from the core, shared by every

@@ -17,6 +17,8 @@ use std::io::{self, Read, Write};
 use mio::net::TcpStream;
 use rustls::ClientConnection;
 
+use crate::close::CloseTap;
+
 /// A TCP connection with a client TLS session on top.
 pub(crate) struct TlsStream {
     tls: ClientConnection,
@@ -194,5 +196,43 @@ impl Write for Stream {
             Stream::Plain(tcp) => tcp.flush(),
             Stream::Tls(tls) => tls.flush(),
         }
+    }
+}
+
+/// The stream tungstenite runs on, with a [`CloseTap`] on everything read from it (the upgrade
+/// response included), so that the close code the server really sent can be told.
+pub(crate) struct Tapped {
+    pub(crate) stream: Stream,
+    pub(crate) tap: CloseTap,
+}
+
+impl Tapped {
+    pub(crate) fn new(stream: Stream) -> Self {
+        Tapped {
+            stream,
+            tap: CloseTap::new(),
+        }
+    }
+
+    pub(crate) fn tcp_mut(&mut self) -> &mut TcpStream {
+        self.stream.tcp_mut()
+    }
+}
+
+impl Read for Tapped {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.stream.read(buf)?;
+        self.tap.observe(&buf[..n]);
+        Ok(n)
+    }
+}
+
+impl Write for Tapped {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.stream.write(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.stream.flush()
     }
 }

@@ -230,3 +230,123 @@ fn a_burst_beyond_the_read_budget_is_read_to_the_end() {
     done_tx.send(()).unwrap();
     server.join().unwrap();
 }
+
+/// A text of exactly `len` bytes that names `i`.
+fn numbered(i: usize, len: usize) -> String {
+    let mut text = format!("m{i}:");
+    text.push_str(&"x".repeat(len - text.len()));
+    text
+}
+
+#[test]
+fn a_frame_larger_than_the_connection_can_write_is_refused_and_the_connection_stays() {
+    use bind_mio::HandleError;
+    use reconnect_core::{Frame, SendError, SendErrorKind};
+
+    let server = TestServer::start(ServerConfig::default()).unwrap();
+    let spec = spec(server.url("t"));
+    let mut driver = Driver::new(DriverConfig::default()).unwrap();
+    // The binding's default WebSocket configuration (the kit's lowers the message size).
+    let endpoint = endpoint_for(&spec)
+        .unwrap()
+        .websocket_config(bind_mio::default_websocket_config());
+    let id = driver.add_session(session_for(&spec).unwrap(), endpoint);
+    let handle = driver.handle(id).unwrap();
+    let mut seen = Seen::new();
+    run_until(&mut driver, &mut seen, LIMIT, |s| lives(s) == 1);
+
+    // The default WebSocket configuration: a 4 MiB write buffer, 8 KiB batches, and a frame
+    // header of up to 14 bytes.
+    let max = (4 << 20) - (8 << 10) - 14;
+    let big = "y".repeat(5_000_000);
+    assert_eq!(
+        handle.send(big.as_str()),
+        Err(HandleError::TooLarge(SendError {
+            kind: SendErrorKind::TooLarge {
+                len: 5_000_000,
+                max
+            },
+            frame: Frame::from(big.as_str()),
+        })),
+        "refused at once, the frame handed back"
+    );
+    // The session itself refuses it too, on the driver's thread.
+    let direct = driver
+        .with_session(id, |s, now| s.send(now, big.as_str()).map_err(|e| e.kind))
+        .unwrap();
+    assert_eq!(
+        direct,
+        Err(SendErrorKind::TooLarge {
+            len: 5_000_000,
+            max
+        })
+    );
+    handle.send("small after big").unwrap();
+    run_until(&mut driver, &mut seen, LIMIT, |_| {
+        server
+            .stats()
+            .connections
+            .iter()
+            .any(|c| c.texts().contains(&"small after big"))
+    });
+    // Run the loop a little longer: an end of the connection would show up now.
+    let until = Instant::now() + Duration::from_millis(200);
+    run_until(&mut driver, &mut seen, LIMIT, |_| Instant::now() >= until);
+    assert_eq!(server.stats().connections.len(), 1, "no reconnect");
+    assert!(
+        !seen
+            .iter()
+            .any(|(_, e)| matches!(e, CoreEvent::Disconnected { .. })),
+        "{seen:#?}"
+    );
+}
+
+#[test]
+fn the_mailbox_is_bounded_in_bytes_and_hands_the_frame_back() {
+    use bind_mio::HandleError;
+    use reconnect_core::Frame;
+
+    const FRAME: usize = 16 << 10;
+    let server = TestServer::start(ServerConfig::default()).unwrap();
+    let spec = spec(server.url("t"));
+    let config = DriverConfig::default().mailbox_bytes(4 * FRAME);
+    let mut driver = Driver::new(config).unwrap();
+    let id = driver.add_session(session_for(&spec).unwrap(), endpoint_for(&spec).unwrap());
+    let handle = driver.handle(id).unwrap();
+    // The loop is stalled (not run): four frames fill the byte bound, far below the count bound.
+    for i in 0..4 {
+        handle.send(numbered(i, FRAME)).unwrap();
+    }
+    let fifth = numbered(4, FRAME);
+    assert_eq!(
+        handle.send(fifth.as_str()),
+        Err(HandleError::Full(Some(Frame::from(fifth.as_str())))),
+        "the bound holds and the frame comes back"
+    );
+    assert_eq!(
+        handle.send("1"),
+        Err(HandleError::Full(Some(Frame::from("1")))),
+        "not even one byte more"
+    );
+    handle
+        .unsubscribe("never wanted")
+        .unwrap_or_else(|e| panic!("a command without payload passes: {e}"));
+    // The loop takes them: every accepted frame arrives, in order, and there is room again.
+    let mut seen = Seen::new();
+    run_until(&mut driver, &mut seen, LIMIT, |s| lives(s) == 1);
+    handle.send(fifth.as_str()).unwrap();
+    let expected: Vec<String> = (0..5).map(|i| numbered(i, FRAME)).collect();
+    let received = |server: &TestServer| -> usize {
+        let stats = server.stats();
+        stats.connections.iter().map(|c| c.texts().len()).sum()
+    };
+    run_until(&mut driver, &mut seen, LIMIT, |_| received(&server) >= 5);
+    let stats = server.stats();
+    let texts: Vec<String> = stats
+        .connections
+        .iter()
+        .flat_map(|c| c.texts())
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(texts, expected);
+}

@@ -2,18 +2,30 @@
 
 use std::fmt;
 
-use reconnect_core::{Command, Credentials, Frame, SendOptions, Topic};
+use reconnect_core::{Command, Credentials, Frame, SendError, SendErrorKind, SendOptions, Topic};
 
 use crate::mailbox::{CommandSender, TrySendError};
 
-/// Why a handle could not pass a command on.
+/// Why a handle could not pass a command on. A send's frame is handed back when it was
+/// refused for its size or for room.
+///
+/// The same variants, with the same meaning, as `bind_mio::HandleError`.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum HandleError {
     /// The session's task has ended (the session stopped, or the task was dropped).
     Gone,
-    /// The command queue is full ([`SessionHandle::try_send`] and the other `try_` forms only).
-    /// The frame is handed back when the command carried one.
+    /// The command queue is full: [`Options::command_capacity`](crate::Options) commands or
+    /// [`Options::mailbox_bytes`](crate::Options) payload bytes wait ([`SessionHandle::try_send`]
+    /// and the other `try_` forms only; the `async` forms wait for room). The frame is handed
+    /// back when the command carried one.
     Full(Option<Frame>),
+    /// The frame is larger than the session's connection can ever write
+    /// ([`Config::max_frame_len`](reconnect_core::Config::max_frame_len), lowered to what the
+    /// endpoint's WebSocket configuration can write by [`connect`](crate::connect)). The error
+    /// is the session's own refusal, [`SendErrorKind::TooLarge`], with the frame inside:
+    /// nothing was queued and the connection is untouched.
+    TooLarge(SendError),
 }
 
 impl fmt::Display for HandleError {
@@ -21,6 +33,13 @@ impl fmt::Display for HandleError {
         match self {
             HandleError::Gone => f.write_str("the session has ended"),
             HandleError::Full(_) => f.write_str("the session's command queue is full"),
+            HandleError::TooLarge(e) => match e.kind {
+                SendErrorKind::TooLarge { len, max } => write!(
+                    f,
+                    "a frame of {len} bytes is larger than the connection can write ({max})"
+                ),
+                _ => write!(f, "{e}"),
+            },
         }
     }
 }
@@ -40,6 +59,9 @@ impl std::error::Error for HandleError {}
 #[derive(Clone)]
 pub struct SessionHandle {
     pub(crate) commands: CommandSender,
+    /// The session's `max_frame_len` when it was connected: a send over it is refused here, at
+    /// once, as the session would refuse it.
+    pub(crate) max_frame_len: usize,
 }
 
 impl fmt::Debug for SessionHandle {
@@ -52,9 +74,28 @@ impl fmt::Debug for SessionHandle {
 }
 
 impl SessionHandle {
+    /// A send the connection can never write, refused here with its frame.
+    fn check_size(&self, command: Command) -> Result<Command, HandleError> {
+        if let Command::Send(frame, _) = &command {
+            let (len, max) = (frame.len(), self.max_frame_len);
+            if len > max {
+                return Err(HandleError::TooLarge(SendError {
+                    kind: SendErrorKind::TooLarge { len, max },
+                    frame: command.into_frame().expect("a send carries a frame"),
+                }));
+            }
+        }
+        Ok(command)
+    }
+
     /// Queues `command` for the session, waiting while the command queue is full: the way to
     /// pass on a [`Command`] built elsewhere (the methods below build their own).
+    ///
+    /// # Errors
+    /// [`HandleError::Gone`] once the task has ended; [`HandleError::TooLarge`], at once and
+    /// with the frame, for a send the connection can never write.
     pub async fn command(&self, command: Command) -> Result<(), HandleError> {
+        let command = self.check_size(command)?;
         self.commands
             .send(command)
             .await
@@ -64,6 +105,7 @@ impl SessionHandle {
     /// [`command`](Self::command) that fails at once when the command queue is full, handing a
     /// send's frame back.
     pub fn try_command(&self, command: Command) -> Result<(), HandleError> {
+        let command = self.check_size(command)?;
         self.commands.try_send(command).map_err(|e| match e {
             TrySendError::Ended(_) => HandleError::Gone,
             TrySendError::Full(command) => HandleError::Full(command.into_frame()),

@@ -57,7 +57,7 @@
 //! # Bounds and batching
 //!
 //! Nothing grows without a bound ([`Options`]): the command queue holds `command_capacity`
-//! commands; the events waiting for the stream are bounded in number (`event_capacity`) and in
+//! commands and `mailbox_bytes` payload bytes; the events waiting for the stream are bounded in number (`event_capacity`) and in
 //! payload bytes (`event_bytes`), and while either bound is reached the task stops reading its
 //! socket, so a slow consumer slows its own session and loses nothing. Both queues grow only as
 //! items wait: an idle session holds about 21 KiB in all (see `BENCHMARKS.md`).
@@ -98,7 +98,7 @@ use reconnect_core::{Config, ConfigError, Protocol, Session};
 // Where a session connects is not runtime-specific: the endpoint, its TLS configurations and
 // the error classification are bind-mio's, so both bindings mean the same by them.
 pub use bind_mio::{
-    default_websocket_config, tls, AttemptInfo, Endpoint, EndpointError, RequestHook,
+    default_websocket_config, max_frame_len, tls, AttemptInfo, Endpoint, EndpointError, RequestHook,
 };
 pub use event::{Event, EventStream};
 pub use handle::{HandleError, SessionHandle};
@@ -113,6 +113,11 @@ pub use tungstenite;
 pub struct Options {
     /// Commands the handles may queue before `send().await` waits and `try_send` fails.
     pub command_capacity: usize,
+    /// Payload bytes of the sends the handles may queue before `send().await` waits and
+    /// `try_send` fails with [`HandleError::Full`], the frame handed back (the same option as
+    /// `bind_mio::DriverConfig::mailbox_bytes`, here per session). While nothing waits, one
+    /// send of any size is taken, so a frame larger than the bound still passes alone.
+    pub mailbox_bytes: usize,
     /// Events waiting for the stream before the session's task stops reading its socket. The
     /// stream takes them in batches, so up to about twice this many can be in memory at once.
     pub event_capacity: usize,
@@ -124,10 +129,12 @@ pub struct Options {
 }
 
 impl Default for Options {
-    /// 1,024 commands; 1,024 events or 1 MiB of payload, whichever comes first.
+    /// 1,024 commands or 1 MiB of payload; 1,024 events or 1 MiB of payload, whichever comes
+    /// first.
     fn default() -> Self {
         Options {
             command_capacity: 1024,
+            mailbox_bytes: 1 << 20,
             event_capacity: 1024,
             event_bytes: 1 << 20,
         }
@@ -138,6 +145,12 @@ impl Options {
     /// Sets [`command_capacity`](Self::command_capacity) (at least 1).
     pub fn command_capacity(mut self, n: usize) -> Self {
         self.command_capacity = n.max(1);
+        self
+    }
+
+    /// Sets [`mailbox_bytes`](Self::mailbox_bytes).
+    pub fn mailbox_bytes(mut self, bytes: usize) -> Self {
+        self.mailbox_bytes = bytes;
         self
     }
 
@@ -192,19 +205,27 @@ impl<P> Future for SessionTask<P> {
 /// Prepares `session` (configured, with credentials and subscriptions as you like, started or
 /// not) to run on `endpoint`. Nothing happens until the returned task runs; it starts the
 /// session if it is idle.
+///
+/// The session's [`max_frame_len`](reconnect_core::Config::max_frame_len) is lowered to what
+/// the endpoint's WebSocket configuration can write ([`max_frame_len`]), so an oversized send is
+/// refused (by the handle at once) instead of ending the connection.
 pub fn connect<P>(
-    session: Session<P>,
+    mut session: Session<P>,
     endpoint: Endpoint,
     options: Options,
 ) -> (SessionHandle, EventStream, SessionTask<P>)
 where
     P: Protocol + Send + 'static,
 {
-    let (command_tx, command_rx) = mailbox::mailbox(options.command_capacity);
+    session.limit_frame_len(max_frame_len(&endpoint.websocket()));
+    let max_frame_len = session.config().max_frame_len;
+    let (command_tx, command_rx) =
+        mailbox::mailbox(options.command_capacity, options.mailbox_bytes);
     let (event_tx, event_rx) = queue::event_queue(options.event_capacity, options.event_bytes);
     let driver = task::Driver::new(session, endpoint, command_rx, event_tx);
     let handle = SessionHandle {
         commands: command_tx.clone(),
+        max_frame_len,
     };
     let events = EventStream {
         events: event_rx,

@@ -16,6 +16,9 @@ use reconnect_core::Command;
 struct Shared {
     commands: VecDeque<Command>,
     capacity: usize,
+    /// Payload bytes of the queued sends, and their bound.
+    bytes: usize,
+    max_bytes: usize,
     /// The task, waiting for a command.
     receiver: Option<Waker>,
     /// Senders waiting for room or for the task's end; all are woken when either comes.
@@ -33,17 +36,37 @@ fn lock(shared: &Mutex<Shared>) -> MutexGuard<'_, Shared> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
+/// The payload bytes `command` adds to the queue.
+fn payload_len(command: &Command) -> usize {
+    match command {
+        Command::Send(frame, _) => frame.len(),
+        _ => 0,
+    }
+}
+
+impl Shared {
+    /// Whether a command of `len` payload bytes fits: under both bounds, and any payload at all
+    /// while none waits (so a frame larger than the byte bound still passes, alone).
+    fn has_room(&self, len: usize) -> bool {
+        self.commands.len() < self.capacity
+            && (len == 0 || self.bytes == 0 || self.bytes.saturating_add(len) <= self.max_bytes)
+    }
+}
+
 fn wait_here(waiting: &mut Vec<Waker>, cx: &Context<'_>) {
     if !waiting.iter().any(|w| w.will_wake(cx.waker())) {
         waiting.push(cx.waker().clone());
     }
 }
 
-/// A new mailbox for `capacity` (at least 1) commands: the handles' end and the task's end.
-pub(crate) fn mailbox(capacity: usize) -> (CommandSender, CommandReceiver) {
+/// A new mailbox for `capacity` (at least 1) commands and `max_bytes` payload bytes: the
+/// handles' end and the task's end.
+pub(crate) fn mailbox(capacity: usize, max_bytes: usize) -> (CommandSender, CommandReceiver) {
     let shared = Arc::new(Mutex::new(Shared {
         commands: VecDeque::new(),
         capacity: capacity.max(1),
+        bytes: 0,
+        max_bytes,
         receiver: None,
         waiting: Vec::new(),
         senders: 1,
@@ -59,7 +82,7 @@ pub(crate) fn mailbox(capacity: usize) -> (CommandSender, CommandReceiver) {
 
 /// Why [`CommandSender::try_send`] did not queue a command; the command is handed back.
 pub(crate) enum TrySendError {
-    /// The queue is at its capacity.
+    /// The queue is at its capacity in commands or in bytes.
     Full(Command),
     /// The task has ended.
     Ended(Command),
@@ -103,9 +126,11 @@ impl CommandSender {
         if shared.ended {
             return Err(TrySendError::Ended(command));
         }
-        if shared.commands.len() >= shared.capacity {
+        let len = payload_len(&command);
+        if !shared.has_room(len) {
             return Err(TrySendError::Full(command));
         }
+        shared.bytes += len;
         shared.commands.push_back(command);
         let receiver = shared.receiver.take();
         drop(shared);
@@ -128,7 +153,7 @@ impl CommandSender {
                 Err(TrySendError::Full(next)) => {
                     let mut shared = lock(&self.shared);
                     // Room may have come between the two locks.
-                    if shared.commands.len() < shared.capacity || shared.ended {
+                    if shared.has_room(payload_len(&next)) || shared.ended {
                         drop(shared);
                         command = Some(next);
                         cx.waker().wake_by_ref();
@@ -178,7 +203,10 @@ impl CommandReceiver {
         let (command, waiting) = {
             let mut shared = lock(&self.shared);
             match shared.commands.pop_front() {
-                Some(command) => (command, std::mem::take(&mut shared.waiting)),
+                Some(command) => {
+                    shared.bytes -= payload_len(&command);
+                    (command, std::mem::take(&mut shared.waiting))
+                }
                 None if shared.senders == 0 => return Poll::Ready(None),
                 None => {
                     match &mut shared.receiver {
@@ -200,6 +228,7 @@ impl Drop for CommandReceiver {
         let (commands, waiting) = {
             let mut shared = lock(&self.shared);
             shared.ended = true;
+            shared.bytes = 0;
             (
                 std::mem::take(&mut shared.commands),
                 std::mem::take(&mut shared.waiting),
@@ -220,7 +249,7 @@ mod tests {
 
     #[test]
     fn the_bound_is_exact_and_a_waiting_sender_gets_in_once_there_is_room() {
-        let (tx, mut rx) = mailbox(2);
+        let (tx, mut rx) = mailbox(2, usize::MAX);
         assert!(tx.try_send(Command::Pause).is_ok());
         assert!(tx.try_send(Command::Resume).is_ok());
         assert!(matches!(
@@ -252,7 +281,7 @@ mod tests {
 
     #[test]
     fn the_last_sender_gone_ends_the_queue_after_its_commands() {
-        let (tx, mut rx) = mailbox(4);
+        let (tx, mut rx) = mailbox(4, usize::MAX);
         let other = tx.clone();
         tx.try_send(Command::Pause).ok().unwrap();
         drop(tx);
@@ -269,7 +298,7 @@ mod tests {
 
     #[test]
     fn an_ended_task_hands_commands_back_and_resolves_the_waiters() {
-        let (tx, rx) = mailbox(1);
+        let (tx, rx) = mailbox(1, usize::MAX);
         tx.try_send(Command::Pause).ok().unwrap();
         let counter = Arc::new(Counter::default());
         let waker = Waker::from(counter.clone());
@@ -288,5 +317,39 @@ mod tests {
         ));
         let sent = futures_lite::future::block_on(tx.send(Command::Close));
         assert!(matches!(sent, Err(Command::Close)));
+    }
+
+    #[test]
+    fn the_byte_bound_holds_and_hands_the_frame_back() {
+        use reconnect_core::{Frame, SendOptions};
+        let send = |n: usize| Command::Send(Frame::Binary(vec![7; n]), SendOptions::default());
+        let (tx, mut rx) = mailbox(100, 10_000);
+        // Alone, a frame over the bound passes: it could never pass otherwise.
+        assert!(tx.try_send(send(12_000)).is_ok());
+        match tx.try_send(send(1)) {
+            Err(TrySendError::Full(command)) => {
+                assert_eq!(command.into_frame(), Some(Frame::Binary(vec![7; 1])))
+            }
+            _ => panic!("a byte over the bound is refused"),
+        }
+        let waker = Waker::noop();
+        let mut cx = Context::from_waker(waker);
+        assert!(matches!(rx.poll_recv(&mut cx), Poll::Ready(Some(_))));
+        for _ in 0..4 {
+            assert!(tx.try_send(send(2_500)).is_ok(), "4 x 2,500 = the bound");
+        }
+        match tx.try_send(send(1)) {
+            Err(TrySendError::Full(command)) => {
+                assert_eq!(command.into_frame(), Some(Frame::Binary(vec![7; 1])))
+            }
+            _ => panic!("the bound holds"),
+        }
+        assert!(
+            tx.try_send(Command::Pause).is_ok(),
+            "commands without payload pass"
+        );
+        assert!(matches!(rx.poll_recv(&mut cx), Poll::Ready(Some(_))));
+        assert!(tx.try_send(send(2_500)).is_ok(), "taking one made room");
+        assert!(tx.try_send(send(1)).is_err());
     }
 }

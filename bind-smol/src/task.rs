@@ -28,7 +28,7 @@ use std::task::{Context, Poll};
 use std::time::Instant;
 
 use async_io::Timer;
-use bind_mio::errors;
+use bind_mio::{close, errors};
 use futures_core::Stream;
 use futures_sink::Sink;
 use reconnect_core::{
@@ -429,13 +429,14 @@ impl<P: Protocol> Driver<P> {
             Some(Ok(Message::Close(frame))) => {
                 // tungstenite queued the reply (or this completes our own close); the release
                 // that follows flushes it once before dropping the socket.
+                // An invalid code on the wire is reported as such, not as tungstenite's 1002.
+                let wire = match &self.transport {
+                    Some(Transport::Open { ws, .. }) => ws.get_ref().tap.first_close(),
+                    _ => None,
+                };
                 self.mark_unflushed();
                 self.mark_ended();
-                let (code, reason) = match frame {
-                    Some(f) => (Some(u16::from(f.code)), f.reason.as_str().to_owned()),
-                    None => (None, String::new()),
-                };
-                Input::Closed { conn, code, reason }
+                close::closed_input(conn, frame, wire)
             }
             // Raw frames are never yielded when reading messages.
             Some(Ok(Message::Frame(_))) => return,

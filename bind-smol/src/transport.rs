@@ -16,6 +16,7 @@ use rustls_pki_types::ServerName;
 use tungstenite::handshake::client::Request;
 use tungstenite::protocol::WebSocketConfig;
 
+use bind_mio::close::CloseTap;
 use bind_mio::errors;
 
 /// The byte stream under a WebSocket: plain TCP or TLS over TCP.
@@ -64,8 +65,48 @@ impl futures_lite::AsyncWrite for ByteStream {
     }
 }
 
+/// The byte stream with a [`CloseTap`] on everything read from it (the upgrade response
+/// included), so that the close code the server really sent can be told.
+pub(crate) struct Tapped {
+    stream: ByteStream,
+    pub(crate) tap: CloseTap,
+}
+
+impl futures_lite::AsyncRead for Tapped {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        let read = Pin::new(&mut this.stream).poll_read(cx, buf);
+        if let Poll::Ready(Ok(n)) = read {
+            this.tap.observe(&buf[..n]);
+        }
+        read
+    }
+}
+
+impl futures_lite::AsyncWrite for Tapped {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.get_mut().stream).poll_write(cx, buf)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().stream).poll_flush(cx)
+    }
+
+    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().stream).poll_close(cx)
+    }
+}
+
 /// An open WebSocket.
-pub(crate) type Ws = WebSocketStream<ByteStream>;
+pub(crate) type Ws = WebSocketStream<Tapped>;
 
 /// An attempt in flight. Dropping it closes whatever socket it had opened so far.
 pub(crate) type Attempt = Pin<Box<dyn Future<Output = Result<Box<Ws>, TransportError>> + Send>>;
@@ -110,6 +151,10 @@ pub(crate) fn start(plan: AttemptPlan) -> Attempt {
                     .map_err(|e| errors::from_io(&e))?;
                 ByteStream::Tls(Box::new(tls))
             }
+        };
+        let stream = Tapped {
+            stream,
+            tap: CloseTap::new(),
         };
         let (ws, _response) =
             async_tungstenite::client_async_with_config(plan.request, stream, Some(plan.websocket))

@@ -252,4 +252,50 @@ mod tests {
         assert_eq!(command.kind(), CommandKind::ProvideCredentials);
         assert_eq!(command.into_frame(), None);
     }
+
+    #[test]
+    fn a_send_over_the_frame_limit_is_refused_and_the_live_connection_is_untouched() {
+        let (mut session, now) = started();
+        session.limit_frame_len(10);
+        session.limit_frame_len(1_000); // never raises it
+        let conn = session.conn_id().expect("an attempt is in flight");
+        session.handle_input(now, crate::Input::Opened { conn });
+        while session.poll_output().is_some() {}
+        assert!(matches!(session.state(), crate::State::Live { .. }));
+        let refused = session
+            .apply(
+                now,
+                Command::Send(Frame::from("eleven byte"), SendOptions::default()),
+            )
+            .unwrap_err();
+        assert_eq!(
+            refused.refusal,
+            Refusal::Send(SendError {
+                kind: SendErrorKind::TooLarge { len: 11, max: 10 },
+                frame: Frame::from("eleven byte"),
+            }),
+            "the 11-byte frame comes back with its length and the limit"
+        );
+        assert_eq!(
+            session.poll_output(),
+            None,
+            "a refused send neither writes nor ends the connection"
+        );
+        session
+            .apply(
+                now,
+                Command::Send(Frame::from("ten bytes!"), SendOptions::default()),
+            )
+            .unwrap();
+        let outputs: Vec<Output> = std::iter::from_fn(|| session.poll_output()).collect();
+        assert!(
+            matches!(
+                outputs.as_slice(),
+                [Output::Action(Action::Send { conn: c, frame, .. })]
+                    if *c == conn && *frame == Frame::from("ten bytes!")
+            ),
+            "a frame at the limit goes out on the same connection: {outputs:?}"
+        );
+        assert!(matches!(session.state(), crate::State::Live { .. }));
+    }
 }

@@ -293,6 +293,12 @@ pub struct Config {
     pub max_lifetime: Option<Duration>,
     /// The default classification of what ends a connection.
     pub classifier: Classifier,
+    /// The largest application frame (payload bytes) the transport can write: a larger
+    /// [`Session::send`](crate::Session::send) is refused with
+    /// [`SendErrorKind::TooLarge`](crate::SendErrorKind::TooLarge) and the connection is left
+    /// alone. Default: no limit (`usize::MAX`). A driver lowers it to what its WebSocket
+    /// configuration can write with [`Session::limit_frame_len`](crate::Session::limit_frame_len).
+    pub max_frame_len: usize,
 }
 
 impl Config {
@@ -310,6 +316,7 @@ impl Config {
             outbox: OutboxPolicy::default(),
             max_lifetime: None,
             classifier: Classifier::default(),
+            max_frame_len: usize::MAX,
         }
     }
 

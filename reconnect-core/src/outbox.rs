@@ -48,6 +48,15 @@ pub enum SendErrorKind {
     Closing,
     /// The session has stopped.
     Stopped,
+    /// The frame is larger than the transport can ever write
+    /// ([`Config::max_frame_len`](crate::Config::max_frame_len)): sending it would only end the
+    /// connection. Nothing was sent or queued, and the connection is untouched.
+    TooLarge {
+        /// The frame's payload length in bytes.
+        len: usize,
+        /// The largest payload the transport can write.
+        max: usize,
+    },
 }
 
 /// A refused send. The frame is handed back, so nothing is lost silently.

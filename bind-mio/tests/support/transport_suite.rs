@@ -3,6 +3,9 @@
 //! deadline dropping a stuck attempt. One suite for both bindings: each runs it on its own
 //! [`Harness`] with [`transport_suite!`].
 
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::thread::JoinHandle;
 use std::time::Duration;
 
 use bind_mio::Endpoint;
@@ -48,6 +51,16 @@ macro_rules! transport_suite {
         #[test]
         fn the_connect_deadline_drops_a_stuck_attempt_and_its_socket() {
             support::transport_suite::connect_deadline::<$harness>();
+        }
+
+        #[test]
+        fn a_malformed_or_unexpected_upgrade_reply_is_transient() {
+            support::transport_suite::malformed_upgrade_replies::<$harness>();
+        }
+
+        #[test]
+        fn an_invalid_close_code_from_the_server_is_reported_as_such() {
+            support::transport_suite::invalid_close_codes::<$harness>();
         }
     };
 }
@@ -226,4 +239,169 @@ pub fn connect_deadline<H: Harness>() {
         .ended_at
         .expect("the stuck attempt's socket was closed");
     assert!(ended <= second.accepted_at + Duration::from_millis(25));
+}
+
+/// A server on 127.0.0.1 that answers its first `n` connections with `answer` (given the
+/// connection's index) and then stops listening (or gives up after `LIMIT`): for replies the
+/// kit's server never sends.
+struct RawServer {
+    url: String,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl RawServer {
+    fn start(n: usize, answer: impl Fn(usize, TcpStream) + Send + 'static) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("ws://{}/raw", listener.local_addr().unwrap());
+        // Polled, so that a client that stops coming back cannot hang the test.
+        listener.set_nonblocking(true).unwrap();
+        let thread = std::thread::spawn(move || {
+            let deadline = std::time::Instant::now() + LIMIT;
+            for i in 0..n {
+                let stream = loop {
+                    match listener.accept() {
+                        Ok((stream, _)) => break stream,
+                        Err(_) if std::time::Instant::now() < deadline => {
+                            std::thread::sleep(Duration::from_millis(5))
+                        }
+                        Err(_) => return,
+                    }
+                };
+                stream.set_nonblocking(false).unwrap();
+                // Only a hung client would hit these.
+                stream.set_read_timeout(Some(LIMIT)).unwrap();
+                stream.set_write_timeout(Some(LIMIT)).unwrap();
+                answer(i, stream);
+            }
+        });
+        RawServer {
+            url,
+            thread: Some(thread),
+        }
+    }
+
+    /// Waits for the server to have answered every connection (a panic in it fails the test).
+    fn join(mut self) {
+        self.thread
+            .take()
+            .unwrap()
+            .join()
+            .expect("the server thread");
+    }
+}
+
+/// Reads an HTTP request up to its blank line.
+fn read_request(stream: &mut TcpStream) {
+    let mut seen = Vec::new();
+    let mut byte = [0u8; 1];
+    while !seen.ends_with(b"\r\n\r\n") {
+        match stream.read(&mut byte) {
+            Ok(1) => seen.push(byte[0]),
+            _ => return,
+        }
+    }
+}
+
+fn failures(seen: &[Event]) -> Vec<TransportErrorKind> {
+    seen.iter()
+        .filter_map(|e| match e {
+            Event::AttemptFailed {
+                cause: EndCause::Transport(t),
+                ..
+            } => Some(t.kind.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Upgrade replies that are broken (a status below 100, a status that is not a number, a 101
+/// without the WebSocket headers) or unexpected (a 200) end the attempt with a transient error:
+/// the session tries again each time and never stops.
+pub fn malformed_upgrade_replies<H: Harness>() {
+    const REPLIES: [&str; 5] = [
+        "HTTP/1.1 000 Zero\r\n\r\n",
+        "HTTP/1.1 099 Low\r\n\r\n",
+        "HTTP/1.1 abc Junk\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n",
+        "HTTP/1.1 101 Switching Protocols\r\n\r\n",
+    ];
+    let server = RawServer::start(REPLIES.len(), |i, mut stream| {
+        read_request(&mut stream);
+        let _ = stream.write_all(REPLIES[i].as_bytes());
+        let _ = stream.flush();
+        // Closed on drop, after the reply.
+    });
+    let spec = spec(server.url.clone());
+    let mut client: H = start(&spec, endpoint_for(&spec).unwrap());
+    let mut seen = Vec::new();
+    let scheduled = |seen: &[Event]| {
+        seen.iter()
+            .filter(|e| matches!(e, Event::ReconnectScheduled { .. }))
+            .count()
+    };
+    // Each failure is followed by the next attempt's schedule (or by a stop, which fails).
+    client.run_until(&mut seen, LIMIT, |s| {
+        stopped(s).is_some()
+            || (failures(s).len() >= REPLIES.len() && scheduled(s) >= REPLIES.len())
+    });
+    server.join();
+    assert_eq!(
+        failures(&seen)[..REPLIES.len()],
+        [
+            TransportErrorKind::Protocol,
+            TransportErrorKind::Protocol,
+            TransportErrorKind::Protocol,
+            TransportErrorKind::Handshake {
+                status: 200,
+                retry_after: None
+            },
+            TransportErrorKind::Protocol,
+        ],
+        "{seen:#?}"
+    );
+    assert!(stopped(&seen).is_none(), "none of them is fatal: {seen:#?}");
+}
+
+/// A server that closes with a code no peer may send (999, 1004, 1005, 1006, 1015, 5000): the
+/// disconnect names that code, not the 1002 the client answers with, and the session retries.
+pub fn invalid_close_codes<H: Harness>() {
+    const CODES: [u16; 6] = [999, 1004, 1005, 1006, 1015, 5000];
+    let server = RawServer::start(CODES.len(), |i, stream| {
+        let mut ws = tungstenite::accept(stream).expect("an upgrade");
+        let [hi, lo] = CODES[i].to_be_bytes();
+        // A close frame written by hand: tungstenite would not send these codes.
+        let raw = ws.get_mut();
+        raw.write_all(&[0x88, 0x02, hi, lo]).unwrap();
+        raw.flush().unwrap();
+        // Until the client's answer or its hang-up.
+        while ws.read().is_ok() {}
+    });
+    let spec = spec(server.url.clone());
+    let mut client: H = start(&spec, endpoint_for(&spec).unwrap());
+    let mut seen = Vec::new();
+    let disconnects = |seen: &[Event]| -> Vec<(EndCause, reconnect_core::Disposition)> {
+        seen.iter()
+            .filter_map(|e| match e {
+                Event::Disconnected {
+                    cause, disposition, ..
+                } => Some((cause.clone(), *disposition)),
+                _ => None,
+            })
+            .collect()
+    };
+    client.run_until(&mut seen, LIMIT, |s| disconnects(s).len() >= CODES.len());
+    server.join();
+    for (code, (cause, disposition)) in CODES.iter().zip(disconnects(&seen)) {
+        let expected = format!("the server sent invalid close code {code}");
+        match &cause {
+            EndCause::Transport(e) => {
+                assert_eq!(e.kind, TransportErrorKind::Protocol, "{code}: {cause:?}");
+                assert_eq!(e.detail, expected, "{code}");
+            }
+            other => panic!("{code}: {other:?}"),
+        }
+        assert!(cause.to_string().contains(&expected), "{cause}");
+        assert_eq!(disposition, reconnect_core::Disposition::Retry, "{code}");
+    }
+    assert!(stopped(&seen).is_none(), "{seen:#?}");
 }

@@ -135,6 +135,11 @@ impl<P: Protocol> Session<P> {
             Phase::Closing(AfterClose::Stop) => return Err(refused(SendErrorKind::Closing)),
             _ => {}
         }
+        // Refused before anything runs: no connection can carry it, so it must not reach one.
+        let (len, max) = (frame.len(), self.config.max_frame_len);
+        if len > max {
+            return Err(refused(SendErrorKind::TooLarge { len, max }));
+        }
         let now = self.advance(now);
         // A due deadline may just have stopped the session.
         if self.is_stopped() {
@@ -167,6 +172,18 @@ impl<P: Protocol> Session<P> {
         self.timers
             .set_opt(Timer::OutboxExpiry, self.outbox.next_expiry());
         Ok(SendStatus::Queued)
+    }
+
+    /// Lowers [`Config::max_frame_len`](crate::Config::max_frame_len) to `max` (a higher value
+    /// leaves it as it is): from now on, a send larger than `max` is refused with
+    /// [`SendErrorKind::TooLarge`].
+    ///
+    /// The driver must call it with the largest payload its transport can write (its WebSocket
+    /// write buffer and frame limits) before it passes the session any send, so that one
+    /// oversized frame is refused instead of ending a healthy connection. Sends already queued
+    /// in the outbox are not checked again: lower the limit before queuing any.
+    pub fn limit_frame_len(&mut self, max: usize) {
+        self.config.max_frame_len = self.config.max_frame_len.min(max);
     }
 
     /// Wants `topic`: sent at once while live, otherwise recorded for the next restore.

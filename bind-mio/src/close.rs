@@ -1,0 +1,382 @@
+//! The peer's close frame, as the core should hear of it.
+//!
+//! tungstenite hides an invalid close code: when a server sends 999, 1004, 1005, 1006, 1015,
+//! 5000 or any other code RFC 6455 does not allow on the wire, it hands the application a close
+//! frame with 1002 "Protocol violation" (the answer it sends back) and the code the server sent
+//! is gone. A user would then read "the server closed with 1002" and look for a bug in the
+//! client. [`CloseTap`] watches the bytes under tungstenite for the code itself, and
+//! [`closed_input`] reports an invalid one as what it is: a protocol failure whose detail says
+//! "the server sent invalid close code 999".
+//!
+//! Not specific to mio: `bind-smol` taps its stream the same way.
+
+use reconnect_core::{ConnId, Input, TransportError, TransportErrorKind};
+use tungstenite::protocol::frame::CloseFrame;
+
+const CLOSE_OPCODE: u8 = 0x8;
+
+/// Where the tap stands in the byte stream.
+#[derive(Clone, Copy, Debug)]
+enum State {
+    /// In the HTTP upgrade response: how many bytes of its final `\r\n\r\n` were just seen.
+    Http(u8),
+    /// Collecting a frame header (at most 14 bytes).
+    Header { bytes: [u8; 14], len: u8 },
+    /// Skipping `left` payload bytes of a frame.
+    Payload {
+        left: u64,
+        /// For a close frame: its masking key, if any, and the code bytes seen so far.
+        close: Option<Capture>,
+    },
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Capture {
+    mask: Option<[u8; 4]>,
+    code: [u8; 2],
+    have: u8,
+}
+
+/// Watches the bytes a client reads from its server (the HTTP upgrade response, then frames)
+/// and remembers the status code of the first close frame, as it was on the wire.
+///
+/// The driver must feed it every byte read from the stream under the WebSocket, in order, from
+/// the first byte of the upgrade response on ([`observe`](Self::observe)). It keeps a few bytes
+/// of state and skips payloads without looking at them.
+#[derive(Clone, Debug)]
+pub struct CloseTap {
+    state: State,
+    first_close: Option<Option<u16>>,
+}
+
+impl Default for CloseTap {
+    fn default() -> Self {
+        CloseTap::new()
+    }
+}
+
+impl CloseTap {
+    /// A tap at the start of the upgrade response.
+    pub fn new() -> Self {
+        CloseTap {
+            state: State::Http(0),
+            first_close: None,
+        }
+    }
+
+    /// The first close frame seen: `Some(Some(code))`, `Some(None)` for a close frame without
+    /// a code, `None` before any close frame.
+    pub fn first_close(&self) -> Option<Option<u16>> {
+        self.first_close
+    }
+
+    /// Takes in the next bytes read from the stream.
+    pub fn observe(&mut self, mut bytes: &[u8]) {
+        while !bytes.is_empty() && self.first_close.is_none() {
+            bytes = self.step(bytes);
+        }
+    }
+
+    /// Consumes some of `bytes`, returns the rest.
+    fn step<'b>(&mut self, bytes: &'b [u8]) -> &'b [u8] {
+        match &mut self.state {
+            State::Http(matched) => {
+                const END: &[u8; 4] = b"\r\n\r\n";
+                for (i, &b) in bytes.iter().enumerate() {
+                    *matched = if b == END[*matched as usize] {
+                        *matched + 1
+                    } else if b == b'\r' {
+                        1
+                    } else {
+                        0
+                    };
+                    if *matched == 4 {
+                        self.state = State::Header {
+                            bytes: [0; 14],
+                            len: 0,
+                        };
+                        return &bytes[i + 1..];
+                    }
+                }
+                &[]
+            }
+            State::Header { bytes: header, len } => {
+                header[*len as usize] = bytes[0];
+                *len += 1;
+                let header = *header;
+                let len = *len as usize;
+                if let Some(payload) = parse_header(&header[..len]) {
+                    self.start_payload(&header[..len], payload);
+                }
+                &bytes[1..]
+            }
+            State::Payload { left, close } => {
+                let n = usize::try_from(*left)
+                    .unwrap_or(usize::MAX)
+                    .min(bytes.len());
+                if let Some(capture) = close {
+                    for &b in &bytes[..n] {
+                        if capture.have >= 2 {
+                            break;
+                        }
+                        // The code is the payload's first two bytes: mask bytes 0 and 1.
+                        let i = capture.have as usize;
+                        capture.code[i] = b ^ capture.mask.map_or(0, |m| m[i]);
+                        capture.have += 1;
+                    }
+                }
+                *left -= n as u64;
+                if *left == 0 {
+                    if let Some(capture) = close {
+                        self.first_close =
+                            Some((capture.have == 2).then(|| u16::from_be_bytes(capture.code)));
+                    }
+                    self.state = State::Header {
+                        bytes: [0; 14],
+                        len: 0,
+                    };
+                }
+                &bytes[n..]
+            }
+        }
+    }
+
+    fn start_payload(&mut self, header: &[u8], payload: u64) {
+        let is_close = header[0] & 0x0f == CLOSE_OPCODE;
+        let mask = (header[1] & 0x80 != 0).then(|| {
+            let at = header.len() - 4;
+            [header[at], header[at + 1], header[at + 2], header[at + 3]]
+        });
+        if payload == 0 {
+            if is_close {
+                self.first_close = Some(None);
+            }
+            self.state = State::Header {
+                bytes: [0; 14],
+                len: 0,
+            };
+            return;
+        }
+        self.state = State::Payload {
+            left: payload,
+            close: is_close.then_some(Capture {
+                mask,
+                code: [0; 2],
+                have: 0,
+            }),
+        };
+    }
+}
+
+/// The payload length once `header` holds a whole frame header; `None` while it needs more.
+fn parse_header(header: &[u8]) -> Option<u64> {
+    if header.len() < 2 {
+        return None;
+    }
+    let masked = header[1] & 0x80 != 0;
+    let short = u64::from(header[1] & 0x7f);
+    let extended = match short {
+        126 => 2,
+        127 => 8,
+        _ => 0,
+    };
+    let needed = 2 + extended + if masked { 4 } else { 0 };
+    if header.len() < needed {
+        return None;
+    }
+    Some(match extended {
+        0 => short,
+        _ => header[2..2 + extended]
+            .iter()
+            .fold(0, |n, &b| (n << 8) | u64::from(b)),
+    })
+}
+
+/// The input for the close frame tungstenite reported (`frame`), given what the tap saw on the
+/// wire (`wire`, [`CloseTap::first_close`]).
+///
+/// A code that may not be sent on the wire (RFC 6455 section 7.4 and the IANA registry: below
+/// 1000, 1004 to 1006, 1015 to 2999, from 5000 on) becomes [`Input::Failed`] with a
+/// [`Protocol`](TransportErrorKind::Protocol) error whose detail names it ("the server sent
+/// invalid close code 999"). Anything else is [`Input::Closed`] with the code the server sent
+/// (tungstenite also replaces the registered 1012 to 1014; their reason is then lost) and its
+/// reason.
+pub fn closed_input(conn: ConnId, frame: Option<CloseFrame>, wire: Option<Option<u16>>) -> Input {
+    let reported = frame.as_ref().map(|f| u16::from(f.code));
+    if let Some(Some(code)) = wire {
+        if !allowed_on_the_wire(code) {
+            return Input::Failed {
+                conn,
+                error: TransportError::new(
+                    TransportErrorKind::Protocol,
+                    format!("the server sent invalid close code {code}"),
+                ),
+            };
+        }
+        if reported != Some(code) {
+            return Input::Closed {
+                conn,
+                code: Some(code),
+                reason: String::new(),
+            };
+        }
+    }
+    let (code, reason) = match frame {
+        Some(f) => (Some(u16::from(f.code)), f.reason.as_str().to_owned()),
+        None => (None, String::new()),
+    };
+    Input::Closed { conn, code, reason }
+}
+
+/// Whether a peer may send `code` in a close frame.
+fn allowed_on_the_wire(code: u16) -> bool {
+    matches!(code, 1000..=1003 | 1007..=1014 | 3000..=4999)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tungstenite::protocol::frame::coding::CloseCode;
+
+    const RESPONSE: &[u8] = b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n";
+
+    fn frame(opcode: u8, payload: &[u8]) -> Vec<u8> {
+        let mut f = vec![0x80 | opcode];
+        match payload.len() {
+            n if n < 126 => f.push(n as u8),
+            n if n < 65536 => {
+                f.push(126);
+                f.extend_from_slice(&(n as u16).to_be_bytes());
+            }
+            n => {
+                f.push(127);
+                f.extend_from_slice(&(n as u64).to_be_bytes());
+            }
+        }
+        f.extend_from_slice(payload);
+        f
+    }
+
+    fn tapped(chunks: &[&[u8]]) -> Option<Option<u16>> {
+        let mut tap = CloseTap::new();
+        for c in chunks {
+            tap.observe(c);
+        }
+        tap.first_close()
+    }
+
+    #[test]
+    fn finds_the_close_code_after_messages_of_every_length_form() {
+        let mut wire = RESPONSE.to_vec();
+        wire.extend(frame(0x1, b"hi"));
+        wire.extend(frame(0x2, &[7; 300]));
+        wire.extend(frame(0x2, &[7; 70_000]));
+        // Payload bytes that look like a close frame are not one.
+        wire.extend(frame(0x1, &[0x88, 0x02, 0x03, 0xe7]));
+        wire.extend(frame(0x8, &[0x03, 0xe7, b'x']));
+        assert_eq!(tapped(&[&wire]), Some(Some(999)), "all at once");
+        let bytes: Vec<&[u8]> = wire.chunks(1).collect();
+        assert_eq!(tapped(&bytes), Some(Some(999)), "a byte at a time");
+        let bytes: Vec<&[u8]> = wire.chunks(7).collect();
+        assert_eq!(tapped(&bytes), Some(Some(999)), "in odd chunks");
+    }
+
+    #[test]
+    fn a_close_without_a_code_and_no_close_at_all() {
+        let mut wire = RESPONSE.to_vec();
+        wire.extend(frame(0x1, b"hi"));
+        assert_eq!(tapped(&[&wire]), None);
+        wire.extend(frame(0x8, b""));
+        assert_eq!(tapped(&[&wire]), Some(None));
+    }
+
+    #[test]
+    fn a_masked_close_is_unmasked_and_only_the_first_close_counts() {
+        let mut wire = RESPONSE.to_vec();
+        let mask = [1, 2, 3, 4];
+        let code = 5000u16.to_be_bytes();
+        wire.extend([
+            0x88,
+            0x80 | 2,
+            1,
+            2,
+            3,
+            4,
+            code[0] ^ mask[0],
+            code[1] ^ mask[1],
+        ]);
+        wire.extend(frame(0x8, &1000u16.to_be_bytes()));
+        assert_eq!(tapped(&[&wire]), Some(Some(5000)));
+    }
+
+    fn a_conn_id() -> ConnId {
+        use reconnect_core::{adapters::RawAdapter, Action, Config, Output, Session};
+        let mut s = Session::new(Config::new(1), RawAdapter::new()).unwrap();
+        s.start(std::time::Instant::now()).unwrap();
+        std::iter::from_fn(|| s.poll_output())
+            .find_map(|o| match o {
+                Output::Action(Action::Connect { conn, .. }) => Some(conn),
+                _ => None,
+            })
+            .unwrap()
+    }
+
+    #[test]
+    fn invalid_wire_codes_are_protocol_failures_that_name_the_code() {
+        let conn = a_conn_id();
+        // What tungstenite hands over in their place.
+        let replaced = || {
+            Some(CloseFrame {
+                code: CloseCode::Protocol,
+                reason: "Protocol violation".into(),
+            })
+        };
+        for code in [0, 999, 1004, 1005, 1006, 1015, 1016, 2999, 5000, 65535] {
+            match closed_input(conn, replaced(), Some(Some(code))) {
+                Input::Failed { error, .. } => {
+                    assert_eq!(error.kind, TransportErrorKind::Protocol, "{code}");
+                    assert_eq!(
+                        error.detail,
+                        format!("the server sent invalid close code {code}")
+                    );
+                }
+                other => panic!("{code}: {other:?}"),
+            }
+        }
+        for code in [1000, 1001, 1002, 1003, 1007, 1011, 3000, 4999] {
+            let frame = Some(CloseFrame {
+                code: CloseCode::from(code),
+                reason: "bye".into(),
+            });
+            assert_eq!(
+                closed_input(conn, frame, Some(Some(code))),
+                Input::Closed {
+                    conn,
+                    code: Some(code),
+                    reason: "bye".into()
+                },
+                "{code}"
+            );
+        }
+        // Registered codes tungstenite does not know: the code survives, its reason cannot.
+        for code in [1012, 1013, 1014] {
+            assert_eq!(
+                closed_input(conn, replaced(), Some(Some(code))),
+                Input::Closed {
+                    conn,
+                    code: Some(code),
+                    reason: String::new()
+                },
+                "{code}"
+            );
+        }
+        assert_eq!(
+            closed_input(conn, None, Some(None)),
+            Input::Closed {
+                conn,
+                code: None,
+                reason: String::new()
+            }
+        );
+    }
+}
