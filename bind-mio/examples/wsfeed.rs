@@ -57,10 +57,10 @@ fn submit(handle: &SessionHandle, command: Command) -> bool {
                 std::thread::sleep(pause);
                 pause = (pause * 2).min(Duration::from_millis(50));
             }
-            // An error that waiting cannot cure (none today): skip this command, go on.
-            #[allow(unreachable_patterns)]
+            // Waiting cannot cure these (a frame larger than the connection can ever write):
+            // the command is refused, with its reason, and the reader goes on.
             Err(other) => {
-                eprintln!("wsfeed: {other}; command skipped");
+                eprintln!("wsfeed: command refused: {other}");
                 return true;
             }
         }

@@ -46,11 +46,12 @@ async fn read_commands(handle: SessionHandle) {
         }
         match feed_cli::command_of_line(number, &line) {
             // `command` waits while the queue is full, so only errors waiting cannot cure come
-            // back: the end of the session, or (none today) one for this command alone.
+            // back: the end of the session, or one for this command alone (a frame larger than
+            // the connection can ever write), refused with its reason.
             Ok(Some(command)) => match handle.command(command).await {
                 Ok(()) => {}
                 Err(HandleError::Gone) => return,
-                Err(other) => eprintln!("feed: {other}; command skipped"),
+                Err(other) => eprintln!("feed: command refused: {other}"),
             },
             Ok(None) => {}
             Err(e) => eprintln!("feed: {e}"),

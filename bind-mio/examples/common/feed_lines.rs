@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 
 use reconnect_core::{
     CircuitState, CommandError, ConnId, DelaySource, Disposition, DropReason, EndCause, Event,
-    Frame, Refusal, Refused, SendError, ServerError, Stats, StopReason, SubscribeError,
-    TransportErrorKind,
+    Frame, Refusal, Refused, SendError, SendErrorKind, ServerError, Stats, StopReason,
+    SubscribeError, TransportErrorKind,
 };
 use serde_json::{json, Map, Value};
 
@@ -410,6 +410,12 @@ pub fn refused_line(refused: &Refused) -> Value {
         Refusal::Send(SendError { kind, frame }) => {
             line.insert("refusal".into(), json!(snake_name(&format!("{kind:?}"))));
             line.insert("bytes".into(), json!(frame.len()));
+            if let SendErrorKind::TooLarge { max, .. } = kind {
+                line.insert("limit".into(), json!(max));
+            }
+        }
+        Refusal::Subscribe(SubscribeError::EmptyTopic) => {
+            line.insert("refusal".into(), json!("empty_topic"));
         }
         Refusal::Subscribe(SubscribeError::LimitReached { topic, limit }) => {
             line.insert("refusal".into(), json!("limit_reached"));
