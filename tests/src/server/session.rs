@@ -17,6 +17,7 @@ use tungstenite::protocol::{CloseFrame, WebSocketConfig};
 use tungstenite::{Message, WebSocket};
 
 use super::fault::{AuthRejection, Fault, FaultKind, Nack, Point, RpcError};
+use super::reply;
 use super::state::{Command, Shared};
 use super::stats::{ClientFrame, CloseRecord, ConnEnd, Received};
 use super::stream::{self, Stream};
@@ -65,6 +66,9 @@ fn serve(shared: &Shared, id: u64, tcp: TcpStream) -> ConnEnd {
         },
         None => Stream::Plain(tcp),
     };
+    if let Some(fault) = shared.take_admission(Point::Reply) {
+        return reply::serve(shared, id, stream, fault);
+    }
     let mut ws = match upgrade(shared, id, stream) {
         Ok(ws) => ws,
         Err(end) => return end,
@@ -119,7 +123,7 @@ fn blackhole(shared: &Shared, id: u64, tcp: TcpStream) -> ConnEnd {
 }
 
 /// The request target of an HTTP request head, once the first line is complete.
-fn request_path(head: &[u8]) -> Option<String> {
+pub(crate) fn request_path(head: &[u8]) -> Option<String> {
     let line_end = head.windows(2).position(|w| w == b"\r\n")?;
     let line = std::str::from_utf8(&head[..line_end]).ok()?;
     line.split(' ').nth(1).map(str::to_owned)
@@ -243,7 +247,45 @@ struct Session<'a> {
     /// Set once the server sent a close frame: the deadline for the client's reply, and the end
     /// to report.
     closing: Option<(Instant, ConnEnd)>,
+    /// The hostile frame faults in force on this session.
+    hostile: Hostile,
+    /// The refresh token of the latest successful auth on this session, when tokens expire.
+    refresh_token: Option<String>,
+    /// Successful auth answers on this session, numbering its refresh tokens.
+    auth_acks: u32,
 }
+
+/// The hostile frame faults of one session.
+#[derive(Default)]
+struct Hostile {
+    /// A frame header announced a payload that never comes: nothing may be written any more.
+    muted: bool,
+    /// A fragmented text message is open and flooded with empty continuation frames.
+    fragment_open: bool,
+    /// Pings go out every tick.
+    ping_flood: bool,
+    /// Pings of the flood so far (their payload).
+    pings: u64,
+    /// Whether the last flush emptied tungstenite's write buffer (the flood waits otherwise, so
+    /// a client that does not read cannot grow the server's buffer).
+    flushed: bool,
+}
+
+impl Hostile {
+    /// Whether text frames must wait: they would land inside an unfinished frame or message.
+    fn holds_text(&self) -> bool {
+        self.muted || self.fragment_open
+    }
+}
+
+/// The start of the fragmented message of [`Fault::EmptyContinuations`], and its end: together
+/// a notification of a method no client subscribes to.
+const FRAGMENT_START: &[u8] = br#"{"jsonrpc":"2.0","method":"flood","params":{"#;
+const FRAGMENT_END: &[u8] = b"}}";
+/// Empty continuation frames per tick of a flood (2 bytes each).
+const CONTINUATIONS_PER_TICK: usize = 256;
+/// Pings per tick of a ping flood.
+const PINGS_PER_TICK: usize = 16;
 
 /// What to do after handling something.
 type Flow = Result<(), ConnEnd>;
@@ -262,6 +304,9 @@ impl<'a> Session<'a> {
             skips: HashSet::new(),
             pending_auth: None,
             closing: None,
+            hostile: Hostile::default(),
+            refresh_token: None,
+            auth_acks: 0,
         }
     }
 
@@ -306,12 +351,34 @@ impl<'a> Session<'a> {
             }
         } else {
             self.timers(ws, now)?;
+            self.flood(ws)?;
         }
+        self.hostile.flushed = false;
         match ws.flush() {
-            Ok(()) => Ok(()),
+            Ok(()) => {
+                self.hostile.flushed = true;
+                Ok(())
+            }
             Err(tungstenite::Error::Io(e)) if stream::is_timeout(&e) => Ok(()),
             Err(e) => Err(self.ended_by(e)),
         }
+    }
+
+    /// One tick of the floods in force.
+    fn flood(&mut self, ws: &mut WebSocket<Stream>) -> Flow {
+        if self.hostile.fragment_open {
+            self.write_raw(ws, &stream::empty_continuations(CONTINUATIONS_PER_TICK))?;
+        }
+        if self.hostile.ping_flood && self.hostile.flushed && !self.hostile.muted {
+            for _ in 0..PINGS_PER_TICK {
+                self.hostile.pings += 1;
+                let payload = self.hostile.pings.to_be_bytes().to_vec();
+                self.write(ws, Message::Ping(payload.into()))?;
+            }
+            let sent = self.hostile.pings;
+            self.shared.record(self.id, |r| r.pings_sent = sent);
+        }
+        Ok(())
     }
 
     fn ended_by(&self, e: tungstenite::Error) -> ConnEnd {
@@ -335,6 +402,14 @@ impl<'a> Session<'a> {
             Command::Lift(FaultKind::DataStall) => {
                 self.data_stalled = false;
                 Ok(())
+            }
+            Command::Lift(FaultKind::PingFlood) => {
+                self.hostile.ping_flood = false;
+                Ok(())
+            }
+            Command::Lift(FaultKind::EmptyContinuations) if self.hostile.fragment_open => {
+                self.hostile.fragment_open = false;
+                self.write_raw(ws, &stream::last_fragment(FRAGMENT_END))
             }
             Command::Lift(_) => Ok(()),
             Command::Fault(fault) => self.fault(ws, fault),
@@ -370,6 +445,15 @@ impl<'a> Session<'a> {
                 let garbage: Vec<u8> = (0..64u32).map(|i| (i * 37 + 11) as u8).collect();
                 self.write(ws, Message::binary(garbage))?;
             }
+            Fault::HugeFrameHeader { announced } if !self.hostile.holds_text() => {
+                self.write_raw(ws, &stream::huge_text_header(announced))?;
+                self.hostile.muted = true;
+            }
+            Fault::EmptyContinuations if !self.hostile.holds_text() => {
+                self.write_raw(ws, &stream::first_fragment(FRAGMENT_START))?;
+                self.hostile.fragment_open = true;
+            }
+            Fault::PingFlood => self.hostile.ping_flood = true,
             // Admission faults and actions never reach a session.
             _ => {}
         }
@@ -405,8 +489,13 @@ impl<'a> Session<'a> {
     }
 
     /// Queues a message; a full socket is fine (tungstenite keeps the frame and the next flush
-    /// continues), anything else ends the session.
+    /// continues), anything else ends the session. Nothing is written after a huge frame
+    /// header, and no data frame inside an open fragmented message (a hostile fault's doing).
     fn write(&mut self, ws: &mut WebSocket<Stream>, msg: Message) -> Flow {
+        if self.hostile.muted || (self.hostile.fragment_open && (msg.is_text() || msg.is_binary()))
+        {
+            return Ok(());
+        }
         match ws.write(msg) {
             Ok(()) => Ok(()),
             Err(tungstenite::Error::Io(e)) if stream::is_timeout(&e) => Ok(()),
@@ -446,7 +535,11 @@ impl<'a> Session<'a> {
                 self.shared.record(self.id, |r| r.pings += 1);
                 Ok(())
             }
-            Message::Pong(_) | Message::Frame(_) => Ok(()),
+            Message::Pong(_) => {
+                self.shared.record(self.id, |r| r.pongs += 1);
+                Ok(())
+            }
+            Message::Frame(_) => Ok(()),
             Message::Close(frame) => {
                 let close = match frame {
                     Some(f) => CloseRecord {
@@ -521,12 +614,21 @@ impl<'a> Session<'a> {
     /// The auth response, or `None` when a success is held back by `auth_delay`.
     fn auth(&mut self, id: &Value, params: &Value) -> Option<String> {
         let cfg = &self.shared.config;
+        let renewal = params.get("grant_type").and_then(Value::as_str) == Some("refresh_token");
         let rejection = match self.shared.take_admission(Point::Auth) {
             Some(Fault::RejectAuth(r)) => Some(match r {
                 AuthRejection::Fatal => cfg.fatal_auth_error.clone(),
                 AuthRejection::Transient => cfg.transient_auth_error.clone(),
                 AuthRejection::Custom(e) => e,
             }),
+            // A renewal must present the refresh token this session handed out last.
+            _ if renewal => {
+                let presented = params.get("refresh_token").and_then(Value::as_str);
+                match (&self.refresh_token, presented) {
+                    (Some(issued), Some(p)) if issued == p => None,
+                    _ => Some(cfg.fatal_auth_error.clone()),
+                }
+            }
             _ => match &cfg.credentials {
                 Credentials::AcceptAny => None,
                 Credentials::Exactly(want) if want == params => None,
@@ -537,10 +639,19 @@ impl<'a> Session<'a> {
             Some(RpcError { code, message }) => Some(rpc::error(id, code, &message)),
             None => {
                 let token = format!("token-{}-{}", self.client, self.id);
-                let reply = rpc::result(id, json!({"access_token": token, "expires_in": 900}));
+                let result = match cfg.token_lifetime {
+                    Some(lifetime) => {
+                        self.auth_acks += 1;
+                        let refresh =
+                            format!("refresh-{}-{}-{}", self.client, self.id, self.auth_acks);
+                        self.refresh_token = Some(refresh.clone());
+                        json!({"access_token": token, "expires_in": lifetime.as_secs(), "refresh_token": refresh})
+                    }
+                    None => json!({"access_token": token, "expires_in": 900}),
+                };
+                let reply = rpc::result(id, result);
                 if cfg.auth_delay.is_zero() {
-                    self.shared
-                        .record(self.id, |r| r.authenticated_at = Some(Instant::now()));
+                    self.shared.auth_acked(self.id, Instant::now());
                     Some(reply)
                 } else {
                     self.pending_auth = Some((Instant::now() + cfg.auth_delay, reply));
@@ -561,6 +672,10 @@ impl<'a> Session<'a> {
         for (channel, nack) in self.shared.take_nacks(&channels) {
             match nack {
                 Nack::Error(e) => return rpc::error(id, e.code, &e.message),
+                Nack::ErrorNaming(e) => {
+                    let data = json!({ "channel": channel });
+                    return rpc::error_with_data(id, e.code, &e.message, data);
+                }
                 Nack::Omit => match channel {
                     Some(c) => channels.retain(|x| *x != c),
                     None => channels.clear(),
@@ -592,6 +707,10 @@ impl<'a> Session<'a> {
     }
 
     fn timers(&mut self, ws: &mut WebSocket<Stream>, now: Instant) -> Flow {
+        if self.hostile.holds_text() {
+            // Text would break the frame or message in flight; everything waits.
+            return Ok(());
+        }
         if self
             .pending_auth
             .as_ref()
@@ -599,8 +718,7 @@ impl<'a> Session<'a> {
         {
             let (_, reply) = self.pending_auth.take().expect("checked above");
             // The client is authenticated from the moment the ack leaves, not before.
-            self.shared
-                .record(self.id, |r| r.authenticated_at = Some(now));
+            self.shared.auth_acked(self.id, now);
             self.write(ws, Message::text(reply))?;
         }
         if let Some(hb) = &mut self.heartbeat {

@@ -260,6 +260,14 @@ impl Shared {
             .unwrap_or_default()
     }
 
+    /// Records a successful auth answer leaving for connection `id`.
+    pub(crate) fn auth_acked(&self, id: u64, at: Instant) {
+        self.record(id, |r| {
+            r.authenticated_at.get_or_insert(at);
+            r.auth_acks.push(at);
+        });
+    }
+
     pub(crate) fn received(&self, id: u64, r: Received) {
         self.record(id, |c| c.received.push(r));
     }
