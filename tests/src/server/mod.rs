@@ -18,7 +18,9 @@
 //! The protocol is the JSON-RPC 2.0 subset described in the [crate docs](crate); the faults and
 //! what "once" means for each are described in [`fault`].
 
+mod auth;
 pub mod fault;
+mod hostile;
 mod reply;
 mod session;
 mod state;
@@ -26,6 +28,7 @@ pub mod stats;
 // The bench fixtures build their frames with the same encoder.
 pub(crate) mod stream;
 mod supervisor;
+mod upgrade;
 
 use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;

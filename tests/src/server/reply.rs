@@ -9,10 +9,10 @@ use std::io::Read;
 use std::time::{Duration, Instant};
 
 use super::fault::Fault;
-use super::session::{client_of, request_path};
 use super::state::{Command, Shared};
 use super::stats::ConnEnd;
 use super::stream::{self, Stream};
+use super::upgrade::{client_of, request_path};
 
 /// The largest request head read before giving up on a client.
 const MAX_HEAD: usize = 16 * 1024;

@@ -10,18 +10,20 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
-use tungstenite::handshake::server::{ErrorResponse, Request, Response};
-use tungstenite::handshake::HandshakeError;
 use tungstenite::protocol::frame::coding::CloseCode;
-use tungstenite::protocol::{CloseFrame, WebSocketConfig};
+use tungstenite::protocol::CloseFrame;
 use tungstenite::{Message, WebSocket};
 
-use super::fault::{AuthRejection, Fault, FaultKind, Nack, Point, RpcError};
+use super::auth;
+use super::fault::{Fault, FaultKind, Nack, Point, RpcError};
+use super::hostile::{
+    Hostile, CONTINUATIONS_PER_TICK, FRAGMENT_END, FRAGMENT_START, PINGS_PER_TICK,
+};
 use super::reply;
 use super::state::{Command, Shared};
 use super::stats::{ClientFrame, CloseRecord, ConnEnd, Received};
 use super::stream::{self, Stream};
-use super::Credentials;
+use super::upgrade::{blackhole, upgrade};
 use crate::rpc;
 
 /// How long the server waits for the client's half of a close handshake, or for the client to
@@ -87,144 +89,6 @@ fn serve(shared: &Shared, id: u64, tcp: TcpStream) -> ConnEnd {
     end
 }
 
-/// Accepts TCP and never answers; reads (and for plain ws, parses) the upgrade request only to
-/// learn the client identity and to notice when the client gives up.
-fn blackhole(shared: &Shared, id: u64, tcp: TcpStream) -> ConnEnd {
-    use std::io::Read;
-    let mut head = Vec::new();
-    let mut buf = [0u8; 4096];
-    let mut tcp_ref = &tcp;
-    loop {
-        if shared.is_shutdown() {
-            return ConnEnd::Shutdown;
-        }
-        for cmd in shared.take_commands(id) {
-            if let Command::Fault(Fault::Drop) | Command::Fault(Fault::Reset) = cmd {
-                return ConnEnd::Dropped;
-            }
-        }
-        match tcp_ref.read(&mut buf) {
-            Ok(0) => return ConnEnd::Eof,
-            Ok(n) => {
-                if head.len() < 16 * 1024 {
-                    head.extend_from_slice(&buf[..n]);
-                    if shared.tls.is_none() {
-                        if let Some(path) = request_path(&head) {
-                            let client = client_of(&path);
-                            shared.set_client(id, &client, &path);
-                        }
-                    }
-                }
-            }
-            Err(e) if stream::is_timeout(&e) => {}
-            Err(e) => return ConnEnd::Error(e.to_string()),
-        }
-    }
-}
-
-/// The request target of an HTTP request head, once the first line is complete.
-pub(crate) fn request_path(head: &[u8]) -> Option<String> {
-    let line_end = head.windows(2).position(|w| w == b"\r\n")?;
-    let line = std::str::from_utf8(&head[..line_end]).ok()?;
-    line.split(' ').nth(1).map(str::to_owned)
-}
-
-/// The `client` query parameter of a request target, or `anonymous`.
-pub(crate) fn client_of(path_and_query: &str) -> String {
-    path_and_query
-        .split_once('?')
-        .and_then(|(_, q)| {
-            q.split('&')
-                .find_map(|kv| kv.strip_prefix("client=").filter(|v| !v.is_empty()))
-        })
-        .map(str::to_owned)
-        .unwrap_or_else(|| "anonymous".to_owned())
-}
-
-fn upgrade(shared: &Shared, id: u64, stream: Stream) -> Result<WebSocket<Stream>, ConnEnd> {
-    let mut rejected = None;
-    // The signature is tungstenite's; the large error type is not ours to shrink.
-    #[allow(clippy::result_large_err)]
-    let callback = |req: &Request, resp: Response| -> Result<Response, ErrorResponse> {
-        let path = req
-            .uri()
-            .path_and_query()
-            .map(|p| p.as_str())
-            .unwrap_or("/")
-            .to_owned();
-        let client = client_of(&path);
-        shared.set_client(id, &client, &path);
-        match shared.take_admission(Point::Upgrade) {
-            Some(Fault::HttpReject {
-                status,
-                retry_after,
-            }) => {
-                rejected = Some(status);
-                Err(http_error(status, retry_after))
-            }
-            _ => {
-                // Counted before the 101 is written, so no client can see its upgrade succeed
-                // before the server's stats do.
-                shared.session_started(id, &client, Instant::now());
-                Ok(resp)
-            }
-        }
-    };
-    let config = WebSocketConfig::default()
-        .max_message_size(Some(shared.config.max_message_size))
-        .max_frame_size(Some(shared.config.max_message_size))
-        .max_write_buffer_size(MAX_WRITE_BUFFER);
-    let deadline = Instant::now() + shared.config.handshake_timeout;
-    let mut result = tungstenite::accept_hdr_with_config(stream, callback, Some(config));
-    loop {
-        match result {
-            Ok(ws) => return Ok(ws),
-            Err(HandshakeError::Interrupted(mid)) => {
-                if shared.is_shutdown() {
-                    return Err(ConnEnd::Shutdown);
-                }
-                let dropped = shared
-                    .take_commands(id)
-                    .iter()
-                    .any(|c| matches!(c, Command::Fault(Fault::Drop | Fault::Reset)));
-                if dropped {
-                    return Err(ConnEnd::Dropped);
-                }
-                if Instant::now() >= deadline {
-                    return Err(ConnEnd::HandshakeFailed("handshake timed out".into()));
-                }
-                result = mid.handshake();
-            }
-            Err(HandshakeError::Failure(e)) => {
-                // tungstenite has written our error response and dropped the stream.
-                return Err(match rejected {
-                    Some(status) => ConnEnd::HttpRejected(status),
-                    None => ConnEnd::HandshakeFailed(e.to_string()),
-                });
-            }
-        }
-    }
-}
-
-/// Large enough for the biggest oversized frame a test is expected to ask for (32 MiB) plus
-/// ordinary traffic; beyond it data notifications are postponed, not lost.
-const MAX_WRITE_BUFFER: usize = 96 << 20;
-
-fn http_error(status: u16, retry_after: Option<u32>) -> ErrorResponse {
-    let body = format!("rejected by the test server with {status}");
-    let mut builder = tungstenite::http::Response::builder()
-        .status(status)
-        .header("Content-Type", "text/plain")
-        .header("Content-Length", body.len().to_string())
-        .header("Connection", "close");
-    if let Some(secs) = retry_after {
-        builder = builder.header("Retry-After", secs.to_string());
-    }
-    builder
-        .body(Some(body))
-        .expect("status and headers are valid")
-}
-
 struct Heartbeat {
     interval: Duration,
     next_at: Instant,
@@ -249,43 +113,9 @@ struct Session<'a> {
     closing: Option<(Instant, ConnEnd)>,
     /// The hostile frame faults in force on this session.
     hostile: Hostile,
-    /// The refresh token of the latest successful auth on this session, when tokens expire.
-    refresh_token: Option<String>,
-    /// Successful auth answers on this session, numbering its refresh tokens.
-    auth_acks: u32,
+    /// The tokens this session handed out.
+    tokens: auth::Tokens,
 }
-
-/// The hostile frame faults of one session.
-#[derive(Default)]
-struct Hostile {
-    /// A frame header announced a payload that never comes: nothing may be written any more.
-    muted: bool,
-    /// A fragmented text message is open and flooded with empty continuation frames.
-    fragment_open: bool,
-    /// Pings go out every tick.
-    ping_flood: bool,
-    /// Pings of the flood so far (their payload).
-    pings: u64,
-    /// Whether the last flush emptied tungstenite's write buffer (the flood waits otherwise, so
-    /// a client that does not read cannot grow the server's buffer).
-    flushed: bool,
-}
-
-impl Hostile {
-    /// Whether text frames must wait: they would land inside an unfinished frame or message.
-    fn holds_text(&self) -> bool {
-        self.muted || self.fragment_open
-    }
-}
-
-/// The start of the fragmented message of [`Fault::EmptyContinuations`], and its end: together
-/// a notification of a method no client subscribes to.
-const FRAGMENT_START: &[u8] = br#"{"jsonrpc":"2.0","method":"flood","params":{"#;
-const FRAGMENT_END: &[u8] = b"}}";
-/// Empty continuation frames per tick of a flood (2 bytes each).
-const CONTINUATIONS_PER_TICK: usize = 256;
-/// Pings per tick of a ping flood.
-const PINGS_PER_TICK: usize = 16;
 
 /// What to do after handling something.
 type Flow = Result<(), ConnEnd>;
@@ -305,8 +135,7 @@ impl<'a> Session<'a> {
             pending_auth: None,
             closing: None,
             hostile: Hostile::default(),
-            refresh_token: None,
-            auth_acks: 0,
+            tokens: auth::Tokens::default(),
         }
     }
 
@@ -613,48 +442,17 @@ impl<'a> Session<'a> {
 
     /// The auth response, or `None` when a success is held back by `auth_delay`.
     fn auth(&mut self, id: &Value, params: &Value) -> Option<String> {
-        let cfg = &self.shared.config;
-        let renewal = params.get("grant_type").and_then(Value::as_str) == Some("refresh_token");
-        let rejection = match self.shared.take_admission(Point::Auth) {
-            Some(Fault::RejectAuth(r)) => Some(match r {
-                AuthRejection::Fatal => cfg.fatal_auth_error.clone(),
-                AuthRejection::Transient => cfg.transient_auth_error.clone(),
-                AuthRejection::Custom(e) => e,
-            }),
-            // A renewal must present the refresh token this session handed out last.
-            _ if renewal => {
-                let presented = params.get("refresh_token").and_then(Value::as_str);
-                match (&self.refresh_token, presented) {
-                    (Some(issued), Some(p)) if issued == p => None,
-                    _ => Some(cfg.fatal_auth_error.clone()),
-                }
-            }
-            _ => match &cfg.credentials {
-                Credentials::AcceptAny => None,
-                Credentials::Exactly(want) if want == params => None,
-                Credentials::Exactly(_) => Some(cfg.fatal_auth_error.clone()),
-            },
-        };
-        match rejection {
-            Some(RpcError { code, message }) => Some(rpc::error(id, code, &message)),
-            None => {
-                let token = format!("token-{}-{}", self.client, self.id);
-                let result = match cfg.token_lifetime {
-                    Some(lifetime) => {
-                        self.auth_acks += 1;
-                        let refresh =
-                            format!("refresh-{}-{}-{}", self.client, self.id, self.auth_acks);
-                        self.refresh_token = Some(refresh.clone());
-                        json!({"access_token": token, "expires_in": lifetime.as_secs(), "refresh_token": refresh})
-                    }
-                    None => json!({"access_token": token, "expires_in": 900}),
-                };
+        let answer = auth::answer(self.shared, &self.client, self.id, &mut self.tokens, params);
+        match answer {
+            Err(RpcError { code, message }) => Some(rpc::error(id, code, &message)),
+            Ok(result) => {
                 let reply = rpc::result(id, result);
-                if cfg.auth_delay.is_zero() {
+                let delay = self.shared.config.auth_delay;
+                if delay.is_zero() {
                     self.shared.auth_acked(self.id, Instant::now());
                     Some(reply)
                 } else {
-                    self.pending_auth = Some((Instant::now() + cfg.auth_delay, reply));
+                    self.pending_auth = Some((Instant::now() + delay, reply));
                     None
                 }
             }
@@ -777,22 +575,4 @@ fn channels_of(params: &Value) -> Vec<String> {
                 .collect()
         })
         .unwrap_or_default()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::{client_of, request_path};
-
-    #[test]
-    fn client_identity_comes_from_the_query() {
-        assert_eq!(client_of("/ws?client=abc"), "abc");
-        assert_eq!(client_of("/ws?x=1&client=b2"), "b2");
-        assert_eq!(client_of("/ws"), "anonymous");
-        assert_eq!(client_of("/ws?client="), "anonymous");
-        assert_eq!(
-            request_path(b"GET /ws?client=z HTTP/1.1\r\nHost: x\r\n"),
-            Some("/ws?client=z".into())
-        );
-        assert_eq!(request_path(b"GET /ws"), None);
-    }
 }
