@@ -147,3 +147,21 @@ fn a_hidden_gap_is_caught_by_the_gap_invariant() {
 fn reconnecting_after_close_is_caught() {
     caught::<{ Bug::RECONNECT_AFTER_CLOSE }>(&scenario("client_close_is_clean"), "new connection");
 }
+
+#[test]
+fn rejecting_a_whole_batch_for_one_bad_channel_is_caught() {
+    for name in [
+        "batch_rejected_naming_the_channel",
+        "batch_rejected_without_naming",
+    ] {
+        caught::<{ Bug::NO_BATCH_ISOLATION }>(&scenario(name), "no Messages(\"a\", 3)");
+    }
+}
+
+#[test]
+fn letting_a_short_lived_token_expire_is_caught() {
+    caught::<{ Bug::NO_RENEWAL }>(
+        &scenario("short_token_renewed_in_place"),
+        "expected the first and at least 1 renewal",
+    );
+}

@@ -609,7 +609,14 @@ impl<'a> Session<'a> {
                             // isolate the bad one by asking for each channel alone.
                             let named = rpc::error_channel(t.as_str()).filter(|c| chs.contains(c));
                             let reason = format!("{code} {message}");
+                            let named = named.filter(|_| !self.e.bug(Bug::NO_BATCH_ISOLATION));
+                            if self.e.bug(Bug::NO_BATCH_ISOLATION) {
+                                for ch in &chs {
+                                    self.reject(ch, reason.clone());
+                                }
+                            }
                             let retry: Vec<Vec<String>> = match named {
+                                _ if self.e.bug(Bug::NO_BATCH_ISOLATION) => Vec::new(),
                                 Some(bad) => {
                                     self.reject(&bad, reason);
                                     vec![chs.iter().filter(|c| **c != bad).cloned().collect()]
@@ -687,6 +694,9 @@ impl<'a> Session<'a> {
 
     /// With an `expires_in` and a `refresh_token` in an auth result, renews halfway through.
     fn schedule_renewal(&mut self, result: &Value) {
+        if self.e.bug(Bug::NO_RENEWAL) {
+            return;
+        }
         let expires_in = result.get("expires_in").and_then(Value::as_u64);
         let token = result.get("refresh_token").and_then(Value::as_str);
         self.renew = match (expires_in, token) {
