@@ -154,7 +154,7 @@ fn rejecting_a_whole_batch_for_one_bad_channel_is_caught() {
         "batch_rejected_naming_the_channel",
         "batch_rejected_without_naming",
     ] {
-        caught::<{ Bug::NO_BATCH_ISOLATION }>(&scenario(name), "no Messages(\"a\", 3)");
+        caught::<{ Bug::NO_BATCH_ISOLATION }>(&scenario(name), "channels reported rejected");
     }
 }
 

@@ -59,9 +59,9 @@ fn batch_rejected(name: &'static str, fault: &'static str, naming: bool) -> Scen
         start(),
         wait(Await::Rejected("bad")),
         live(),
+        expect(Expect::RejectedExactly(&["bad"])),
         wait(Await::Messages("a", 3)),
         wait(Await::Messages("b", 3)),
-        expect(Expect::RejectedExactly(&["bad"])),
         expect(Expect::NeverSubscribed("bad")),
         bounded(),
     ])
