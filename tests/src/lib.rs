@@ -25,7 +25,7 @@
 //!
 //! | client sends | server answers |
 //! |---|---|
-//! | `{"jsonrpc":"2.0","id":N,"method":"public/auth","params":{..}}` | `{"jsonrpc":"2.0","id":N,"result":{"access_token":"..","expires_in":900}}`, or `{"jsonrpc":"2.0","id":N,"error":{"code":13004,"message":"invalid_credentials"}}` (fatal) / `10028 too_many_requests` (transient) |
+//! | `{"jsonrpc":"2.0","id":N,"method":"public/auth","params":{..}}` | `{"jsonrpc":"2.0","id":N,"result":{"access_token":"..","expires_in":900}}` (with [`ServerConfig::token_lifetime`](server::ServerConfig::token_lifetime): its `expires_in` and a `refresh_token`, renewed on the same connection by `public/auth` with `{"grant_type":"refresh_token","refresh_token":".."}`), or `{"jsonrpc":"2.0","id":N,"error":{"code":13004,"message":"invalid_credentials"}}` (fatal) / `10028 too_many_requests` (transient) |
 //! | `{"jsonrpc":"2.0","id":N,"method":"public/subscribe","params":{"channels":["a","b"]}}` | `{"jsonrpc":"2.0","id":N,"result":["a","b"]}`: a requested channel missing from the result is a per-channel nack; an error object nacks the whole request |
 //! | `public/unsubscribe` with the same params | the channels unsubscribed |
 //! | `public/set_heartbeat` with `{"interval":S}` (seconds, fractional allowed) | `"ok"`; then every `S` the notification `{"jsonrpc":"2.0","method":"heartbeat","params":{"type":"test_request"}}`, to be answered with a `public/test` request before the next one, or the server closes with code 4000 |
@@ -44,8 +44,12 @@
 //! [`server::Fault`] lists them all: refused connections (listener closed, reopened on the same
 //! port), accept-then-close, RST, silent stall, data stall, blackholed upgrade, HTTP 401/403/429
 //! (with `Retry-After`)/503, close frames, fatal and transient auth rejections, subscription
-//! nacks, skipped sequence numbers, oversized frames, invalid UTF-8, non-JSON text, binary
-//! garbage, restart, drop-all and an accept rate limit. They are injected at any moment through
+//! nacks (by omission, or a whole batch refused with or without `error.data.channel` naming the
+//! bad channel), skipped sequence numbers, oversized frames, invalid UTF-8, non-JSON text, binary
+//! garbage, restart, drop-all and an accept rate limit; and the hostile ones: a malformed status
+//! line or a wrong `Sec-WebSocket-Accept` in the upgrade reply, an upgrade reply trickled one
+//! byte at a time, a frame header announcing 2^62 bytes, endless empty continuation frames and a
+//! ping flood. Close frames may carry any code, invalid ones included (999, 1005, 1006, 5000). They are injected at any moment through
 //! a cloneable [`ServerHandle`](server::ServerHandle) or on a schedule; what "once" and "until
 //! cleared" mean for each family is in [`server::fault`]. The network faults live in the
 //! [`proxy`]. Each fault is proven by a test in `tests/tests/` against a plain tungstenite client.

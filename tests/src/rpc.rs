@@ -67,6 +67,20 @@ pub fn error(id: &Value, code: i64, message: &str) -> String {
     json!({"jsonrpc": "2.0", "id": id, "error": {"code": code, "message": message}}).to_string()
 }
 
+/// An error response with a `data` member.
+pub fn error_with_data(id: &Value, code: i64, message: &str, data: Value) -> String {
+    json!({"jsonrpc": "2.0", "id": id, "error": {"code": code, "message": message, "data": data}})
+        .to_string()
+}
+
+/// The `error.data.channel` of an error response, if it names one.
+pub fn error_channel(text: &str) -> Option<String> {
+    let v: Value = serde_json::from_str(text).ok()?;
+    v.pointer("/error/data/channel")
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+}
+
 /// The server's heartbeat `test_request` notification.
 pub fn heartbeat_test_request() -> String {
     json!({"jsonrpc": "2.0", "method": HEARTBEAT, "params": {"type": "test_request"}}).to_string()

@@ -56,7 +56,8 @@ fn marks_are_defined_before_use() {
                     | Expect::Backoff { since: m, .. }
                     | Expect::BackoffReset(m)
                     | Expect::AcceptedSince(m, _)
-                    | Expect::FdsStable(m, _),
+                    | Expect::FdsStable(m, _)
+                    | Expect::ResourcesBounded { since: m, .. },
                 ) => *m,
                 _ => continue,
             };

@@ -84,6 +84,17 @@ pub fn kit_event_of(event: reconnect_core::Event) -> ClientEvent {
         E::Subscribed { topic, .. } => ClientEvent::Subscribed {
             channel: topic.as_str().to_owned(),
         },
+        E::SubscribeRejected {
+            topic,
+            error,
+            retry_in,
+        } => ClientEvent::SubscribeRejected {
+            channel: topic.as_str().to_owned(),
+            reason: match retry_in {
+                Some(delay) => format!("{error} (retried in {delay:?})"),
+                None => format!("{error} (permanent)"),
+            },
+        },
         E::Live { .. } => ClientEvent::Live,
         E::Message {
             topic: Some(topic),

@@ -126,6 +126,14 @@ pub enum ClientEvent {
         /// The channel.
         channel: String,
     },
+    /// The server refused the subscription of `channel` (an error answer, or an ack that left
+    /// it out), reported for that channel alone.
+    SubscribeRejected {
+        /// The channel.
+        channel: String,
+        /// Why, as text.
+        reason: String,
+    },
     /// Authenticated (if configured) and every wanted subscription restored.
     Live,
     /// A data notification.

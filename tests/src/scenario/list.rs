@@ -6,6 +6,8 @@ use super::{Await, ClientSpec, Expect, Invariant, Jitter, ProxyAction, Scenario,
 use super::{Transport, Within};
 use crate::server::{AuthRejection, Fault, FaultKind, Persist, ServerConfig};
 
+mod hostile;
+
 const fn ms(n: u64) -> Duration {
     Duration::from_millis(n)
 }
@@ -113,6 +115,13 @@ fn then(mut a: Vec<Step>, b: Vec<Step>) -> Vec<Step> {
 
 /// Every scenario, in documentation order.
 pub fn all() -> Vec<Scenario> {
+    let mut list = before_hostile();
+    list.extend(hostile::scenarios());
+    list.extend(after_hostile());
+    list
+}
+
+fn before_hostile() -> Vec<Scenario> {
     vec![
         // ----- baseline -----
         sc("baseline_live", "none", "authenticates, restores a and b once each after the auth ack, receives numbered data, stays connected")
@@ -459,20 +468,29 @@ pub fn all() -> Vec<Scenario> {
         sc("wss_restart", "over wss://: a restart", "the TLS client trusts the kit's root, reconnects and restores")
             .on(Transport::Tls)
             .steps(after_opening(then(vec![inject(Fault::Restart { downtime: ms(100) })], recovers()))),
+    ]
+}
+
+fn after_hostile() -> Vec<Scenario> {
+    vec![
         // ----- resources -----
-        sc("fd_stable_after_many_cycles", "200 reconnect cycles (every session closed right after its handshake)", "the process's open fds come back to where they were (slack 40)")
-            .client(|s| {
-                s.backoff_initial = ms(1);
-                s.backoff_max = ms(2);
-            })
-            .steps(after_opening(vec![
-                Step::Sleep(ms(100)),
-                mark("base"),
-                until_cleared(Fault::close(1012, "cycle")),
-                Step::Await(Await::Reconnects(200), Duration::from_secs(30)),
-                clear(FaultKind::Close),
-                live(),
-                expect(Expect::FdsStable("base", 40)),
-            ])),
+        sc(
+            "fd_stable_after_many_cycles",
+            "200 reconnect cycles (every session closed right after its handshake)",
+            "the process's open fds come back to where they were (slack 40)",
+        )
+        .client(|s| {
+            s.backoff_initial = ms(1);
+            s.backoff_max = ms(2);
+        })
+        .steps(after_opening(vec![
+            Step::Sleep(ms(100)),
+            mark("base"),
+            until_cleared(Fault::close(1012, "cycle")),
+            Step::Await(Await::Reconnects(200), Duration::from_secs(30)),
+            clear(FaultKind::Close),
+            live(),
+            expect(Expect::FdsStable("base", 40)),
+        ])),
     ]
 }

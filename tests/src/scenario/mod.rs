@@ -10,7 +10,8 @@ use std::time::Duration;
 pub use client::{ClientError, ClientEvent, ClientSpec, Jitter, ScenarioClient, StopKind};
 pub use list::all;
 pub use runner::{
-    assert_suite_passes, run_scenario, run_suite, Report, RunOptions, ScenarioFailure, SuiteReport,
+    assert_scenarios_pass, assert_suite_passes, run_scenario, run_suite, Report, RunOptions,
+    ScenarioFailure, SuiteReport,
 };
 
 use crate::server::{Fault, Persist, ServerConfig};
@@ -96,6 +97,8 @@ pub enum Await {
     Gap,
     /// A `Subscribed` event for the channel.
     Subscribed(&'static str),
+    /// A `SubscribeRejected` event for the channel.
+    Rejected(&'static str),
     /// `n` `Message` events of the channel.
     Messages(&'static str, usize),
 }
@@ -165,6 +168,32 @@ pub enum Expect {
     /// The process's open fds fell back to at most the count at the mark plus the slack
     /// (waited for, up to 3 s, while the server reaps closed connections).
     FdsStable(&'static str, usize),
+    /// The process's open fds are at most the count at the mark plus `fds` (waited for as in
+    /// [`Expect::FdsStable`]) and its resident memory grew by at most `rss_mib` MiB since the
+    /// mark. Process-wide figures: the bounds must leave room for the scenarios running beside.
+    ResourcesBounded {
+        /// The mark the figures are compared with.
+        since: &'static str,
+        /// Descriptors allowed beyond the mark's count.
+        fds: usize,
+        /// Resident memory growth allowed, in MiB.
+        rss_mib: u64,
+    },
+    /// Exactly these channels (each at least once, no other) were reported by
+    /// `SubscribeRejected` events so far.
+    RejectedExactly(&'static [&'static str]),
+    /// The latest `Disconnected` event's reason names this invalid close code: it contains the
+    /// word "invalid" and the code as a number of its own (not only the 1002 the client answers
+    /// with).
+    DisconnectNamesCloseCode(u16),
+    /// On the latest session, the first auth was followed by at least this many renewals, each
+    /// a `public/auth` with `grant_type` `refresh_token` sent before the previous token expired
+    /// (the server's [`token_lifetime`](crate::server::ServerConfig::token_lifetime) after its
+    /// ack) and accepted; no two auth requests closer than a tenth of the lifetime; and the
+    /// latest token has not expired.
+    AuthRenewed(usize),
+    /// The latest session answered at least `n` of the server's pings with pongs.
+    PongsAnswered(u32),
 }
 
 /// A change of the proxy's conditions.

@@ -7,22 +7,27 @@
 //!   when injected. [`Persist`] is ignored. A closed listener stays closed until
 //!   [`Fault::ReopenListener`] (or the end of a restart's downtime).
 //! * **Admission faults** ([`Fault::AcceptThenClose`], [`Fault::ResetOnAccept`],
-//!   [`Fault::BlackholeUpgrade`], [`Fault::HttpReject`], [`Fault::RejectAuth`],
+//!   [`Fault::BlackholeUpgrade`], [`Fault::MalformedStatus`], [`Fault::WrongAccept`],
+//!   [`Fault::TrickleUpgrade`], [`Fault::HttpReject`], [`Fault::RejectAuth`],
 //!   [`Fault::NackSubscribe`]) are armed and hit future connections or requests. Each connection
 //!   or request they hit uses up one use: [`Persist::Once`] hits the next one,
 //!   [`Persist::Times`] the next `n`, [`Persist::UntilCleared`] all of them until
 //!   [`Fault::Clear`] / [`Fault::ClearAll`]. Several armed faults of the same point are used in
-//!   the order they were armed.
+//!   the order they were armed. The hand-made upgrade replies ([`Fault::MalformedStatus`],
+//!   [`Fault::WrongAccept`], [`Fault::TrickleUpgrade`]) are looked at before
+//!   [`Fault::HttpReject`], which tungstenite's own handshake answers.
 //! * **Session faults** ([`Fault::SilentStall`], [`Fault::DataStall`], [`Fault::Close`],
 //!   [`Fault::Reset`], [`Fault::Drop`], [`Fault::SkipSeq`], [`Fault::Oversized`],
-//!   [`Fault::InvalidUtf8`], [`Fault::NonJson`], [`Fault::BinaryGarbage`]) act on established
+//!   [`Fault::InvalidUtf8`], [`Fault::NonJson`], [`Fault::BinaryGarbage`],
+//!   [`Fault::HugeFrameHeader`], [`Fault::EmptyContinuations`], [`Fault::PingFlood`]) act on established
 //!   WebSocket sessions. The first use hits *every* session open at the moment of injection; if
 //!   none is open, it hits the next session right after its handshake, so a fault injected while
 //!   a client is between connections is never lost. Further uses ([`Persist::Times`] > 1 or
 //!   [`Persist::UntilCleared`]) hit each following new session, one use each, right after its
 //!   handshake.
 //!
-//! Clearing a kind disarms it. It also lifts a data stall from the sessions it already hit. A
+//! Clearing a kind disarms it. It also lifts a data stall, a ping flood or a run of empty
+//! continuation frames from the sessions it already hit. A
 //! silent stall is permanent for the sessions it hit (the server drains and discards their bytes
 //! below the WebSocket layer, so the session cannot be resumed); a client must give up on it.
 
@@ -98,6 +103,9 @@ pub enum Nack {
     Omit,
     /// Answer the whole request with this error.
     Error(RpcError),
+    /// Answer the whole request with this error, its `data` naming the refused channel
+    /// (`{"channel": "x"}`), the way exchanges point at the one bad channel of a batch.
+    ErrorNaming(RpcError),
 }
 
 /// One fault. See the [module docs](self) for the three families and their semantics.
@@ -133,6 +141,23 @@ pub enum Fault {
     /// Accept the TCP connection and never answer (no TLS, no HTTP); bytes are read and
     /// discarded so the server notices when the client gives up.
     BlackholeUpgrade,
+    /// Answer the upgrade request with this status line (`HTTP/1.1 000 Zero`, `HTTP/1.1 099 X`,
+    /// …) followed by otherwise valid upgrade headers, then close. Written by hand: no HTTP
+    /// library builds such a reply.
+    MalformedStatus {
+        /// The status line, without its CRLF.
+        line: String,
+    },
+    /// Answer the upgrade with `101 Switching Protocols` but a `Sec-WebSocket-Accept` that does
+    /// not match the request's key, then close.
+    WrongAccept,
+    /// Answer the upgrade with a valid `101` reply written one byte per `interval`, reading
+    /// (and discarding) whatever the client sends meanwhile so its departure is noticed. After
+    /// the whole reply the connection stays open and silent until the client leaves.
+    TrickleUpgrade {
+        /// The pause before each byte.
+        interval: Duration,
+    },
     /// Answer the upgrade request with an HTTP error status.
     HttpReject {
         /// The status (401, 403, 429, 503, …).
@@ -183,6 +208,22 @@ pub enum Fault {
     NonJson,
     /// Send a binary frame of garbage.
     BinaryGarbage,
+    /// Send the header of a final text frame announcing `announced` payload bytes (up to
+    /// 2^63 - 1), and nothing of the payload: a client must refuse the length from the header
+    /// alone, without allocating it. Nothing else is written on the session afterwards (it
+    /// would only count as payload); requests are still read and recorded.
+    HugeFrameHeader {
+        /// The payload length the header announces.
+        announced: u64,
+    },
+    /// Send a non-final text frame (the start of a JSON notification), then empty continuation
+    /// frames without end, a burst every tick, until cleared; clearing sends the final fragment
+    /// that completes the message. Meanwhile no text frame is written (data, responses and
+    /// heartbeats wait): it would break the fragmented message.
+    EmptyContinuations,
+    /// Send pings as fast as the client takes them (a burst every tick while the socket accepts
+    /// writes), until cleared; data, responses and heartbeats continue in between.
+    PingFlood,
 }
 
 /// The kind of a [`Fault`], without its parameters; used to clear faults.
@@ -200,6 +241,9 @@ pub enum FaultKind {
     AcceptThenClose,
     ResetOnAccept,
     BlackholeUpgrade,
+    MalformedStatus,
+    WrongAccept,
+    TrickleUpgrade,
     HttpReject,
     RejectAuth,
     NackSubscribe,
@@ -213,12 +257,17 @@ pub enum FaultKind {
     InvalidUtf8,
     NonJson,
     BinaryGarbage,
+    HugeFrameHeader,
+    EmptyContinuations,
+    PingFlood,
 }
 
 /// Where in a connection's life an admission fault applies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Point {
     Accept,
+    /// Before tungstenite's handshake: the hand-made replies.
+    Reply,
     Upgrade,
     Auth,
     Subscribe,
@@ -246,6 +295,9 @@ impl Fault {
             Fault::AcceptThenClose => FaultKind::AcceptThenClose,
             Fault::ResetOnAccept => FaultKind::ResetOnAccept,
             Fault::BlackholeUpgrade => FaultKind::BlackholeUpgrade,
+            Fault::MalformedStatus { .. } => FaultKind::MalformedStatus,
+            Fault::WrongAccept => FaultKind::WrongAccept,
+            Fault::TrickleUpgrade { .. } => FaultKind::TrickleUpgrade,
             Fault::HttpReject { .. } => FaultKind::HttpReject,
             Fault::RejectAuth(_) => FaultKind::RejectAuth,
             Fault::NackSubscribe { .. } => FaultKind::NackSubscribe,
@@ -259,6 +311,9 @@ impl Fault {
             Fault::InvalidUtf8 => FaultKind::InvalidUtf8,
             Fault::NonJson => FaultKind::NonJson,
             Fault::BinaryGarbage => FaultKind::BinaryGarbage,
+            Fault::HugeFrameHeader { .. } => FaultKind::HugeFrameHeader,
+            Fault::EmptyContinuations => FaultKind::EmptyContinuations,
+            Fault::PingFlood => FaultKind::PingFlood,
         }
     }
 
@@ -274,6 +329,9 @@ impl Fault {
             Fault::AcceptThenClose | Fault::ResetOnAccept | Fault::BlackholeUpgrade => {
                 Family::Admission(Point::Accept)
             }
+            Fault::MalformedStatus { .. } | Fault::WrongAccept | Fault::TrickleUpgrade { .. } => {
+                Family::Admission(Point::Reply)
+            }
             Fault::HttpReject { .. } => Family::Admission(Point::Upgrade),
             Fault::RejectAuth(_) => Family::Admission(Point::Auth),
             Fault::NackSubscribe { .. } => Family::Admission(Point::Subscribe),
@@ -286,7 +344,10 @@ impl Fault {
             | Fault::Oversized { .. }
             | Fault::InvalidUtf8
             | Fault::NonJson
-            | Fault::BinaryGarbage => Family::Session,
+            | Fault::BinaryGarbage
+            | Fault::HugeFrameHeader { .. }
+            | Fault::EmptyContinuations
+            | Fault::PingFlood => Family::Session,
         }
     }
 
@@ -326,6 +387,25 @@ impl Fault {
         Fault::NackSubscribe {
             channel: Some(channel.into()),
             nack: Nack::Omit,
+        }
+    }
+
+    /// Answer the upgrade with this malformed status line.
+    pub fn malformed_status(line: impl Into<String>) -> Self {
+        Fault::MalformedStatus { line: line.into() }
+    }
+
+    /// Refuse every subscribe request that names `channel`, whole, with one error; with
+    /// `naming`, the error's `data.channel` says which channel was the bad one.
+    pub fn reject_batch_for(channel: impl Into<String>, naming: bool) -> Self {
+        let error = RpcError::new(11050, "bad_request");
+        Fault::NackSubscribe {
+            channel: Some(channel.into()),
+            nack: if naming {
+                Nack::ErrorNaming(error)
+            } else {
+                Nack::Error(error)
+            },
         }
     }
 

@@ -18,13 +18,17 @@
 //! The protocol is the JSON-RPC 2.0 subset described in the [crate docs](crate); the faults and
 //! what "once" means for each are described in [`fault`].
 
+mod auth;
 pub mod fault;
+mod hostile;
+mod reply;
 mod session;
 mod state;
 pub mod stats;
 // The bench fixtures build their frames with the same encoder.
 pub(crate) mod stream;
 mod supervisor;
+mod upgrade;
 
 use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
@@ -55,6 +59,7 @@ pub struct ServerConfig {
     pub(crate) credentials: Credentials,
     pub(crate) require_auth: bool,
     pub(crate) auth_delay: Duration,
+    pub(crate) token_lifetime: Option<Duration>,
     pub(crate) fatal_auth_error: RpcError,
     pub(crate) transient_auth_error: RpcError,
     pub(crate) data_interval: Duration,
@@ -74,6 +79,7 @@ impl Default for ServerConfig {
             credentials: Credentials::AcceptAny,
             require_auth: false,
             auth_delay: Duration::ZERO,
+            token_lifetime: None,
             fatal_auth_error: RpcError::invalid_credentials(),
             transient_auth_error: RpcError::too_many_requests(),
             data_interval: Duration::from_millis(20),
@@ -111,6 +117,16 @@ impl ServerConfig {
     /// subscribes before the ack is caught.
     pub fn auth_delay(mut self, delay: Duration) -> Self {
         self.auth_delay = delay;
+        self
+    }
+
+    /// Hand out tokens that expire: every successful auth answers `expires_in` (whole seconds
+    /// of `lifetime`) and a `refresh_token`, and a `public/auth` with
+    /// `{"grant_type": "refresh_token", "refresh_token": ..}` presenting the latest one renews
+    /// on the same connection (any other refresh token is refused with the fatal auth error).
+    /// Default: `expires_in` 900 and no refresh token.
+    pub fn token_lifetime(mut self, lifetime: Duration) -> Self {
+        self.token_lifetime = Some(lifetime);
         self
     }
 
@@ -348,6 +364,11 @@ impl ServerHandle {
     /// Accepts at most one connection per `interval` (`None`: no limit).
     pub fn limit_accept_rate(&self, interval: Option<Duration>) {
         self.inject(Fault::AcceptInterval(interval));
+    }
+
+    /// The token lifetime of [`ServerConfig::token_lifetime`], if set.
+    pub fn token_lifetime(&self) -> Option<Duration> {
+        self.shared.config.token_lifetime
     }
 
     /// A snapshot of everything the server observed.

@@ -10,17 +10,20 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
-use tungstenite::handshake::server::{ErrorResponse, Request, Response};
-use tungstenite::handshake::HandshakeError;
 use tungstenite::protocol::frame::coding::CloseCode;
-use tungstenite::protocol::{CloseFrame, WebSocketConfig};
+use tungstenite::protocol::CloseFrame;
 use tungstenite::{Message, WebSocket};
 
-use super::fault::{AuthRejection, Fault, FaultKind, Nack, Point, RpcError};
+use super::auth;
+use super::fault::{Fault, FaultKind, Nack, Point, RpcError};
+use super::hostile::{
+    Hostile, CONTINUATIONS_PER_TICK, FRAGMENT_END, FRAGMENT_START, PINGS_PER_TICK,
+};
+use super::reply;
 use super::state::{Command, Shared};
 use super::stats::{ClientFrame, CloseRecord, ConnEnd, Received};
 use super::stream::{self, Stream};
-use super::Credentials;
+use super::upgrade::{blackhole, upgrade};
 use crate::rpc;
 
 /// How long the server waits for the client's half of a close handshake, or for the client to
@@ -65,6 +68,9 @@ fn serve(shared: &Shared, id: u64, tcp: TcpStream) -> ConnEnd {
         },
         None => Stream::Plain(tcp),
     };
+    if let Some(fault) = shared.take_admission(Point::Reply) {
+        return reply::serve(shared, id, stream, fault);
+    }
     let mut ws = match upgrade(shared, id, stream) {
         Ok(ws) => ws,
         Err(end) => return end,
@@ -81,144 +87,6 @@ fn serve(shared: &Shared, id: u64, tcp: TcpStream) -> ConnEnd {
         stream::close_gracefully(ws.get_ref().tcp(), CLOSE_LINGER);
     }
     end
-}
-
-/// Accepts TCP and never answers; reads (and for plain ws, parses) the upgrade request only to
-/// learn the client identity and to notice when the client gives up.
-fn blackhole(shared: &Shared, id: u64, tcp: TcpStream) -> ConnEnd {
-    use std::io::Read;
-    let mut head = Vec::new();
-    let mut buf = [0u8; 4096];
-    let mut tcp_ref = &tcp;
-    loop {
-        if shared.is_shutdown() {
-            return ConnEnd::Shutdown;
-        }
-        for cmd in shared.take_commands(id) {
-            if let Command::Fault(Fault::Drop) | Command::Fault(Fault::Reset) = cmd {
-                return ConnEnd::Dropped;
-            }
-        }
-        match tcp_ref.read(&mut buf) {
-            Ok(0) => return ConnEnd::Eof,
-            Ok(n) => {
-                if head.len() < 16 * 1024 {
-                    head.extend_from_slice(&buf[..n]);
-                    if shared.tls.is_none() {
-                        if let Some(path) = request_path(&head) {
-                            let client = client_of(&path);
-                            shared.set_client(id, &client, &path);
-                        }
-                    }
-                }
-            }
-            Err(e) if stream::is_timeout(&e) => {}
-            Err(e) => return ConnEnd::Error(e.to_string()),
-        }
-    }
-}
-
-/// The request target of an HTTP request head, once the first line is complete.
-fn request_path(head: &[u8]) -> Option<String> {
-    let line_end = head.windows(2).position(|w| w == b"\r\n")?;
-    let line = std::str::from_utf8(&head[..line_end]).ok()?;
-    line.split(' ').nth(1).map(str::to_owned)
-}
-
-/// The `client` query parameter of a request target, or `anonymous`.
-pub(crate) fn client_of(path_and_query: &str) -> String {
-    path_and_query
-        .split_once('?')
-        .and_then(|(_, q)| {
-            q.split('&')
-                .find_map(|kv| kv.strip_prefix("client=").filter(|v| !v.is_empty()))
-        })
-        .map(str::to_owned)
-        .unwrap_or_else(|| "anonymous".to_owned())
-}
-
-fn upgrade(shared: &Shared, id: u64, stream: Stream) -> Result<WebSocket<Stream>, ConnEnd> {
-    let mut rejected = None;
-    // The signature is tungstenite's; the large error type is not ours to shrink.
-    #[allow(clippy::result_large_err)]
-    let callback = |req: &Request, resp: Response| -> Result<Response, ErrorResponse> {
-        let path = req
-            .uri()
-            .path_and_query()
-            .map(|p| p.as_str())
-            .unwrap_or("/")
-            .to_owned();
-        let client = client_of(&path);
-        shared.set_client(id, &client, &path);
-        match shared.take_admission(Point::Upgrade) {
-            Some(Fault::HttpReject {
-                status,
-                retry_after,
-            }) => {
-                rejected = Some(status);
-                Err(http_error(status, retry_after))
-            }
-            _ => {
-                // Counted before the 101 is written, so no client can see its upgrade succeed
-                // before the server's stats do.
-                shared.session_started(id, &client, Instant::now());
-                Ok(resp)
-            }
-        }
-    };
-    let config = WebSocketConfig::default()
-        .max_message_size(Some(shared.config.max_message_size))
-        .max_frame_size(Some(shared.config.max_message_size))
-        .max_write_buffer_size(MAX_WRITE_BUFFER);
-    let deadline = Instant::now() + shared.config.handshake_timeout;
-    let mut result = tungstenite::accept_hdr_with_config(stream, callback, Some(config));
-    loop {
-        match result {
-            Ok(ws) => return Ok(ws),
-            Err(HandshakeError::Interrupted(mid)) => {
-                if shared.is_shutdown() {
-                    return Err(ConnEnd::Shutdown);
-                }
-                let dropped = shared
-                    .take_commands(id)
-                    .iter()
-                    .any(|c| matches!(c, Command::Fault(Fault::Drop | Fault::Reset)));
-                if dropped {
-                    return Err(ConnEnd::Dropped);
-                }
-                if Instant::now() >= deadline {
-                    return Err(ConnEnd::HandshakeFailed("handshake timed out".into()));
-                }
-                result = mid.handshake();
-            }
-            Err(HandshakeError::Failure(e)) => {
-                // tungstenite has written our error response and dropped the stream.
-                return Err(match rejected {
-                    Some(status) => ConnEnd::HttpRejected(status),
-                    None => ConnEnd::HandshakeFailed(e.to_string()),
-                });
-            }
-        }
-    }
-}
-
-/// Large enough for the biggest oversized frame a test is expected to ask for (32 MiB) plus
-/// ordinary traffic; beyond it data notifications are postponed, not lost.
-const MAX_WRITE_BUFFER: usize = 96 << 20;
-
-fn http_error(status: u16, retry_after: Option<u32>) -> ErrorResponse {
-    let body = format!("rejected by the test server with {status}");
-    let mut builder = tungstenite::http::Response::builder()
-        .status(status)
-        .header("Content-Type", "text/plain")
-        .header("Content-Length", body.len().to_string())
-        .header("Connection", "close");
-    if let Some(secs) = retry_after {
-        builder = builder.header("Retry-After", secs.to_string());
-    }
-    builder
-        .body(Some(body))
-        .expect("status and headers are valid")
 }
 
 struct Heartbeat {
@@ -243,6 +111,10 @@ struct Session<'a> {
     /// Set once the server sent a close frame: the deadline for the client's reply, and the end
     /// to report.
     closing: Option<(Instant, ConnEnd)>,
+    /// The hostile frame faults in force on this session.
+    hostile: Hostile,
+    /// The tokens this session handed out.
+    tokens: auth::Tokens,
 }
 
 /// What to do after handling something.
@@ -262,6 +134,8 @@ impl<'a> Session<'a> {
             skips: HashSet::new(),
             pending_auth: None,
             closing: None,
+            hostile: Hostile::default(),
+            tokens: auth::Tokens::default(),
         }
     }
 
@@ -306,12 +180,34 @@ impl<'a> Session<'a> {
             }
         } else {
             self.timers(ws, now)?;
+            self.flood(ws)?;
         }
+        self.hostile.flushed = false;
         match ws.flush() {
-            Ok(()) => Ok(()),
+            Ok(()) => {
+                self.hostile.flushed = true;
+                Ok(())
+            }
             Err(tungstenite::Error::Io(e)) if stream::is_timeout(&e) => Ok(()),
             Err(e) => Err(self.ended_by(e)),
         }
+    }
+
+    /// One tick of the floods in force.
+    fn flood(&mut self, ws: &mut WebSocket<Stream>) -> Flow {
+        if self.hostile.fragment_open {
+            self.write_raw(ws, &stream::empty_continuations(CONTINUATIONS_PER_TICK))?;
+        }
+        if self.hostile.ping_flood && self.hostile.flushed && !self.hostile.muted {
+            for _ in 0..PINGS_PER_TICK {
+                self.hostile.pings += 1;
+                let payload = self.hostile.pings.to_be_bytes().to_vec();
+                self.write(ws, Message::Ping(payload.into()))?;
+            }
+            let sent = self.hostile.pings;
+            self.shared.record(self.id, |r| r.pings_sent = sent);
+        }
+        Ok(())
     }
 
     fn ended_by(&self, e: tungstenite::Error) -> ConnEnd {
@@ -335,6 +231,14 @@ impl<'a> Session<'a> {
             Command::Lift(FaultKind::DataStall) => {
                 self.data_stalled = false;
                 Ok(())
+            }
+            Command::Lift(FaultKind::PingFlood) => {
+                self.hostile.ping_flood = false;
+                Ok(())
+            }
+            Command::Lift(FaultKind::EmptyContinuations) if self.hostile.fragment_open => {
+                self.hostile.fragment_open = false;
+                self.write_raw(ws, &stream::last_fragment(FRAGMENT_END))
             }
             Command::Lift(_) => Ok(()),
             Command::Fault(fault) => self.fault(ws, fault),
@@ -370,6 +274,15 @@ impl<'a> Session<'a> {
                 let garbage: Vec<u8> = (0..64u32).map(|i| (i * 37 + 11) as u8).collect();
                 self.write(ws, Message::binary(garbage))?;
             }
+            Fault::HugeFrameHeader { announced } if !self.hostile.holds_text() => {
+                self.write_raw(ws, &stream::huge_text_header(announced))?;
+                self.hostile.muted = true;
+            }
+            Fault::EmptyContinuations if !self.hostile.holds_text() => {
+                self.write_raw(ws, &stream::first_fragment(FRAGMENT_START))?;
+                self.hostile.fragment_open = true;
+            }
+            Fault::PingFlood => self.hostile.ping_flood = true,
             // Admission faults and actions never reach a session.
             _ => {}
         }
@@ -405,8 +318,13 @@ impl<'a> Session<'a> {
     }
 
     /// Queues a message; a full socket is fine (tungstenite keeps the frame and the next flush
-    /// continues), anything else ends the session.
+    /// continues), anything else ends the session. Nothing is written after a huge frame
+    /// header, and no data frame inside an open fragmented message (a hostile fault's doing).
     fn write(&mut self, ws: &mut WebSocket<Stream>, msg: Message) -> Flow {
+        if self.hostile.muted || (self.hostile.fragment_open && (msg.is_text() || msg.is_binary()))
+        {
+            return Ok(());
+        }
         match ws.write(msg) {
             Ok(()) => Ok(()),
             Err(tungstenite::Error::Io(e)) if stream::is_timeout(&e) => Ok(()),
@@ -446,7 +364,11 @@ impl<'a> Session<'a> {
                 self.shared.record(self.id, |r| r.pings += 1);
                 Ok(())
             }
-            Message::Pong(_) | Message::Frame(_) => Ok(()),
+            Message::Pong(_) => {
+                self.shared.record(self.id, |r| r.pongs += 1);
+                Ok(())
+            }
+            Message::Frame(_) => Ok(()),
             Message::Close(frame) => {
                 let close = match frame {
                     Some(f) => CloseRecord {
@@ -520,30 +442,17 @@ impl<'a> Session<'a> {
 
     /// The auth response, or `None` when a success is held back by `auth_delay`.
     fn auth(&mut self, id: &Value, params: &Value) -> Option<String> {
-        let cfg = &self.shared.config;
-        let rejection = match self.shared.take_admission(Point::Auth) {
-            Some(Fault::RejectAuth(r)) => Some(match r {
-                AuthRejection::Fatal => cfg.fatal_auth_error.clone(),
-                AuthRejection::Transient => cfg.transient_auth_error.clone(),
-                AuthRejection::Custom(e) => e,
-            }),
-            _ => match &cfg.credentials {
-                Credentials::AcceptAny => None,
-                Credentials::Exactly(want) if want == params => None,
-                Credentials::Exactly(_) => Some(cfg.fatal_auth_error.clone()),
-            },
-        };
-        match rejection {
-            Some(RpcError { code, message }) => Some(rpc::error(id, code, &message)),
-            None => {
-                let token = format!("token-{}-{}", self.client, self.id);
-                let reply = rpc::result(id, json!({"access_token": token, "expires_in": 900}));
-                if cfg.auth_delay.is_zero() {
-                    self.shared
-                        .record(self.id, |r| r.authenticated_at = Some(Instant::now()));
+        let answer = auth::answer(self.shared, &self.client, self.id, &mut self.tokens, params);
+        match answer {
+            Err(RpcError { code, message }) => Some(rpc::error(id, code, &message)),
+            Ok(result) => {
+                let reply = rpc::result(id, result);
+                let delay = self.shared.config.auth_delay;
+                if delay.is_zero() {
+                    self.shared.auth_acked(self.id, Instant::now());
                     Some(reply)
                 } else {
-                    self.pending_auth = Some((Instant::now() + cfg.auth_delay, reply));
+                    self.pending_auth = Some((Instant::now() + delay, reply));
                     None
                 }
             }
@@ -561,6 +470,10 @@ impl<'a> Session<'a> {
         for (channel, nack) in self.shared.take_nacks(&channels) {
             match nack {
                 Nack::Error(e) => return rpc::error(id, e.code, &e.message),
+                Nack::ErrorNaming(e) => {
+                    let data = json!({ "channel": channel });
+                    return rpc::error_with_data(id, e.code, &e.message, data);
+                }
                 Nack::Omit => match channel {
                     Some(c) => channels.retain(|x| *x != c),
                     None => channels.clear(),
@@ -592,6 +505,10 @@ impl<'a> Session<'a> {
     }
 
     fn timers(&mut self, ws: &mut WebSocket<Stream>, now: Instant) -> Flow {
+        if self.hostile.holds_text() {
+            // Text would break the frame or message in flight; everything waits.
+            return Ok(());
+        }
         if self
             .pending_auth
             .as_ref()
@@ -599,8 +516,7 @@ impl<'a> Session<'a> {
         {
             let (_, reply) = self.pending_auth.take().expect("checked above");
             // The client is authenticated from the moment the ack leaves, not before.
-            self.shared
-                .record(self.id, |r| r.authenticated_at = Some(now));
+            self.shared.auth_acked(self.id, now);
             self.write(ws, Message::text(reply))?;
         }
         if let Some(hb) = &mut self.heartbeat {
@@ -659,22 +575,4 @@ fn channels_of(params: &Value) -> Vec<String> {
                 .collect()
         })
         .unwrap_or_default()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::{client_of, request_path};
-
-    #[test]
-    fn client_identity_comes_from_the_query() {
-        assert_eq!(client_of("/ws?client=abc"), "abc");
-        assert_eq!(client_of("/ws?x=1&client=b2"), "b2");
-        assert_eq!(client_of("/ws"), "anonymous");
-        assert_eq!(client_of("/ws?client="), "anonymous");
-        assert_eq!(
-            request_path(b"GET /ws?client=z HTTP/1.1\r\nHost: x\r\n"),
-            Some("/ws?client=z".into())
-        );
-        assert_eq!(request_path(b"GET /ws"), None);
-    }
 }

@@ -15,6 +15,13 @@ use super::stats::{CloseRecord, ConnEnd, ConnRecord, Received, Stats};
 use super::ServerConfig;
 use crate::tls::TlsIdentity;
 
+/// The session faults that clearing also lifts from the sessions they already hit.
+const LIFTED_BY_CLEARING: [FaultKind; 3] = [
+    FaultKind::DataStall,
+    FaultKind::EmptyContinuations,
+    FaultKind::PingFlood,
+];
+
 /// What a control handle asks one connection thread to do.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Command {
@@ -260,6 +267,14 @@ impl Shared {
             .unwrap_or_default()
     }
 
+    /// Records a successful auth answer leaving for connection `id`.
+    pub(crate) fn auth_acked(&self, id: u64, at: Instant) {
+        self.record(id, |r| {
+            r.authenticated_at.get_or_insert(at);
+            r.auth_acks.push(at);
+        });
+    }
+
     pub(crate) fn received(&self, id: u64, r: Received) {
         self.record(id, |c| c.received.push(r));
     }
@@ -417,7 +432,9 @@ impl State {
                 self.refusing = false;
                 self.closed_until = None;
                 self.accept_interval = None;
-                self.lift(FaultKind::DataStall);
+                for kind in LIFTED_BY_CLEARING {
+                    self.lift(kind);
+                }
             }
             _ => unreachable!("only server actions reach act()"),
         }
@@ -430,11 +447,12 @@ impl State {
             FaultKind::CloseListener => self.refusing = false,
             FaultKind::Restart => self.closed_until = None,
             FaultKind::AcceptInterval => self.accept_interval = None,
-            FaultKind::DataStall => self.lift(kind),
+            k if LIFTED_BY_CLEARING.contains(&k) => self.lift(k),
             _ => {}
         }
     }
 
+    /// Tells every open session that `kind` no longer applies to it.
     fn lift(&mut self, kind: FaultKind) {
         for slot in self.conns.values_mut().filter(|c| c.session) {
             slot.commands.push(Command::Lift(kind));

@@ -92,12 +92,18 @@ pub struct ConnRecord {
     pub path: Option<String>,
     /// When the WebSocket handshake completed.
     pub handshake_at: Option<Instant>,
-    /// When the server sent a successful auth response.
+    /// When the server sent the first successful auth response.
     pub authenticated_at: Option<Instant>,
+    /// When the server sent each successful auth response (the first, then renewals).
+    pub auth_acks: Vec<Instant>,
     /// Every frame received from the client, in order (pings and pongs are only counted).
     pub received: Vec<Received>,
     /// Ping frames received.
     pub pings: u32,
+    /// Pong frames received (answers to the server's pings).
+    pub pongs: u32,
+    /// Pings the server sent ([`Fault::PingFlood`](super::Fault::PingFlood)).
+    pub pings_sent: u64,
     /// Data notifications sent, per channel: (count, last sequence number).
     pub data_sent: BTreeMap<String, (u64, u64)>,
     /// The close frame the client sent, if any.
@@ -120,8 +126,11 @@ impl ConnRecord {
             path: None,
             handshake_at: None,
             authenticated_at: None,
+            auth_acks: Vec::new(),
             received: Vec::new(),
             pings: 0,
+            pongs: 0,
+            pings_sent: 0,
             data_sent: BTreeMap::new(),
             close_received: None,
             close_sent: None,

@@ -88,22 +88,56 @@ pub(crate) fn drain_until_eof(
     false
 }
 
+/// FIN | opcode 1: a whole text message in one frame.
+const FINAL_TEXT: u8 = 0x81;
+
 /// The header of an unmasked server text frame (FIN set) with a payload of `len` bytes.
 fn text_frame_header(len: usize) -> Vec<u8> {
+    frame_header(FINAL_TEXT, len as u64)
+}
+
+/// The header of an unmasked server frame: `first` (FIN, RSV and opcode bits), then the
+/// payload length in the shortest of the three encodings.
+fn frame_header(first: u8, len: u64) -> Vec<u8> {
     let mut header = Vec::with_capacity(10);
-    header.push(0x81); // FIN | opcode 1 (text)
+    header.push(first);
     match len {
         n if n < 126 => header.push(n as u8),
-        n if n <= u16::MAX as usize => {
+        n if n <= u64::from(u16::MAX) => {
             header.push(126);
             header.extend_from_slice(&(n as u16).to_be_bytes());
         }
         n => {
             header.push(127);
-            header.extend_from_slice(&(n as u64).to_be_bytes());
+            header.extend_from_slice(&n.to_be_bytes());
         }
     }
     header
+}
+
+/// The header alone of a final text frame announcing `announced` payload bytes (the most
+/// significant bit is cleared, as RFC 6455 requires of the 64-bit length).
+pub(crate) fn huge_text_header(announced: u64) -> Vec<u8> {
+    frame_header(FINAL_TEXT, announced & (u64::MAX >> 1))
+}
+
+/// A non-final text frame (opcode 1, FIN clear): the start of a fragmented message.
+pub(crate) fn first_fragment(payload: &[u8]) -> Vec<u8> {
+    let mut frame = frame_header(0x01, payload.len() as u64);
+    frame.extend_from_slice(payload);
+    frame
+}
+
+/// `count` empty non-final continuation frames (opcode 0, FIN clear, no payload).
+pub(crate) fn empty_continuations(count: usize) -> Vec<u8> {
+    [0x00u8, 0x00].repeat(count)
+}
+
+/// The final continuation frame (opcode 0, FIN set) that completes a fragmented message.
+pub(crate) fn last_fragment(payload: &[u8]) -> Vec<u8> {
+    let mut frame = frame_header(0x80, payload.len() as u64);
+    frame.extend_from_slice(payload);
+    frame
 }
 
 /// A complete unmasked server text frame (FIN set) around `payload`, with no UTF-8 check:
@@ -169,6 +203,18 @@ mod tests {
             got,
             serde_json::from_str::<serde_json::Value>(&want).unwrap()
         );
+    }
+
+    #[test]
+    fn hostile_frames_have_the_announced_shapes() {
+        use super::{empty_continuations, first_fragment, huge_text_header, last_fragment};
+        let huge = huge_text_header(1 << 62);
+        assert_eq!(huge.len(), 10);
+        assert_eq!(&huge[..2], &[0x81, 127]);
+        assert_eq!(u64::from_be_bytes(huge[2..].try_into().unwrap()), 1 << 62);
+        assert_eq!(first_fragment(b"ab"), vec![0x01, 2, b'a', b'b']);
+        assert_eq!(empty_continuations(3), vec![0; 6]);
+        assert_eq!(last_fragment(b"}"), vec![0x80, 1, b'}']);
     }
 
     #[test]

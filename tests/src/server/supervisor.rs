@@ -37,7 +37,10 @@ pub(crate) fn run(shared: Arc<Shared>, listener: TcpListener) {
         };
         if let (Some(l), true) = (&listener, gate_open) {
             if let Ok((tcp, peer)) = l.accept() {
-                let id = shared.register_conn(peer, now);
+                // The moment of the accept itself: `now` was read before the (possibly long)
+                // supervision step, and a connection must never look older than a mark a test
+                // took before the client connected.
+                let id = shared.register_conn(peer, Instant::now());
                 let shared = shared.clone();
                 let spawned = std::thread::Builder::new()
                     .name(format!("testkit-conn-{id}"))

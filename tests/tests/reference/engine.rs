@@ -49,6 +49,8 @@ enum Phase {
 
 enum Pending {
     Auth,
+    /// A renewal of the token with its refresh token.
+    Renew,
     Subscribe(Vec<String>),
     Other,
 }
@@ -64,7 +66,7 @@ pub struct Engine {
     rng: u64,
     prev_delay: Duration,
     /// Sockets kept open by the KEEP_OLD_SOCKET bug.
-    leaked: Vec<WebSocket<ClientStream>>,
+    leaked: Vec<WebSocket<Budgeted>>,
     closed_by_app: bool,
 }
 
@@ -236,7 +238,7 @@ impl Engine {
         Session::new(self).run(ws)
     }
 
-    fn connect(&mut self) -> Result<WebSocket<ClientStream>, Outcome> {
+    fn connect(&mut self) -> Result<WebSocket<Budgeted>, Outcome> {
         let retry = |_e: String| Outcome::Retry {
             stable: false,
             retry_after: None,
@@ -259,6 +261,10 @@ impl Engine {
             ClientStream::Tls(Box::new(rustls::StreamOwned::new(conn, tcp)))
         } else {
             ClientStream::Plain(tcp)
+        };
+        let stream = Budgeted {
+            inner: stream,
+            until: None,
         };
         let config = WebSocketConfig::default()
             .max_message_size(Some(self.spec.max_message_size))
@@ -307,6 +313,8 @@ struct Session<'a> {
     last_rx: Instant,
     next_ping: Option<Instant>,
     ping_sent: Option<Instant>,
+    /// When to renew the token, with the refresh token to present.
+    renew: Option<(Instant, String)>,
 }
 
 impl<'a> Session<'a> {
@@ -327,12 +335,13 @@ impl<'a> Session<'a> {
             last_rx: now,
             next_ping,
             ping_sent: None,
+            renew: None,
         }
     }
 
     fn request(
         &mut self,
-        ws: &mut WebSocket<ClientStream>,
+        ws: &mut WebSocket<Budgeted>,
         method: &str,
         params: Value,
         p: Pending,
@@ -343,7 +352,7 @@ impl<'a> Session<'a> {
         send(ws, Message::text(rpc::request(id, method, params)))
     }
 
-    fn run(mut self, mut ws: WebSocket<ClientStream>) -> Outcome {
+    fn run(mut self, mut ws: WebSocket<Budgeted>) -> Outcome {
         let outcome = self.serve(&mut ws);
         match &outcome {
             Ok(o) => return self.finish(ws, o.clone_outcome()),
@@ -367,13 +376,13 @@ impl<'a> Session<'a> {
         }
     }
 
-    fn finish(self, ws: WebSocket<ClientStream>, o: Outcome) -> Outcome {
+    fn finish(self, ws: WebSocket<Budgeted>, o: Outcome) -> Outcome {
         drop(ws);
         o
     }
 
     /// `Ok` ends the client (stop or shutdown), `Err` loses the connection (with a reason).
-    fn serve(&mut self, ws: &mut WebSocket<ClientStream>) -> Result<Outcome, String> {
+    fn serve(&mut self, ws: &mut WebSocket<Budgeted>) -> Result<Outcome, String> {
         let err = |e: io::Error| e.to_string();
         if let Some(auth) = self.e.spec.auth.clone() {
             self.request(ws, rpc::AUTH, auth, Pending::Auth)
@@ -408,12 +417,21 @@ impl<'a> Session<'a> {
                     self.next_ping = self.e.spec.ping_interval.map(|i| now + i);
                 }
             }
+            if self.renew.as_ref().is_some_and(|(at, _)| now >= *at) {
+                let (_, token) = self.renew.take().expect("checked above");
+                let params =
+                    serde_json::json!({"grant_type": "refresh_token", "refresh_token": token});
+                self.request(ws, rpc::AUTH, params, Pending::Renew)
+                    .map_err(err)?;
+            }
             if let Some(idle) = self.e.spec.idle_timeout {
                 if now.duration_since(self.last_rx) > idle {
                     return Err("idle timeout".into());
                 }
             }
-            // Inbound.
+            // Inbound, for at most one tick: a server that never stops sending bytes (empty
+            // continuation frames) must not keep the timers from running.
+            ws.get_mut().until = Some(Instant::now() + TICK);
             match ws.read() {
                 Ok(msg) => {
                     self.last_rx = Instant::now();
@@ -431,7 +449,7 @@ impl<'a> Session<'a> {
         }
     }
 
-    fn command(&mut self, ws: &mut WebSocket<ClientStream>, cmd: Cmd) -> io::Result<()> {
+    fn command(&mut self, ws: &mut WebSocket<Budgeted>, cmd: Cmd) -> io::Result<()> {
         match cmd {
             Cmd::Subscribe(ch) => {
                 if !self.e.wanted.contains(&ch) {
@@ -461,7 +479,7 @@ impl<'a> Session<'a> {
         Ok(())
     }
 
-    fn close(&mut self, ws: &mut WebSocket<ClientStream>) -> Outcome {
+    fn close(&mut self, ws: &mut WebSocket<Budgeted>) -> Outcome {
         self.e.closed_by_app = true;
         let frame = CloseFrame {
             code: CloseCode::Normal,
@@ -483,7 +501,7 @@ impl<'a> Session<'a> {
         Outcome::Stop(StopKind::Closed, "closed by the application".into())
     }
 
-    fn after_auth(&mut self, ws: &mut WebSocket<ClientStream>) -> io::Result<()> {
+    fn after_auth(&mut self, ws: &mut WebSocket<Budgeted>) -> io::Result<()> {
         if let Some(hb) = self.e.spec.heartbeat {
             let params = serde_json::json!({ "interval": hb.as_secs_f64() });
             self.request(ws, rpc::SET_HEARTBEAT, params, Pending::Other)?;
@@ -501,7 +519,7 @@ impl<'a> Session<'a> {
         Ok(())
     }
 
-    fn restore(&mut self, ws: &mut WebSocket<ClientStream>) -> io::Result<()> {
+    fn restore(&mut self, ws: &mut WebSocket<Budgeted>) -> io::Result<()> {
         self.phase = Phase::Restoring;
         let channels = self.e.wanted.clone();
         if channels.is_empty() {
@@ -520,7 +538,7 @@ impl<'a> Session<'a> {
         Ok(())
     }
 
-    fn go_live(&mut self, ws: &mut WebSocket<ClientStream>) -> io::Result<()> {
+    fn go_live(&mut self, ws: &mut WebSocket<Budgeted>) -> io::Result<()> {
         if self.phase == Phase::Live {
             return Ok(());
         }
@@ -536,7 +554,7 @@ impl<'a> Session<'a> {
     /// Handles one inbound message; `Err` loses the connection, `Ok(Some)` ends the client.
     fn inbound(
         &mut self,
-        ws: &mut WebSocket<ClientStream>,
+        ws: &mut WebSocket<Budgeted>,
         msg: Message,
     ) -> Result<Option<Outcome>, String> {
         let err = |e: io::Error| e.to_string();
@@ -545,8 +563,13 @@ impl<'a> Session<'a> {
                 Inbound::Result { id, result } => {
                     match id.as_u64().and_then(|i| self.pending.remove(&i)) {
                         Some(Pending::Auth) => {
+                            self.schedule_renewal(&result);
                             self.e.emit(ClientEvent::Authenticated);
                             self.after_auth(ws).map_err(err)?;
+                        }
+                        Some(Pending::Renew) => {
+                            self.schedule_renewal(&result);
+                            self.e.emit(ClientEvent::Other("reauthenticated".into()));
                         }
                         Some(Pending::Subscribe(chs)) => {
                             let acked: Vec<&str> = result
@@ -559,7 +582,7 @@ impl<'a> Session<'a> {
                                         channel: ch.clone(),
                                     });
                                 } else {
-                                    self.e.emit(ClientEvent::Other(format!("nack {ch}")));
+                                    self.reject(ch, "left out of the ack".into());
                                 }
                             }
                             self.maybe_live(ws).map_err(err)?;
@@ -578,10 +601,39 @@ impl<'a> Session<'a> {
                             }
                             return Err(format!("auth rejected: {code} {message}"));
                         }
+                        Some(Pending::Renew) => {
+                            return Err(format!("renewal refused: {code} {message}"));
+                        }
                         Some(Pending::Subscribe(chs)) => {
-                            self.e.emit(ClientEvent::Other(format!(
-                                "subscribe {chs:?} refused: {code}"
-                            )));
+                            // One error for a whole batch: reject only the channel it names, or
+                            // isolate the bad one by asking for each channel alone.
+                            let named = rpc::error_channel(t.as_str()).filter(|c| chs.contains(c));
+                            let reason = format!("{code} {message}");
+                            let named = named.filter(|_| !self.e.bug(Bug::NO_BATCH_ISOLATION));
+                            if self.e.bug(Bug::NO_BATCH_ISOLATION) {
+                                for ch in &chs {
+                                    self.reject(ch, reason.clone());
+                                }
+                            }
+                            let retry: Vec<Vec<String>> = match named {
+                                _ if self.e.bug(Bug::NO_BATCH_ISOLATION) => Vec::new(),
+                                Some(bad) => {
+                                    self.reject(&bad, reason);
+                                    vec![chs.iter().filter(|c| **c != bad).cloned().collect()]
+                                }
+                                None if chs.len() > 1 => {
+                                    chs.iter().map(|c| vec![c.clone()]).collect()
+                                }
+                                None => {
+                                    self.reject(&chs[0], reason);
+                                    Vec::new()
+                                }
+                            };
+                            for batch in retry.into_iter().filter(|b| !b.is_empty()) {
+                                let params = serde_json::json!({ "channels": batch });
+                                self.request(ws, rpc::SUBSCRIBE, params, Pending::Subscribe(batch))
+                                    .map_err(err)?;
+                            }
                             self.maybe_live(ws).map_err(err)?;
                         }
                         _ => {}
@@ -631,7 +683,32 @@ impl<'a> Session<'a> {
         Ok(None)
     }
 
-    fn maybe_live(&mut self, ws: &mut WebSocket<ClientStream>) -> io::Result<()> {
+    /// Reports `channel` refused and stops wanting it.
+    fn reject(&mut self, channel: &str, reason: String) {
+        self.e.wanted.retain(|c| c != channel);
+        self.e.emit(ClientEvent::SubscribeRejected {
+            channel: channel.to_owned(),
+            reason,
+        });
+    }
+
+    /// With an `expires_in` and a `refresh_token` in an auth result, renews halfway through.
+    fn schedule_renewal(&mut self, result: &Value) {
+        if self.e.bug(Bug::NO_RENEWAL) {
+            return;
+        }
+        let expires_in = result.get("expires_in").and_then(Value::as_u64);
+        let token = result.get("refresh_token").and_then(Value::as_str);
+        self.renew = match (expires_in, token) {
+            (Some(secs), Some(token)) => Some((
+                Instant::now() + Duration::from_secs(secs) / 2,
+                token.to_owned(),
+            )),
+            _ => None,
+        };
+    }
+
+    fn maybe_live(&mut self, ws: &mut WebSocket<Budgeted>) -> io::Result<()> {
         let restoring = self
             .pending
             .values()
@@ -660,7 +737,7 @@ impl Outcome {
 }
 
 /// Sends a message; a full socket only means "queued" (tungstenite keeps the frame).
-fn send(ws: &mut WebSocket<ClientStream>, msg: Message) -> io::Result<()> {
+fn send(ws: &mut WebSocket<Budgeted>, msg: Message) -> io::Result<()> {
     match ws.send(msg) {
         Ok(()) => Ok(()),
         Err(tungstenite::Error::Io(e))
@@ -672,5 +749,32 @@ fn send(ws: &mut WebSocket<ClientStream>, msg: Message) -> io::Result<()> {
             Ok(())
         }
         Err(e) => Err(io::Error::other(e.to_string())),
+    }
+}
+
+/// The connection's stream with a read budget: once `until` has passed, reads report
+/// `WouldBlock` (tungstenite keeps a partial frame and resumes on the next read), so one
+/// `read()` cannot run for as long as the server keeps sending without completing a message.
+struct Budgeted {
+    inner: ClientStream,
+    until: Option<Instant>,
+}
+
+impl io::Read for Budgeted {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.until.is_some_and(|t| Instant::now() >= t) {
+            return Err(io::ErrorKind::WouldBlock.into());
+        }
+        self.inner.read(buf)
+    }
+}
+
+impl io::Write for Budgeted {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.inner.write(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
     }
 }

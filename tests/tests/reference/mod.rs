@@ -34,6 +34,10 @@ impl Bug {
     pub const HIDE_GAPS: u32 = 64;
     /// Reconnects after the application closed it.
     pub const RECONNECT_AFTER_CLOSE: u32 = 128;
+    /// Rejects every channel of a batch the server refused whole.
+    pub const NO_BATCH_ISOLATION: u32 = 256;
+    /// Ignores `expires_in`: never renews a token.
+    pub const NO_RENEWAL: u32 = 512;
 }
 
 /// The reference client; `BUGS` = 0 is the correct one.
