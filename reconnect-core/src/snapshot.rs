@@ -97,6 +97,9 @@ pub enum SnapshotError {
     },
     /// A topic appears twice.
     DuplicateTopic(Topic),
+    /// A topic has an empty name, which [`Session::subscribe`] refuses too: restoring it would
+    /// let a hand-edited snapshot bring in what no command can.
+    EmptyTopic,
     /// The snapshot holds more than the configuration allows (topics, or outbox messages or
     /// bytes); restoring it would silently drop some, so it is refused instead.
     ExceedsLimit(&'static str),
@@ -113,6 +116,7 @@ impl fmt::Display for SnapshotError {
                 "snapshot version {found} is not supported (expected {SNAPSHOT_VERSION})"
             ),
             SnapshotError::DuplicateTopic(t) => write!(f, "snapshot lists topic {t} twice"),
+            SnapshotError::EmptyTopic => f.write_str("snapshot lists a topic with an empty name"),
             SnapshotError::ExceedsLimit(what) => {
                 write!(f, "snapshot exceeds the configured limit on {what}")
             }
@@ -201,6 +205,9 @@ impl<P: Protocol> Session<P> {
         }
         let mut seen = HashSet::new();
         for t in &snapshot.subscriptions {
+            if t.topic.as_str().is_empty() {
+                return Err(SnapshotError::EmptyTopic);
+            }
             if !seen.insert(t.topic.as_str()) {
                 return Err(SnapshotError::DuplicateTopic(t.topic.clone()));
             }
@@ -288,6 +295,10 @@ mod tests {
         let snap = Snapshot::from_json(dup).unwrap();
         let err = Session::restore(config(), RawAdapter::new(), snap, Instant::now()).unwrap_err();
         assert!(matches!(err, SnapshotError::DuplicateTopic(_)));
+        let empty = r#"{"version":1,"subscriptions":[{"topic":"a","last_seq":null},{"topic":"","last_seq":1}],"outbox":[],"consecutive_failures":0}"#;
+        let snap = Snapshot::from_json(empty).unwrap();
+        let err = Session::restore(config(), RawAdapter::new(), snap, Instant::now()).unwrap_err();
+        assert!(matches!(err, SnapshotError::EmptyTopic), "{err}");
         let mut small = config();
         small.restore.max_topics = 1;
         let two = r#"{"version":1,"subscriptions":[{"topic":"a","last_seq":null},{"topic":"b","last_seq":null}],"outbox":[],"consecutive_failures":0}"#;
