@@ -69,13 +69,7 @@ impl fmt::Display for HandleError {
         match self {
             HandleError::Gone => f.write_str("the session or its driver is gone"),
             HandleError::Full(_) => f.write_str("the driver's mailbox is full"),
-            HandleError::TooLarge(e) => match e.kind {
-                SendErrorKind::TooLarge { len, max } => write!(
-                    f,
-                    "a frame of {len} bytes is larger than the connection can write ({max})"
-                ),
-                _ => write!(f, "{e}"),
-            },
+            HandleError::TooLarge(e) => e.fmt(f),
         }
     }
 }

@@ -33,13 +33,7 @@ impl fmt::Display for HandleError {
         match self {
             HandleError::Gone => f.write_str("the session has ended"),
             HandleError::Full(_) => f.write_str("the session's command queue is full"),
-            HandleError::TooLarge(e) => match e.kind {
-                SendErrorKind::TooLarge { len, max } => write!(
-                    f,
-                    "a frame of {len} bytes is larger than the connection can write ({max})"
-                ),
-                _ => write!(f, "{e}"),
-            },
+            HandleError::TooLarge(e) => e.fmt(f),
         }
     }
 }

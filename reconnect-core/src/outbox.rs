@@ -79,7 +79,18 @@ impl fmt::Debug for SendError {
 
 impl fmt::Display for SendError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "send refused: {:?}", self.kind)
+        let len = self.frame.len();
+        match self.kind {
+            SendErrorKind::OutboxFull => {
+                write!(f, "send of {len} bytes refused: the outbox is full")
+            }
+            SendErrorKind::Closing => write!(f, "send of {len} bytes refused: the session is closing"),
+            SendErrorKind::Stopped => write!(f, "send of {len} bytes refused: the session has stopped"),
+            SendErrorKind::TooLarge { len, max } => write!(
+                f,
+                "send refused: a frame of {len} bytes is larger than the connection can write ({max})"
+            ),
+        }
     }
 }
 
@@ -199,6 +210,22 @@ mod tests {
             expires_at: None,
             key: None,
         }
+    }
+
+    #[test]
+    fn a_refused_send_says_why_in_words() {
+        let refused = |kind| SendError {
+            kind,
+            frame: Frame::from("12345"),
+        };
+        assert_eq!(
+            refused(SendErrorKind::TooLarge { len: 5, max: 4 }).to_string(),
+            "send refused: a frame of 5 bytes is larger than the connection can write (4)"
+        );
+        assert_eq!(
+            refused(SendErrorKind::OutboxFull).to_string(),
+            "send of 5 bytes refused: the outbox is full"
+        );
     }
 
     fn policy(max: usize, overflow: OverflowPolicy) -> OutboxPolicy {
