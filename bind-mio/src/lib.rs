@@ -125,6 +125,7 @@ mod endpoint;
 pub mod errors;
 mod event;
 mod handle;
+pub mod prelude;
 mod resolver;
 mod stream;
 pub mod tls;
@@ -144,3 +145,9 @@ pub use reconnect_core::{Command, CommandKind, Refusal, Refused};
 
 /// The tungstenite types the API uses (the upgrade request, the WebSocket configuration).
 pub use tungstenite;
+
+/// The core crate this binding drives, so that an application needs no dependency of its
+/// own on it: `bind_mio::core::Config`, `bind_mio::core::adapters`, … (the common names are
+/// in [`prelude`]). Its `serde` feature (snapshots) is enabled in your own `Cargo.toml`, as
+/// `reconnect-core = { version = "0.1", features = ["serde"] }`.
+pub use reconnect_core as core;

@@ -82,6 +82,7 @@
 mod event;
 mod handle;
 mod mailbox;
+pub mod prelude;
 mod queue;
 mod task;
 #[cfg(test)]
@@ -106,6 +107,12 @@ pub use handle::{HandleError, SessionHandle};
 pub use reconnect_core::{Command, CommandKind, Refusal, Refused};
 /// The tungstenite types the API uses (the upgrade request, the WebSocket configuration).
 pub use tungstenite;
+
+/// The core crate this binding drives, so that an application needs no dependency of its
+/// own on it: `bind_smol::core::Config`, `bind_smol::core::adapters`, … (the common names are
+/// in [`prelude`]). Its `serde` feature (snapshots) is enabled in your own `Cargo.toml`, as
+/// `reconnect-core = { version = "0.1", features = ["serde"] }`.
+pub use reconnect_core as core;
 
 /// Queue bounds of one session.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
