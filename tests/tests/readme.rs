@@ -292,8 +292,9 @@ fn the_bind_mio_quick_start_prints_messages_and_closes_cleanly_on_its_own() {
     );
     let (messages, attempts) = summary(&run);
     let printed = message_lines(&run, &["trades.BTC-PERPETUAL.100ms"]);
-    // It asks to close after five; those already on the way still arrive.
-    assert!(messages >= 5, "{}", run.stdout);
+    // It asks to close after five; those already on the way still arrive, but not the ~1,500
+    // of its 30 s limit at the server's 20 ms pace (200 would take 4 s of close handshake).
+    assert!((5..200).contains(&messages), "{}", run.stdout);
     assert_eq!(printed.len() as u64, messages, "{}", run.stdout);
     assert_eq!(attempts, 1, "{}", run.stderr);
     assert_eq!(server.stats().handshakes, 1);
