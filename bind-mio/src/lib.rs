@@ -42,7 +42,7 @@
 //! ```
 //!
 //! README.md has the same program complete, with the dependencies it needs and a clean stop
-//! (`examples/quickstart.rs`).
+//! (`examples/mio_quickstart.rs`).
 //!
 //! # The driver loop
 //!

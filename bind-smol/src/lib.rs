@@ -39,7 +39,7 @@
 //! ```
 //!
 //! README.md has the same program complete, with the dependencies it needs and a clean stop
-//! (`examples/quickstart.rs`).
+//! (`examples/smol_quickstart.rs`).
 //!
 //! # The pieces
 //!

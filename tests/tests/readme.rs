@@ -16,8 +16,8 @@ use reconnect_testkit::server::{ServerConfig, TestServer};
 use serde_json::Value;
 
 const README: &str = include_str!("../../README.md");
-const MIO_QUICKSTART: &str = include_str!("../../bind-mio/examples/quickstart.rs");
-const SMOL_QUICKSTART: &str = include_str!("../../bind-smol/examples/quickstart.rs");
+const MIO_QUICKSTART: &str = include_str!("../../bind-mio/examples/mio_quickstart.rs");
+const SMOL_QUICKSTART: &str = include_str!("../../bind-smol/examples/smol_quickstart.rs");
 const OWN_LOOP: &str = include_str!("../../reconnect-core/examples/own_loop.rs");
 
 /// How long a program may run before it counts as hung: each stops by itself within a few
@@ -283,7 +283,7 @@ fn message_lines<'a>(run: &'a Run, channels: &[&str]) -> Vec<&'a str> {
 #[test]
 fn the_bind_mio_quick_start_prints_messages_and_closes_cleanly_on_its_own() {
     let server = TestServer::start(ServerConfig::default()).unwrap();
-    let program = build_example("bind-mio", "quickstart");
+    let program = build_example("bind-mio", "mio_quickstart");
     let run = run(&program, &[&server.url("quickstart")]);
     assert!(
         run.success,
@@ -308,7 +308,7 @@ fn the_bind_mio_quick_start_prints_messages_and_closes_cleanly_on_its_own() {
 #[test]
 fn the_bind_smol_quick_start_prints_five_messages_and_closes_on_its_own() {
     let server = TestServer::start(ServerConfig::default()).unwrap();
-    let program = build_example("bind-smol", "quickstart");
+    let program = build_example("bind-smol", "smol_quickstart");
     let run = run(&program, &[&server.url("quickstart")]);
     assert!(
         run.success,

@@ -2,7 +2,7 @@
 //! README's code block, word for word (`tests/readme.rs` checks it and runs this program
 //! against the test kit's server on 127.0.0.1).
 //!
-//! `cargo run -p bind-mio --example quickstart [-- URL]`
+//! `cargo run -p bind-mio --example mio_quickstart [-- URL]`
 // ANCHOR: readme
 use std::time::{Duration, Instant};
 
