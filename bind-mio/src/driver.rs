@@ -30,8 +30,7 @@ use crate::handle::{DriverHandle, SessionHandle, SessionId};
 /// restore) is the session's; the driver only does IO.
 ///
 /// ```no_run
-/// use bind_mio::{Driver, DriverConfig, Endpoint, Event};
-/// use reconnect_core::{adapters::RawAdapter, Config, Session};
+/// use bind_mio::prelude::*;
 ///
 /// let mut driver = Driver::new(DriverConfig::default())?;
 /// for i in 0..3 {
@@ -40,8 +39,8 @@ use crate::handle::{DriverHandle, SessionHandle, SessionId};
 ///     driver.add_session(session, Endpoint::new("ws://127.0.0.1:9000/ws").unwrap());
 /// }
 /// driver.set_event_handler(|id, event| {
-///     if let Event::Session(reconnect_core::Event::Message { frame, .. }) = event {
-///         println!("{id}: {frame:?}");
+///     if let Some(text) = event.text() {
+///         println!("{id}: {text}");
 ///     }
 /// });
 /// driver.run()?; // until a DriverHandle says shutdown

@@ -131,6 +131,11 @@ pub fn max_frame_len(config: &WebSocketConfig) -> usize {
 /// Where a session connects: a `ws://` or `wss://` URL, the TLS configuration for `wss://`,
 /// the WebSocket buffer sizes, and an optional hook that edits each attempt's upgrade request.
 ///
+/// A server whose certificate a private CA signed (or a self-signed one): trust that root
+/// alone with `.tls_config(tls::config_with_pem_roots(pem)?)`
+/// ([`tls::config_with_pem_roots`](crate::tls::config_with_pem_roots)), or in addition to the
+/// web PKI roots with [`tls::config_with_extra_pem_roots`](crate::tls::config_with_extra_pem_roots).
+///
 /// ```
 /// use bind_mio::Endpoint;
 ///

@@ -1,8 +1,25 @@
 //! What the driver tells the application about each session.
 
-use reconnect_core::Refused;
+use reconnect_core::{Frame, Refused, StopReason, Topic};
 
 /// One event of one session, in the order the session produced it.
+///
+/// The common cases read one level deep through the accessors: [`text`](Self::text),
+/// [`data`](Self::data) or [`frame`](Self::frame) of a message, its [`topic`](Self::topic) and
+/// [`seq`](Self::seq), and the [`stop_reason`](Self::stop_reason) of the last event. Match
+/// [`Event::Session`] for everything else.
+///
+/// ```
+/// use bind_mio::prelude::*;
+///
+/// fn show(event: &Event) {
+///     match event.text() {
+///         Some(text) => println!("{}: {text}", event.topic().map_or("-", Topic::as_str)),
+///         None => println!("{event:?}"),
+///     }
+/// }
+/// # show(&Event::Removed);
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Event {
@@ -14,4 +31,169 @@ pub enum Event {
     /// The session was removed from the driver through its handle; nothing follows, and its
     /// handles now fail with [`HandleError::Gone`](crate::HandleError::Gone).
     Removed,
+}
+
+impl Event {
+    /// The session's own event, unless this is one of the driver's ([`Event::Refused`],
+    /// [`Event::Removed`]).
+    pub fn as_session(&self) -> Option<&reconnect_core::Event> {
+        match self {
+            Event::Session(event) => Some(event),
+            _ => None,
+        }
+    }
+
+    /// Whether this is application data (the session's `Event::Message`).
+    pub fn is_message(&self) -> bool {
+        self.frame().is_some()
+    }
+
+    /// A message's payload, text or binary; `None` for any other event.
+    pub fn frame(&self) -> Option<&Frame> {
+        match self.as_session()? {
+            reconnect_core::Event::Message { frame, .. } => Some(frame),
+            _ => None,
+        }
+    }
+
+    /// A message's payload, taken out of the event; `None` for any other event.
+    pub fn into_frame(self) -> Option<Frame> {
+        match self {
+            Event::Session(reconnect_core::Event::Message { frame, .. }) => Some(frame),
+            _ => None,
+        }
+    }
+
+    /// A text message's text; `None` for a binary message and for any other event.
+    pub fn text(&self) -> Option<&str> {
+        self.frame()?.as_text()
+    }
+
+    /// A message's payload bytes, text or binary; `None` for any other event.
+    pub fn data(&self) -> Option<&[u8]> {
+        Some(self.frame()?.as_bytes())
+    }
+
+    /// The topic the event is about: a message's (when the adapter could tell), or the
+    /// subscription's of `Subscribed`, `Unsubscribed`, `SubscribeRejected`, `Gap` and
+    /// `SequenceRegressed`. `None` for any other event.
+    pub fn topic(&self) -> Option<&Topic> {
+        use reconnect_core::Event as E;
+        match self.as_session()? {
+            E::Message { topic, .. } => topic.as_ref(),
+            E::Subscribed { topic, .. }
+            | E::Unsubscribed { topic, .. }
+            | E::SubscribeRejected { topic, .. }
+            | E::Gap { topic, .. }
+            | E::SequenceRegressed { topic, .. } => Some(topic),
+            _ => None,
+        }
+    }
+
+    /// A message's sequence number, when the protocol has one; `None` for any other event.
+    pub fn seq(&self) -> Option<u64> {
+        match self.as_session()? {
+            reconnect_core::Event::Message { seq, .. } => *seq,
+            _ => None,
+        }
+    }
+
+    /// Why the session stopped, when this is its last event (`Stopped`); `None` otherwise.
+    pub fn stop_reason(&self) -> Option<&StopReason> {
+        match self.as_session()? {
+            reconnect_core::Event::Stopped { reason } => Some(reason),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Instant;
+
+    use reconnect_core::adapters::RawAdapter;
+    use reconnect_core::{Action, Config, ConnId, Event as CoreEvent, Output, Session, StopReason};
+
+    use super::*;
+
+    /// A real `ConnId` (they have no public constructor): the first attempt's.
+    fn a_conn() -> ConnId {
+        let mut session = Session::new(Config::new(1), RawAdapter::new()).unwrap();
+        session.start(Instant::now()).unwrap();
+        std::iter::from_fn(|| session.poll_output())
+            .find_map(|output| match output {
+                Output::Action(Action::Connect { conn, .. }) => Some(conn),
+                _ => None,
+            })
+            .expect("a started session connects")
+    }
+
+    fn message(frame: Frame, topic: Option<&str>, seq: Option<u64>) -> Event {
+        Event::Session(CoreEvent::Message {
+            conn: a_conn(),
+            topic: topic.map(Topic::new),
+            seq,
+            frame,
+        })
+    }
+
+    #[test]
+    fn a_text_message_gives_its_text_bytes_topic_and_seq() {
+        let event = message(Frame::Text("hello".into()), Some("trades"), Some(7));
+        assert!(event.is_message());
+        assert_eq!(event.text(), Some("hello"));
+        assert_eq!(event.data(), Some(&b"hello"[..]));
+        assert_eq!(event.frame(), Some(&Frame::Text("hello".into())));
+        assert_eq!(event.topic().map(Topic::as_str), Some("trades"));
+        assert_eq!(event.seq(), Some(7));
+        assert_eq!(event.stop_reason(), None);
+        assert_eq!(event.into_frame(), Some(Frame::Text("hello".into())));
+    }
+
+    #[test]
+    fn a_binary_message_has_bytes_but_no_text_and_may_lack_topic_and_seq() {
+        let event = message(Frame::Binary(vec![0, 159, 146]), None, None);
+        assert!(event.is_message());
+        assert_eq!(event.text(), None);
+        assert_eq!(event.data(), Some(&[0u8, 159, 146][..]));
+        assert_eq!(event.topic(), None);
+        assert_eq!(event.seq(), None);
+    }
+
+    #[test]
+    fn other_events_have_no_payload_but_subscription_events_name_their_topic() {
+        let gap = Event::Session(CoreEvent::Gap {
+            topic: Topic::new("book"),
+            expected: 3,
+            received: 5,
+        });
+        assert!(!gap.is_message());
+        assert_eq!((gap.text(), gap.data(), gap.seq()), (None, None, None));
+        assert_eq!(gap.topic().map(Topic::as_str), Some("book"));
+
+        let connected = Event::Session(CoreEvent::Connected { conn: a_conn() });
+        assert_eq!(connected.topic(), None);
+        assert_eq!(connected.frame(), None);
+        assert!(connected.as_session().is_some());
+        assert_eq!(connected.into_frame(), None);
+    }
+
+    #[test]
+    fn the_last_event_gives_the_stop_reason() {
+        let stopped = Event::Session(CoreEvent::Stopped {
+            reason: StopReason::GaveUp { attempts: 4 },
+        });
+        assert_eq!(
+            stopped.stop_reason(),
+            Some(&StopReason::GaveUp { attempts: 4 })
+        );
+        assert!(!stopped.is_message());
+    }
+
+    #[test]
+    fn a_driver_event_is_not_a_session_event() {
+        assert_eq!(Event::Removed.as_session(), None);
+        assert_eq!(Event::Removed.text(), None);
+        assert_eq!(Event::Removed.stop_reason(), None);
+    }
 }

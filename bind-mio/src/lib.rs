@@ -12,38 +12,37 @@
 //!
 //! ```no_run
 //! use std::time::{Duration, Instant};
-//! use bind_mio::{Driver, DriverConfig, Endpoint, Event};
-//! use reconnect_core::adapters::RawAdapter;
-//! use reconnect_core::{Config, Session};
+//! use bind_mio::prelude::*; // the binding's types and the core's a session is made of
 //!
 //! let mut driver = Driver::new(DriverConfig::default())?;
 //!
 //! // A session: the policy (backoff, timeouts, liveness) and the protocol adapter.
 //! let config = Config::for_client("collector-7").ping_interval(Some(Duration::from_secs(5)));
-//! let mut session = Session::new(config, RawAdapter::new()).expect("a valid config");
-//! session.subscribe(Instant::now(), r#"{"op":"subscribe","args":["trades"]}"#).unwrap();
+//! let mut session = Session::new(config, RawAdapter::new())?;
+//! session.subscribe(Instant::now(), r#"{"op":"subscribe","args":["trades"]}"#)?;
 //!
 //! // Where it connects: ws:// or wss:// (web PKI roots unless you give others).
-//! let endpoint = Endpoint::new("wss://stream.example.com/ws").unwrap();
+//! let endpoint = Endpoint::new("wss://stream.example.com/ws")?;
 //! let id = driver.add_session(session, endpoint); // starts connecting
 //!
 //! // Commands from any thread go through a handle.
-//! let handle = driver.handle(id).unwrap();
+//! let handle = driver.handle(id).expect("the session was just added");
 //! std::thread::spawn(move || handle.send(r#"{"op":"ping"}"#));
 //!
 //! loop {
 //!     driver.run_once(None)?;
 //!     while let Some((id, event)) = driver.poll_event() {
-//!         match event {
-//!             Event::Session(reconnect_core::Event::Message { frame, .. }) => {
-//!                 println!("{id}: {frame:?}")
-//!             }
-//!             other => println!("{id}: {other:?}"),
+//!         match event.text() {
+//!             Some(text) => println!("{id}: {text}"),
+//!             None => println!("{id}: {event:?}"),
 //!         }
 //!     }
 //! }
-//! # Ok::<(), std::io::Error>(())
+//! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+//!
+//! README.md has the same program complete, with the dependencies it needs and a clean stop
+//! (`examples/mio_quickstart.rs`).
 //!
 //! # The driver loop
 //!
@@ -125,6 +124,7 @@ mod endpoint;
 pub mod errors;
 mod event;
 mod handle;
+pub mod prelude;
 mod resolver;
 mod stream;
 pub mod tls;
@@ -144,3 +144,9 @@ pub use reconnect_core::{Command, CommandKind, Refusal, Refused};
 
 /// The tungstenite types the API uses (the upgrade request, the WebSocket configuration).
 pub use tungstenite;
+
+/// The core crate this binding drives, so that an application needs no dependency of its
+/// own on it: `bind_mio::core::Config`, `bind_mio::core::adapters`, … (the common names are
+/// in [`prelude`]). Its `serde` feature (snapshots) is enabled in your own `Cargo.toml`, as
+/// `reconnect-core = { version = "0.1", features = ["serde"] }`.
+pub use reconnect_core as core;

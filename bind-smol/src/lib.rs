@@ -11,33 +11,35 @@
 //!
 //! ```no_run
 //! use std::time::{Duration, Instant};
-//! use bind_smol::{Endpoint, Event, Options};
-//! use futures_lite::StreamExt;
-//! use reconnect_core::adapters::RawAdapter;
-//! use reconnect_core::{Config, Session};
+//! use bind_smol::prelude::*; // the binding's types, the core's a session is made of, StreamExt
 //!
 //! smol::block_on(async {
 //!     // The policy (backoff, timeouts, liveness) and the protocol adapter.
 //!     let config = Config::for_client("collector-7").ping_interval(Some(Duration::from_secs(5)));
-//!     let mut session = Session::new(config, RawAdapter::new()).expect("a valid config");
-//!     session.subscribe(Instant::now(), r#"{"op":"subscribe","args":["trades"]}"#).unwrap();
+//!     let mut session = Session::new(config, RawAdapter::new())?;
+//!     session.subscribe(Instant::now(), r#"{"op":"subscribe","args":["trades"]}"#)?;
 //!
 //!     // Where it connects: ws:// or wss:// (web PKI roots unless you give others).
-//!     let endpoint = Endpoint::new("wss://stream.example.com/ws").unwrap();
+//!     let endpoint = Endpoint::new("wss://stream.example.com/ws")?;
 //!     let (handle, mut events, task) = bind_smol::connect(session, endpoint, Options::default());
 //!     smol::spawn(task).detach(); // or any executor: the task needs only async-io
 //!
 //!     // The handle is Clone + Send + Sync: command the session from anywhere.
-//!     handle.send(r#"{"op":"ping"}"#).await.unwrap();
+//!     handle.send(r#"{"op":"ping"}"#).await?;
 //!
 //!     while let Some(event) = events.next().await {
-//!         match event {
-//!             Event::Session(reconnect_core::Event::Message { frame, .. }) => println!("{frame:?}"),
-//!             other => println!("{other:?}"),
+//!         match event.text() {
+//!             Some(text) => println!("{text}"),
+//!             None => println!("{event:?}"),
 //!         }
 //!     }
-//! });
+//!     Ok::<(), Box<dyn std::error::Error>>(())
+//! })?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+//!
+//! README.md has the same program complete, with the dependencies it needs and a clean stop
+//! (`examples/smol_quickstart.rs`).
 //!
 //! # The pieces
 //!
@@ -82,6 +84,7 @@
 mod event;
 mod handle;
 mod mailbox;
+pub mod prelude;
 mod queue;
 mod task;
 #[cfg(test)]
@@ -106,6 +109,12 @@ pub use handle::{HandleError, SessionHandle};
 pub use reconnect_core::{Command, CommandKind, Refusal, Refused};
 /// The tungstenite types the API uses (the upgrade request, the WebSocket configuration).
 pub use tungstenite;
+
+/// The core crate this binding drives, so that an application needs no dependency of its
+/// own on it: `bind_smol::core::Config`, `bind_smol::core::adapters`, … (the common names are
+/// in [`prelude`]). Its `serde` feature (snapshots) is enabled in your own `Cargo.toml`, as
+/// `reconnect-core = { version = "0.1", features = ["serde"] }`.
+pub use reconnect_core as core;
 
 /// Queue bounds of one session.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -180,7 +189,7 @@ impl Options {
 /// let task = smol::spawn(task);
 /// handle.close().await;
 /// let session = task.await;
-/// println!("{} reconnects", session.stats().reconnects);
+/// println!("{} attempts", session.stats().attempts);
 /// # }
 /// ```
 #[must_use = "the session does nothing until its task is spawned or awaited"]
