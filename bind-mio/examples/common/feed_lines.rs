@@ -152,6 +152,7 @@ fn disposition_fields(disposition: &Disposition) -> Value {
         }
         Disposition::Fatal => json!({"disposition": "fatal"}),
         Disposition::RefreshCredentials => json!({"disposition": "refresh_credentials"}),
+        Disposition::Closed => json!({"disposition": "closed"}),
     }
 }
 

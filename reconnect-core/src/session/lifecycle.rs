@@ -168,7 +168,9 @@ impl<P: Protocol> Session<P> {
             return;
         }
         match disposition {
-            Disposition::Fatal => {
+            // `Closed` for an ending the application did not ask for is a misuse of the
+            // classification: stopping (as documented) is the one safe reading.
+            Disposition::Fatal | Disposition::Closed => {
                 self.stop(now, StopReason::Fatal(cause));
                 return;
             }
@@ -401,18 +403,18 @@ impl<P: Protocol> Session<P> {
             self.act(Action::Release { conn: conn.id });
             if let Some(opened) = conn.opened_at {
                 self.stats.disconnects += 1;
-                let cause = match &reason {
-                    StopReason::Fatal(cause) => cause.clone(),
-                    StopReason::Closed { .. } => EndCause::Closed,
+                let (cause, disposition) = match &reason {
+                    StopReason::Fatal(cause) => (cause.clone(), Disposition::Fatal),
+                    StopReason::Closed { .. } => (EndCause::Closed, Disposition::Closed),
                     StopReason::GaveUp { .. } | StopReason::OutageTooLong { .. } => {
-                        EndCause::GaveUp
+                        (EndCause::GaveUp, Disposition::Fatal)
                     }
                 };
                 self.emit(Event::Disconnected {
                     conn: conn.id,
                     cause,
                     uptime: now.saturating_duration_since(opened),
-                    disposition: Disposition::Fatal,
+                    disposition,
                 });
             }
         }
