@@ -180,7 +180,7 @@ impl Options {
 /// let task = smol::spawn(task);
 /// handle.close().await;
 /// let session = task.await;
-/// println!("{} reconnects", session.stats().reconnects);
+/// println!("{} reconnections", session.stats().reconnections);
 /// # }
 /// ```
 #[must_use = "the session does nothing until its task is spawned or awaited"]
