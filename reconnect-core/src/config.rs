@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use crate::backoff::BackoffConfig;
 use crate::classify::Classifier;
-use crate::rng::seed_from_client_id;
+use crate::rng::{seed_for_replica, seed_from_client_id};
 
 /// The circuit breaker: after `threshold` consecutive failures, stop trying for `cooldown`, then
 /// let one probe attempt through. A probe that reaches live closes the circuit; one that fails
@@ -280,7 +280,8 @@ impl Default for OutboxPolicy {
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct Config {
-    /// The jitter seed. Give each member of a fleet a different one.
+    /// The jitter seed. Give each member of a fleet a different one ([`Config::for_replica`]
+    /// when members share a client id).
     pub seed: u64,
     /// The backoff policy.
     pub backoff: BackoffConfig,
@@ -332,8 +333,30 @@ impl Config {
 
     /// A configuration whose seed is derived from a stable client id
     /// ([`seed_from_client_id`](crate::seed_from_client_id)).
+    ///
+    /// Every process using the same id draws the same delays: replicas of one service that
+    /// share an id would reconnect in lockstep. Give each its own seed with
+    /// [`Config::for_replica`].
     pub fn for_client(client_id: &str) -> Self {
         Config::new(seed_from_client_id(client_id))
+    }
+
+    /// A configuration for one replica of a client that shares its client id with other
+    /// replicas: the seed mixes the id with `replica`
+    /// ([`seed_for_replica`](crate::seed_for_replica)), so replicas draw different delays while
+    /// each replica's own draws stay reproducible run after run. `replica` must be stable for
+    /// the replica and distinct across the fleet (an index, a pod ordinal).
+    ///
+    /// ```
+    /// use reconnect_core::Config;
+    ///
+    /// let replica = 2; // this process's stable ordinal, e.g. from the StatefulSet pod name
+    /// let config = Config::for_replica("collector-7", replica);
+    /// assert_ne!(config.seed, Config::for_replica("collector-7", 3).seed);
+    /// assert_eq!(config.seed, Config::for_replica("collector-7", 2).seed);
+    /// ```
+    pub fn for_replica(client_id: &str, replica: u64) -> Self {
+        Config::new(seed_for_replica(client_id, replica))
     }
 
     /// Sets the backoff policy.

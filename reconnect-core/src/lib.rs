@@ -96,7 +96,7 @@ pub use protocol::{
     parse_retry_after_seconds, Inbound, NackKind, Protocol, RequestId, Resume, TopicLookup,
     TopicRejection,
 };
-pub use rng::seed_from_client_id;
+pub use rng::{seed_for_replica, seed_from_client_id};
 pub use session::{
     CommandError, SendStatus, Session, SubscribeError, SubscribeStatus, UnsubscribeStatus,
 };

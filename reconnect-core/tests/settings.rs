@@ -79,3 +79,55 @@ fn the_heartbeat_interval_alone_turns_the_json_rpc_heartbeat_on() {
     };
     assert!(text.contains(r#""method":"public/test""#), "{text}");
 }
+
+/// The first backoff delay a session with `config` draws after its first attempt is refused.
+fn first_delay(config: Config) -> Duration {
+    use reconnect_core::{Event, Input, TransportError, TransportErrorKind};
+
+    let mut session = Session::new(config, RawAdapter::new()).unwrap();
+    let t0 = Instant::now();
+    session.start(t0).unwrap();
+    let conn = std::iter::from_fn(|| session.poll_output())
+        .find_map(|o| match o {
+            Output::Action(Action::Connect { conn, .. }) => Some(conn),
+            _ => None,
+        })
+        .expect("a connect");
+    session.handle_input(
+        t0,
+        Input::ConnectFailed {
+            conn,
+            error: TransportError::new(TransportErrorKind::Refused, "refused"),
+        },
+    );
+    std::iter::from_fn(|| session.poll_output())
+        .find_map(|o| match o {
+            Output::Event(Event::ReconnectScheduled { delay, .. }) => Some(delay.drawn),
+            _ => None,
+        })
+        .expect("a scheduled retry")
+}
+
+#[test]
+fn replicas_of_one_client_draw_apart_and_each_reproducibly() {
+    let replica = |r: u64| {
+        let mut c = Config::for_replica("collector-7", r);
+        c.backoff.initial = Duration::from_millis(100);
+        c.backoff.first_retry = reconnect_core::FirstRetry::Jittered;
+        c
+    };
+    let firsts: Vec<Duration> = (0..4).map(|r| first_delay(replica(r))).collect();
+    for (i, a) in firsts.iter().enumerate() {
+        assert!(
+            !firsts[i + 1..].contains(a),
+            "replica {i} draws the same first delay as another: {firsts:?}"
+        );
+    }
+    // The same replica is reproducible, run after run.
+    assert_eq!(first_delay(replica(2)), firsts[2]);
+    // `for_client` alone gives every replica the same draw: the lockstep it avoids.
+    assert_eq!(
+        first_delay(Config::for_client("collector-7")),
+        first_delay(Config::for_client("collector-7"))
+    );
+}
