@@ -10,7 +10,7 @@ pub const TOO_MANY_REQUESTS: i64 = 10028;
 /// subscribe rejection for the crate's JSON-RPC adapter.
 pub const INVALID_PARAMS: i64 = -32602;
 
-/// How a [`JsonRpcServer`] refuses a subscribe request that asks for one of its
+/// How a [`JsonRpcServer`](super::JsonRpcServer) refuses a subscribe request that asks for one of its
 /// [bad channels](JsonRpcServerConfig::bad_channel).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -27,7 +27,7 @@ pub enum BadChannelRefusal {
     WholeRequestNamed,
 }
 
-/// Settings of a [`JsonRpcServer`].
+/// Settings of a [`JsonRpcServer`](super::JsonRpcServer).
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct JsonRpcServerConfig {
