@@ -1,10 +1,10 @@
 //! Session configuration: every knob, its default, and validation.
 
-use std::fmt;
 use std::time::Duration;
 
 use crate::backoff::BackoffConfig;
 use crate::classify::Classifier;
+pub use crate::config_error::ConfigError;
 use crate::rng::{seed_for_replica, seed_from_client_id};
 
 /// The circuit breaker: after `threshold` consecutive failures, stop trying for `cooldown`, then
@@ -525,64 +525,6 @@ const MUST_BE_POSITIVE: &str = "must be longer than zero";
 fn invalid(setting: &'static str, reason: &'static str) -> ConfigError {
     ConfigError::Invalid { setting, reason }
 }
-
-/// A configuration the session cannot work with, naming the setting at fault.
-///
-/// ```
-/// use std::time::Duration;
-/// use reconnect_core::{Config, ConfigError};
-///
-/// let config = Config::new(7).pong_timeout(Duration::ZERO);
-/// match config.validate() {
-///     Err(ConfigError::Invalid { setting, reason }) => {
-///         assert_eq!(setting, "liveness.pong_timeout");
-///         assert_eq!(reason, "must be longer than zero");
-///     }
-///     other => panic!("unexpected {other:?}"),
-/// }
-/// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum ConfigError {
-    /// A value outside what its setting allows.
-    Invalid {
-        /// The setting, as its path from [`Config`] (`"backoff.factor"`,
-        /// `"timeouts.connect"`, `"restore.batch_size"` ...).
-        setting: &'static str,
-        /// What the value must be (`"must be longer than zero"` ...).
-        reason: &'static str,
-    },
-    /// [`Liveness::heartbeat_interval`] is set, but the adapter has no application heartbeat
-    /// to send ([`Protocol::has_heartbeat`](crate::Protocol::has_heartbeat) is false), so the
-    /// setting would do nothing. Reported by [`Session::new`](crate::Session::new).
-    HeartbeatUnsupported,
-}
-
-impl ConfigError {
-    /// The setting at fault, as its path from [`Config`].
-    pub fn setting(&self) -> &'static str {
-        match self {
-            ConfigError::Invalid { setting, .. } => setting,
-            ConfigError::HeartbeatUnsupported => "liveness.heartbeat_interval",
-        }
-    }
-}
-
-impl fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ConfigError::Invalid { setting, reason } => {
-                write!(f, "invalid configuration: {setting} {reason}")
-            }
-            ConfigError::HeartbeatUnsupported => f.write_str(
-                "invalid configuration: liveness.heartbeat_interval is set but the protocol \
-                 adapter has no application heartbeat to send",
-            ),
-        }
-    }
-}
-
-impl std::error::Error for ConfigError {}
 
 #[cfg(test)]
 mod tests {

@@ -59,6 +59,7 @@ mod backoff;
 mod classify;
 mod command;
 mod config;
+mod config_error;
 mod conn_id;
 mod credentials;
 mod error;
