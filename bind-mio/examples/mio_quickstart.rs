@@ -12,8 +12,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let url = std::env::args().nth(1);
     let url = url.as_deref().unwrap_or("wss://test.deribit.com/ws/api/v2");
 
-    // The policy (backoff, timeouts, liveness) and the protocol adapter.
-    let config = Config::for_client("collector-7").ping_interval(Some(Duration::from_secs(5)));
+    // The policy (backoff, timeouts, liveness) and the protocol adapter. Each replica of a
+    // fleet gets its own number, so that replicas draw their backoff delays apart.
+    let config = Config::for_replica("collector-7", 1).ping_interval(Some(Duration::from_secs(5)));
     let mut session = Session::new(config, JsonRpcAdapter::new(JsonRpcConfig::default()))?;
     session.subscribe(Instant::now(), "trades.BTC-PERPETUAL.100ms")?;
 

@@ -189,7 +189,7 @@ impl Options {
 /// let task = smol::spawn(task);
 /// handle.close().await;
 /// let session = task.await;
-/// println!("{} attempts", session.stats().attempts);
+/// println!("{} reconnections", session.stats().reconnections);
 /// # }
 /// ```
 #[must_use = "the session does nothing until its task is spawned or awaited"]

@@ -66,6 +66,10 @@ impl Protocol for Hyperliquid {
         Some(self.request(id, "unsubscribe", topics.first()?.as_str()))
     }
 
+    fn has_heartbeat(&self) -> bool {
+        true
+    }
+
     fn heartbeat_request(&mut self, id: RequestId) -> Option<Frame> {
         self.ping = Some(id);
         Some(Frame::from(r#"{"method":"ping"}"#))

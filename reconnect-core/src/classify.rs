@@ -91,7 +91,8 @@ impl Classifier {
             EndCause::AuthRejected(e) | EndCause::SetupRejected(e) => e
                 .retry_after
                 .map_or(Disposition::Retry, Disposition::RetryAfter),
-            EndCause::Closed | EndCause::GaveUp => Disposition::Fatal,
+            EndCause::Closed => Disposition::Closed,
+            EndCause::GaveUp => Disposition::Fatal,
             EndCause::Timeout(_)
             | EndCause::CredentialsUnavailable(_)
             | EndCause::ReconnectRequested

@@ -1,11 +1,11 @@
 //! Session configuration: every knob, its default, and validation.
 
-use std::fmt;
 use std::time::Duration;
 
 use crate::backoff::BackoffConfig;
 use crate::classify::Classifier;
-use crate::rng::seed_from_client_id;
+pub use crate::config_error::ConfigError;
+use crate::rng::{seed_for_replica, seed_from_client_id};
 
 /// The circuit breaker: after `threshold` consecutive failures, stop trying for `cooldown`, then
 /// let one probe attempt through. A probe that reaches live closes the circuit; one that fails
@@ -82,13 +82,23 @@ impl Default for Timeouts {
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Liveness {
-    /// Send a WebSocket ping after this long without any inbound frame. Default 15 s; `None`
-    /// disables pings.
+    /// Send a WebSocket ping only once the connection has been quiet this long: the wait
+    /// restarts at every inbound frame, pong or ping, so a busy stream sends no pings at all.
+    /// Default 15 s; `None` disables pings.
+    ///
+    /// It is an idle threshold, not a fixed rate: a dead peer is declared at most
+    /// `ping_interval + pong_timeout` after the last frame that arrived (25 s by default).
+    /// For a request on a fixed schedule whatever the traffic, use
+    /// [`heartbeat_interval`](Self::heartbeat_interval).
     pub ping_interval: Option<Duration>,
     /// After a ping or an application heartbeat, how long to wait for any inbound frame (or the
     /// heartbeat's answer) before declaring the connection dead. Default 10 s.
     pub pong_timeout: Duration,
-    /// Send the adapter's application heartbeat this often while connected. Default: none.
+    /// Send the adapter's application heartbeat this often while connected, whatever the
+    /// traffic. This alone turns the heartbeat on; the adapter must have one
+    /// ([`Protocol::has_heartbeat`](crate::Protocol::has_heartbeat)), or
+    /// [`Session::new`](crate::Session::new) refuses the configuration with
+    /// [`ConfigError::HeartbeatUnsupported`]. Default: none.
     pub heartbeat_interval: Option<Duration>,
     /// Declare the connection dead after this long without data while at least one subscription
     /// is active (a silent stream). Default: none.
@@ -270,7 +280,8 @@ impl Default for OutboxPolicy {
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct Config {
-    /// The jitter seed. Give each member of a fleet a different one.
+    /// The jitter seed. Give each member of a fleet a different one ([`Config::for_replica`]
+    /// when members share a client id).
     pub seed: u64,
     /// The backoff policy.
     pub backoff: BackoffConfig,
@@ -322,8 +333,30 @@ impl Config {
 
     /// A configuration whose seed is derived from a stable client id
     /// ([`seed_from_client_id`](crate::seed_from_client_id)).
+    ///
+    /// Every process using the same id draws the same delays: replicas of one service that
+    /// share an id would reconnect in lockstep. Give each its own seed with
+    /// [`Config::for_replica`].
     pub fn for_client(client_id: &str) -> Self {
         Config::new(seed_from_client_id(client_id))
+    }
+
+    /// A configuration for one replica of a client that shares its client id with other
+    /// replicas: the seed mixes the id with `replica`
+    /// ([`seed_for_replica`](crate::seed_for_replica)), so replicas draw different delays while
+    /// each replica's own draws stay reproducible run after run. `replica` must be stable for
+    /// the replica and distinct across the fleet (an index, a pod ordinal).
+    ///
+    /// ```
+    /// use reconnect_core::Config;
+    ///
+    /// let replica = 2; // this process's stable ordinal, e.g. from the StatefulSet pod name
+    /// let config = Config::for_replica("collector-7", replica);
+    /// assert_ne!(config.seed, Config::for_replica("collector-7", 3).seed);
+    /// assert_eq!(config.seed, Config::for_replica("collector-7", 2).seed);
+    /// ```
+    pub fn for_replica(client_id: &str, replica: u64) -> Self {
+        Config::new(seed_for_replica(client_id, replica))
     }
 
     /// Sets the backoff policy.
@@ -331,7 +364,7 @@ impl Config {
         self.backoff = backoff;
         self
     }
-    /// Sets [`Liveness::ping_interval`].
+    /// Sets [`Liveness::ping_interval`]: ping after this long without inbound frames.
     pub fn ping_interval(mut self, d: Option<Duration>) -> Self {
         self.liveness.ping_interval = d;
         self
@@ -402,58 +435,59 @@ impl Config {
         self
     }
 
-    /// Checks the configuration for values the session cannot work with.
+    /// Checks the configuration for values the session cannot work with. The first bad value
+    /// found is returned, naming its setting.
+    ///
+    /// [`Session::new`](crate::Session::new) also checks the configuration against its adapter
+    /// ([`ConfigError::HeartbeatUnsupported`]).
     pub fn validate(&self) -> Result<(), ConfigError> {
         let b = &self.backoff;
         if !(b.factor.is_finite() && b.factor >= 1.0) {
-            return Err(ConfigError(
-                "backoff.factor must be finite and at least 1.0",
-            ));
+            return Err(invalid("backoff.factor", "must be finite and at least 1.0"));
         }
         if b.initial > b.max {
-            return Err(ConfigError("backoff.initial must not exceed backoff.max"));
+            return Err(invalid("backoff.initial", "must not exceed backoff.max"));
         }
         let t = &self.timeouts;
-        for d in [
-            t.connect,
-            t.credentials,
-            t.auth,
-            t.setup,
-            t.subscribe,
-            t.close,
+        for (setting, d) in [
+            ("timeouts.connect", t.connect),
+            ("timeouts.credentials", t.credentials),
+            ("timeouts.auth", t.auth),
+            ("timeouts.setup", t.setup),
+            ("timeouts.subscribe", t.subscribe),
+            ("timeouts.close", t.close),
         ] {
             if d.is_zero() {
-                return Err(ConfigError("timeouts must be longer than zero"));
+                return Err(invalid(setting, MUST_BE_POSITIVE));
             }
         }
         let l = &self.liveness;
-        if l.pong_timeout.is_zero()
-            || [l.ping_interval, l.heartbeat_interval, l.idle_timeout]
-                .iter()
-                .any(|d| d.is_some_and(|d| d.is_zero()))
-        {
-            return Err(ConfigError("liveness intervals must be longer than zero"));
+        if l.pong_timeout.is_zero() {
+            return Err(invalid("liveness.pong_timeout", MUST_BE_POSITIVE));
         }
-        if self
-            .credentials
-            .renewal_interval
-            .is_some_and(|d| d.is_zero())
-            || self.max_lifetime.is_some_and(|d| d.is_zero())
-        {
-            return Err(ConfigError(
-                "renewal_interval and max_lifetime must be longer than zero",
-            ));
+        for (setting, d) in [
+            ("liveness.ping_interval", l.ping_interval),
+            ("liveness.heartbeat_interval", l.heartbeat_interval),
+            ("liveness.idle_timeout", l.idle_timeout),
+            (
+                "credentials.renewal_interval",
+                self.credentials.renewal_interval,
+            ),
+            ("max_lifetime", self.max_lifetime),
+        ] {
+            if d.is_some_and(|d| d.is_zero()) {
+                return Err(invalid(setting, MUST_BE_POSITIVE));
+            }
         }
         let lr = &self.lifetime_renewal;
         if !(lr.fraction.is_finite() && lr.fraction > 0.0 && lr.fraction <= 1.0) {
-            return Err(ConfigError(
-                "lifetime_renewal.fraction must be more than 0 and at most 1",
+            return Err(invalid(
+                "lifetime_renewal.fraction",
+                "must be more than 0 and at most 1",
             ));
         }
         if lr.min_delay.is_zero() {
-            return Err(ConfigError(
-                "lifetime_renewal.min_delay must be longer than zero",
-            ));
+            return Err(invalid("lifetime_renewal.min_delay", MUST_BE_POSITIVE));
         }
         if self
             .limits
@@ -461,62 +495,90 @@ impl Config {
             .as_ref()
             .is_some_and(|cb| cb.threshold == 0)
         {
-            return Err(ConfigError("circuit_breaker.threshold must be at least 1"));
-        }
-        let r = &self.restore;
-        if r.batch_size == 0 || r.frames_per_second == Some(0) {
-            return Err(ConfigError(
-                "restore.batch_size and restore.frames_per_second must be at least 1",
+            return Err(invalid(
+                "limits.circuit_breaker.threshold",
+                "must be at least 1",
             ));
         }
-        if r.nack_retry_initial.is_zero() || r.nack_retry_initial > r.nack_retry_max {
-            return Err(ConfigError(
-                "restore.nack_retry_initial must be > 0 and <= nack_retry_max",
+        let r = &self.restore;
+        if r.batch_size == 0 {
+            return Err(invalid("restore.batch_size", "must be at least 1"));
+        }
+        if r.frames_per_second == Some(0) {
+            return Err(invalid("restore.frames_per_second", "must be at least 1"));
+        }
+        if r.nack_retry_initial.is_zero() {
+            return Err(invalid("restore.nack_retry_initial", MUST_BE_POSITIVE));
+        }
+        if r.nack_retry_initial > r.nack_retry_max {
+            return Err(invalid(
+                "restore.nack_retry_initial",
+                "must not exceed restore.nack_retry_max",
             ));
         }
         Ok(())
     }
 }
 
-/// A configuration value the session cannot work with.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ConfigError(pub &'static str);
+const MUST_BE_POSITIVE: &str = "must be longer than zero";
 
-impl fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "invalid configuration: {}", self.0)
-    }
+fn invalid(setting: &'static str, reason: &'static str) -> ConfigError {
+    ConfigError::Invalid { setting, reason }
 }
-
-impl std::error::Error for ConfigError {}
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn invalid_setting(c: &Config) -> &'static str {
+        match c.validate() {
+            Err(ConfigError::Invalid { setting, .. }) => setting,
+            other => panic!("expected an invalid setting, got {other:?}"),
+        }
+    }
 
     #[test]
     fn defaults_are_valid_and_bad_values_are_named() {
         assert_eq!(Config::new(1).validate(), Ok(()));
         let mut c = Config::new(1);
         c.backoff.factor = 0.5;
-        assert!(c.validate().unwrap_err().0.contains("factor"));
+        assert_eq!(invalid_setting(&c), "backoff.factor");
         let mut c = Config::new(1);
         c.timeouts.auth = Duration::ZERO;
-        assert!(c.validate().is_err());
+        assert_eq!(invalid_setting(&c), "timeouts.auth");
+        let mut c = Config::new(1);
+        c.timeouts.close = Duration::ZERO;
+        assert_eq!(invalid_setting(&c), "timeouts.close");
         let mut c = Config::new(1);
         c.restore.frames_per_second = Some(0);
-        assert!(c.validate().is_err());
+        assert_eq!(invalid_setting(&c), "restore.frames_per_second");
+        let mut c = Config::new(1);
+        c.liveness.idle_timeout = Some(Duration::ZERO);
+        assert_eq!(invalid_setting(&c), "liveness.idle_timeout");
         for fraction in [0.0, -0.5, 1.01, f64::NAN, f64::INFINITY] {
             let mut c = Config::new(1);
             c.lifetime_renewal.fraction = fraction;
-            let e = c.validate().unwrap_err();
-            assert!(e.0.contains("fraction"), "{fraction}: {e}");
+            assert_eq!(
+                invalid_setting(&c),
+                "lifetime_renewal.fraction",
+                "{fraction}"
+            );
         }
         let mut c = Config::new(1);
         c.lifetime_renewal.fraction = 1.0;
         assert_eq!(c.validate(), Ok(()));
         c.lifetime_renewal.min_delay = Duration::ZERO;
-        assert!(c.validate().unwrap_err().0.contains("min_delay"));
+        assert_eq!(
+            c.validate(),
+            Err(ConfigError::Invalid {
+                setting: "lifetime_renewal.min_delay",
+                reason: "must be longer than zero",
+            })
+        );
+        assert_eq!(
+            c.validate().unwrap_err().to_string(),
+            "invalid configuration: lifetime_renewal.min_delay must be longer than zero"
+        );
     }
 
     #[test]

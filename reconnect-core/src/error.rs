@@ -190,8 +190,14 @@ pub enum Disposition {
     Retry,
     /// Try again after this long (bounded by the configured ceiling) instead of the drawn delay.
     RetryAfter(Duration),
-    /// Do not try again: the session stops.
+    /// Do not try again: the session stops, on a failure that retrying cannot heal.
     Fatal,
     /// Ask the application for fresh credentials, then try again.
     RefreshCredentials,
+    /// The application asked the session to stop ([`Session::close`](crate::Session::close)):
+    /// the connection ended as requested, which is not a failure, and nothing follows. Only the
+    /// session reports it, on the [`Event::Disconnected`](crate::Event::Disconnected) of a
+    /// connection the application closed; a classifier rule or an adapter that returns it for
+    /// any other ending is treated as [`Fatal`](Self::Fatal).
+    Closed,
 }

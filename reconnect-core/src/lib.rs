@@ -59,6 +59,7 @@ mod backoff;
 mod classify;
 mod command;
 mod config;
+mod config_error;
 mod conn_id;
 mod credentials;
 mod error;
@@ -96,7 +97,7 @@ pub use protocol::{
     parse_retry_after_seconds, Inbound, NackKind, Protocol, RequestId, Resume, TopicLookup,
     TopicRejection,
 };
-pub use rng::seed_from_client_id;
+pub use rng::{seed_for_replica, seed_from_client_id};
 pub use session::{
     CommandError, SendStatus, Session, SubscribeError, SubscribeStatus, UnsubscribeStatus,
 };

@@ -164,6 +164,16 @@ pub trait Protocol {
         true
     }
 
+    /// Whether this adapter has an application heartbeat ([`heartbeat_request`](Self::heartbeat_request)
+    /// returns a frame). [`Session::new`](crate::Session::new) refuses a configuration with
+    /// [`Liveness::heartbeat_interval`](crate::Liveness::heartbeat_interval) set when this is
+    /// false ([`ConfigError::HeartbeatUnsupported`](crate::ConfigError::HeartbeatUnsupported)),
+    /// so that the setting never silently does nothing. An adapter that implements
+    /// `heartbeat_request` must return true here. Default false.
+    fn has_heartbeat(&self) -> bool {
+        false
+    }
+
     /// An application-level heartbeat (a protocol ping) whose answer is an [`Inbound::Ack`] for
     /// `id`, or `None` when the protocol has none. Sent every
     /// [`Liveness::heartbeat_interval`](crate::Liveness::heartbeat_interval).
@@ -263,6 +273,9 @@ impl<P: Protocol + ?Sized> Protocol for Box<P> {
     }
     fn acknowledges(&self) -> bool {
         (**self).acknowledges()
+    }
+    fn has_heartbeat(&self) -> bool {
+        (**self).has_heartbeat()
     }
     fn heartbeat_request(&mut self, id: RequestId) -> Option<Frame> {
         (**self).heartbeat_request(id)

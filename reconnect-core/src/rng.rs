@@ -61,6 +61,17 @@ pub fn seed_from_client_id(client_id: &str) -> u64 {
     mix(hash)
 }
 
+/// Derives a jitter seed for one replica of a client: replicas that share a client id (several
+/// processes of one service logging in as the same account) must still draw different delays,
+/// or they reconnect in lockstep after every outage. `replica` is any value that is stable for
+/// the replica and distinct across replicas: an index, a pod ordinal, a hash of the host name.
+///
+/// The same (id, replica) gives the same seed in every version of this crate (the client id's
+/// seed, mixed with the replica's own SplitMix64 finalisation).
+pub fn seed_for_replica(client_id: &str, replica: u64) -> u64 {
+    mix(seed_from_client_id(client_id) ^ mix(replica.wrapping_add(0x9E37_79B9_7F4A_7C15)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -96,5 +107,15 @@ mod tests {
         assert_ne!(seed_from_client_id("bot-1"), seed_from_client_id("bot-2"));
         // Pinned: the derivation is part of the stable API.
         assert_eq!(seed_from_client_id(""), mix(0xCBF2_9CE4_8422_2325));
+    }
+
+    #[test]
+    fn replicas_give_distinct_stable_seeds() {
+        let seeds: Vec<u64> = (0..64).map(|r| seed_for_replica("bot-1", r)).collect();
+        for (i, a) in seeds.iter().enumerate() {
+            assert!(!seeds[i + 1..].contains(a), "replica {i} collides");
+        }
+        assert_ne!(seed_for_replica("bot-1", 0), seed_from_client_id("bot-1"));
+        assert_eq!(seed_for_replica("bot-1", 3), seed_for_replica("bot-1", 3));
     }
 }

@@ -22,22 +22,41 @@ pub struct FailureCounts {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Stats {
-    /// Transport attempts started.
+    /// Transport attempts started, the first included: +1 each time the session asks the driver
+    /// to connect ([`Action::Connect`](crate::Action::Connect)), once per [`ConnId`](crate::ConnId).
     pub attempts: u64,
-    /// Attempts that reached live.
-    pub successes: u64,
-    /// Attempts or connections that ended for a reason other than the application's close.
+    /// Connections that reached live, the first included: +1 at each
+    /// [`Event::Live`](crate::Event::Live), once per connection.
+    pub live_connections: u64,
+    /// Connections that reached live after an earlier one: `live_connections` less the first.
+    /// +1 at each [`Event::Live`](crate::Event::Live) but the session's first, whatever ended
+    /// the connection before (an outage, a recycle at `max_lifetime`, `reconnect_now`).
+    pub reconnections: u64,
+    /// Live connections lost to a failure (a cause counted in `failures`): +1 once per live
+    /// connection that ended so. One outage counts once here however many attempts it takes to
+    /// get back; a recycle, `reconnect_now` or the application's close is not an outage.
+    pub outages: u64,
+    /// Attempts or connections that ended for a failure, by class (not for a recycle,
+    /// `reconnect_now`, the application's close or giving up).
     pub failures: FailureCounts,
-    /// Connections (transports that opened) that later ended.
+    /// Connections whose transport had opened that later ended, for any reason: +1 once per
+    /// [`Event::Disconnected`](crate::Event::Disconnected).
     pub disconnects: u64,
-    /// Reconnects scheduled.
-    pub reconnects: u64,
+    /// Waits before a next attempt that the session scheduled: +1 at each
+    /// [`Event::ReconnectScheduled`](crate::Event::ReconnectScheduled), so one outage with
+    /// three failed attempts counts four (one after the loss, one after each failure).
+    pub retries_scheduled: u64,
     /// Time spent live, over finished connections plus the current one up to the last input.
     pub uptime: Duration,
     /// Time spent not live after start, up to the last input.
     pub downtime: Duration,
-    /// The last reason a connection or attempt ended, and when.
+    /// Why the last connection whose transport had opened ended, and when (set with each
+    /// [`Event::Disconnected`](crate::Event::Disconnected); an attempt that failed before opening
+    /// leaves it alone).
     pub last_disconnect: Option<(EndCause, Instant)>,
+    /// Why the last attempt that never opened its transport failed, and when (set with each
+    /// [`Event::AttemptFailed`](crate::Event::AttemptFailed)).
+    pub last_attempt_failure: Option<(EndCause, Instant)>,
     /// Data frames received.
     pub frames_in: u64,
     /// Frames sent (every purpose).

@@ -133,14 +133,18 @@ fn subscribe_unsubscribe_and_heartbeat_frames() {
         ),
         r#"{"jsonrpc":"2.0","id":4,"method":"public/unsubscribe","params":{"channels":["book.A"]}}"#
     );
-    assert_eq!(a.heartbeat_request(RequestId(5)), None, "off by default");
+    // The adapter always has a heartbeat; whether it is sent is Config::heartbeat_interval alone.
+    assert!(a.has_heartbeat());
+    assert_eq!(
+        text(a.heartbeat_request(RequestId(5)).unwrap()),
+        r#"{"jsonrpc":"2.0","id":5,"method":"public/test","params":{}}"#
+    );
     assert_eq!(a.max_batch(), 100);
     assert!(a.acknowledges());
     assert!(!a.reauth_on_renewal());
 
     let mut b = JsonRpcAdapter::new(
         JsonRpcConfig::default()
-            .app_heartbeat(true)
             .max_batch(0)
             .reauth_on_renewal(true)
             .subscribe_method("private/subscribe")

@@ -331,13 +331,13 @@ fn soak(cycles: u64) {
     assert_eq!(seen.pre_live_failures, cycles.div_ceil(3));
     assert_eq!(stats.attempts, endings + 1);
     assert_eq!(stats.attempts, seen.connects);
-    assert_eq!(stats.successes, cycles);
-    assert_eq!(stats.successes, seen.live);
+    assert_eq!(stats.live_connections, cycles);
+    assert_eq!(stats.live_connections, seen.live);
     assert_eq!(stats.disconnects, seen.disconnected);
     assert_eq!(seen.disconnected, seen.connected);
     assert_eq!(seen.disconnected + seen.attempt_failures, endings);
-    assert_eq!(stats.reconnects, seen.scheduled);
-    assert_eq!(stats.reconnects, endings);
+    assert_eq!(stats.retries_scheduled, seen.scheduled);
+    assert_eq!(stats.retries_scheduled, endings);
     assert_eq!(stats.failures.transport, seen.transport);
     assert_eq!(stats.failures.server_close, seen.server_close);
     assert_eq!(stats.failures.timeout, seen.timeout);

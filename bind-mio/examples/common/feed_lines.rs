@@ -47,8 +47,9 @@ output lines (JSON, one per event; every line also has t_ms, milliseconds since 
   refused               command refusal [bytes channel limit]   (a stdin command refused)
   removed                                                      (wsfeed only)
   event                 debug    (an event this version does not know, as Rust Debug text)
-  stats                 attempts successes disconnects reconnects frames_in frames_out gaps
-                        uptime_ms downtime_ms   (the last line)
+  stats                 attempts live_connections reconnections outages disconnects
+                        retries_scheduled frames_in frames_out gaps uptime_ms downtime_ms
+                        (the last line)
   cause = {kind, ...}: transport {error, detail, [status, retry_after_ms]},
   server_closed {code, reason}, timeout {timeout}, auth_rejected / setup_rejected {code,
   message, [retry_after_ms]}, credentials_unavailable {why}, reconnect_requested, recycled,
@@ -152,6 +153,7 @@ fn disposition_fields(disposition: &Disposition) -> Value {
         }
         Disposition::Fatal => json!({"disposition": "fatal"}),
         Disposition::RefreshCredentials => json!({"disposition": "refresh_credentials"}),
+        Disposition::Closed => json!({"disposition": "closed"}),
     }
 }
 
@@ -442,9 +444,11 @@ pub fn stats_line(s: &Stats) -> Value {
     json!({
         "event": "stats",
         "attempts": s.attempts,
-        "successes": s.successes,
+        "live_connections": s.live_connections,
+        "reconnections": s.reconnections,
+        "outages": s.outages,
         "disconnects": s.disconnects,
-        "reconnects": s.reconnects,
+        "retries_scheduled": s.retries_scheduled,
         "frames_in": s.frames_in,
         "frames_out": s.frames_out,
         "gaps": s.gaps,

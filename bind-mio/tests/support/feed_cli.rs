@@ -420,7 +420,7 @@ pub fn follows_a_feed_through_a_gap_a_reset_and_stdin_commands(example: &'static
     assert_eq!(status.code(), Some(0), "exit status after close");
     let stats = lines.last().expect("a last line");
     assert_eq!(stats["event"], "stats", "stats is the last line");
-    assert_eq!(stats["successes"], 2);
+    assert_eq!(stats["live_connections"], 2);
     assert!(stats["disconnects"].as_u64().unwrap() >= 1, "{stats}");
     assert_eq!(stats["gaps"], 1);
     assert!(stats["frames_in"].as_u64().unwrap() >= 3, "{stats}");

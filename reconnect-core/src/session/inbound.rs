@@ -221,7 +221,7 @@ impl<P: Protocol> Session<P> {
                 let disposition = self.protocol.auth_rejection(&error);
                 if matches!(
                     disposition,
-                    Disposition::Fatal | Disposition::RefreshCredentials
+                    Disposition::Fatal | Disposition::RefreshCredentials | Disposition::Closed
                 ) {
                     self.end_connection(
                         now,

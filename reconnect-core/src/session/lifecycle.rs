@@ -123,7 +123,7 @@ impl<P: Protocol> Session<P> {
         let disposition = disposition
             .or_else(|| self.protocol.classify_end(&cause))
             .unwrap_or_else(|| self.config.classifier.classify(&cause));
-        self.count_failure(&cause, now);
+        self.count_failure(&cause);
         for timer in Timer::CONNECTION {
             self.timers.stop(timer);
         }
@@ -132,6 +132,10 @@ impl<P: Protocol> Session<P> {
         self.act(Action::Release { conn: conn.id });
         if let Some(opened) = conn.opened_at {
             self.stats.disconnects += 1;
+            self.stats.last_disconnect = Some((cause.clone(), now));
+            if conn.live_since.is_some() && is_failure(&cause) {
+                self.stats.outages += 1;
+            }
             self.emit(Event::Disconnected {
                 conn: conn.id,
                 cause: cause.clone(),
@@ -139,6 +143,7 @@ impl<P: Protocol> Session<P> {
                 disposition,
             });
         } else {
+            self.stats.last_attempt_failure = Some((cause.clone(), now));
             self.emit(Event::AttemptFailed {
                 conn: Some(conn.id),
                 attempt: conn.attempt,
@@ -168,7 +173,9 @@ impl<P: Protocol> Session<P> {
             return;
         }
         match disposition {
-            Disposition::Fatal => {
+            // `Closed` for an ending the application did not ask for is a misuse of the
+            // classification: stopping (as documented) is the one safe reading.
+            Disposition::Fatal | Disposition::Closed => {
                 self.stop(now, StopReason::Fatal(cause));
                 return;
             }
@@ -179,7 +186,7 @@ impl<P: Protocol> Session<P> {
         self.schedule_reconnect(now, was_stable);
     }
 
-    fn count_failure(&mut self, cause: &EndCause, now: Instant) {
+    fn count_failure(&mut self, cause: &EndCause) {
         let f = &mut self.stats.failures;
         match cause {
             EndCause::Transport(_) => f.transport += 1,
@@ -193,7 +200,6 @@ impl<P: Protocol> Session<P> {
             | EndCause::Closed
             | EndCause::GaveUp => {}
         }
-        self.stats.last_disconnect = Some((cause.clone(), now));
     }
 
     /// Schedules the next attempt per the backoff policy, the limits and the circuit breaker.
@@ -266,7 +272,7 @@ impl<P: Protocol> Session<P> {
             self.phase = Phase::Paused;
             return;
         }
-        self.stats.reconnects += 1;
+        self.stats.retries_scheduled += 1;
         self.emit(Event::ReconnectScheduled {
             attempt: self.failures.saturating_add(1),
             delay,
@@ -292,7 +298,10 @@ impl<P: Protocol> Session<P> {
         let id = conn.id;
         let restored = conn.restored;
         self.phase = Phase::Live;
-        self.stats.successes += 1;
+        if self.stats.live_connections > 0 {
+            self.stats.reconnections += 1;
+        }
+        self.stats.live_connections += 1;
         self.timers.stop(Timer::GiveUp);
         let outage = self
             .outage_started
@@ -401,18 +410,19 @@ impl<P: Protocol> Session<P> {
             self.act(Action::Release { conn: conn.id });
             if let Some(opened) = conn.opened_at {
                 self.stats.disconnects += 1;
-                let cause = match &reason {
-                    StopReason::Fatal(cause) => cause.clone(),
-                    StopReason::Closed { .. } => EndCause::Closed,
+                let (cause, disposition) = match &reason {
+                    StopReason::Fatal(cause) => (cause.clone(), Disposition::Fatal),
+                    StopReason::Closed { .. } => (EndCause::Closed, Disposition::Closed),
                     StopReason::GaveUp { .. } | StopReason::OutageTooLong { .. } => {
-                        EndCause::GaveUp
+                        (EndCause::GaveUp, Disposition::Fatal)
                     }
                 };
+                self.stats.last_disconnect = Some((cause.clone(), now));
                 self.emit(Event::Disconnected {
                     conn: conn.id,
                     cause,
                     uptime: now.saturating_duration_since(opened),
-                    disposition: Disposition::Fatal,
+                    disposition,
                 });
             }
         }
@@ -429,4 +439,13 @@ impl<P: Protocol> Session<P> {
         self.phase = Phase::Stopped(reason.clone());
         self.emit(Event::Stopped { reason });
     }
+}
+
+/// Whether `cause` is a failure (counted in [`Stats::failures`](crate::Stats::failures)), as
+/// opposed to an ending the application or the policy asked for.
+fn is_failure(cause: &EndCause) -> bool {
+    !matches!(
+        cause,
+        EndCause::ReconnectRequested | EndCause::Recycled | EndCause::Closed | EndCause::GaveUp
+    )
 }

@@ -195,8 +195,16 @@ pub struct Session<P> {
 
 impl<P: Protocol> Session<P> {
     /// Creates an idle session. Nothing happens until [`start`](Self::start).
+    ///
+    /// Refuses a configuration that [`Config::validate`] refuses, and one whose
+    /// [`Liveness::heartbeat_interval`](crate::Liveness::heartbeat_interval) is set for an
+    /// adapter without an application heartbeat ([`Protocol::has_heartbeat`]), which would
+    /// otherwise do nothing: [`ConfigError::HeartbeatUnsupported`].
     pub fn new(config: Config, protocol: P) -> Result<Self, ConfigError> {
         config.validate()?;
+        if config.liveness.heartbeat_interval.is_some() && !protocol.has_heartbeat() {
+            return Err(ConfigError::HeartbeatUnsupported);
+        }
         Ok(Session {
             backoff: Backoff::new(config.seed),
             config,

@@ -184,7 +184,7 @@ impl<P: Protocol> Session<P> {
             .classify_end(&cause)
             .unwrap_or_else(|| self.config.classifier.classify(&cause));
         self.stats.failures.rejected += 1;
-        self.stats.last_disconnect = Some((cause.clone(), now));
+        self.stats.last_attempt_failure = Some((cause.clone(), now));
         self.emit(Event::AttemptFailed {
             conn: None,
             attempt: self.failures.saturating_add(1),

@@ -104,6 +104,7 @@ fn disposition_text(d: Disposition) -> String {
         Disposition::RetryAfter(after) => format!("retry after {}", secs_text(after)),
         Disposition::Fatal => "fatal".to_owned(),
         Disposition::RefreshCredentials => "refresh credentials".to_owned(),
+        Disposition::Closed => "closed".to_owned(),
     }
 }
 

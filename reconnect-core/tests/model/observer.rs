@@ -188,9 +188,19 @@ impl Tally {
         let f = &stats.failures;
         let counters = [
             ("attempts", stats.attempts, self.attempts),
-            ("successes", stats.successes, self.successes),
+            ("live_connections", stats.live_connections, self.successes),
+            // Every live after the first is a reconnection.
+            (
+                "reconnections",
+                stats.reconnections,
+                self.successes.saturating_sub(1),
+            ),
             ("disconnects", stats.disconnects, self.disconnects),
-            ("reconnects", stats.reconnects, self.reconnects),
+            (
+                "retries_scheduled",
+                stats.retries_scheduled,
+                self.reconnects,
+            ),
             ("frames_out", stats.frames_out, self.frames_out),
             ("frames_in", stats.frames_in, self.frames_in),
             ("outbox_drops", stats.outbox_drops, self.outbox_drops),

@@ -397,10 +397,17 @@ fn adapter() -> impl Strategy<Value = LineAdapter> {
 /// Configurations and adapters across the whole space the session supports.
 pub fn scenario() -> impl Strategy<Value = Scenario> {
     (config(), adapter(), proptest::bool::weighted(0.8)).prop_map(
-        |(config, adapter, credentials)| Scenario {
-            config,
-            adapter,
-            credentials,
+        |(mut config, adapter, credentials)| {
+            // A heartbeat interval needs an adapter that has a heartbeat (the session refuses
+            // the mismatch), so an adapter without one runs without the interval.
+            if !adapter.heartbeat {
+                config.liveness.heartbeat_interval = None;
+            }
+            Scenario {
+                config,
+                adapter,
+                credentials,
+            }
         },
     )
 }

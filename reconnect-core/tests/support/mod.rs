@@ -137,6 +137,10 @@ impl Protocol for LineAdapter {
         self.acks
     }
 
+    fn has_heartbeat(&self) -> bool {
+        self.heartbeat
+    }
+
     fn heartbeat_request(&mut self, id: RequestId) -> Option<Frame> {
         self.heartbeat.then(|| Frame::Text(format!("hb {}", id.0)))
     }

@@ -29,7 +29,7 @@ fn close_while_live_is_a_clean_handshake() {
     h.server_close(1000);
     h.expect(&[
         "release #1",
-        "> disconnected #1: closed by the application => Fatal",
+        "> disconnected #1: closed by the application => Closed",
         "> stopped: Closed { clean: true }",
     ]);
     assert_never_reconnects(&mut h);
@@ -195,7 +195,7 @@ fn data_during_the_close_handshake_never_leads_to_a_reconnect() {
     h.advance(ms(60_000));
     h.expect(&[
         "release #1",
-        "> disconnected #1: closed by the application => Fatal",
+        "> disconnected #1: closed by the application => Closed",
         "> stopped: Closed { clean: false }",
     ]);
     assert_never_reconnects(&mut h);

@@ -73,6 +73,9 @@ impl Protocol for LineAdapter {
     fn acknowledges(&self) -> bool {
         !self.no_acks
     }
+    fn has_heartbeat(&self) -> bool {
+        self.heartbeat
+    }
     fn heartbeat_request(&mut self, id: RequestId) -> Option<Frame> {
         self.heartbeat.then(|| Frame::Text(format!("hb {}", id.0)))
     }

@@ -106,7 +106,7 @@ fn close_timeout_stops_without_a_clean_close() {
     assert_eq!(h.fire_next(), ms(3_700));
     h.expect(&[
         "release #1",
-        "> disconnected #1: closed by the application => Fatal",
+        "> disconnected #1: closed by the application => Closed",
         "> stopped: Closed { clean: false }",
     ]);
     assert_eq!(

@@ -42,7 +42,6 @@ pub struct JsonRpcConfig {
     pub(super) heartbeat_method: String,
     pub(super) server_heartbeat: Option<Duration>,
     pub(super) setup: Vec<SetupCall>,
-    pub(super) app_heartbeat: bool,
     pub(super) seq_pointer: Option<SeqPointer>,
     pub(super) resume_field: Option<String>,
     pub(super) max_batch: usize,
@@ -66,7 +65,6 @@ impl Default for JsonRpcConfig {
             heartbeat_method: "heartbeat".into(),
             server_heartbeat: None,
             setup: Vec::new(),
-            app_heartbeat: false,
             seq_pointer: None,
             resume_field: None,
             max_batch: 100,
@@ -112,7 +110,9 @@ impl JsonRpcConfig {
     }
 
     /// The method that answers the server's `test_request` and serves as the application
-    /// heartbeat. Default `public/test`.
+    /// heartbeat, sent every
+    /// [`Liveness::heartbeat_interval`](crate::Liveness::heartbeat_interval) when that is set
+    /// (its answer is the pong). Default `public/test`.
     pub fn test_method(mut self, method: impl Into<String>) -> Self {
         self.test_method = method.into();
         self
@@ -145,14 +145,6 @@ impl JsonRpcConfig {
             method: method.into(),
             params: Value::Object(params).to_string(),
         });
-        self
-    }
-
-    /// Sends `public/test` as the session's application heartbeat (every
-    /// [`Liveness::heartbeat_interval`](crate::Liveness::heartbeat_interval)); its answer is the
-    /// pong. Default false.
-    pub fn app_heartbeat(mut self, enabled: bool) -> Self {
-        self.app_heartbeat = enabled;
         self
     }
 

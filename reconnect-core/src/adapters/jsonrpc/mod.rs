@@ -37,7 +37,7 @@ use requests::{channels_params, interval_params, json_string, request};
 /// | refresh grant, to renew credentials before the `expires_in` of an auth answer with a `refresh_token` ([`grant_lifetimes`](JsonRpcConfig::grant_lifetimes)) | `public/auth` | `{"grant_type":"refresh_token","refresh_token":…}` |
 /// | subscribe | `public/subscribe` | `{"channels":[…]}` (at most [`max_batch`](JsonRpcConfig::max_batch)) |
 /// | unsubscribe | `public/unsubscribe` | `{"channels":[…]}` |
-/// | application heartbeat, when [enabled](JsonRpcConfig::app_heartbeat) | `public/test` | `{}` |
+/// | application heartbeat, every [`heartbeat_interval`](crate::Liveness::heartbeat_interval) when set | `public/test` | `{}` |
 /// | answer to a server `test_request` | `public/test` | `{}`, with an id from [`JsonRpcAdapter::HEARTBEAT_REPLY_ID_BASE`] up |
 ///
 /// If the credentials' text is not a JSON object after all (built with [`Credentials::new`]
@@ -323,10 +323,12 @@ impl Protocol for JsonRpcAdapter {
         self.config.max_batch.max(1)
     }
 
+    fn has_heartbeat(&self) -> bool {
+        true
+    }
+
     fn heartbeat_request(&mut self, id: RequestId) -> Option<Frame> {
-        self.config
-            .app_heartbeat
-            .then(|| request(id.0, &self.test_method, "{}"))
+        Some(request(id.0, &self.test_method, "{}"))
     }
 
     fn reauth_on_renewal(&self) -> bool {
