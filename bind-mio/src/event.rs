@@ -45,65 +45,48 @@ impl Event {
 
     /// Whether this is application data (the session's `Event::Message`).
     pub fn is_message(&self) -> bool {
-        self.frame().is_some()
+        self.as_session()
+            .is_some_and(reconnect_core::Event::is_message)
     }
 
     /// A message's payload, text or binary; `None` for any other event.
     pub fn frame(&self) -> Option<&Frame> {
-        match self.as_session()? {
-            reconnect_core::Event::Message { frame, .. } => Some(frame),
-            _ => None,
-        }
+        self.as_session()?.frame()
     }
 
     /// A message's payload, taken out of the event; `None` for any other event.
     pub fn into_frame(self) -> Option<Frame> {
         match self {
-            Event::Session(reconnect_core::Event::Message { frame, .. }) => Some(frame),
+            Event::Session(event) => event.into_frame(),
             _ => None,
         }
     }
 
     /// A text message's text; `None` for a binary message and for any other event.
     pub fn text(&self) -> Option<&str> {
-        self.frame()?.as_text()
+        self.as_session()?.text()
     }
 
     /// A message's payload bytes, text or binary; `None` for any other event.
     pub fn data(&self) -> Option<&[u8]> {
-        Some(self.frame()?.as_bytes())
+        self.as_session()?.data()
     }
 
     /// The topic the event is about: a message's (when the adapter could tell), or the
     /// subscription's of `Subscribed`, `Unsubscribed`, `SubscribeRejected`, `Gap` and
     /// `SequenceRegressed`. `None` for any other event.
     pub fn topic(&self) -> Option<&Topic> {
-        use reconnect_core::Event as E;
-        match self.as_session()? {
-            E::Message { topic, .. } => topic.as_ref(),
-            E::Subscribed { topic, .. }
-            | E::Unsubscribed { topic, .. }
-            | E::SubscribeRejected { topic, .. }
-            | E::Gap { topic, .. }
-            | E::SequenceRegressed { topic, .. } => Some(topic),
-            _ => None,
-        }
+        self.as_session()?.topic()
     }
 
     /// A message's sequence number, when the protocol has one; `None` for any other event.
     pub fn seq(&self) -> Option<u64> {
-        match self.as_session()? {
-            reconnect_core::Event::Message { seq, .. } => *seq,
-            _ => None,
-        }
+        self.as_session()?.seq()
     }
 
     /// Why the session stopped, when this is its last event (`Stopped`); `None` otherwise.
     pub fn stop_reason(&self) -> Option<&StopReason> {
-        match self.as_session()? {
-            reconnect_core::Event::Stopped { reason } => Some(reason),
-            _ => None,
-        }
+        self.as_session()?.stop_reason()
     }
 }
 
@@ -128,18 +111,15 @@ mod tests {
             .expect("a started session connects")
     }
 
-    fn message(frame: Frame, topic: Option<&str>, seq: Option<u64>) -> Event {
-        Event::Session(CoreEvent::Message {
-            conn: a_conn(),
-            topic: topic.map(Topic::new),
-            seq,
-            frame,
-        })
-    }
-
+    // What each accessor reads is the core's (tested there); these check the delegation.
     #[test]
-    fn a_text_message_gives_its_text_bytes_topic_and_seq() {
-        let event = message(Frame::Text("hello".into()), Some("trades"), Some(7));
+    fn a_session_message_reads_one_level_deep() {
+        let event = Event::Session(CoreEvent::Message {
+            conn: a_conn(),
+            topic: Some(Topic::new("trades")),
+            seq: Some(7),
+            frame: Frame::Text("hello".into()),
+        });
         assert!(event.is_message());
         assert_eq!(event.text(), Some("hello"));
         assert_eq!(event.data(), Some(&b"hello"[..]));
@@ -151,35 +131,7 @@ mod tests {
     }
 
     #[test]
-    fn a_binary_message_has_bytes_but_no_text_and_may_lack_topic_and_seq() {
-        let event = message(Frame::Binary(vec![0, 159, 146]), None, None);
-        assert!(event.is_message());
-        assert_eq!(event.text(), None);
-        assert_eq!(event.data(), Some(&[0u8, 159, 146][..]));
-        assert_eq!(event.topic(), None);
-        assert_eq!(event.seq(), None);
-    }
-
-    #[test]
-    fn other_events_have_no_payload_but_subscription_events_name_their_topic() {
-        let gap = Event::Session(CoreEvent::Gap {
-            topic: Topic::new("book"),
-            expected: 3,
-            received: 5,
-        });
-        assert!(!gap.is_message());
-        assert_eq!((gap.text(), gap.data(), gap.seq()), (None, None, None));
-        assert_eq!(gap.topic().map(Topic::as_str), Some("book"));
-
-        let connected = Event::Session(CoreEvent::Connected { conn: a_conn() });
-        assert_eq!(connected.topic(), None);
-        assert_eq!(connected.frame(), None);
-        assert!(connected.as_session().is_some());
-        assert_eq!(connected.into_frame(), None);
-    }
-
-    #[test]
-    fn the_last_event_gives_the_stop_reason() {
+    fn the_last_session_event_gives_the_stop_reason() {
         let stopped = Event::Session(CoreEvent::Stopped {
             reason: StopReason::GaveUp { attempts: 4 },
         });
@@ -188,6 +140,7 @@ mod tests {
             Some(&StopReason::GaveUp { attempts: 4 })
         );
         assert!(!stopped.is_message());
+        assert!(stopped.as_session().is_some());
     }
 
     #[test]
@@ -195,5 +148,6 @@ mod tests {
         assert_eq!(Event::Removed.as_session(), None);
         assert_eq!(Event::Removed.text(), None);
         assert_eq!(Event::Removed.stop_reason(), None);
+        assert_eq!(Event::Removed.into_frame(), None);
     }
 }

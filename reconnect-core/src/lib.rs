@@ -63,6 +63,7 @@ mod config_error;
 mod conn_id;
 mod credentials;
 mod error;
+mod event_accessors;
 mod frame;
 mod io;
 mod outbox;
