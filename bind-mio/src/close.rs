@@ -309,21 +309,9 @@ mod tests {
         assert_eq!(tapped(&[&wire]), Some(Some(5000)));
     }
 
-    fn a_conn_id() -> ConnId {
-        use reconnect_core::{adapters::RawAdapter, Action, Config, Output, Session};
-        let mut s = Session::new(Config::new(1), RawAdapter::new()).unwrap();
-        s.start(std::time::Instant::now()).unwrap();
-        std::iter::from_fn(|| s.poll_output())
-            .find_map(|o| match o {
-                Output::Action(Action::Connect { conn, .. }) => Some(conn),
-                _ => None,
-            })
-            .unwrap()
-    }
-
     #[test]
     fn invalid_wire_codes_are_protocol_failures_that_name_the_code() {
-        let conn = a_conn_id();
+        let conn = crate::test_conn::a_conn_id();
         // What tungstenite hands over in their place.
         let replaced = || {
             Some(CloseFrame {

@@ -371,19 +371,6 @@ mod tests {
         );
     }
 
-    /// A `ConnId` as a session hands them out (they cannot be made otherwise).
-    fn a_conn_id() -> ConnId {
-        use reconnect_core::{adapters::RawAdapter, Action, Config, Output, Session};
-        let mut s = Session::new(Config::new(1), RawAdapter::new()).unwrap();
-        s.start(std::time::Instant::now()).unwrap();
-        std::iter::from_fn(|| s.poll_output())
-            .find_map(|o| match o {
-                Output::Action(Action::Connect { conn, .. }) => Some(conn),
-                _ => None,
-            })
-            .unwrap()
-    }
-
     #[test]
     fn each_attempt_gets_a_fresh_key_and_the_hook_runs() {
         let mut e = Endpoint::new("ws://127.0.0.1:1/x")
@@ -392,7 +379,7 @@ mod tests {
                 let v = format!("t{}", a.attempt);
                 r.headers_mut().insert("x-token", v.parse().unwrap());
             });
-        let conn = a_conn_id();
+        let conn = crate::test_conn::a_conn_id();
         let r1 = e.request(AttemptInfo { conn, attempt: 1 }).unwrap();
         let r2 = e.request(AttemptInfo { conn, attempt: 2 }).unwrap();
         assert_eq!(r1.headers()["x-token"], "t1");

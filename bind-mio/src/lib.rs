@@ -127,6 +127,8 @@ mod handle;
 pub mod prelude;
 mod resolver;
 mod stream;
+#[cfg(test)]
+mod test_conn;
 pub mod tls;
 mod wake;
 
