@@ -22,17 +22,14 @@ use std::sync::Arc;
 use mio::net::TcpStream;
 use mio::{Interest, Registry, Token};
 use reconnect_core::{ConnId, Frame, Input, TransportError, TransportErrorKind};
+use reconnect_tungstenite::{errors, message};
 use rustls::ClientConnection;
 use rustls_pki_types::ServerName;
 use tungstenite::handshake::client::{ClientHandshake, Request};
 use tungstenite::handshake::{HandshakeError, MidHandshake};
-use tungstenite::protocol::frame::coding::CloseCode;
-use tungstenite::protocol::frame::CloseFrame;
 use tungstenite::protocol::WebSocketConfig;
 use tungstenite::{Error as WsError, Message, WebSocket};
 
-use crate::close;
-use crate::errors;
 use crate::handle::SessionId;
 use crate::stream::{HandshakeProgress, Stream, Tapped, TlsStream};
 
@@ -337,33 +334,23 @@ impl Conn {
         }
         for _ in 0..budget {
             match ws.read() {
-                Ok(Message::Text(text)) => out.push(Input::Frame {
-                    conn: self.id,
-                    frame: Frame::Text(text.as_str().to_owned()),
-                }),
-                Ok(Message::Binary(bytes)) => out.push(Input::Frame {
-                    conn: self.id,
-                    frame: Frame::Binary(bytes.into()),
-                }),
-                Ok(Message::Ping(_)) => out.push(Input::Ping { conn: self.id }),
-                Ok(Message::Pong(_)) => out.push(Input::Pong { conn: self.id }),
-                Ok(Message::Close(frame)) => {
-                    if !self.closed {
-                        self.closed = true;
-                        let wire = ws.get_ref().tap.first_close();
-                        match close::closed_input(self.id, frame, wire) {
-                            // An invalid code: tungstenite queued its 1002 answer; send it
-                            // before the socket is dropped with the failure.
-                            Input::Failed { error, .. } => {
-                                let _ = ws.flush();
-                                self.fail(error, out);
-                                return false;
-                            }
-                            input => out.push(input),
+                // Only the first close frame counts: the rest of the stream is the handshake's.
+                Ok(Message::Close(_)) if self.closed => {}
+                Ok(message) => {
+                    self.closed |= matches!(message, Message::Close(_));
+                    let wire = ws.get_ref().tap.first_close();
+                    match message::inbound(self.id, message, wire) {
+                        // Only a close frame fails, on an invalid code: tungstenite queued its
+                        // 1002 answer; send it before the socket is dropped with the failure.
+                        Some(Input::Failed { error, .. }) => {
+                            let _ = ws.flush();
+                            self.fail(error, out);
+                            return false;
                         }
+                        Some(input) => out.push(input),
+                        None => {}
                     }
                 }
-                Ok(Message::Frame(_)) => {}
                 Err(WsError::Io(e)) if e.kind() == io::ErrorKind::WouldBlock => return false,
                 // After the close frame, the end of the stream is the end of the handshake.
                 Err(_) if self.closed => return false,
@@ -378,16 +365,12 @@ impl Conn {
 
     /// Queues a data frame (`Action::Send`).
     pub(crate) fn send(&mut self, frame: Frame, out: &mut Vec<Input>) {
-        let message = match frame {
-            Frame::Text(text) => Message::Text(text.into()),
-            Frame::Binary(bytes) => Message::Binary(bytes.into()),
-        };
-        self.write(message, out);
+        self.write(message::data_message(frame), out);
     }
 
     /// Queues a ping (`Action::Ping`).
     pub(crate) fn ping(&mut self, out: &mut Vec<Input>) {
-        self.write(Message::Ping(Default::default()), out);
+        self.write(message::ping_message(), out);
     }
 
     fn write(&mut self, message: Message, out: &mut Vec<Input>) {
@@ -419,11 +402,7 @@ impl Conn {
         let Phase::Open(ws) = &mut self.phase else {
             return;
         };
-        let frame = CloseFrame {
-            code: CloseCode::from(code),
-            reason: reason.into(),
-        };
-        match ws.close(Some(frame)) {
+        match ws.close(Some(message::close_frame(code, reason))) {
             Ok(()) => {}
             Err(WsError::Io(e)) if e.kind() == io::ErrorKind::WouldBlock => {}
             // The peer's close came first: the handshake is already done.

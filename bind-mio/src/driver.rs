@@ -6,10 +6,10 @@ use std::time::{Duration, Instant};
 
 use mio::{Events, Poll};
 use reconnect_core::{Protocol, Session};
+use reconnect_tungstenite::Endpoint;
 
 use crate::config::DriverConfig;
 use crate::embedded::Embedded;
-use crate::endpoint::Endpoint;
 use crate::event::Event;
 use crate::handle::{DriverHandle, SessionHandle, SessionId};
 

@@ -14,13 +14,12 @@ use mio::{Events, Registry, Token, Waker};
 use reconnect_core::{
     Action, ConnId, Input, Output, Protocol, Session, TransportError, TransportErrorKind,
 };
+use reconnect_tungstenite::{errors, AttemptInfo, Endpoint};
 use rustls_pki_types::ServerName;
 
 use crate::admission::Bucket;
 use crate::config::DriverConfig;
 use crate::conn::{Conn, TlsTarget};
-use crate::endpoint::{AttemptInfo, Endpoint};
-use crate::errors;
 use crate::event::Event;
 use crate::handle::{
     self, DriverHandle, Envelope, Inbox, Mailbox, Request, SessionHandle, SessionId,
@@ -252,7 +251,7 @@ impl<P: Protocol> Embedded<P> {
     /// ([`max_frame_len`](crate::max_frame_len)), so an oversized send is refused instead of
     /// ending the connection.
     pub fn add_session(&mut self, mut session: Session<P>, endpoint: Endpoint) -> SessionId {
-        session.limit_frame_len(crate::endpoint::max_frame_len(&endpoint.websocket()));
+        session.limit_frame_len(reconnect_tungstenite::max_frame_len(&endpoint.websocket()));
         let index = match self.free_sessions.pop() {
             Some(i) => i,
             None => {
@@ -665,7 +664,7 @@ impl<P: Protocol> Embedded<P> {
         let Some(entry) = self.entry_mut(id) else {
             return;
         };
-        let request = match entry.endpoint.request(AttemptInfo { conn, attempt }) {
+        let request = match entry.endpoint.request(AttemptInfo::new(conn, attempt)) {
             Ok(r) => r,
             Err(e) => {
                 produced.push(Input::ConnectFailed {

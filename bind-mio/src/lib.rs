@@ -115,13 +115,10 @@
 #![warn(missing_docs)]
 
 mod admission;
-pub mod close;
 mod config;
 mod conn;
 mod driver;
 mod embedded;
-mod endpoint;
-pub mod errors;
 mod event;
 mod handle;
 pub mod prelude;
@@ -129,20 +126,23 @@ mod resolver;
 mod stream;
 #[cfg(test)]
 mod test_conn;
-pub mod tls;
 mod wake;
 
 pub use config::{ConnectRate, DriverConfig};
 pub use driver::Driver;
 pub use embedded::{Embedded, EventHandler};
-pub use endpoint::{
-    default_websocket_config, max_frame_len, AttemptInfo, Endpoint, EndpointError, RequestHook,
-};
 pub use event::Event;
 pub use handle::{DriverHandle, HandleError, SessionHandle, SessionId};
 /// The command types the handles and [`Event::Refused`] use (from the core, shared by every
 /// binding).
 pub use reconnect_core::{Command, CommandKind, Refusal, Refused};
+
+// Where a session connects and what its failures mean are not mio's: they belong to the
+// WebSocket layer both bindings share, so an endpoint means the same in both.
+pub use reconnect_tungstenite::{close, errors, tls};
+pub use reconnect_tungstenite::{
+    default_websocket_config, max_frame_len, AttemptInfo, Endpoint, EndpointError, RequestHook,
+};
 
 /// The tungstenite types the API uses (the upgrade request, the WebSocket configuration).
 pub use tungstenite;

@@ -15,9 +15,8 @@
 use std::io::{self, Read, Write};
 
 use mio::net::TcpStream;
+use reconnect_tungstenite::close::CloseTap;
 use rustls::ClientConnection;
-
-use crate::close::CloseTap;
 
 /// A TCP connection with a client TLS session on top.
 pub(crate) struct TlsStream {

@@ -98,15 +98,16 @@ use std::task::{Context, Poll};
 
 use reconnect_core::{Config, ConfigError, Protocol, Session};
 
-// Where a session connects is not runtime-specific: the endpoint, its TLS configurations and
-// the error classification are bind-mio's, so both bindings mean the same by them.
-pub use bind_mio::{
-    default_websocket_config, max_frame_len, tls, AttemptInfo, Endpoint, EndpointError, RequestHook,
-};
 pub use event::{Event, EventStream};
 pub use handle::{HandleError, SessionHandle};
+// Where a session connects and what its failures mean are not smol's: they belong to the
+// WebSocket layer both bindings share, so an endpoint means the same in both.
 /// The command types of [`SessionHandle::command`] and [`Event::Refused`], from the core.
 pub use reconnect_core::{Command, CommandKind, Refusal, Refused};
+pub use reconnect_tungstenite::{close, errors, tls};
+pub use reconnect_tungstenite::{
+    default_websocket_config, max_frame_len, AttemptInfo, Endpoint, EndpointError, RequestHook,
+};
 /// The tungstenite types the API uses (the upgrade request, the WebSocket configuration).
 pub use tungstenite;
 

@@ -28,15 +28,12 @@ use std::task::{Context, Poll};
 use std::time::Instant;
 
 use async_io::Timer;
-use bind_mio::{close, errors};
 use futures_core::Stream;
 use futures_sink::Sink;
 use reconnect_core::{
-    Action, Command, ConnId, Frame, Input, Output, Protocol, Session, TransportError,
-    TransportErrorKind,
+    Action, Command, ConnId, Input, Output, Protocol, Session, TransportError, TransportErrorKind,
 };
-use tungstenite::protocol::frame::coding::CloseCode;
-use tungstenite::protocol::frame::CloseFrame;
+use reconnect_tungstenite::{errors, message};
 use tungstenite::Message;
 
 use crate::event::Event;
@@ -277,19 +274,10 @@ impl<P: Protocol> Driver<P> {
     fn perform(&mut self, action: Action) {
         match action {
             Action::Connect { conn, attempt } => self.connect(conn, attempt),
-            Action::Send { conn, frame, .. } => {
-                let message = match frame {
-                    Frame::Text(text) => Message::Text(text.into()),
-                    Frame::Binary(bytes) => Message::Binary(bytes.into()),
-                };
-                self.write(conn, message);
-            }
-            Action::Ping { conn } => self.write(conn, Message::Ping(Default::default())),
+            Action::Send { conn, frame, .. } => self.write(conn, message::data_message(frame)),
+            Action::Ping { conn } => self.write(conn, message::ping_message()),
             Action::Close { conn, code, reason } => {
-                let frame = CloseFrame {
-                    code: CloseCode::from(code),
-                    reason: reason.into(),
-                };
+                let frame = message::close_frame(code, reason);
                 self.write(conn, Message::Close(Some(frame)));
             }
             Action::Release { conn } => self.release(conn),
@@ -412,34 +400,31 @@ impl<P: Protocol> Driver<P> {
         item: Option<Result<Message, tungstenite::Error>>,
     ) {
         let input = match item {
-            Some(Ok(Message::Text(text))) => Input::Frame {
-                conn,
-                frame: Frame::Text(text.as_str().to_owned()),
-            },
-            Some(Ok(Message::Binary(bytes))) => Input::Frame {
-                conn,
-                frame: Frame::Binary(bytes.to_vec()),
-            },
-            Some(Ok(Message::Ping(_))) => {
-                // tungstenite queued the pong; the flush at the end of the turn sends it.
-                self.mark_unflushed();
-                Input::Ping { conn }
-            }
-            Some(Ok(Message::Pong(_))) => Input::Pong { conn },
-            Some(Ok(Message::Close(frame))) => {
-                // tungstenite queued the reply (or this completes our own close); the release
-                // that follows flushes it once before dropping the socket.
-                // An invalid code on the wire is reported as such, not as tungstenite's 1002.
+            Some(Ok(message)) => {
+                // An invalid close code on the wire is reported as such, not as tungstenite's
+                // 1002.
                 let wire = match &self.transport {
                     Some(Transport::Open { ws, .. }) => ws.get_ref().tap.first_close(),
                     _ => None,
                 };
-                self.mark_unflushed();
-                self.mark_ended();
-                close::closed_input(conn, frame, wire)
+                // Raw frames are never yielded when reading messages.
+                let Some(input) = message::inbound(conn, message, wire) else {
+                    return;
+                };
+                match input {
+                    // tungstenite queued the pong; the flush at the end of the turn sends it.
+                    Input::Ping { .. } => self.mark_unflushed(),
+                    // A close frame: tungstenite queued the reply (or this completes our own
+                    // close); the release that follows flushes it once before dropping the
+                    // socket.
+                    Input::Closed { .. } | Input::Failed { .. } => {
+                        self.mark_unflushed();
+                        self.mark_ended();
+                    }
+                    _ => {}
+                }
+                input
             }
-            // Raw frames are never yielded when reading messages.
-            Some(Ok(Message::Frame(_))) => return,
             Some(Err(e)) => {
                 self.mark_ended();
                 Input::Failed {

@@ -12,12 +12,11 @@ use async_tungstenite::WebSocketStream;
 use futures_rustls::client::TlsStream;
 use futures_rustls::TlsConnector;
 use reconnect_core::{TransportError, TransportErrorKind};
+use reconnect_tungstenite::close::CloseTap;
+use reconnect_tungstenite::errors;
 use rustls_pki_types::ServerName;
 use tungstenite::handshake::client::Request;
 use tungstenite::protocol::WebSocketConfig;
-
-use bind_mio::close::CloseTap;
-use bind_mio::errors;
 
 /// The byte stream under a WebSocket: plain TCP or TLS over TCP.
 pub(crate) enum ByteStream {

@@ -5,11 +5,11 @@
 
 use std::time::{Duration, Instant};
 
-use bind_mio::Endpoint;
 use reconnect_core::adapters::{JsonRpcAdapter, JsonRpcConfig, SeqPointer};
 use reconnect_core::{
     BackoffConfig, CircuitBreaker, Command, Config, Frame, Jitter, SendOptions, Session, Topic,
 };
+use reconnect_tungstenite::Endpoint;
 use serde_json::Value;
 
 /// The longest duration any option takes: a year. Longer ones are typing mistakes, and the
@@ -245,8 +245,8 @@ pub fn setup(options: &Options) -> Result<(Session<JsonRpcAdapter>, Endpoint), S
     }
     let mut endpoint = Endpoint::new(&options.url).map_err(|e| e.to_string())?;
     if let Some(pem) = &options.ca {
-        let tls =
-            bind_mio::tls::config_with_extra_pem_roots(pem).map_err(|e| format!("--ca: {e}"))?;
+        let tls = reconnect_tungstenite::tls::config_with_extra_pem_roots(pem)
+            .map_err(|e| format!("--ca: {e}"))?;
         endpoint = endpoint.tls_config(tls);
     }
     Ok((session, endpoint))

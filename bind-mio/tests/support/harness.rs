@@ -4,9 +4,9 @@
 
 use std::time::{Duration, Instant};
 
-use bind_mio::Endpoint;
 use reconnect_core::adapters::JsonRpcAdapter;
 use reconnect_core::{Command, Event, Session};
+use reconnect_tungstenite::Endpoint;
 
 /// How long one [`Harness::step`] waits for news.
 pub const STEP: Duration = Duration::from_millis(20);

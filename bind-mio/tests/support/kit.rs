@@ -7,12 +7,12 @@
 
 use std::time::Duration;
 
-use bind_mio::{default_websocket_config, Endpoint};
 use reconnect_core::adapters::{JsonRpcAdapter, JsonRpcConfig, SeqPointer};
 use reconnect_core::{BackoffConfig, Config, FirstRetry, Jitter, Session, StopReason};
 use reconnect_testkit::scenario::{
     ClientError, ClientEvent, ClientSpec, Jitter as KitJitter, StopKind,
 };
+use reconnect_tungstenite::{default_websocket_config, Endpoint};
 
 /// The session the spec describes, with its channels and credentials, not yet started.
 pub fn session_for(spec: &ClientSpec) -> Result<Session<JsonRpcAdapter>, ClientError> {
@@ -64,8 +64,8 @@ pub fn session_for(spec: &ClientSpec) -> Result<Session<JsonRpcAdapter>, ClientE
 pub fn endpoint_for(spec: &ClientSpec) -> Result<Endpoint, ClientError> {
     let mut endpoint = Endpoint::new(&spec.url).map_err(|e| ClientError(e.to_string()))?;
     if let Some(pem) = &spec.root_cert_pem {
-        let tls =
-            bind_mio::tls::config_with_pem_roots(pem).map_err(|e| ClientError(e.to_string()))?;
+        let tls = reconnect_tungstenite::tls::config_with_pem_roots(pem)
+            .map_err(|e| ClientError(e.to_string()))?;
         endpoint = endpoint.tls_config(tls);
     }
     let websocket = default_websocket_config()

@@ -8,10 +8,10 @@ use std::net::{TcpListener, TcpStream};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use bind_mio::Endpoint;
 use reconnect_core::{EndCause, Event, StopReason, TimeoutKind, TransportErrorKind};
 use reconnect_testkit::scenario::ClientSpec;
 use reconnect_testkit::server::{Fault, Persist, ServerConfig, TestServer};
+use reconnect_tungstenite::Endpoint;
 
 use super::harness::Harness;
 use super::kit::{endpoint_for, session_for};

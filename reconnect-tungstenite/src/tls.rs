@@ -1,6 +1,6 @@
 //! rustls client configurations: web PKI roots by default, custom roots when given.
 //!
-//! Every configuration built here names the `ring` provider explicitly, so the binding never
+//! Every configuration built here names the `ring` provider explicitly, so no binding ever
 //! depends on (or panics over) a process-wide default provider. Verification is always on; the
 //! only way to weaken it is to build a whole `rustls::ClientConfig` yourself and hand it to
 //! [`Endpoint::tls_config`](crate::Endpoint::tls_config).

@@ -1,8 +1,8 @@
 //! Where a session connects and how: the URL, TLS, WebSocket buffer sizes and the per-attempt
 //! request.
 //!
-//! Nothing here is specific to mio: `bind-smol` re-exports these types, so an endpoint means the
-//! same in both bindings.
+//! Nothing here is specific to a runtime: both bindings re-export these types, so an endpoint
+//! means the same in both.
 
 use std::fmt;
 use std::net::IpAddr;
@@ -113,7 +113,7 @@ pub fn default_websocket_config() -> WebSocketConfig {
 /// refused instead.
 ///
 /// ```
-/// let max = bind_mio::max_frame_len(&bind_mio::default_websocket_config());
+/// let max = reconnect_tungstenite::max_frame_len(&reconnect_tungstenite::default_websocket_config());
 /// assert_eq!(max, (4 << 20) - (8 << 10) - 14);
 /// ```
 pub fn max_frame_len(config: &WebSocketConfig) -> usize {
@@ -137,7 +137,7 @@ pub fn max_frame_len(config: &WebSocketConfig) -> usize {
 /// web PKI roots with [`tls::config_with_extra_pem_roots`](crate::tls::config_with_extra_pem_roots).
 ///
 /// ```
-/// use bind_mio::Endpoint;
+/// use reconnect_tungstenite::Endpoint;
 ///
 /// let endpoint = Endpoint::new("wss://example.com/ws/v2")
 ///     .unwrap()
@@ -287,8 +287,9 @@ impl Endpoint {
         self.tls.as_ref()
     }
 
-    /// The host as an IP address, when it is a literal (no resolution needed).
-    pub(crate) fn ip_literal(&self) -> Option<IpAddr> {
+    /// The host as an IP address, when it is a literal: a driver needs no name resolution for
+    /// it.
+    pub fn ip_literal(&self) -> Option<IpAddr> {
         self.host.parse().ok()
     }
 

@@ -8,7 +8,7 @@
 //! [`closed_input`] reports an invalid one as what it is: a protocol failure whose detail says
 //! "the server sent invalid close code 999".
 //!
-//! Not specific to mio: `bind-smol` taps its stream the same way.
+//! Not specific to any runtime: both bindings tap their byte streams the same way.
 
 use reconnect_core::{ConnId, Input, TransportError, TransportErrorKind};
 use tungstenite::protocol::frame::CloseFrame;

@@ -1,7 +1,7 @@
 //! Turning IO, TLS and WebSocket failures into the core's [`TransportErrorKind`].
 //!
-//! Not specific to mio: `bind-smol` classifies its failures with these same functions, and a
-//! driver of your own on tungstenite and rustls can too.
+//! Not specific to any runtime: both bindings classify their failures with these same
+//! functions, and a driver of your own on tungstenite and rustls can too.
 //!
 //! Each mapping picks the most specific kind that can be told from the error; the session's
 //! [`Classifier`](reconnect_core::Classifier) then decides what happens. Only what no retry can
@@ -150,8 +150,8 @@ pub fn from_ws(error: &WsError) -> TransportError {
     TransportError::new(ws_kind(error), detail)
 }
 
-/// The `Retry-After` header in delta-seconds. An HTTP date would need a wall clock, which this
-/// binding does not read (the monotonic `Instant::now()` is its only clock), so it is ignored.
+/// The `Retry-After` header in delta-seconds. An HTTP date would need a wall clock, which no
+/// binding reads (the monotonic `Instant::now()` is their only clock), so it is ignored.
 pub fn retry_after(headers: &tungstenite::http::HeaderMap) -> Option<Duration> {
     headers
         .get(tungstenite::http::header::RETRY_AFTER)
@@ -160,5 +160,4 @@ pub fn retry_after(headers: &tungstenite::http::HeaderMap) -> Option<Duration> {
 }
 
 #[cfg(test)]
-#[path = "errors_table_tests.rs"]
 mod table_tests;
