@@ -15,10 +15,8 @@ use std::time::{Duration, Instant};
 use bind_mio::{default_websocket_config, Driver, DriverConfig, Endpoint, Event, SessionId};
 use reconnect_core::adapters::JsonRpcAdapter;
 use reconnect_core::Event as CoreEvent;
-// Shared with the tests, which use the rest of it.
-#[allow(dead_code)]
-#[path = "../tests/support/fleet.rs"]
-mod fleet;
+// Shared with both bindings' tests and fleet benchmarks.
+use bind_support::fleet;
 
 use reconnect_testkit::bench::{peak_over_mean, rss_bytes, PeakAndMean};
 

@@ -29,13 +29,9 @@ use std::io::BufRead;
 use std::time::{Duration, Instant};
 
 use bind_mio::{Driver, DriverConfig, Event, HandleError, SessionHandle};
+use bind_support::{feed_cli, feed_lines};
 use reconnect_core::Command;
 use serde_json::json;
-
-#[path = "common/feed_cli.rs"]
-mod feed_cli;
-#[path = "common/feed_lines.rs"]
-mod feed_lines;
 
 /// Passes `command` to the session, waiting while the driver's mailbox is full. Returns false
 /// once the session is gone (nothing will take commands any more).

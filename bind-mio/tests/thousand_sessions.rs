@@ -7,10 +7,10 @@ use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
 use bind_mio::{default_websocket_config, Driver, DriverConfig, Endpoint, Event, SessionId};
+use bind_support::fleet::{fleet_session, FleetTiming};
 use reconnect_core::adapters::JsonRpcAdapter;
 use reconnect_core::Event as CoreEvent;
 use reconnect_testkit::server::{ServerConfig, TestServer};
-use support::fleet::{fleet_session, FleetTiming};
 
 const SESSIONS: usize = 1000;
 
@@ -44,7 +44,7 @@ fn until_all_live(
 #[test]
 fn a_thousand_sessions_on_one_thread_all_restore_after_a_server_restart() {
     // Both ends live in this process: two descriptors per session, plus headroom.
-    support::fleet::raise_fd_limit(SESSIONS, 4, 2);
+    bind_support::fleet::raise_fd_limit(SESSIONS, 4, 2);
 
     let server =
         TestServer::start(ServerConfig::default().data_interval(Duration::from_millis(500)))

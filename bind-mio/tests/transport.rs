@@ -1,6 +1,6 @@
 //! What the binding reports about its transport, and its modes of use: the shared transport
 //! suite (certificates, HTTP statuses with `Retry-After`, DNS, per-attempt requests, the
-//! connect deadline; `support/transport_suite.rs`), and what only this binding has: the
+//! connect deadline; `bind_support::transport_suite`), and what only this binding has: the
 //! connection budget, embedding in a loop the application owns, backpressure and read budgets.
 
 mod support;
@@ -20,7 +20,7 @@ const LIMIT: Duration = Duration::from_secs(10);
 
 type Seen = Vec<(SessionId, CoreEvent)>;
 
-support::transport_suite::transport_suite!(support::MioHarness);
+bind_support::transport_suite!(support::MioHarness);
 
 fn spec(url: String) -> ClientSpec {
     ClientSpec::new(url, "t")

@@ -1,7 +1,4 @@
 //! The `wsfeed` example as a user runs it: the feed followers' shared suite
-//! (`support/feed_cli.rs`) on this binding's example.
+//! (`bind_support::feed_cli_suite`) on this binding's example.
 
-#[path = "support/feed_cli.rs"]
-mod feed_cli;
-
-feed_cli::feed_cli_suite!("wsfeed");
+bind_support::feed_cli_suite!("wsfeed");

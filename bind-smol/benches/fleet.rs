@@ -23,10 +23,8 @@ use async_io::Timer;
 use bind_smol::{Endpoint, Event, EventStream, Options, SessionHandle};
 use futures_lite::StreamExt;
 use reconnect_core::Event as CoreEvent;
-// Shared with both bindings' tests, which use the rest of it.
-#[allow(dead_code)]
-#[path = "../../bind-mio/tests/support/fleet.rs"]
-mod fleet;
+// Shared with both bindings' tests and fleet benchmarks.
+use bind_support::fleet;
 
 use reconnect_testkit::bench::{peak_over_mean, rss_bytes, PeakAndMean};
 use smol::LocalExecutor;

@@ -18,13 +18,9 @@
 use std::time::Instant;
 
 use bind_smol::{Event, HandleError, SessionHandle};
+use bind_support::{feed_cli, feed_lines};
 use futures_lite::{AsyncBufReadExt, StreamExt};
 use serde_json::Value;
-
-#[path = "../../bind-mio/examples/common/feed_cli.rs"]
-mod feed_cli;
-#[path = "../../bind-mio/examples/common/feed_lines.rs"]
-mod feed_lines;
 
 /// Reads commands from standard input (on smol's blocking pool) and passes them to the
 /// session, until the end of the input or of the session. `command` waits while the command

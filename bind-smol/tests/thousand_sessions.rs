@@ -7,10 +7,10 @@ use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
 use bind_smol::{default_websocket_config, Endpoint, Event, Options};
+use bind_support::fleet::{fleet_session, FleetTiming};
 use futures_lite::StreamExt;
 use reconnect_core::Event as CoreEvent;
 use reconnect_testkit::server::{ServerConfig, TestServer};
-use support::fleet::{fleet_session, FleetTiming};
 
 const SESSIONS: usize = 1000;
 
@@ -45,7 +45,7 @@ async fn until_all_live(
 #[test]
 fn a_thousand_sessions_on_one_executor_all_restore_after_a_server_restart() {
     // Both ends live in this process: two descriptors per session, plus headroom.
-    support::fleet::raise_fd_limit(SESSIONS, 4, 2);
+    bind_support::fleet::raise_fd_limit(SESSIONS, 4, 2);
     let server =
         TestServer::start(ServerConfig::default().data_interval(Duration::from_millis(500)))
             .unwrap();

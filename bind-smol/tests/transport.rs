@@ -1,6 +1,6 @@
 //! What the binding reports about its transport: the shared transport suite (certificates,
-//! HTTP statuses with `Retry-After`, DNS, per-attempt requests, the connect deadline; bind-mio's
-//! `tests/support/transport_suite.rs`), and what only this binding has: the clean close when
+//! HTTP statuses with `Retry-After`, DNS, per-attempt requests, the connect deadline;
+//! `bind_support::transport_suite`), and what only this binding has: the clean close when
 //! every handle and the stream are dropped.
 
 mod support;
@@ -16,7 +16,7 @@ use support::{endpoint_for, session_for};
 
 const LIMIT: Duration = Duration::from_secs(10);
 
-support::transport_suite::transport_suite!(support::SmolHarness);
+bind_support::transport_suite!(support::SmolHarness);
 
 fn spec(url: String) -> ClientSpec {
     ClientSpec::new(url, "t")

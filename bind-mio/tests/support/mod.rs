@@ -1,6 +1,7 @@
 //! The kit's `ScenarioClient` on this binding: a driver on its own thread with one JSON-RPC
 //! session, commands through the session's handle, events mapped onto the kit's vocabulary
-//! (`kit.rs`, which bind-smol's tests share).
+//! (`bind_support::kit`, which bind-smol's tests share). The suites written on the
+//! binding-neutral [`Harness`] are in `bind-support`; [`MioHarness`] is this binding's side.
 
 #![allow(dead_code)] // each test binary uses a different part
 
@@ -14,15 +15,8 @@ use reconnect_core::adapters::JsonRpcAdapter;
 use reconnect_core::{Command, Session};
 use reconnect_testkit::scenario::{ClientError, ClientEvent, ClientSpec, ScenarioClient};
 
-pub mod fd_suite;
-pub mod fleet;
-pub mod harness;
-mod kit;
-pub mod python_suite;
-pub mod transport_suite;
-
-pub use harness::Harness;
-pub use kit::{endpoint_for, session_for};
+pub use bind_support::harness::Harness;
+pub use bind_support::kit::{self, endpoint_for, session_for};
 
 /// A session event in the kit's words.
 pub fn kit_event(event: Event) -> ClientEvent {

@@ -2,7 +2,7 @@
 //! `smol::block_on`), commands go through the handle, events are mapped onto the kit's words.
 //!
 //! The spec-to-session mapping, the binding-neutral [`Harness`] and the suites written on it
-//! are bind-mio's test support files, shared, not copied; [`SmolHarness`] is this binding's
+//! are `bind-support`'s, shared with bind-mio, not copied; [`SmolHarness`] is this binding's
 //! side of them.
 
 #![allow(dead_code)] // each test binary uses a different part
@@ -16,21 +16,8 @@ use reconnect_core::adapters::JsonRpcAdapter;
 use reconnect_core::{Command, Session};
 use reconnect_testkit::scenario::{ClientError, ClientEvent, ClientSpec, ScenarioClient};
 
-#[path = "../../../bind-mio/tests/support/fd_suite.rs"]
-pub mod fd_suite;
-#[path = "../../../bind-mio/tests/support/fleet.rs"]
-pub mod fleet;
-#[path = "../../../bind-mio/tests/support/harness.rs"]
-pub mod harness;
-#[path = "../../../bind-mio/tests/support/kit.rs"]
-mod kit;
-#[path = "../../../bind-mio/tests/support/python_suite.rs"]
-pub mod python_suite;
-#[path = "../../../bind-mio/tests/support/transport_suite.rs"]
-pub mod transport_suite;
-
-pub use harness::Harness;
-pub use kit::{endpoint_for, session_for};
+pub use bind_support::harness::{self, Harness};
+pub use bind_support::kit::{self, endpoint_for, session_for};
 
 /// A session event in the kit's words.
 pub fn kit_event(event: Event) -> ClientEvent {

@@ -1,7 +1,6 @@
 //! What the two feed followers share: bind-mio's `wsfeed` and bind-smol's `feed` take the same
-//! options and stdin commands and print the same JSON lines (`feed_lines.rs`); only the loop
-//! that drives the session differs. (bind-smol's example includes this file; nothing here is
-//! runtime-specific.)
+//! options and stdin commands and print the same JSON lines ([`feed_lines`](crate::feed_lines));
+//! only the loop that drives the session differs. Nothing here is runtime-specific.
 
 use std::time::{Duration, Instant};
 

@@ -1,8 +1,8 @@
 //! The kit's spec and vocabulary in the core's terms: the session and endpoint a
 //! [`ClientSpec`] describes, and a core event in the kit's words.
 //!
-//! Both bindings' tests use this one file (bind-smol's through `#[path]`): the mapping is
-//! between the kit and the core, and the endpoint is bind-mio's in both, so nothing in it is
+//! Both bindings' tests use this one module: the mapping is between the kit and the core, and
+//! the endpoint is the WebSocket layer's (`reconnect-tungstenite`) in both, so nothing in it is
 //! specific to a runtime.
 
 use std::time::Duration;

@@ -11,26 +11,22 @@ use reconnect_testkit::fds::open_fds;
 use reconnect_testkit::scenario::ClientSpec;
 use reconnect_testkit::server::{Fault, ServerConfig, TestServer};
 
-use super::harness::{count, Harness};
-use super::kit::{endpoint_for, session_for};
+use crate::harness::{count, Harness};
+use crate::kit::{endpoint_for, session_for};
 
 const CYCLES: usize = 200;
 const LIMIT: Duration = Duration::from_secs(10);
 
 /// The test as a `#[test]` function on the harness type `$harness`.
-// Each test binary that includes the support module gets it; one of them invokes it.
-#[allow(unused_macros)]
+#[macro_export]
 macro_rules! fd_suite {
     ($harness:ty) => {
         #[test]
         fn open_descriptors_are_equal_before_and_after_200_reconnect_cycles() {
-            support::fd_suite::reconnect_cycles::<$harness>();
+            $crate::fd_suite::reconnect_cycles::<$harness>();
         }
     };
 }
-#[allow(unused_imports)]
-pub(crate) use fd_suite;
-
 fn is_live(e: &Event) -> bool {
     matches!(e, Event::Live { .. })
 }
@@ -86,7 +82,7 @@ pub fn reconnect_cycles<H: Harness>() {
     let deadline = Instant::now() + Duration::from_secs(3);
     let mut after = open_fds().unwrap();
     while after != before && Instant::now() < deadline {
-        client.step(&mut seen, super::harness::STEP);
+        client.step(&mut seen, crate::harness::STEP);
         after = open_fds().unwrap();
     }
     assert_eq!(

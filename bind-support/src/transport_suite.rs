@@ -13,60 +13,56 @@ use reconnect_testkit::scenario::ClientSpec;
 use reconnect_testkit::server::{Fault, Persist, ServerConfig, TestServer};
 use reconnect_tungstenite::Endpoint;
 
-use super::harness::Harness;
-use super::kit::{endpoint_for, session_for};
+use crate::harness::Harness;
+use crate::kit::{endpoint_for, session_for};
 
 const LIMIT: Duration = Duration::from_secs(10);
 
 /// The suite as `#[test]` functions on the harness type `$harness`.
-// Each test binary that includes the support module gets it; one of them invokes it.
-#[allow(unused_macros)]
+#[macro_export]
 macro_rules! transport_suite {
     ($harness:ty) => {
         #[test]
         fn an_untrusted_certificate_is_a_certificate_error_and_fatal() {
-            support::transport_suite::untrusted_certificate::<$harness>();
+            $crate::transport_suite::untrusted_certificate::<$harness>();
         }
 
         #[test]
         fn trusted_custom_roots_go_live_over_wss() {
-            support::transport_suite::trusted_custom_roots::<$harness>();
+            $crate::transport_suite::trusted_custom_roots::<$harness>();
         }
 
         #[test]
         fn an_http_status_and_its_retry_after_reach_the_session() {
-            support::transport_suite::http_status_and_retry_after::<$harness>();
+            $crate::transport_suite::http_status_and_retry_after::<$harness>();
         }
 
         #[test]
         fn a_name_that_does_not_resolve_is_a_dns_error() {
-            support::transport_suite::unresolvable_name::<$harness>();
+            $crate::transport_suite::unresolvable_name::<$harness>();
         }
 
         #[test]
         fn every_attempt_builds_its_own_request() {
-            support::transport_suite::a_request_per_attempt::<$harness>();
+            $crate::transport_suite::a_request_per_attempt::<$harness>();
         }
 
         #[test]
         fn the_connect_deadline_drops_a_stuck_attempt_and_its_socket() {
-            support::transport_suite::connect_deadline::<$harness>();
+            $crate::transport_suite::connect_deadline::<$harness>();
         }
 
         #[test]
         fn a_malformed_or_unexpected_upgrade_reply_is_transient() {
-            support::transport_suite::malformed_upgrade_replies::<$harness>();
+            $crate::transport_suite::malformed_upgrade_replies::<$harness>();
         }
 
         #[test]
         fn an_invalid_close_code_from_the_server_is_reported_as_such() {
-            support::transport_suite::invalid_close_codes::<$harness>();
+            $crate::transport_suite::invalid_close_codes::<$harness>();
         }
     };
 }
-#[allow(unused_imports)]
-pub(crate) use transport_suite;
-
 fn spec(url: String) -> ClientSpec {
     ClientSpec::new(url, "t")
 }

@@ -11,45 +11,41 @@ use reconnect_testkit::peer::{python_or_skip, PythonPeer};
 use reconnect_testkit::scenario::ClientSpec;
 use serde_json::json;
 
-use super::harness::{count, Harness};
-use super::kit::{endpoint_for, session_for};
+use crate::harness::{count, Harness};
+use crate::kit::{endpoint_for, session_for};
 
 const LIMIT: Duration = Duration::from_secs(15);
 
 /// The suite as `#[test]` functions on the harness type `$harness`.
-// Each test binary that includes the support module gets it; one of them invokes it.
-#[allow(unused_macros)]
+#[macro_export]
 macro_rules! python_suite {
     ($harness:ty) => {
         #[test]
         fn goes_live_and_answers_heartbeats_of_the_python_peer() {
-            support::python_suite::heartbeats::<$harness>();
+            $crate::python_suite::heartbeats::<$harness>();
         }
 
         #[test]
         fn reconnect_now_restores_on_the_python_peer_without_gaps() {
-            support::python_suite::reconnect_now_restores::<$harness>();
+            $crate::python_suite::reconnect_now_restores::<$harness>();
         }
 
         #[test]
         fn wrong_credentials_stop_fatally_at_the_python_peer() {
-            support::python_suite::wrong_credentials::<$harness>();
+            $crate::python_suite::wrong_credentials::<$harness>();
         }
 
         #[test]
         fn a_vanished_python_peer_is_retried_as_refused_and_close_ends_it_cleanly() {
-            support::python_suite::vanished_peer::<$harness>();
+            $crate::python_suite::vanished_peer::<$harness>();
         }
 
         #[test]
         fn close_completes_the_handshake_with_the_python_peer() {
-            support::python_suite::clean_close::<$harness>();
+            $crate::python_suite::clean_close::<$harness>();
         }
     };
 }
-#[allow(unused_imports)]
-pub(crate) use python_suite;
-
 fn messages_on(seen: &[Event], channel: &str) -> Vec<u64> {
     seen.iter()
         .filter_map(|e| match e {
