@@ -2,7 +2,7 @@
 //! after 200 reconnect cycles of every kind (the client's own reconnect, a reset, a close frame,
 //! a dropped TCP connection, refused connects), through the resolver and a name with several
 //! addresses. One body for both bindings: each runs it on its own [`Harness`] with
-//! [`fd_suite!`], as the only test of its binary, since descriptor counts are process-wide.
+//! [`fd_suite!`](crate::fd_suite!), as the only test of its binary, since descriptor counts are process-wide.
 
 use std::time::{Duration, Instant};
 

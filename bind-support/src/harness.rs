@@ -1,8 +1,8 @@
 //! One session on a binding, driven from the test, seen through its core events: what a test
 //! body needs to run unchanged on both bindings (each implements [`Harness`] in its own
 //! `tests/support/mod.rs`; the suites written on it are
-//! [`transport_suite`](crate::transport_suite), [`python_suite`](crate::python_suite) and
-//! [`fd_suite`](crate::fd_suite)).
+//! [`transport_suite`](mod@crate::transport_suite),
+//! [`python_suite`](mod@crate::python_suite) and [`fd_suite`](mod@crate::fd_suite)).
 
 use std::time::{Duration, Instant};
 

@@ -1,5 +1,5 @@
 //! Interop with an independent implementation, the kit's Python `websockets` peer. One suite
-//! for both bindings: each runs it on its own [`Harness`] with [`python_suite!`].
+//! for both bindings: each runs it on its own [`Harness`] with [`python_suite!`](crate::python_suite!).
 //!
 //! Needs `RECONNECT_PYTHON` (see `tests/python/setup.sh`); skipped loudly without it, unless `CI`
 //! is set.

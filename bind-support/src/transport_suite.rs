@@ -1,7 +1,7 @@
 //! What a binding reports about its transport, precisely classified: certificate failures,
 //! HTTP statuses with `Retry-After`, DNS failures, per-attempt requests, and the connect
 //! deadline dropping a stuck attempt. One suite for both bindings: each runs it on its own
-//! [`Harness`] with [`transport_suite!`].
+//! [`Harness`] with [`transport_suite!`](crate::transport_suite!).
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
