@@ -78,9 +78,15 @@
 //! stream at once, closing its socket. A non-101 answer to the upgrade reaches the session as
 //! [`TransportErrorKind::Handshake`](reconnect_core::TransportErrorKind::Handshake) with its
 //! status and `Retry-After`.
+//!
+//! A fleet of sessions can share one [`SharedConnectBudget`] ([`Options::connect_budget`]):
+//! each attempt then waits for a token before it dials, so a server restart seen by thousands
+//! of sessions does not open thousands of sockets at once (admission control, not policy: each
+//! session's backoff and jitter still decide when it wants to connect).
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod connect_budget;
 mod event;
 mod handle;
 mod mailbox;
@@ -103,6 +109,7 @@ use reconnect_core::{Config, ConfigError, Protocol, Session};
 pub use bind_mio::{
     default_websocket_config, max_frame_len, tls, AttemptInfo, Endpoint, EndpointError, RequestHook,
 };
+pub use connect_budget::SharedConnectBudget;
 pub use event::{Event, EventStream};
 pub use handle::{HandleError, SessionHandle};
 /// The command types of [`SessionHandle::command`] and [`Event::Refused`], from the core.
@@ -116,8 +123,8 @@ pub use tungstenite;
 /// `reconnect-core = { version = "0.1", features = ["serde"] }`.
 pub use reconnect_core as core;
 
-/// Queue bounds of one session.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// Queue bounds of one session, and the connection budget it shares with others.
+#[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Options {
     /// Commands the handles may queue before `send().await` waits and `try_send` fails.
@@ -135,6 +142,11 @@ pub struct Options {
     /// As with [`event_capacity`](Self::event_capacity), up to about twice this (plus one
     /// message) can be in memory at once.
     pub event_bytes: usize,
+    /// The connection budget this session shares with every other session given a clone of
+    /// the same handle: each connection attempt waits for a token before it dials. `None` (the
+    /// default) dials at once. The counterpart of `bind_mio::DriverConfig::connect_rate`, whose
+    /// budget is the driver's.
+    pub connect_budget: Option<SharedConnectBudget>,
 }
 
 impl Default for Options {
@@ -146,6 +158,7 @@ impl Default for Options {
             mailbox_bytes: 1 << 20,
             event_capacity: 1024,
             event_bytes: 1 << 20,
+            connect_budget: None,
         }
     }
 }
@@ -172,6 +185,13 @@ impl Options {
     /// Sets [`event_bytes`](Self::event_bytes) (at least 1).
     pub fn event_bytes(mut self, bytes: usize) -> Self {
         self.event_bytes = bytes.max(1);
+        self
+    }
+
+    /// Sets [`connect_budget`](Self::connect_budget): give every session of a fleet a clone of
+    /// one budget.
+    pub fn connect_budget(mut self, budget: SharedConnectBudget) -> Self {
+        self.connect_budget = Some(budget);
         self
     }
 }
@@ -231,7 +251,13 @@ where
     let (command_tx, command_rx) =
         mailbox::mailbox(options.command_capacity, options.mailbox_bytes);
     let (event_tx, event_rx) = queue::event_queue(options.event_capacity, options.event_bytes);
-    let driver = task::Driver::new(session, endpoint, command_rx, event_tx);
+    let driver = task::Driver::new(
+        session,
+        endpoint,
+        options.connect_budget,
+        command_rx,
+        event_tx,
+    );
     let handle = SessionHandle {
         commands: command_tx.clone(),
         max_frame_len,

@@ -43,7 +43,7 @@ use crate::event::Event;
 use crate::mailbox::CommandReceiver;
 use crate::queue::{Batch, EventSender, Handover, Room};
 use crate::transport::{self, Attempt, AttemptPlan, Ws};
-use crate::{AttemptInfo, Endpoint};
+use crate::{AttemptInfo, Endpoint, SharedConnectBudget};
 
 /// Inputs one turn takes before the task yields to the executor, so that a flooded session
 /// cannot starve the other tasks of its thread.
@@ -68,6 +68,8 @@ enum Transport {
 pub(crate) struct Driver<P> {
     session: Session<P>,
     endpoint: Endpoint,
+    /// The fleet's connection budget, if any: every attempt waits for a token before dialing.
+    budget: Option<SharedConnectBudget>,
     /// The events of the current turn, handed to the stream together.
     batch: Batch,
     transport: Option<Transport>,
@@ -88,12 +90,14 @@ impl<P: Protocol> Driver<P> {
     pub(crate) fn new(
         session: Session<P>,
         endpoint: Endpoint,
+        budget: Option<SharedConnectBudget>,
         commands: CommandReceiver,
         events: EventSender,
     ) -> Self {
         Driver {
             session,
             endpoint,
+            budget,
             commands,
             events,
             batch: Batch::default(),
@@ -309,6 +313,7 @@ impl<P: Protocol> Driver<P> {
                     tls: self.endpoint.tls_client_config().cloned(),
                     request,
                     websocket: self.endpoint.websocket(),
+                    budget: self.budget.clone(),
                 };
                 self.transport = Some(Transport::Connecting {
                     conn,
