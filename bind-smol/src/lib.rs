@@ -47,7 +47,7 @@
 //!   [`SessionHandle`], an [`EventStream`] and the [`SessionTask`] to spawn; [`spawn`] spawns it
 //!   on a `smol::Executor` for you. The task resolves to the [`Session`] once it has stopped,
 //!   for its stats or a snapshot.
-//! - [`SessionHandle`]: subscribe, unsubscribe, send (waiting for room in the command queue, or
+//! - [`SessionHandle`]: subscribe, unsubscribe, send (waiting for room in the mailbox, or
 //!   `try_send` failing at once and handing the frame back), reconnect now, pause, resume,
 //!   credentials, any core [`Command`], and `close`, which resolves once the session has
 //!   stopped and every socket is released.
@@ -58,9 +58,9 @@
 //!
 //! # Bounds and batching
 //!
-//! Nothing grows without a bound ([`Options`]): the command queue holds `command_capacity`
-//! commands and `mailbox_bytes` payload bytes; the events waiting for the stream are bounded in number (`event_capacity`) and in
-//! payload bytes (`event_bytes`), and while either bound is reached the task stops reading its
+//! Nothing grows without a bound ([`Options`]): the mailbox (the handles' command queue) holds
+//! `mailbox_capacity` commands and `mailbox_bytes` payload bytes; the events waiting for the
+//! stream are bounded in number (`event_capacity`) and in payload bytes (`event_bytes`), and while either bound is reached the task stops reading its
 //! socket, so a slow consumer slows its own session and loses nothing. Both queues grow only as
 //! items wait: an idle session holds about 21 KiB in all (see `BENCHMARKS.md`).
 //!
@@ -127,8 +127,10 @@ pub use reconnect_core as core;
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Options {
-    /// Commands the handles may queue before `send().await` waits and `try_send` fails.
-    pub command_capacity: usize,
+    /// Commands the handles may queue before `send().await` waits and `try_send` fails with
+    /// [`HandleError::Full`] (the same option as `bind_mio::DriverConfig::mailbox_capacity`,
+    /// here per session).
+    pub mailbox_capacity: usize,
     /// Payload bytes of the sends the handles may queue before `send().await` waits and
     /// `try_send` fails with [`HandleError::Full`], the frame handed back (the same option as
     /// `bind_mio::DriverConfig::mailbox_bytes`, here per session). While nothing waits, one
@@ -154,7 +156,7 @@ impl Default for Options {
     /// first.
     fn default() -> Self {
         Options {
-            command_capacity: 1024,
+            mailbox_capacity: 1024,
             mailbox_bytes: 1 << 20,
             event_capacity: 1024,
             event_bytes: 1 << 20,
@@ -164,9 +166,9 @@ impl Default for Options {
 }
 
 impl Options {
-    /// Sets [`command_capacity`](Self::command_capacity) (at least 1).
-    pub fn command_capacity(mut self, n: usize) -> Self {
-        self.command_capacity = n.max(1);
+    /// Sets [`mailbox_capacity`](Self::mailbox_capacity) (at least 1).
+    pub fn mailbox_capacity(mut self, n: usize) -> Self {
+        self.mailbox_capacity = n.max(1);
         self
     }
 
@@ -249,7 +251,7 @@ where
     session.limit_frame_len(max_frame_len(&endpoint.websocket()));
     let max_frame_len = session.config().max_frame_len;
     let (command_tx, command_rx) =
-        mailbox::mailbox(options.command_capacity, options.mailbox_bytes);
+        mailbox::mailbox(options.mailbox_capacity, options.mailbox_bytes);
     let (event_tx, event_rx) = queue::event_queue(options.event_capacity, options.event_bytes);
     let driver = task::Driver::new(
         session,
@@ -321,7 +323,7 @@ mod tests {
 
     #[test]
     fn try_send_fails_at_once_on_a_full_queue_and_hands_the_frame_back() {
-        let (handle, _events, _task) = unspawned(Options::default().command_capacity(1));
+        let (handle, _events, _task) = unspawned(Options::default().mailbox_capacity(1));
         handle.try_send("first").unwrap();
         assert_eq!(
             handle.try_send("second"),
