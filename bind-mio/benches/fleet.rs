@@ -2,7 +2,9 @@
 //! time to restore all of them after a server restart, and how evenly the reconnects spread
 //! (the peak connection rate in any 100 ms window over the mean rate of the restore).
 //!
-//! `cargo bench -p bind-mio --bench fleet` (optionally `-- --sessions N`). A plain
+//! `cargo bench -p bind-mio --bench fleet` (optionally `-- --sessions N`, and `--no-budget`
+//! to admit every attempt at once instead of the driver's connection budget,
+//! `fleet::BENCH_BUDGET`). A plain
 //! `harness = false` binary that does nothing without cargo's `--bench` flag.
 //!
 //! The kit's server runs in a child process (this same binary, re-executed with
@@ -12,7 +14,9 @@
 
 use std::time::{Duration, Instant};
 
-use bind_mio::{default_websocket_config, Driver, DriverConfig, Endpoint, Event, SessionId};
+use bind_mio::{
+    default_websocket_config, ConnectRate, Driver, DriverConfig, Endpoint, Event, SessionId,
+};
 use reconnect_core::adapters::JsonRpcAdapter;
 use reconnect_core::Event as CoreEvent;
 // Shared with both bindings' tests and fleet benchmarks.
@@ -59,7 +63,9 @@ fn main() {
     let Some((sessions, mut server, urls)) = fleet::bench_start("bind-mio") else {
         return;
     };
-    let mut driver = Driver::new(DriverConfig::default()).unwrap();
+    let budget = fleet::bench_budget();
+    let connect_rate = budget.map(|(per_second, burst)| ConnectRate { per_second, burst });
+    let mut driver = Driver::new(DriverConfig::default().connect_rate(connect_rate)).unwrap();
     let rss_before = rss_bytes().unwrap();
     let mut index = std::collections::HashMap::with_capacity(sessions);
     for (i, url) in urls.iter().enumerate() {
@@ -98,9 +104,10 @@ fn main() {
         per_session / 1024.0,
     );
     println!(
-        "fleet/{sessions}: restart ({DOWNTIME:?} downtime): all restored {restored:.2?} after it \
+        "fleet/{sessions}: restart ({DOWNTIME:?} downtime, {}): all restored {restored:.2?} after it \
          ({:.2?} after the listener reopened); {} connections, peak {peak} in {WINDOW:?} vs mean \
          {mean:.1} per {WINDOW:?}: peak/mean {:.2}; server holds {open_after}",
+        fleet::budget_label(budget),
         restored.saturating_sub(DOWNTIME),
         connected.len(),
         peak as f64 / mean,

@@ -1,80 +1,115 @@
-//! Admission control for new connection attempts across all sessions of one driver.
+//! Admission of new connection attempts across all sessions of one driver: the driver's
+//! [`ConnectBudget`] (from the core) and the FIFO of attempts waiting for it.
 //!
 //! This is not reconnection policy: each session still decides when it wants to connect (its
-//! backoff, jitter, circuit breaker). The bucket only spreads the attempts of many sessions
+//! backoff, jitter, circuit breaker). The budget only spreads the attempts of many sessions
 //! that want to connect at the same moment (after a server restart, say) so that the driver does
 //! not open thousands of sockets and TLS handshakes in one loop iteration. An attempt that finds
-//! the bucket empty waits in a FIFO until a token frees up; the session's connect timeout keeps
-//! running meanwhile, so a long wait ends as an ordinary connect timeout.
+//! the budget spent waits in the FIFO until a token frees up; the session's connect timeout keeps
+//! running meanwhile, so a long wait ends as an ordinary connect timeout. What is mio-specific
+//! here is only the queue: one thread owns the budget, so it asks and queues, never books ahead.
 
-use std::time::{Duration, Instant};
+use std::collections::VecDeque;
+use std::time::Instant;
 
-/// A token bucket in GCRA form: `rate` attempts per second on average, up to `burst` at once.
-#[derive(Clone, Debug)]
-pub(crate) struct Bucket {
-    interval: Duration,
-    tolerance: Duration,
-    /// The theoretical arrival time of the next attempt.
-    tat: Option<Instant>,
+use reconnect_core::ConnectBudget;
+
+use crate::config::ConnectRate;
+
+/// An attempt waiting for admission: its connection slot and serial.
+pub(crate) type Waiting = (usize, u64);
+
+/// The driver's connection budget (if any) and the attempts waiting for it, in order.
+pub(crate) struct Admission {
+    budget: Option<ConnectBudget>,
+    waiting: VecDeque<Waiting>,
 }
 
-impl Bucket {
-    /// `rate` attempts per second (at least 1), `burst` at once (at least 1).
-    pub(crate) fn new(rate: u32, burst: u32) -> Self {
-        let interval = Duration::from_secs(1) / rate.max(1);
-        Bucket {
-            interval,
-            tolerance: interval * (burst.max(1) - 1),
-            tat: None,
+impl Admission {
+    pub(crate) fn new(rate: Option<ConnectRate>) -> Self {
+        Admission {
+            budget: rate.map(|r| ConnectBudget::new(r.per_second, r.burst)),
+            waiting: VecDeque::new(),
         }
     }
 
-    /// Takes a token if one is available at `now`.
-    pub(crate) fn try_take(&mut self, now: Instant) -> bool {
-        let tat = self.tat.map_or(now, |t| t.max(now));
-        if tat.saturating_duration_since(now) > self.tolerance {
-            return false;
+    /// Whether a new attempt may start at `now`: there is no budget, or nobody waits ahead of
+    /// it and a token was taken. Otherwise the caller must [`wait`](Self::wait) it.
+    pub(crate) fn admit_now(&mut self, now: Instant) -> bool {
+        match self.budget.as_mut() {
+            None => true,
+            Some(budget) => self.waiting.is_empty() && budget.try_take(now),
         }
-        self.tat = Some(tat + self.interval);
-        true
     }
 
-    /// When the next token becomes available (at or before `now` if one is available now).
-    pub(crate) fn next_token_at(&self, now: Instant) -> Instant {
-        match self.tat {
-            Some(tat) => tat.checked_sub(self.tolerance).unwrap_or(now),
-            None => now,
+    /// Queues an attempt that was not admitted.
+    pub(crate) fn wait(&mut self, attempt: Waiting) {
+        self.waiting.push_back(attempt);
+    }
+
+    /// When the first waiting attempt can be admitted; `None` when nobody waits.
+    pub(crate) fn next_at(&self, now: Instant) -> Option<Instant> {
+        let budget = self.budget.as_ref()?;
+        (!self.waiting.is_empty()).then(|| budget.next_token_at(now))
+    }
+
+    /// The first waiting attempt, if a token is available for it at `now` (taken). Attempts
+    /// that `still_waiting` says are gone (released while they waited) are dropped first and
+    /// cost no token.
+    pub(crate) fn next_admitted(
+        &mut self,
+        now: Instant,
+        still_waiting: impl Fn(Waiting) -> bool,
+    ) -> Option<Waiting> {
+        while let Some(&front) = self.waiting.front() {
+            if !still_waiting(front) {
+                self.waiting.pop_front();
+                continue;
+            }
+            if !self.budget.as_mut().is_some_and(|b| b.try_take(now)) {
+                return None;
+            }
+            return self.waiting.pop_front();
         }
+        None
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     #[test]
-    fn allows_a_burst_then_the_rate() {
+    fn waiting_attempts_go_first_in_first_out_and_released_ones_cost_no_token() {
         let t0 = Instant::now();
-        let mut b = Bucket::new(10, 3);
-        assert!(b.try_take(t0));
-        assert!(b.try_take(t0));
-        assert!(b.try_take(t0));
-        assert!(!b.try_take(t0), "the burst is spent");
-        let next = b.next_token_at(t0);
-        assert_eq!(next, t0 + Duration::from_millis(100));
-        assert!(!b.try_take(next - Duration::from_millis(1)));
-        assert!(b.try_take(next));
-        assert!(!b.try_take(next));
+        // 10 a second, 1 at once: a token every 100 ms.
+        let mut admission = Admission::new(Some(ConnectRate {
+            per_second: 10,
+            burst: 1,
+        }));
+        assert!(admission.admit_now(t0));
+        assert!(!admission.admit_now(t0));
+        admission.wait((1, 1));
+        admission.wait((2, 2));
+        admission.wait((3, 3));
+        assert_eq!(admission.next_at(t0), Some(t0 + Duration::from_millis(100)));
+        let t1 = t0 + Duration::from_millis(100);
+        // A new attempt does not jump the queue, even when a token is free.
+        assert!(!admission.admit_now(t1));
+        // (1, 1) was released meanwhile: (2, 2) gets the token.
+        assert_eq!(admission.next_admitted(t1, |w| w != (1, 1)), Some((2, 2)));
+        assert_eq!(admission.next_admitted(t1, |_| true), None);
+        let t2 = t0 + Duration::from_millis(200);
+        assert_eq!(admission.next_admitted(t2, |_| true), Some((3, 3)));
+        assert_eq!(admission.next_at(t2), None);
     }
 
     #[test]
-    fn an_idle_bucket_refills_to_the_burst_only() {
+    fn without_a_budget_every_attempt_is_admitted() {
         let t0 = Instant::now();
-        let mut b = Bucket::new(100, 2);
-        assert!(b.try_take(t0));
-        let later = t0 + Duration::from_secs(10);
-        assert!(b.try_take(later));
-        assert!(b.try_take(later));
-        assert!(!b.try_take(later));
+        let mut admission = Admission::new(None);
+        assert!((0..1000).all(|_| admission.admit_now(t0)));
+        assert_eq!(admission.next_at(t0), None);
     }
 }

@@ -25,7 +25,7 @@ pub struct ConnectRate {
 pub struct DriverConfig {
     /// Readiness events taken from the poll per iteration ([`Driver`](crate::Driver) only).
     /// Default 1,024.
-    pub events_capacity: usize,
+    pub readiness_capacity: usize,
     /// New connection attempts admitted across all sessions. When the budget is spent, a
     /// session's `Connect` waits in a FIFO until a token frees up; the session's own connect
     /// timeout keeps running meanwhile (a wait that outlasts it is an ordinary connect
@@ -55,7 +55,7 @@ pub struct DriverConfig {
 impl Default for DriverConfig {
     fn default() -> Self {
         DriverConfig {
-            events_capacity: 1024,
+            readiness_capacity: 1024,
             connect_rate: Some(ConnectRate {
                 per_second: 1000,
                 burst: 100,
@@ -69,9 +69,9 @@ impl Default for DriverConfig {
 }
 
 impl DriverConfig {
-    /// Sets [`DriverConfig::events_capacity`].
-    pub fn events_capacity(mut self, n: usize) -> Self {
-        self.events_capacity = n;
+    /// Sets [`DriverConfig::readiness_capacity`].
+    pub fn readiness_capacity(mut self, n: usize) -> Self {
+        self.readiness_capacity = n;
         self
     }
     /// Sets [`DriverConfig::connect_rate`].

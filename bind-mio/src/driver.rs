@@ -63,7 +63,7 @@ impl<P: Protocol> Driver<P> {
     /// Fails if the poll or its waker cannot be created.
     pub fn new(config: DriverConfig) -> io::Result<Self> {
         let poll = Poll::new()?;
-        let events = Events::with_capacity(config.events_capacity.max(16));
+        let events = Events::with_capacity(config.readiness_capacity.max(16));
         // Far below `usize::MAX`, which mio reserves on some platforms.
         let sessions = Embedded::new(poll.registry(), 0..(1 << 30), config)?;
         Ok(Driver {

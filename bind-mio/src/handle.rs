@@ -50,9 +50,10 @@ pub(crate) struct Envelope(pub(crate) SessionId, pub(crate) Request);
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum HandleError {
-    /// The session was removed, or the driver dropped.
+    /// The session has ended for its handles ([`SessionHandle::is_ended`]): it was removed,
+    /// or the driver dropped.
     Gone,
-    /// The driver's mailbox is full: `DriverConfig::mailbox_capacity` commands, or
+    /// The mailbox is full: `DriverConfig::mailbox_capacity` commands, or
     /// `DriverConfig::mailbox_bytes` payload bytes, wait unread (the loop is not keeping up).
     /// The command was not queued; a send's frame is handed back. Try again later.
     Full(Option<Frame>),
@@ -67,8 +68,8 @@ pub enum HandleError {
 impl fmt::Display for HandleError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            HandleError::Gone => f.write_str("the session or its driver is gone"),
-            HandleError::Full(_) => f.write_str("the driver's mailbox is full"),
+            HandleError::Gone => f.write_str("the session has ended"),
+            HandleError::Full(_) => f.write_str("the session's mailbox is full"),
             HandleError::TooLarge(e) => e.fmt(f),
         }
     }
@@ -187,7 +188,7 @@ impl fmt::Debug for SessionHandle {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SessionHandle")
             .field("id", &self.id)
-            .field("alive", &self.is_alive())
+            .field("ended", &self.is_ended())
             .finish()
     }
 }
@@ -198,13 +199,16 @@ impl SessionHandle {
         self.id
     }
 
-    /// Whether the session is still in its driver.
-    pub fn is_alive(&self) -> bool {
-        self.alive.load(Ordering::Acquire)
+    /// Whether the session has ended for this handle: it was removed from its driver, or the
+    /// driver was dropped. From then on every method fails with [`HandleError::Gone`]. (A
+    /// session that stopped stays in its driver, with its stats, until removed: commands to it
+    /// come back as [`Event::Refused`](crate::Event::Refused).)
+    pub fn is_ended(&self) -> bool {
+        !self.alive.load(Ordering::Acquire)
     }
 
     fn request(&self, request: Request) -> Result<(), HandleError> {
-        if !self.is_alive() {
+        if self.is_ended() {
             return Err(HandleError::Gone);
         }
         self.mailbox.post(Envelope(self.id, request))
@@ -254,8 +258,15 @@ impl SessionHandle {
         self.command(Command::Send(frame.into(), options))
     }
 
-    /// [`Session::close`](reconnect_core::Session::close): a close handshake, then
-    /// `Stopped`. The session stays in the driver until removed.
+    /// Closes the session cleanly ([`Session::close`](reconnect_core::Session::close)): a
+    /// close frame if connected, then `Stopped`, every socket released. Returns once the close
+    /// is queued; the session's `Stopped` event reports its end.
+    ///
+    /// The close goes through the session like any command, so the driver's loop must keep
+    /// running meanwhile ([`Driver::run`](crate::Driver::run) or `run_once`, or your loop for
+    /// [`Embedded`](crate::Embedded)), with its events taken: the close handshake happens on
+    /// it. How long the handshake may take is the session's `timeouts.close`. The stopped
+    /// session stays in the driver until [`remove`](Self::remove)d.
     pub fn close(&self) -> Result<(), HandleError> {
         self.command(Command::Close)
     }

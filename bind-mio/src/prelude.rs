@@ -7,8 +7,8 @@
 //! [`bind_mio::core`](crate::core).
 
 pub use crate::{
-    Driver, DriverConfig, DriverHandle, Endpoint, EndpointError, Event, HandleError, SessionHandle,
-    SessionId,
+    ConnectRate, Driver, DriverConfig, DriverHandle, Endpoint, EndpointError, Event, HandleError,
+    SessionHandle, SessionId,
 };
 pub use reconnect_core::adapters::{JsonRpcAdapter, JsonRpcConfig, RawAdapter};
 /// The core's event (inside [`Event::Session`]), named apart from the binding's [`Event`].

@@ -129,6 +129,12 @@ fn embedded_in_a_loop_the_application_owns() {
         }
     }
     assert_eq!(sessions.sockets(), 0);
+    // Stopped, the session stays in the driver: its handle has not ended. Removed, it has.
+    let handle = sessions.handle(id).unwrap();
+    assert!(!handle.is_ended());
+    assert!(sessions.remove_session(id).is_some());
+    assert!(handle.is_ended());
+    assert_eq!(handle.send("late"), Err(bind_mio::HandleError::Gone));
 }
 
 #[test]

@@ -3,7 +3,9 @@
 //! the reconnects spread (the peak connection rate in any 100 ms window over the mean rate of
 //! the restore). The same measures as bind-mio's fleet bench, on the same fixtures.
 //!
-//! `cargo bench -p bind-smol --bench fleet` (optionally `-- --sessions N`). A plain
+//! `cargo bench -p bind-smol --bench fleet` (optionally `-- --sessions N`, and `--no-budget`
+//! to let every attempt dial at once instead of sharing one [`SharedConnectBudget`] of
+//! `fleet::BENCH_BUDGET`, bind-mio's default). A plain
 //! `harness = false` binary that does nothing without cargo's `--bench` flag.
 //!
 //! The kit's server runs in a child process (this same binary, re-executed with
@@ -11,8 +13,8 @@
 //! measured, and each process gets its own descriptor limit. The child is killed and reaped by
 //! `ServerProcess`'s `Drop` on every path, panics included.
 //!
-//! Every session gets the default [`Options`] and the binding's default WebSocket config, as an
-//! application that changes nothing would have.
+//! Every session gets the default [`Options`] (plus the shared connection budget) and the
+//! binding's default WebSocket config, as an application that changes nothing else would have.
 
 use std::cell::RefCell;
 use std::future::Future;
@@ -20,7 +22,7 @@ use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use async_io::Timer;
-use bind_smol::{Endpoint, Event, EventStream, Options, SessionHandle};
+use bind_smol::{Endpoint, Event, EventStream, Options, SessionHandle, SharedConnectBudget};
 use futures_lite::StreamExt;
 use reconnect_core::Event as CoreEvent;
 // Shared with both bindings' tests and fleet benchmarks.
@@ -125,6 +127,12 @@ fn main() {
         connected: Vec::with_capacity(4 * sessions),
     }));
     let mut handles: Vec<SessionHandle> = Vec::with_capacity(sessions);
+    let budget = fleet::bench_budget();
+    // One budget for the whole fleet: every session gets a clone of the handle.
+    let mut options = Options::default();
+    if let Some((rate, burst)) = budget {
+        options = options.connect_budget(SharedConnectBudget::new(rate, burst));
+    }
     // Every session task, every consumer and this measuring task run on this one thread: the
     // executor is driven by `block_on`, which also polls async-io's reactor while it waits.
     let executor = LocalExecutor::new();
@@ -136,7 +144,7 @@ fn main() {
             let (handle, events, task) = bind_smol::connect(
                 fleet::fleet_session(i as u64 + 1, &fleet::FleetTiming::BENCH),
                 Endpoint::new(url).unwrap(),
-                Options::default(),
+                options.clone(),
             );
             executor.spawn(task).detach();
             executor
@@ -175,10 +183,11 @@ fn main() {
             per_session / 1024.0,
         );
         println!(
-            "fleet/{sessions}: restart ({DOWNTIME:?} downtime): all restored {restored:.2?} after \
-             it ({:.2?} after the listener reopened); {connections} connections, peak {peak} in \
+            "fleet/{sessions}: restart ({DOWNTIME:?} downtime, {}): all restored {restored:.2?} \
+             after it ({:.2?} after the listener reopened); {connections} connections, peak {peak} in \
              {WINDOW:?} vs mean {mean:.1} per {WINDOW:?}: peak/mean {:.2}; server holds \
              {open_after}",
+            fleet::budget_label(budget),
             restored.saturating_sub(DOWNTIME),
             peak as f64 / mean,
         );

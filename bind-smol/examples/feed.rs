@@ -85,7 +85,7 @@ fn main() {
     };
     let mut binding = bind_smol::Options::default();
     if let Some(n) = options.command_queue {
-        binding = binding.command_capacity(n);
+        binding = binding.mailbox_capacity(n);
     }
     let started = Instant::now();
     let stdout = std::io::stdout();

@@ -13,9 +13,10 @@ use crate::mailbox::{CommandSender, TrySendError};
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum HandleError {
-    /// The session's task has ended (the session stopped, or the task was dropped).
+    /// The session has ended for its handles ([`SessionHandle::is_ended`]): its task ended
+    /// (the session stopped, or the task was dropped).
     Gone,
-    /// The command queue is full: [`Options::command_capacity`](crate::Options) commands or
+    /// The mailbox is full: [`Options::mailbox_capacity`](crate::Options) commands or
     /// [`Options::mailbox_bytes`](crate::Options) payload bytes wait ([`SessionHandle::try_send`]
     /// and the other `try_` forms only; the `async` forms wait for room). The frame is handed
     /// back when the command carried one.
@@ -32,7 +33,7 @@ impl fmt::Display for HandleError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             HandleError::Gone => f.write_str("the session has ended"),
-            HandleError::Full(_) => f.write_str("the session's command queue is full"),
+            HandleError::Full(_) => f.write_str("the session's mailbox is full"),
             HandleError::TooLarge(e) => e.fmt(f),
         }
     }
@@ -82,7 +83,7 @@ impl SessionHandle {
         Ok(command)
     }
 
-    /// Queues `command` for the session, waiting while the command queue is full: the way to
+    /// Queues `command` for the session, waiting while the mailbox is full: the way to
     /// pass on a [`Command`] built elsewhere (the methods below build their own).
     ///
     /// # Errors
@@ -96,7 +97,7 @@ impl SessionHandle {
             .map_err(|_| HandleError::Gone)
     }
 
-    /// [`command`](Self::command) that fails at once when the command queue is full, handing a
+    /// [`command`](Self::command) that fails at once when the mailbox is full, handing a
     /// send's frame back.
     pub fn try_command(&self, command: Command) -> Result<(), HandleError> {
         let command = self.check_size(command)?;
@@ -107,7 +108,7 @@ impl SessionHandle {
     }
 
     /// Sends a message: at once when live, otherwise through the session's outbox, released in
-    /// order once live. Waits while the command queue is full.
+    /// order once live. Waits while the mailbox is full.
     pub async fn send(&self, frame: impl Into<Frame>) -> Result<(), HandleError> {
         self.command(Command::Send(frame.into(), SendOptions::default()))
             .await
@@ -122,8 +123,8 @@ impl SessionHandle {
         self.command(Command::Send(frame.into(), options)).await
     }
 
-    /// [`send`](Self::send) that fails at once, handing the frame back, when the command queue
-    /// is full.
+    /// [`send`](Self::send) that fails at once, handing the frame back, when the mailbox is
+    /// full.
     pub fn try_send(&self, frame: impl Into<Frame>) -> Result<(), HandleError> {
         self.try_command(Command::Send(frame.into(), SendOptions::default()))
     }
@@ -133,7 +134,7 @@ impl SessionHandle {
         self.command(Command::Subscribe(topic.into())).await
     }
 
-    /// [`subscribe`](Self::subscribe) that fails at once when the command queue is full.
+    /// [`subscribe`](Self::subscribe) that fails at once when the mailbox is full.
     pub fn try_subscribe(&self, topic: impl Into<Topic>) -> Result<(), HandleError> {
         self.try_command(Command::Subscribe(topic.into()))
     }
@@ -143,7 +144,7 @@ impl SessionHandle {
         self.command(Command::Unsubscribe(topic.into())).await
     }
 
-    /// [`unsubscribe`](Self::unsubscribe) that fails at once when the command queue is full.
+    /// [`unsubscribe`](Self::unsubscribe) that fails at once when the mailbox is full.
     pub fn try_unsubscribe(&self, topic: impl Into<String>) -> Result<(), HandleError> {
         self.try_command(Command::Unsubscribe(topic.into()))
     }
@@ -178,13 +179,14 @@ impl SessionHandle {
         self.command(Command::CredentialsFailed(why.into())).await
     }
 
-    /// Closes the session (a close frame if connected) and resolves once it has stopped and its
-    /// task has ended, every socket released. Resolves at once if it already ended.
+    /// Closes the session cleanly ([`Session::close`](reconnect_core::Session::close)): a
+    /// close frame if connected, then `Stopped`, every socket released. Resolves once that is
+    /// done and the task has ended ([`is_ended`](Self::is_ended)); at once if it already ended.
     ///
     /// The close goes through the session like any command, so the [`EventStream`] must be
-    /// polled (or dropped) meanwhile: a stream that nobody reads fills its queue, the task then
-    /// stops taking input, and this waits with it. How long the close handshake may take is the
-    /// session's `timeouts.close`.
+    /// polled (or dropped) meanwhile, with the task running: a stream that nobody reads fills
+    /// its queue, the task then stops taking input, and this waits with it. How long the close
+    /// handshake may take is the session's `timeouts.close`.
     ///
     /// [`EventStream`]: crate::EventStream
     pub async fn close(&self) {
@@ -194,12 +196,14 @@ impl SessionHandle {
     }
 
     /// Starts the close without waiting for its end (the stream reports `Stopped`); fails at
-    /// once when the command queue is full.
+    /// once when the mailbox is full.
     pub fn try_close(&self) -> Result<(), HandleError> {
         self.try_command(Command::Close)
     }
 
-    /// Whether the session's task has ended.
+    /// Whether the session has ended for this handle: its task has ended (the session stopped
+    /// and released its transport, or the task was dropped). From then on every method fails
+    /// with [`HandleError::Gone`].
     pub fn is_ended(&self) -> bool {
         self.commands.is_ended()
     }

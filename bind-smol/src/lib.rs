@@ -47,7 +47,7 @@
 //!   [`SessionHandle`], an [`EventStream`] and the [`SessionTask`] to spawn; [`spawn`] spawns it
 //!   on a `smol::Executor` for you. The task resolves to the [`Session`] once it has stopped,
 //!   for its stats or a snapshot.
-//! - [`SessionHandle`]: subscribe, unsubscribe, send (waiting for room in the command queue, or
+//! - [`SessionHandle`]: subscribe, unsubscribe, send (waiting for room in the mailbox, or
 //!   `try_send` failing at once and handing the frame back), reconnect now, pause, resume,
 //!   credentials, any core [`Command`], and `close`, which resolves once the session has
 //!   stopped and every socket is released.
@@ -58,9 +58,9 @@
 //!
 //! # Bounds and batching
 //!
-//! Nothing grows without a bound ([`Options`]): the command queue holds `command_capacity`
-//! commands and `mailbox_bytes` payload bytes; the events waiting for the stream are bounded in number (`event_capacity`) and in
-//! payload bytes (`event_bytes`), and while either bound is reached the task stops reading its
+//! Nothing grows without a bound ([`Options`]): the mailbox (the handles' command queue) holds
+//! `mailbox_capacity` commands and `mailbox_bytes` payload bytes; the events waiting for the
+//! stream are bounded in number (`event_capacity`) and in payload bytes (`event_bytes`), and while either bound is reached the task stops reading its
 //! socket, so a slow consumer slows its own session and loses nothing. Both queues grow only as
 //! items wait: an idle session holds about 21 KiB in all (see `BENCHMARKS.md`).
 //!
@@ -78,9 +78,15 @@
 //! stream at once, closing its socket. A non-101 answer to the upgrade reaches the session as
 //! [`TransportErrorKind::Handshake`](reconnect_core::TransportErrorKind::Handshake) with its
 //! status and `Retry-After`.
+//!
+//! A fleet of sessions can share one [`SharedConnectBudget`] ([`Options::connect_budget`]):
+//! each attempt then waits for a token before it dials, so a server restart seen by thousands
+//! of sessions does not open thousands of sockets at once (admission control, not policy: each
+//! session's backoff and jitter still decide when it wants to connect).
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod connect_budget;
 mod event;
 mod handle;
 mod mailbox;
@@ -98,6 +104,7 @@ use std::task::{Context, Poll};
 
 use reconnect_core::{Config, ConfigError, Protocol, Session};
 
+pub use connect_budget::SharedConnectBudget;
 pub use event::{Event, EventStream};
 pub use handle::{HandleError, SessionHandle};
 // Where a session connects and what its failures mean are not smol's: they belong to the
@@ -117,12 +124,14 @@ pub use tungstenite;
 /// `reconnect-core = { version = "0.1", features = ["serde"] }`.
 pub use reconnect_core as core;
 
-/// Queue bounds of one session.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// Queue bounds of one session, and the connection budget it shares with others.
+#[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Options {
-    /// Commands the handles may queue before `send().await` waits and `try_send` fails.
-    pub command_capacity: usize,
+    /// Commands the handles may queue before `send().await` waits and `try_send` fails with
+    /// [`HandleError::Full`] (the same option as `bind_mio::DriverConfig::mailbox_capacity`,
+    /// here per session).
+    pub mailbox_capacity: usize,
     /// Payload bytes of the sends the handles may queue before `send().await` waits and
     /// `try_send` fails with [`HandleError::Full`], the frame handed back (the same option as
     /// `bind_mio::DriverConfig::mailbox_bytes`, here per session). While nothing waits, one
@@ -136,6 +145,11 @@ pub struct Options {
     /// As with [`event_capacity`](Self::event_capacity), up to about twice this (plus one
     /// message) can be in memory at once.
     pub event_bytes: usize,
+    /// The connection budget this session shares with every other session given a clone of
+    /// the same handle: each connection attempt waits for a token before it dials. `None` (the
+    /// default) dials at once. The counterpart of `bind_mio::DriverConfig::connect_rate`, whose
+    /// budget is the driver's.
+    pub connect_budget: Option<SharedConnectBudget>,
 }
 
 impl Default for Options {
@@ -143,18 +157,19 @@ impl Default for Options {
     /// first.
     fn default() -> Self {
         Options {
-            command_capacity: 1024,
+            mailbox_capacity: 1024,
             mailbox_bytes: 1 << 20,
             event_capacity: 1024,
             event_bytes: 1 << 20,
+            connect_budget: None,
         }
     }
 }
 
 impl Options {
-    /// Sets [`command_capacity`](Self::command_capacity) (at least 1).
-    pub fn command_capacity(mut self, n: usize) -> Self {
-        self.command_capacity = n.max(1);
+    /// Sets [`mailbox_capacity`](Self::mailbox_capacity) (at least 1).
+    pub fn mailbox_capacity(mut self, n: usize) -> Self {
+        self.mailbox_capacity = n.max(1);
         self
     }
 
@@ -173,6 +188,13 @@ impl Options {
     /// Sets [`event_bytes`](Self::event_bytes) (at least 1).
     pub fn event_bytes(mut self, bytes: usize) -> Self {
         self.event_bytes = bytes.max(1);
+        self
+    }
+
+    /// Sets [`connect_budget`](Self::connect_budget): give every session of a fleet a clone of
+    /// one budget.
+    pub fn connect_budget(mut self, budget: SharedConnectBudget) -> Self {
+        self.connect_budget = Some(budget);
         self
     }
 }
@@ -230,9 +252,15 @@ where
     session.limit_frame_len(max_frame_len(&endpoint.websocket()));
     let max_frame_len = session.config().max_frame_len;
     let (command_tx, command_rx) =
-        mailbox::mailbox(options.command_capacity, options.mailbox_bytes);
+        mailbox::mailbox(options.mailbox_capacity, options.mailbox_bytes);
     let (event_tx, event_rx) = queue::event_queue(options.event_capacity, options.event_bytes);
-    let driver = task::Driver::new(session, endpoint, command_rx, event_tx);
+    let driver = task::Driver::new(
+        session,
+        endpoint,
+        options.connect_budget,
+        command_rx,
+        event_tx,
+    );
     let handle = SessionHandle {
         commands: command_tx.clone(),
         max_frame_len,
@@ -296,7 +324,7 @@ mod tests {
 
     #[test]
     fn try_send_fails_at_once_on_a_full_queue_and_hands_the_frame_back() {
-        let (handle, _events, _task) = unspawned(Options::default().command_capacity(1));
+        let (handle, _events, _task) = unspawned(Options::default().mailbox_capacity(1));
         handle.try_send("first").unwrap();
         assert_eq!(
             handle.try_send("second"),

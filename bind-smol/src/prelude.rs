@@ -9,6 +9,7 @@
 
 pub use crate::{
     Endpoint, EndpointError, Event, EventStream, HandleError, Options, SessionHandle, SessionTask,
+    SharedConnectBudget,
 };
 pub use futures_lite::StreamExt;
 pub use reconnect_core::adapters::{JsonRpcAdapter, JsonRpcConfig, RawAdapter};

@@ -22,6 +22,7 @@
 //! bound is backpressure, reported as a failure; a released transport is dropped at once, after
 //! one non-blocking flush attempt for frames queued just before.
 
+use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -40,7 +41,7 @@ use crate::event::Event;
 use crate::mailbox::CommandReceiver;
 use crate::queue::{Batch, EventSender, Handover, Room};
 use crate::transport::{self, Attempt, AttemptPlan, Ws};
-use crate::{AttemptInfo, Endpoint};
+use crate::{AttemptInfo, Endpoint, SharedConnectBudget};
 
 /// Inputs one turn takes before the task yields to the executor, so that a flooded session
 /// cannot starve the other tasks of its thread.
@@ -65,8 +66,13 @@ enum Transport {
 pub(crate) struct Driver<P> {
     session: Session<P>,
     endpoint: Endpoint,
+    /// The fleet's connection budget, if any: every attempt waits for a token before dialing.
+    budget: Option<SharedConnectBudget>,
     /// The events of the current turn, handed to the stream together.
     batch: Batch,
+    /// Inputs that performing the actions of the current drain produced (an attempt that
+    /// failed before it began, a write that failed), fed to the session once the drain ends.
+    produced: VecDeque<Input>,
     transport: Option<Transport>,
     timer: Timer,
     /// The deadline the timer is set to; `None` when it is not set (or has fired).
@@ -85,15 +91,18 @@ impl<P: Protocol> Driver<P> {
     pub(crate) fn new(
         session: Session<P>,
         endpoint: Endpoint,
+        budget: Option<SharedConnectBudget>,
         commands: CommandReceiver,
         events: EventSender,
     ) -> Self {
         Driver {
             session,
             endpoint,
+            budget,
             commands,
             events,
             batch: Batch::default(),
+            produced: VecDeque::new(),
             transport: None,
             timer: Timer::never(),
             armed: None,
@@ -262,12 +271,24 @@ impl<P: Protocol> Driver<P> {
     }
 
     /// Performs every queued action and collects every event, in order.
+    ///
+    /// The core's rule for inputs produced while draining: the driver must not call
+    /// `handle_input` while draining `poll_output`; it performs the actions in order, queues
+    /// the inputs its IO produced, and feeds them after the drain ends. So `perform` only
+    /// queues in `produced`; each queued input is fed here once `poll_output` is empty, and
+    /// what it causes is drained in turn.
     fn drain(&mut self) {
-        while let Some(output) = self.session.poll_output() {
-            match output {
-                Output::Action(action) => self.perform(action),
-                Output::Event(event) => self.batch.push(Event::Session(event)),
+        loop {
+            while let Some(output) = self.session.poll_output() {
+                match output {
+                    Output::Action(action) => self.perform(action),
+                    Output::Event(event) => self.batch.push(Event::Session(event)),
+                }
             }
+            let Some(input) = self.produced.pop_front() else {
+                break;
+            };
+            self.session.handle_input(Instant::now(), input);
         }
     }
 
@@ -297,6 +318,7 @@ impl<P: Protocol> Driver<P> {
                     tls: self.endpoint.tls_client_config().cloned(),
                     request,
                     websocket: self.endpoint.websocket(),
+                    budget: self.budget.clone(),
                 };
                 self.transport = Some(Transport::Connecting {
                     conn,
@@ -304,16 +326,16 @@ impl<P: Protocol> Driver<P> {
                 });
             }
             Err(e) => {
-                // Reported before anything else can happen to this attempt; the drain in
-                // progress picks up what it causes.
+                // Queued, not fed: the drain in progress feeds it once it ends.
                 let error = errors::from_ws(&e);
-                self.session
-                    .handle_input(Instant::now(), Input::ConnectFailed { conn, error });
+                self.produced
+                    .push_back(Input::ConnectFailed { conn, error });
             }
         }
     }
 
-    /// Queues `message` on the open transport `conn`; a failure is reported to the session.
+    /// Queues `message` on the open transport `conn`; a failure is queued for the session, fed
+    /// once the drain in progress ends.
     fn write(&mut self, conn: ConnId, message: Message) {
         let Some(Transport::Open {
             conn: open,
@@ -332,8 +354,7 @@ impl<P: Protocol> Driver<P> {
             Err(e) => {
                 *ended = true;
                 let error = errors::from_ws(&e);
-                self.session
-                    .handle_input(Instant::now(), Input::Failed { conn, error });
+                self.produced.push_back(Input::Failed { conn, error });
             }
         }
     }

@@ -18,6 +18,8 @@ use rustls_pki_types::ServerName;
 use tungstenite::handshake::client::Request;
 use tungstenite::protocol::WebSocketConfig;
 
+use crate::SharedConnectBudget;
+
 /// The byte stream under a WebSocket: plain TCP or TLS over TCP.
 pub(crate) enum ByteStream {
     Plain(TcpStream),
@@ -117,12 +119,17 @@ pub(crate) struct AttemptPlan {
     pub(crate) tls: Option<Arc<rustls::ClientConfig>>,
     pub(crate) request: Request,
     pub(crate) websocket: WebSocketConfig,
+    /// The fleet's connection budget: a token is waited for before anything else.
+    pub(crate) budget: Option<SharedConnectBudget>,
 }
 
 /// Starts an attempt. Nothing happens until it is polled; the session's connect deadline bounds
 /// it (the task drops it on `Action::Release`), so it has no timeout of its own.
 pub(crate) fn start(plan: AttemptPlan) -> Attempt {
     Box::pin(async move {
+        if let Some(budget) = &plan.budget {
+            budget.wait_for_token().await;
+        }
         // async-net resolves names on its blocking pool, so the task never blocks on DNS.
         let tcp = TcpStream::connect((plan.host.as_str(), plan.port))
             .await

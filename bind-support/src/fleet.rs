@@ -68,6 +68,24 @@ pub fn raise_fd_limit(sessions: usize, per_session: usize, needed_per_session: u
     );
 }
 
+/// The connection budget of a fleet bench, the same for both bindings (bind-mio's default):
+/// attempts per second and burst.
+pub const BENCH_BUDGET: (u32, u32) = (1000, 100);
+
+/// The fleet bench's connection budget: [`BENCH_BUDGET`], or `None` with `--no-budget`.
+pub fn bench_budget() -> Option<(u32, u32)> {
+    let off = std::env::args().any(|a| a == "--no-budget");
+    (!off).then_some(BENCH_BUDGET)
+}
+
+/// How a fleet bench names its budget in what it prints.
+pub fn budget_label(budget: Option<(u32, u32)>) -> String {
+    match budget {
+        Some((rate, burst)) => format!("connect budget {rate}/s, burst {burst}"),
+        None => "no connect budget".to_owned(),
+    }
+}
+
 /// The value of `--sessions N` among `args`, or `default`.
 fn sessions_arg(args: &[String], default: usize) -> usize {
     args.iter()

@@ -61,6 +61,7 @@ mod command;
 mod config;
 mod config_error;
 mod conn_id;
+mod connect_budget;
 mod credentials;
 mod error;
 mod event_accessors;
@@ -85,6 +86,7 @@ pub use config::{
     OutboxPolicy, OverflowPolicy, RestorePolicy, Timeouts,
 };
 pub use conn_id::ConnId;
+pub use connect_budget::ConnectBudget;
 pub use credentials::{Credentials, Grant};
 pub use error::{
     Disposition, EndCause, ServerError, TimeoutKind, TransportError, TransportErrorKind,

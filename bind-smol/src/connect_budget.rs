@@ -1,0 +1,81 @@
+//! A connection budget many sessions share: the core's [`ConnectBudget`] behind a lock, and the
+//! wait for a token before a session's attempt dials.
+
+use std::fmt;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Instant;
+
+use async_io::Timer;
+use reconnect_core::ConnectBudget;
+
+/// New connection attempts admitted across every session given this handle (through
+/// [`Options::connect_budget`](crate::Options::connect_budget)): on average `per_second`, at
+/// most `burst` at once. Cheap to clone; the clones share one budget.
+///
+/// Admission control, not policy: each session's backoff and seeded jitter still decide when it
+/// wants to connect. The budget only spreads a reconnect storm (a server restart seen by
+/// thousands of sessions at once) over time. An attempt books the next free token when the
+/// session asks for a connection and waits for it on its own timer, before it resolves or dials;
+/// the session's connect timeout keeps running meanwhile, so a wait that outlasts it ends as an
+/// ordinary connect timeout (and the booked token is spent unused).
+///
+/// ```
+/// use bind_smol::{Options, SharedConnectBudget};
+///
+/// // 200 attempts a second, 50 at once, for the whole fleet.
+/// let budget = SharedConnectBudget::new(200, 50);
+/// let options = Options::default().connect_budget(budget.clone());
+/// assert_eq!(options.connect_budget, Some(budget));
+/// ```
+#[derive(Clone)]
+pub struct SharedConnectBudget {
+    budget: Arc<Mutex<ConnectBudget>>,
+}
+
+impl SharedConnectBudget {
+    /// A full budget of `per_second` attempts a second on average (at least 1) and `burst` at
+    /// once (at least 1).
+    pub fn new(per_second: u32, burst: u32) -> Self {
+        SharedConnectBudget {
+            budget: Arc::new(Mutex::new(ConnectBudget::new(per_second, burst))),
+        }
+    }
+
+    /// Books a token and waits until it is due. Attempts wait in the order they booked.
+    pub(crate) async fn wait_for_token(&self) {
+        let now = Instant::now();
+        let due = self
+            .budget
+            .lock()
+            // The budget's methods do not panic; a poisoned lock still holds a valid budget.
+            .unwrap_or_else(PoisonError::into_inner)
+            .reserve(now);
+        if due > now {
+            Timer::at(due).await;
+        }
+    }
+}
+
+impl fmt::Debug for SharedConnectBudget {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SharedConnectBudget")
+            .field(
+                "interval",
+                &self
+                    .budget
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .interval(),
+            )
+            .finish_non_exhaustive()
+    }
+}
+
+/// Two handles are equal when they share one budget.
+impl PartialEq for SharedConnectBudget {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.budget, &other.budget)
+    }
+}
+
+impl Eq for SharedConnectBudget {}
