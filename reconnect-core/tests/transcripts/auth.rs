@@ -1,4 +1,4 @@
-//! C6 and C7: authentication, credentials refresh and renewal, session setup.
+//! Authentication, credentials refresh and renewal, session setup.
 
 use crate::harness::{assert_unique_timer, config, ms, Harness, LineAdapter};
 use reconnect_core::{Credentials, Event, Output, Purpose, State, TransportErrorKind};

@@ -1,4 +1,4 @@
-//! C2: exponential backoff with jitter, first retry, min_uptime.
+//! Exponential backoff with jitter, first retry, min_uptime.
 
 use crate::harness::{config, ms, Harness};
 use reconnect_core::{seed_from_client_id, Config, Event, FirstRetry, Jitter, TransportErrorKind};

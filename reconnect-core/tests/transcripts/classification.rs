@@ -1,4 +1,4 @@
-//! C11: what ended a connection decides what happens next.
+//! Classification: what ended a connection decides what happens next.
 
 use crate::harness::{config, Harness};
 use reconnect_core::{Classifier, Disposition, State, StopReason, TransportErrorKind};

@@ -1,4 +1,4 @@
-//! C1: the contract — one attempt in flight, stale inputs, determinism, the golden happy path.
+//! The contract: one attempt in flight, stale inputs, determinism, the golden happy path.
 
 use crate::harness::{config, ms, Harness};
 use reconnect_core::{Credentials, Frame, Input, State, TransportError, TransportErrorKind};

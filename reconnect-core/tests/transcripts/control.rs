@@ -1,4 +1,4 @@
-//! C12: start, close from every state, reconnect_now, pause and resume, max lifetime.
+//! Control: start, close from every state, reconnect_now, pause and resume, max lifetime.
 
 use crate::harness::{config, ms, Harness};
 use reconnect_core::{CommandError, State, StopReason, TransportErrorKind};

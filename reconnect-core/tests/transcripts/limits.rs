@@ -1,4 +1,4 @@
-//! C3: giving up, the circuit breaker, server pushback.
+//! Limits: giving up, the circuit breaker, server pushback.
 
 use crate::harness::{config, ms, Harness};
 use reconnect_core::{CircuitBreaker, DelaySource, Event, State, StopReason, TransportErrorKind};

@@ -1,4 +1,4 @@
-//! C5: pings, pongs, heartbeats, the idle watchdog, late ticks.
+//! Liveness: pings, pongs, heartbeats, the idle watchdog, late ticks.
 
 use crate::harness::{assert_unique_timer, config, ms, Harness, LineAdapter};
 use reconnect_core::{Frame, Input};

@@ -1,4 +1,4 @@
-//! C13: state, stats and health.
+//! Observability: state, stats and health.
 
 use crate::harness::{config, ms, Harness};
 use reconnect_core::{EndCause, State, TransportErrorKind};

@@ -1,4 +1,4 @@
-//! C10: the outbox.
+//! The outbox: sends queued while not live, released in order once live.
 
 use crate::harness::{config, ms, Harness};
 use reconnect_core::{

@@ -1,4 +1,4 @@
-//! C9: sequence tracking, gaps across reconnects, resume positions.
+//! Sequence tracking, gaps across reconnects, resume positions.
 
 use crate::harness::{config, Harness};
 use reconnect_core::{Event, TransportErrorKind};

@@ -1,4 +1,4 @@
-//! C8: the subscription registry, acks and nacks, batched and paced restore.
+//! The subscription registry, acks and nacks, batched and paced restore.
 
 use crate::harness::{config, ms, Harness, LineAdapter};
 use reconnect_core::{

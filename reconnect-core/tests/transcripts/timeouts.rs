@@ -1,4 +1,4 @@
-//! C4: connect, auth, setup, subscribe and close timeouts.
+//! Timeouts of connect, auth, setup, subscribe and close.
 //!
 //! Each test gives the timeout under test a value no other timer of its config shares (checked
 //! by `assert_unique_timer`), so a deadline armed from the wrong setting fires at a time the
