@@ -1,13 +1,14 @@
 //! Regression tests for session bugs the property model (`tests/model.rs`) found, each the
 //! model's shrunk failing sequence rewritten as a plain test through the public API.
 
-mod support;
+mod common;
 
 use std::time::Duration;
 
 use reconnect_core::{Action, BackoffConfig, Config, Event, Jitter, Output, Session, StopReason};
 
-use support::{base, LineAdapter};
+use common::line_adapter::{self as line, LineAdapter};
+use common::rig::base;
 
 fn drain<P: reconnect_core::Protocol>(session: &mut Session<P>) -> Vec<Output> {
     std::iter::from_fn(|| session.poll_output()).collect()
@@ -60,8 +61,8 @@ fn subscribe_frames(outputs: &[Output]) -> Vec<Vec<String>> {
     outputs
         .iter()
         .filter_map(|o| match o {
-            Output::Action(Action::Send { frame, .. }) => match support::parse_request(frame) {
-                Some(support::Request::Subscribe { topics, .. }) => {
+            Output::Action(Action::Send { frame, .. }) => match line::parse_request(frame) {
+                Some(line::Request::Subscribe { topics, .. }) => {
                     Some(topics.into_iter().map(|(t, _)| t).collect())
                 }
                 _ => None,
@@ -72,14 +73,14 @@ fn subscribe_frames(outputs: &[Output]) -> Vec<Vec<String>> {
 }
 
 /// The id of the last request of the outputs that `pick` accepts.
-fn last_request(outputs: &[Output], pick: fn(&support::Request) -> bool) -> u64 {
+fn last_request(outputs: &[Output], pick: fn(&line::Request) -> bool) -> u64 {
     outputs
         .iter()
         .rev()
         .find_map(|o| match o {
-            Output::Action(Action::Send { frame, .. }) => support::parse_request(frame)
-                .filter(pick)
-                .and_then(|r| r.id()),
+            Output::Action(Action::Send { frame, .. }) => {
+                line::parse_request(frame).filter(pick).and_then(|r| r.id())
+            }
             _ => None,
         })
         .expect("the request was sent")
@@ -103,16 +104,16 @@ fn an_answer_to_an_abandoned_subscribe_request_does_not_confirm_the_new_one() {
     let mut all = drain(&mut session);
     let frame = |id| reconnect_core::Input::Frame {
         conn,
-        frame: support::ack(id),
+        frame: line::ack(id),
     };
 
     session.handle_input(t0, reconnect_core::Input::Opened { conn });
     all.extend(drain(&mut session));
-    let auth = last_request(&all, |r| matches!(r, support::Request::Auth { .. }));
+    let auth = last_request(&all, |r| matches!(r, line::Request::Auth { .. }));
     session.handle_input(t0, frame(auth));
     all.extend(drain(&mut session));
     // "a" went out first; "b" waits for the pace timer.
-    let old_a = last_request(&all, |r| matches!(r, support::Request::Subscribe { .. }));
+    let old_a = last_request(&all, |r| matches!(r, line::Request::Subscribe { .. }));
 
     // Unsubscribed and wanted again before the server answered.
     session.unsubscribe(t0, "a").unwrap();
@@ -127,7 +128,7 @@ fn an_answer_to_an_abandoned_subscribe_request_does_not_confirm_the_new_one() {
         "the old request's answer confirmed the new subscription: {answer:?}"
     );
     all.extend(answer);
-    let unsub = last_request(&all, |r| matches!(r, support::Request::Unsubscribe { .. }));
+    let unsub = last_request(&all, |r| matches!(r, line::Request::Unsubscribe { .. }));
     session.handle_input(t0, frame(unsub));
     all.extend(drain(&mut session));
 
@@ -137,7 +138,7 @@ fn an_answer_to_an_abandoned_subscribe_request_does_not_confirm_the_new_one() {
         t += Duration::from_secs(1);
         session.handle_timeout(t);
         all.extend(drain(&mut session));
-        let sub = last_request(&all, |r| matches!(r, support::Request::Subscribe { .. }));
+        let sub = last_request(&all, |r| matches!(r, line::Request::Subscribe { .. }));
         session.handle_input(t, frame(sub));
         all.extend(drain(&mut session));
     }
