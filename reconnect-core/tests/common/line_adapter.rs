@@ -122,10 +122,6 @@ pub fn refusal(code: i64, retry_after: Option<Duration>) -> ServerError {
     e
 }
 
-fn topic_list<'a>(names: impl Iterator<Item = &'a str>) -> String {
-    names.collect::<Vec<_>>().join(",")
-}
-
 impl Protocol for LineAdapter {
     fn auth_request(&mut self, id: RequestId, credentials: &Credentials) -> Option<Frame> {
         self.auth
@@ -150,24 +146,27 @@ impl Protocol for LineAdapter {
     }
 
     fn subscribe_request(&mut self, id: RequestId, topics: &[Resume]) -> Frame {
-        let list: Vec<String> = topics
-            .iter()
-            .map(|r| match r.last_seq {
-                Some(seq) => format!("{}@{seq}", r.topic),
-                None => r.topic.to_string(),
-            })
-            .collect();
-        Frame::Text(format!("sub {} {}", id.0, list.join(",")))
+        let mut line = format!("sub {}", id.0);
+        for (i, r) in topics.iter().enumerate() {
+            line.push(if i == 0 { ' ' } else { ',' });
+            line.push_str(r.topic.as_str());
+            if let Some(seq) = r.last_seq {
+                line.push_str(&format!("@{seq}"));
+            }
+        }
+        Frame::Text(line)
     }
 
     fn unsubscribe_request(&mut self, id: RequestId, topics: &[Topic]) -> Option<Frame> {
-        self.unsubscribe.then(|| {
-            Frame::Text(format!(
-                "unsub {} {}",
-                id.0,
-                topic_list(topics.iter().map(Topic::as_str))
-            ))
-        })
+        if !self.unsubscribe {
+            return None;
+        }
+        let mut line = format!("unsub {}", id.0);
+        for (i, t) in topics.iter().enumerate() {
+            line.push(if i == 0 { ' ' } else { ',' });
+            line.push_str(t.as_str());
+        }
+        Some(Frame::Text(line))
     }
 
     fn max_batch(&self) -> usize {

@@ -201,6 +201,19 @@ impl<P: Protocol> Rig<P> {
         moved
     }
 
+    /// The instant `ms` milliseconds after the rig's start.
+    pub fn at(&self, ms: u64) -> Instant {
+        self.origin + Duration::from_millis(ms)
+    }
+
+    /// The outputs since the last call (or [`take`](Self::take)), as values.
+    pub fn take_outputs(&mut self) -> Vec<Output> {
+        self.drain();
+        let outputs = self.outputs[self.taken..].to_vec();
+        self.taken = self.outputs.len();
+        outputs
+    }
+
     /// Time since the rig's start.
     pub fn elapsed(&self) -> Duration {
         self.now - self.origin
