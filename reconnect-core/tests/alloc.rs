@@ -72,6 +72,9 @@ fn live_session<P: Protocol>(
     panic!("the session did not reach live: {:?}", session.state());
 }
 
+// The drive loop is this file's own, not the shared rig: the rig formats every output into a
+// line, and a measured region must contain nothing but the session's own work.
+
 /// Feeds one frame and drains the outputs the way a driver does, keeping the taken outputs in
 /// `taken` (whose capacity the caller reserved, so that keeping them does not allocate).
 fn deliver<P: Protocol>(

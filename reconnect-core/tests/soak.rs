@@ -49,6 +49,9 @@ struct Seen {
     pre_live_failures: u64,
 }
 
+/// The soak's own driver rather than the shared rig: a million cycles must not keep a readable
+/// line per output (the rig's log would grow without bound and dominate the run time), and the
+/// driver tallies each output as it comes instead.
 struct Soak {
     session: Session<LineAdapter>,
     now: Instant,
