@@ -15,9 +15,7 @@ use std::time::{Duration, Instant};
 
 use allocation_counter::{measure, AllocationInfo};
 use common::line_adapter::LineAdapter;
-use reconnect_core::{
-    Action, Config, ConnId, Event, Frame, Inbound, Input, Output, Protocol, Session, TopicLookup,
-};
+use reconnect_core::{Action, Config, ConnId, Event, Frame, Input, Output, Protocol, Session};
 
 /// The topic every data frame of these tests is for.
 const TOPIC: &str = "trades.BTC-PERP";
@@ -187,7 +185,7 @@ mod jsonrpc {
 
     use super::*;
     use reconnect_core::adapters::{JsonRpcAdapter, JsonRpcConfig, SeqPointer};
-    use reconnect_core::Topic;
+    use reconnect_core::{Inbound, Topic, TopicLookup};
 
     const CHANNEL: &str = "book.BTC-PERPETUAL.100ms";
 

@@ -314,7 +314,7 @@ impl Protocol for LineAdapter {
         self.close_codes
             .iter()
             .find(|(c, _)| c == code)
-            .map(|(_, d)| d.clone())
+            .map(|(_, d)| *d)
     }
 
     fn blamed_topics(

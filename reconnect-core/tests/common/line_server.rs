@@ -110,10 +110,11 @@ impl SimServer for LineServer {
                 }
                 ctx.send(conn, format!("ack {id}"));
             }
-            other => match other.id() {
-                Some(id) => ctx.send(conn, format!("nack {id} {UNKNOWN_REQUEST}")),
-                None => {}
-            },
+            other => {
+                if let Some(id) = other.id() {
+                    ctx.send(conn, format!("nack {id} {UNKNOWN_REQUEST}"));
+                }
+            }
         }
     }
 
