@@ -14,7 +14,7 @@ use reconnect_core::{
     TransportError, TransportErrorKind,
 };
 
-use super::line_adapter::LineAdapter;
+use super::line_adapter::{parse_request, LineAdapter};
 
 /// The one instant every virtual clock in a test process starts from. Tests may read the real
 /// clock once for this; everything after it is `base() + offset`.
@@ -25,9 +25,11 @@ pub fn base() -> Instant {
 
 /// A driver with a virtual clock that records every output as a line.
 pub struct Rig<P: Protocol = LineAdapter> {
+    /// The session under test; tests call its commands and getters directly.
     pub session: Session<P>,
     /// Where the virtual clock started.
     pub origin: Instant,
+    /// The virtual clock: every input the rig feeds carries it.
     pub now: Instant,
     /// Whether auth frames print their first word and request id (`send #1 auth 2
     /// <redacted>`, to tell a renewal with the refresh token from one with the credentials)
@@ -123,6 +125,7 @@ pub fn assert_unique_timer(c: &Config, name: &str) {
     );
 }
 
+/// `n` milliseconds.
 pub fn ms(n: u64) -> Duration {
     Duration::from_millis(n)
 }
@@ -135,6 +138,7 @@ impl Rig<LineAdapter> {
 }
 
 impl<P: Protocol> Rig<P> {
+    /// A rig over `adapter`, its clock at [`base`]; panics on a config the session refuses.
     pub fn with_adapter(config: Config, adapter: P) -> Self {
         Rig {
             session: Session::new(config, adapter).expect("valid config"),
@@ -327,13 +331,7 @@ impl Rig<LineAdapter> {
             let conn = self.session.current_conn();
             let next = self.outputs.iter().rev().find_map(|o| match o {
                 Output::Action(Action::Send { conn: c, frame, .. }) if Some(*c) == conn => {
-                    let t = frame.as_text()?;
-                    let mut w = t.split(' ');
-                    let kind = w.next()?;
-                    let id: u64 = w.next()?.parse().ok()?;
-                    (["auth", "setup", "sub", "unsub", "hb"].contains(&kind)
-                        && !acked.contains(&id))
-                    .then_some(id)
+                    parse_request(frame)?.id().filter(|id| !acked.contains(id))
                 }
                 _ => None,
             });
