@@ -9,47 +9,31 @@
 //! and counts per thread, so tests running in parallel on other threads cannot disturb a
 //! measurement.
 
+mod common;
+
 use std::time::{Duration, Instant};
 
 use allocation_counter::{measure, AllocationInfo};
-use reconnect_core::{
-    Action, Config, ConnId, Event, Frame, Inbound, Input, Output, Protocol, RequestId, Resume,
-    Session, TopicLookup,
-};
+use common::line_adapter::LineAdapter;
+use reconnect_core::{Action, Config, ConnId, Event, Frame, Input, Output, Protocol, Session};
 
-/// The topic every data frame of the minimal adapter is for.
+/// The topic every data frame of these tests is for.
 const TOPIC: &str = "trades.BTC-PERP";
 
 /// A payload of a realistic size for a market-data message.
 const PAYLOAD: &str = r#"{"price":"64123.5","size":"0.25","side":"buy","ts":1718000000123}"#;
 
-/// A minimal adapter: a data frame is `d|<topic>|<seq>|<payload>`; the server does not answer
-/// requests, so a subscription is active once sent.
-struct SeqAdapter;
-
-impl Protocol for SeqAdapter {
-    fn subscribe_request(&mut self, _id: RequestId, topics: &[Resume]) -> Frame {
-        let names: Vec<&str> = topics.iter().map(|r| r.topic.as_str()).collect();
-        Frame::Text(format!("sub|{}", names.join(",")))
-    }
-
-    fn acknowledges(&self) -> bool {
-        false
-    }
-
-    fn classify(&mut self, frame: &Frame, topics: &dyn TopicLookup) -> Inbound {
-        let Some(rest) = frame.as_text().and_then(|t| t.strip_prefix("d|")) else {
-            return Inbound::Other;
-        };
-        let mut fields = rest.splitn(3, '|');
-        let topic = fields.next().and_then(|name| topics.find(name));
-        let seq = fields.next().and_then(|s| s.parse().ok());
-        Inbound::Data { topic, seq }
+/// The shared line adapter without acks (a subscription is active once sent); its data frames
+/// are `data <topic> <seq> <payload>`.
+fn line_adapter() -> LineAdapter {
+    LineAdapter {
+        acks: false,
+        ..LineAdapter::default()
     }
 }
 
 fn seq_frame(seq: u64) -> Frame {
-    Frame::Text(format!("d|{TOPIC}|{seq}|{PAYLOAD}"))
+    Frame::Text(format!("data {TOPIC} {seq} {PAYLOAD}"))
 }
 
 /// Subscribes `topic`, starts, and drives the session to live at `now`, answering each request
@@ -85,6 +69,9 @@ fn live_session<P: Protocol>(
     }
     panic!("the session did not reach live: {:?}", session.state());
 }
+
+// The drive loop is this file's own, not the shared rig: the rig formats every output into a
+// line, and a measured region must contain nothing but the session's own work.
 
 /// Feeds one frame and drains the outputs the way a driver does, keeping the taken outputs in
 /// `taken` (whose capacity the caller reserved, so that keeping them does not allocate).
@@ -159,7 +146,7 @@ fn the_counting_allocator_is_installed() {
 #[test]
 fn data_frames_for_a_registered_topic_allocate_nothing() {
     let start = Instant::now(); // the one clock reading: the base of the virtual clock
-    let mut session = Session::new(Config::new(7), SeqAdapter).expect("valid config");
+    let mut session = Session::new(Config::new(7), line_adapter()).expect("valid config");
     let conn = live_session(&mut session, TOPIC, start, |_| None);
 
     // In order, then a gap and a regression: each takes the sequence-tracking branch that emits
@@ -198,7 +185,7 @@ mod jsonrpc {
 
     use super::*;
     use reconnect_core::adapters::{JsonRpcAdapter, JsonRpcConfig, SeqPointer};
-    use reconnect_core::Topic;
+    use reconnect_core::{Inbound, Topic, TopicLookup};
 
     const CHANNEL: &str = "book.BTC-PERPETUAL.100ms";
 

@@ -111,6 +111,9 @@ struct Run {
     disconnects: usize,
 }
 
+/// Plays the server for one case. A loop of its own rather than the shared rig: it answers each
+/// output the moment it comes (a subscribe frame's channels decide the answer) and checks the
+/// pace between frames as they go out, for many proptest cases.
 fn run(case: &Case) -> Result<Run, TestCaseError> {
     let n = case.bad.len();
     let bad: BTreeSet<String> = (0..n).filter(|&i| case.bad[i]).map(name).collect();

@@ -3,56 +3,49 @@
 //! and server heartbeats, and how auth and subscribe refusals end up.
 #![cfg(feature = "json")]
 
-use std::time::{Duration, Instant};
+mod common;
 
+use std::time::Duration;
+
+use common::rig::Rig;
 use reconnect_core::adapters::{JsonRpcAdapter, JsonRpcConfig, SeqPointer};
 use reconnect_core::{
     Action, Config, ConnId, Credentials, Disposition, EndCause, Event, Frame, Input, Output,
-    Purpose, ServerError, Session, State, StopReason, SubscriptionStatus, Topic,
+    Purpose, ServerError, State, StopReason, SubscriptionStatus, Topic,
 };
 
 const HB: u64 = JsonRpcAdapter::HEARTBEAT_REPLY_ID_BASE;
 
-/// A session on a virtual clock: one real `Instant` as the base, then durations.
-struct Harness {
-    session: Session<JsonRpcAdapter>,
-    base: Instant,
+/// A rig over `adapter` with `credentials` set and no pings.
+fn rig(adapter: JsonRpcAdapter, credentials: Credentials) -> Rig<JsonRpcAdapter> {
+    let mut h = Rig::with_adapter(Config::new(7).ping_interval(None), adapter);
+    h.session.set_credentials(credentials);
+    h
 }
 
-impl Harness {
-    fn new(adapter: JsonRpcAdapter, credentials: Credentials) -> Self {
-        let config = Config::new(7).ping_interval(None);
-        let mut session = Session::new(config, adapter).unwrap();
-        session.set_credentials(credentials);
-        Harness {
-            session,
-            base: Instant::now(),
-        }
-    }
+/// The steps of these tests, on an absolute timeline of milliseconds since the rig's start.
+trait Timeline {
+    /// Feeds `text` on `conn` at `ms`; returns the outputs it caused.
+    fn frame(&mut self, ms: u64, conn: ConnId, text: &str) -> Vec<Output>;
+    /// Starts at 0 ms and opens the transport at 10 ms; returns the conn and the outputs of the
+    /// opening (the auth frame).
+    fn start_and_open(&mut self) -> (ConnId, Vec<Output>);
+}
 
-    fn at(&self, ms: u64) -> Instant {
-        self.base + Duration::from_millis(ms)
-    }
-
-    fn drain(&mut self) -> Vec<Output> {
-        std::iter::from_fn(|| self.session.poll_output()).collect()
-    }
-
+impl Timeline for Rig<JsonRpcAdapter> {
     fn frame(&mut self, ms: u64, conn: ConnId, text: &str) -> Vec<Output> {
-        self.session.handle_input(
-            self.at(ms),
-            Input::Frame {
-                conn,
-                frame: Frame::from(text),
-            },
-        );
-        self.drain()
+        self.now = self.at(ms);
+        self.input(Input::Frame {
+            conn,
+            frame: Frame::from(text),
+        });
+        self.take_outputs()
     }
 
-    /// Starts at 0 ms and opens the transport at 10 ms; returns the conn and the auth frame.
-    fn open(&mut self) -> (ConnId, Vec<Output>) {
-        self.session.start(self.at(0)).unwrap();
-        let started = self.drain();
+    fn start_and_open(&mut self) -> (ConnId, Vec<Output>) {
+        self.now = self.at(0);
+        self.start();
+        let started = self.take_outputs();
         let Some(Output::Action(Action::Connect { conn, attempt: 1 })) = started.get(1).cloned()
         else {
             panic!("no connect: {started:?}");
@@ -61,9 +54,9 @@ impl Harness {
             started[0],
             Output::Event(Event::Connecting { conn, attempt: 1 })
         );
-        self.session
-            .handle_input(self.at(10), Input::Opened { conn });
-        (conn, self.drain())
+        self.now = self.at(10);
+        self.open();
+        (conn, self.take_outputs())
     }
 }
 
@@ -90,11 +83,11 @@ fn deribit() -> JsonRpcAdapter {
 #[test]
 fn auth_setup_partial_subscribe_live_gap_and_heartbeats() {
     let book = Topic::new("book.BTC-PERPETUAL.100ms");
-    let mut h = Harness::new(deribit(), JsonRpcAdapter::client_credentials("cid", "sec"));
+    let mut h = rig(deribit(), JsonRpcAdapter::client_credentials("cid", "sec"));
     h.session.subscribe(h.at(0), book.clone()).unwrap();
     h.session.subscribe(h.at(0), "bogus.channel").unwrap();
 
-    let (conn, opened) = h.open();
+    let (conn, opened) = h.start_and_open();
     assert_eq!(
         opened,
         vec![
@@ -246,11 +239,11 @@ fn auth_setup_partial_subscribe_live_gap_and_heartbeats() {
 
 #[test]
 fn invalid_credentials_stop_the_session() {
-    let mut h = Harness::new(
+    let mut h = rig(
         deribit(),
         JsonRpcAdapter::client_credentials("cid", "wrong"),
     );
-    let (conn, _) = h.open();
+    let (conn, _) = h.start_and_open();
     let error = ServerError::new(Some(13004), "invalid_credentials");
     let cause = EndCause::AuthRejected(error);
     assert_eq!(
@@ -276,8 +269,8 @@ fn invalid_credentials_stop_the_session() {
 
 #[test]
 fn credentials_that_are_not_json_stop_the_session_with_the_reason() {
-    let mut h = Harness::new(deribit(), Credentials::new("api-key:secret"));
-    let (conn, opened) = h.open();
+    let mut h = rig(deribit(), Credentials::new("api-key:secret"));
+    let (conn, opened) = h.start_and_open();
     assert_eq!(
         opened[1],
         send(
@@ -305,8 +298,8 @@ fn credentials_that_are_not_json_stop_the_session_with_the_reason() {
 
 #[test]
 fn a_revoked_token_asks_the_application_for_fresh_credentials() {
-    let mut h = Harness::new(deribit(), JsonRpcAdapter::client_credentials("cid", "old"));
-    let (conn, _) = h.open();
+    let mut h = rig(deribit(), JsonRpcAdapter::client_credentials("cid", "old"));
+    let (conn, _) = h.start_and_open();
     let out = h.frame(
         20,
         conn,
@@ -321,7 +314,7 @@ fn a_revoked_token_asks_the_application_for_fresh_credentials() {
     // After the backoff, the next attempt starts by asking for credentials.
     let deadline = h.session.poll_timeout().expect("a reconnect is scheduled");
     h.session.handle_timeout(deadline);
-    let out = h.drain();
+    let out = h.take_outputs();
     assert!(
         out.contains(&Output::Action(Action::RefreshCredentials)),
         "{out:?}"
@@ -330,12 +323,12 @@ fn a_revoked_token_asks_the_application_for_fresh_credentials() {
 
 #[test]
 fn a_rate_limited_subscribe_is_retried_after_the_hint() {
-    let mut h = Harness::new(
+    let mut h = rig(
         JsonRpcAdapter::default(),
         JsonRpcAdapter::client_credentials("c", "s"),
     );
     h.session.subscribe(h.at(0), "trades.BTC").unwrap();
-    let (conn, _) = h.open();
+    let (conn, _) = h.start_and_open();
     // Auth is id 1; there is no setup request, so subscribe is 2.
     h.frame(20, conn, r#"{"id":1,"result":{}}"#);
     let out = h.frame(
@@ -364,7 +357,7 @@ fn a_rate_limited_subscribe_is_retried_after_the_hint() {
     assert_eq!(deadline, h.at(30) + retry_in);
     h.session.handle_timeout(deadline);
     assert_eq!(
-        h.drain(),
+        h.take_outputs(),
         vec![send(
             conn,
             r#"{"jsonrpc":"2.0","id":3,"method":"public/subscribe","params":{"channels":["trades.BTC"]}}"#,

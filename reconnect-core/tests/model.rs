@@ -27,7 +27,7 @@
 //! longer local hunt: `PROPTEST_CASES=100000 MODEL_STEPS=400 cargo test -p reconnect-core --test
 //! model`.
 
-mod support;
+mod common;
 
 mod model {
     pub mod driver;

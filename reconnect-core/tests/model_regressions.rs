@@ -1,17 +1,14 @@
 //! Regression tests for session bugs the property model (`tests/model.rs`) found, each the
 //! model's shrunk failing sequence rewritten as a plain test through the public API.
 
-mod support;
+mod common;
 
 use std::time::Duration;
 
-use reconnect_core::{Action, BackoffConfig, Config, Event, Jitter, Output, Session, StopReason};
+use reconnect_core::{Action, BackoffConfig, Config, Event, Jitter, Output, StopReason};
 
-use support::{base, LineAdapter};
-
-fn drain<P: reconnect_core::Protocol>(session: &mut Session<P>) -> Vec<Output> {
-    std::iter::from_fn(|| session.poll_output()).collect()
-}
+use common::line_adapter::{self as line, LineAdapter};
+use common::rig::{base, Rig};
 
 /// `close()` runs overdue deadlines first (rule 1). When the backoff had already ended, that
 /// used to start a fresh attempt inside `close()` itself — a `Connect` the driver would act on
@@ -25,22 +22,22 @@ fn close_with_an_overdue_backoff_starts_no_attempt() {
             .jitter(Jitter::None),
     );
     let connect_timeout = config.timeouts.connect;
-    let mut session = Session::new(config, LineAdapter::default()).unwrap();
+    let mut h = Rig::with_adapter(config, LineAdapter::default());
     let t0 = base();
-    session.start(t0).unwrap();
-    drain(&mut session);
+    h.session.start(t0).unwrap();
+    h.take_outputs();
     // The attempt times out; the next one is due 1 ms later.
-    session.handle_timeout(t0 + connect_timeout);
-    let outputs = drain(&mut session);
+    h.session.handle_timeout(t0 + connect_timeout);
+    let outputs = h.take_outputs();
     assert!(outputs
         .iter()
         .any(|o| matches!(o, Output::Event(Event::ReconnectScheduled { .. }))));
 
     // The application closes after the backoff ended but before the driver's timer fired.
-    session
+    h.session
         .close(t0 + connect_timeout + Duration::from_millis(5))
         .unwrap();
-    let outputs = drain(&mut session);
+    let outputs = h.take_outputs();
     assert!(
         !outputs
             .iter()
@@ -60,8 +57,8 @@ fn subscribe_frames(outputs: &[Output]) -> Vec<Vec<String>> {
     outputs
         .iter()
         .filter_map(|o| match o {
-            Output::Action(Action::Send { frame, .. }) => match support::parse_request(frame) {
-                Some(support::Request::Subscribe { topics, .. }) => {
+            Output::Action(Action::Send { frame, .. }) => match line::parse_request(frame) {
+                Some(line::Request::Subscribe { topics, .. }) => {
                     Some(topics.into_iter().map(|(t, _)| t).collect())
                 }
                 _ => None,
@@ -72,14 +69,14 @@ fn subscribe_frames(outputs: &[Output]) -> Vec<Vec<String>> {
 }
 
 /// The id of the last request of the outputs that `pick` accepts.
-fn last_request(outputs: &[Output], pick: fn(&support::Request) -> bool) -> u64 {
+fn last_request(outputs: &[Output], pick: fn(&line::Request) -> bool) -> u64 {
     outputs
         .iter()
         .rev()
         .find_map(|o| match o {
-            Output::Action(Action::Send { frame, .. }) => support::parse_request(frame)
-                .filter(pick)
-                .and_then(|r| r.id()),
+            Output::Action(Action::Send { frame, .. }) => {
+                line::parse_request(frame).filter(pick).and_then(|r| r.id())
+            }
             _ => None,
         })
         .expect("the request was sent")
@@ -93,33 +90,35 @@ fn last_request(outputs: &[Output], pick: fn(&support::Request) -> bool) -> u64 
 fn an_answer_to_an_abandoned_subscribe_request_does_not_confirm_the_new_one() {
     let mut config = Config::new(1);
     config.restore.frames_per_second = Some(1);
-    let mut session = Session::new(config, LineAdapter::default()).unwrap();
-    session.set_credentials(reconnect_core::Credentials::new("key"));
+    let mut h = Rig::with_adapter(config, LineAdapter::default());
+    h.session
+        .set_credentials(reconnect_core::Credentials::new("key"));
     let t0 = base();
-    session.subscribe(t0, "a").unwrap();
-    session.subscribe(t0, "b").unwrap();
-    session.start(t0).unwrap();
-    let conn = session.current_conn().unwrap();
-    let mut all = drain(&mut session);
+    h.session.subscribe(t0, "a").unwrap();
+    h.session.subscribe(t0, "b").unwrap();
+    h.session.start(t0).unwrap();
+    let conn = h.session.current_conn().unwrap();
+    let mut all = h.take_outputs();
     let frame = |id| reconnect_core::Input::Frame {
         conn,
-        frame: support::ack(id),
+        frame: line::ack(id),
     };
 
-    session.handle_input(t0, reconnect_core::Input::Opened { conn });
-    all.extend(drain(&mut session));
-    let auth = last_request(&all, |r| matches!(r, support::Request::Auth { .. }));
-    session.handle_input(t0, frame(auth));
-    all.extend(drain(&mut session));
+    h.session
+        .handle_input(t0, reconnect_core::Input::Opened { conn });
+    all.extend(h.take_outputs());
+    let auth = last_request(&all, |r| matches!(r, line::Request::Auth { .. }));
+    h.session.handle_input(t0, frame(auth));
+    all.extend(h.take_outputs());
     // "a" went out first; "b" waits for the pace timer.
-    let old_a = last_request(&all, |r| matches!(r, support::Request::Subscribe { .. }));
+    let old_a = last_request(&all, |r| matches!(r, line::Request::Subscribe { .. }));
 
     // Unsubscribed and wanted again before the server answered.
-    session.unsubscribe(t0, "a").unwrap();
-    session.subscribe(t0, "a").unwrap();
-    all.extend(drain(&mut session));
-    session.handle_input(t0, frame(old_a));
-    let answer = drain(&mut session);
+    h.session.unsubscribe(t0, "a").unwrap();
+    h.session.subscribe(t0, "a").unwrap();
+    all.extend(h.take_outputs());
+    h.session.handle_input(t0, frame(old_a));
+    let answer = h.take_outputs();
     assert!(
         !answer
             .iter()
@@ -127,19 +126,19 @@ fn an_answer_to_an_abandoned_subscribe_request_does_not_confirm_the_new_one() {
         "the old request's answer confirmed the new subscription: {answer:?}"
     );
     all.extend(answer);
-    let unsub = last_request(&all, |r| matches!(r, support::Request::Unsubscribe { .. }));
-    session.handle_input(t0, frame(unsub));
-    all.extend(drain(&mut session));
+    let unsub = last_request(&all, |r| matches!(r, line::Request::Unsubscribe { .. }));
+    h.session.handle_input(t0, frame(unsub));
+    all.extend(h.take_outputs());
 
     // The paced restore goes on: "b", then "a" again, each acknowledged.
     let mut t = t0;
     for _ in 0..2 {
         t += Duration::from_secs(1);
-        session.handle_timeout(t);
-        all.extend(drain(&mut session));
-        let sub = last_request(&all, |r| matches!(r, support::Request::Subscribe { .. }));
-        session.handle_input(t, frame(sub));
-        all.extend(drain(&mut session));
+        h.session.handle_timeout(t);
+        all.extend(h.take_outputs());
+        let sub = last_request(&all, |r| matches!(r, line::Request::Subscribe { .. }));
+        h.session.handle_input(t, frame(sub));
+        all.extend(h.take_outputs());
     }
     assert_eq!(
         subscribe_frames(&all),
@@ -157,13 +156,13 @@ fn an_answer_to_an_abandoned_subscribe_request_does_not_confirm_the_new_one() {
 
 /// A session that gives up as soon as its first attempt fails, with that attempt's connect
 /// timeout overdue at `t0 + connect timeout`.
-fn about_to_give_up() -> (Session<LineAdapter>, std::time::Instant) {
+fn about_to_give_up() -> (Rig, std::time::Instant) {
     let config = Config::new(1).max_attempts(Some(1));
     let overdue = base() + config.timeouts.connect;
-    let mut session = Session::new(config, LineAdapter::default()).unwrap();
-    session.start(base()).unwrap();
-    drain(&mut session);
-    (session, overdue)
+    let mut h = Rig::with_adapter(config, LineAdapter::default());
+    h.session.start(base()).unwrap();
+    h.take_outputs();
+    (h, overdue)
 }
 
 fn stopped_last(outputs: &[Output]) {
@@ -185,47 +184,48 @@ fn stopped_last(outputs: &[Output]) {
 fn a_command_that_finds_the_session_stopping_is_refused_after_the_stop() {
     use reconnect_core::{CommandError, SubscribeError};
 
-    let (mut session, overdue) = about_to_give_up();
-    assert_eq!(session.pause(overdue), Err(CommandError::Stopped));
-    stopped_last(&drain(&mut session));
+    let (mut h, overdue) = about_to_give_up();
+    assert_eq!(h.session.pause(overdue), Err(CommandError::Stopped));
+    stopped_last(&h.take_outputs());
 
-    let (mut session, overdue) = about_to_give_up();
-    session.pause(base()).unwrap();
-    drain(&mut session);
+    let (mut h, overdue) = about_to_give_up();
+    h.session.pause(base()).unwrap();
+    h.take_outputs();
     // Paused while the attempt is in flight; the attempt then times out and the session gives
     // up (a failure is counted even while paused).
-    assert_eq!(session.resume(overdue), Err(CommandError::Stopped));
-    stopped_last(&drain(&mut session));
+    assert_eq!(h.session.resume(overdue), Err(CommandError::Stopped));
+    stopped_last(&h.take_outputs());
 
-    let (mut session, overdue) = about_to_give_up();
+    let (mut h, overdue) = about_to_give_up();
     assert_eq!(
-        session.subscribe(overdue, "a"),
+        h.session.subscribe(overdue, "a"),
         Err(SubscribeError::NotRunning(CommandError::Stopped))
     );
-    stopped_last(&drain(&mut session));
-    assert_eq!(session.subscriptions().count(), 0);
+    stopped_last(&h.take_outputs());
+    assert_eq!(h.session.subscriptions().count(), 0);
 
-    let (mut session, overdue) = about_to_give_up();
-    session.subscribe(base(), "a").unwrap();
+    let (mut h, overdue) = about_to_give_up();
+    h.session.subscribe(base(), "a").unwrap();
     assert_eq!(
-        session.unsubscribe(overdue, "a"),
+        h.session.unsubscribe(overdue, "a"),
         Err(CommandError::Stopped)
     );
-    stopped_last(&drain(&mut session));
-    assert_eq!(session.subscriptions().count(), 1);
+    stopped_last(&h.take_outputs());
+    assert_eq!(h.session.subscriptions().count(), 1);
 
-    let (mut session, overdue) = about_to_give_up();
+    let (mut h, overdue) = about_to_give_up();
     assert_eq!(
-        session.credentials_failed(overdue, "none"),
+        h.session.credentials_failed(overdue, "none"),
         Err(CommandError::Stopped)
     );
-    let (mut session2, overdue2) = about_to_give_up();
+    let (mut h2, overdue2) = about_to_give_up();
     assert_eq!(
-        session2.provide_credentials(overdue2, reconnect_core::Credentials::new("k")),
+        h2.session
+            .provide_credentials(overdue2, reconnect_core::Credentials::new("k")),
         Err(CommandError::Stopped)
     );
-    stopped_last(&drain(&mut session));
-    stopped_last(&drain(&mut session2));
+    stopped_last(&h.take_outputs());
+    stopped_last(&h2.take_outputs());
 }
 
 /// One late tick finds two deadlines due: the restore pace (which completes the restore) and a
@@ -241,21 +241,22 @@ fn a_message_that_expired_before_live_is_dropped_not_sent() {
         acks: false,
         ..LineAdapter::default()
     };
-    let mut session = Session::new(config, adapter).unwrap();
+    let mut h = Rig::with_adapter(config, adapter);
     let t0 = base();
-    session.subscribe(t0, "a").unwrap();
-    session.subscribe(t0, "b").unwrap();
+    h.session.subscribe(t0, "a").unwrap();
+    h.session.subscribe(t0, "b").unwrap();
     let options = SendOptions::default().expires_after(Duration::from_millis(500));
-    session.send_with(t0, "order", options).unwrap();
-    session.start(t0).unwrap();
-    let conn = session.current_conn().unwrap();
-    session.handle_input(t0, reconnect_core::Input::Opened { conn });
-    drain(&mut session);
+    h.session.send_with(t0, "order", options).unwrap();
+    h.session.start(t0).unwrap();
+    let conn = h.session.current_conn().unwrap();
+    h.session
+        .handle_input(t0, reconnect_core::Input::Opened { conn });
+    h.take_outputs();
 
     // The driver's timer fires late: the pace deadline (t0 + 1 s) and the expiry (t0 + 0.5 s)
     // are both due.
-    session.handle_timeout(t0 + Duration::from_secs(1));
-    let outputs = drain(&mut session);
+    h.session.handle_timeout(t0 + Duration::from_secs(1));
+    let outputs = h.take_outputs();
     assert!(outputs
         .iter()
         .any(|o| matches!(o, Output::Event(Event::Live { .. }))));

@@ -1,8 +1,11 @@
 //! Settings that cannot mislead: a refused configuration names its setting in a value a program
 //! can match on, and a heartbeat interval the adapter cannot honour is refused up front.
 
-use std::time::{Duration, Instant};
+mod common;
 
+use std::time::Duration;
+
+use common::rig::Rig;
 use reconnect_core::adapters::RawAdapter;
 use reconnect_core::{Action, Config, ConfigError, Output, Purpose, Session};
 
@@ -48,24 +51,25 @@ fn the_heartbeat_interval_alone_turns_the_json_rpc_heartbeat_on() {
     let config = Config::new(3)
         .ping_interval(None)
         .heartbeat_interval(Some(Duration::from_millis(1_300)));
-    let mut session = Session::new(config, JsonRpcAdapter::default()).expect("accepted");
-    let base = Instant::now();
-    let at = |ms: u64| base + Duration::from_millis(ms);
-    session.start(at(0)).unwrap();
-    let conn = std::iter::from_fn(|| session.poll_output())
+    let mut h = Rig::with_adapter(config, JsonRpcAdapter::default());
+    h.start();
+    let conn = h
+        .take_outputs()
+        .into_iter()
         .find_map(|o| match o {
             Output::Action(Action::Connect { conn, .. }) => Some(conn),
             _ => None,
         })
         .expect("a connect");
-    session.handle_input(at(10), Input::Opened { conn });
-    while session.poll_output().is_some() {}
+    h.now = h.at(10);
+    h.input(Input::Opened { conn });
+    h.take_outputs();
     // Nothing is due before 10 + 1300 ms.
-    session.handle_timeout(at(1_309));
-    let early: Vec<Output> = std::iter::from_fn(|| session.poll_output()).collect();
+    h.advance(Duration::from_millis(1_299));
+    let early = h.take_outputs();
     assert!(early.is_empty(), "{early:?}");
-    session.handle_timeout(at(1_310));
-    let due: Vec<Output> = std::iter::from_fn(|| session.poll_output()).collect();
+    h.advance(Duration::from_millis(1));
+    let due = h.take_outputs();
     let heartbeat = due.iter().find_map(|o| match o {
         Output::Action(Action::Send {
             frame,
@@ -84,23 +88,22 @@ fn the_heartbeat_interval_alone_turns_the_json_rpc_heartbeat_on() {
 fn first_delay(config: Config) -> Duration {
     use reconnect_core::{Event, Input, TransportError, TransportErrorKind};
 
-    let mut session = Session::new(config, RawAdapter::new()).unwrap();
-    let t0 = Instant::now();
-    session.start(t0).unwrap();
-    let conn = std::iter::from_fn(|| session.poll_output())
+    let mut h = Rig::with_adapter(config, RawAdapter::new());
+    h.start();
+    let conn = h
+        .take_outputs()
+        .into_iter()
         .find_map(|o| match o {
             Output::Action(Action::Connect { conn, .. }) => Some(conn),
             _ => None,
         })
         .expect("a connect");
-    session.handle_input(
-        t0,
-        Input::ConnectFailed {
-            conn,
-            error: TransportError::new(TransportErrorKind::Refused, "refused"),
-        },
-    );
-    std::iter::from_fn(|| session.poll_output())
+    h.input(Input::ConnectFailed {
+        conn,
+        error: TransportError::new(TransportErrorKind::Refused, "refused"),
+    });
+    h.take_outputs()
+        .into_iter()
         .find_map(|o| match o {
             Output::Event(Event::ReconnectScheduled { delay, .. }) => Some(delay.drawn),
             _ => None,

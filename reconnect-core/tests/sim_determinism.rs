@@ -1,15 +1,15 @@
 //! The same script and seeds give the same transcript, run after run, whatever the base
 //! instant; other seeds give other transcripts; secrets never reach the transcript.
 
-mod sim_support;
+mod common;
 
+use common::line_server::{line_sim, sim_config};
 use reconnect_core::sim::{millis, secs, AuthRejection, Fault, Network, Script, Transcript};
 use reconnect_core::{BackoffConfig, Jitter};
-use sim_support::{config, line_sim};
 
 /// A busy run: jittered backoff and latency, and one fault of each kind.
 fn run(seed: u64, network_seed: u64) -> (Transcript, String) {
-    let mut cfg = config(seed);
+    let mut cfg = sim_config(seed);
     cfg.backoff = BackoffConfig::default().jitter(Jitter::Full);
     let script = Script::new()
         .at(secs(20), Fault::Reset)

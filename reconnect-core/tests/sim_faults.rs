@@ -1,10 +1,11 @@
 //! Each scripted fault produces the reaction the session promises, observed through the
-//! simulator with the line protocol of `sim_support`.
+//! simulator with the line protocol of `common::line_adapter` and its server `common::line_server`.
 
-mod sim_support;
+mod common;
 
 use std::time::{Duration, Instant};
 
+use common::line_server::{line_sim, sim_config, times_of};
 use reconnect_core::adapters::RawAdapter;
 use reconnect_core::sim::{
     millis, secs, AuthRejection, Fault, LineKind, Script, ServerCtx, SimServer, Simulator,
@@ -13,7 +14,6 @@ use reconnect_core::{
     BackoffConfig, Classifier, Config, ConnId, CredentialPolicy, DelaySource, Disposition,
     EndCause, Event, Frame, Jitter, Session, State, StopReason, TimeoutKind, TransportErrorKind,
 };
-use sim_support::{config, line_sim, times_of};
 
 fn is_live(e: &Event) -> bool {
     matches!(e, Event::Live { .. })
@@ -24,7 +24,7 @@ fn is_connecting(e: &Event) -> bool {
 }
 
 fn first_disconnect(
-    sim: &Simulator<sim_support::LineAdapter, sim_support::LineServer>,
+    sim: &Simulator<common::line_adapter::LineAdapter, common::line_server::LineServer>,
 ) -> (Duration, EndCause) {
     sim.events()
         .iter()
@@ -45,7 +45,7 @@ fn transport_kind(cause: &EndCause) -> Option<&TransportErrorKind> {
 #[test]
 fn a_reset_reconnects_and_restores_every_topic() {
     let mut sim =
-        line_sim(config(1), &["a", "b", "c"]).script(Script::new().at(secs(30), Fault::Reset));
+        line_sim(sim_config(1), &["a", "b", "c"]).script(Script::new().at(secs(30), Fault::Reset));
     sim.start().unwrap();
     sim.run_until(secs(60));
 
@@ -74,7 +74,7 @@ fn a_reset_reconnects_and_restores_every_topic() {
 
 #[test]
 fn a_stall_is_detected_within_ping_interval_plus_pong_timeout() {
-    let cfg = config(2);
+    let cfg = sim_config(2);
     let bound = cfg.liveness.ping_interval.unwrap() + cfg.liveness.pong_timeout;
     let mut sim = line_sim(cfg, &["a"]).script(Script::new().at(secs(30), Fault::Stall));
     sim.start().unwrap();
@@ -94,7 +94,7 @@ fn a_stall_is_detected_within_ping_interval_plus_pong_timeout() {
 
 #[test]
 fn a_refusal_period_is_ridden_through_with_growing_backoff() {
-    let mut cfg = config(3);
+    let mut cfg = sim_config(3);
     cfg.backoff = BackoffConfig::default()
         .initial(secs(1))
         .max(secs(30))
@@ -145,7 +145,7 @@ fn a_refusal_period_is_ridden_through_with_growing_backoff() {
 
 #[test]
 fn a_blackhole_ends_with_the_connect_timeout() {
-    let cfg = config(4).connect_timeout(secs(4));
+    let cfg = sim_config(4).connect_timeout(secs(4));
     let script = Script::new()
         .at(secs(30), Fault::BlackholeFor(secs(10)))
         .at(secs(30), Fault::Reset);
@@ -183,7 +183,7 @@ fn retry_after_is_honoured() {
             },
         )
         .at(secs(30), Fault::Reset);
-    let mut sim = line_sim(config(5), &["a"]).script(script);
+    let mut sim = line_sim(sim_config(5), &["a"]).script(script);
     sim.start().unwrap();
     sim.run_until(secs(120));
 
@@ -223,7 +223,7 @@ fn retry_after_is_honoured() {
 #[test]
 fn a_server_close_reports_its_code_and_the_classifier_decides() {
     let script = Script::new().at(secs(30), Fault::close(4000, "maintenance"));
-    let mut sim = line_sim(config(6), &["a"]).script(script.clone());
+    let mut sim = line_sim(sim_config(6), &["a"]).script(script.clone());
     sim.start().unwrap();
     sim.run_until(secs(60));
     let (_, cause) = first_disconnect(&sim);
@@ -240,7 +240,7 @@ fn a_server_close_reports_its_code_and_the_classifier_decides() {
     let classifier = Classifier::default()
         .close_code(4000..=4999, Disposition::Fatal)
         .unwrap();
-    let mut sim = line_sim(config(6).classifier(classifier), &["a"]).script(script);
+    let mut sim = line_sim(sim_config(6).classifier(classifier), &["a"]).script(script);
     sim.start().unwrap();
     sim.run_until(secs(600));
     assert!(sim.session().is_stopped());
@@ -252,7 +252,7 @@ fn a_fatal_auth_rejection_stops_the_session_with_no_further_connect() {
     let script = Script::new()
         .at(secs(20), Fault::reject_auth(AuthRejection::Fatal))
         .at(secs(30), Fault::Reset);
-    let mut sim = line_sim(config(7), &["a"]).script(script);
+    let mut sim = line_sim(sim_config(7), &["a"]).script(script);
     sim.start().unwrap();
     sim.run_until(secs(3600));
 
@@ -280,7 +280,7 @@ fn a_transient_auth_rejection_backs_off_and_retries() {
     let script = Script::new()
         .at(secs(20), Fault::reject_auth(AuthRejection::Transient))
         .at(secs(30), Fault::Reset);
-    let mut sim = line_sim(config(8), &["a"]).script(script);
+    let mut sim = line_sim(sim_config(8), &["a"]).script(script);
     sim.start().unwrap();
     sim.run_until(secs(120));
 
@@ -301,7 +301,7 @@ fn a_refused_topic_is_reported_and_the_others_restored() {
     let script = Script::new()
         .at(secs(20), Fault::nack("b"))
         .at(secs(30), Fault::Reset);
-    let mut sim = line_sim(config(9), &["a", "b", "c"]).script(script);
+    let mut sim = line_sim(sim_config(9), &["a", "b", "c"]).script(script);
     sim.start().unwrap();
     sim.run_until(secs(60));
 
@@ -328,7 +328,7 @@ fn a_refused_topic_is_reported_and_the_others_restored() {
 #[test]
 fn a_skipped_sequence_is_reported_as_a_gap() {
     let script = Script::new().at(secs(10), Fault::skip_sequence("a", 2));
-    let mut sim = line_sim(config(10), &["a", "b"]).script(script);
+    let mut sim = line_sim(sim_config(10), &["a", "b"]).script(script);
     sim.start().unwrap();
     sim.run_until(secs(30));
 
@@ -353,7 +353,7 @@ fn a_skipped_sequence_is_reported_as_a_gap() {
 
 #[test]
 fn a_data_stall_is_caught_by_the_idle_timeout() {
-    let cfg = config(11).idle_timeout(Some(secs(3)));
+    let cfg = sim_config(11).idle_timeout(Some(secs(3)));
     let script = Script::new().at(secs(30), Fault::stop_data(secs(10)));
     let mut sim = line_sim(cfg, &["a"]).script(script);
     sim.start().unwrap();
@@ -368,7 +368,7 @@ fn a_data_stall_is_caught_by_the_idle_timeout() {
 #[test]
 fn a_server_restart_closes_with_1012_and_refuses_while_down() {
     let script = Script::new().at(secs(30), Fault::Restart { downtime: secs(15) });
-    let mut sim = line_sim(config(12), &["a"]).script(script);
+    let mut sim = line_sim(sim_config(12), &["a"]).script(script);
     sim.start().unwrap();
     sim.run_until(secs(120));
 
@@ -394,7 +394,7 @@ fn a_clean_close_sends_a_close_and_never_reconnects() {
     let script = Script::new()
         .at(secs(40), Fault::Reset)
         .at(secs(50), Fault::Restart { downtime: secs(5) });
-    let mut sim = line_sim(config(13), &["a"]).script(script);
+    let mut sim = line_sim(sim_config(13), &["a"]).script(script);
     sim.start().unwrap();
     sim.run_until(secs(30));
     sim.command("close", |s, now| s.close(now)).unwrap();
@@ -421,7 +421,7 @@ fn released_connections_are_gone_and_their_late_deliveries_are_stale() {
             duration: secs(20),
         },
     );
-    let mut sim = line_sim(config(14), &["a"]).script(script);
+    let mut sim = line_sim(sim_config(14), &["a"]).script(script);
     sim.start().unwrap();
     sim.run_until(secs(120));
 
@@ -441,7 +441,7 @@ fn released_connections_are_gone_and_their_late_deliveries_are_stale() {
 
 #[test]
 fn commands_run_at_a_virtual_time() {
-    let mut sim = line_sim(config(15), &["a"]).record_messages(true);
+    let mut sim = line_sim(sim_config(15), &["a"]).record_messages(true);
     sim.start().unwrap();
     sim.run_until(secs(10));
     sim.command("subscribe d", |s, now| s.subscribe(now, "d"))
@@ -470,7 +470,7 @@ fn commands_run_at_a_virtual_time() {
 fn requested_credentials_are_provided() {
     let mut policy = CredentialPolicy::default();
     policy.fetch_before_connect = true;
-    let sim = line_sim(config(16).credentials(policy), &["a"]);
+    let sim = line_sim(sim_config(16).credentials(policy), &["a"]);
     let mut sim = sim
         .credentials(reconnect_core::Credentials::new("fresh-secret"))
         .script(Script::new().at(secs(30), Fault::Reset));
@@ -502,7 +502,7 @@ fn a_server_fault_the_server_does_not_support_is_noted() {
 
 #[test]
 fn step_jumps_to_the_next_thing_and_ends_when_nothing_is_left() {
-    let mut sim = line_sim(config(17), &["a"]);
+    let mut sim = line_sim(sim_config(17), &["a"]);
     sim.start().unwrap();
     // The upgrade request reaches the server one latency after the connect, the 101 response
     // the client one round trip after it.

@@ -1,15 +1,15 @@
 //! Session policies seen through the simulator: recycling at max lifetime, the circuit
 //! breaker, a close that cannot finish, the outage limit, pause and resume.
 
-mod sim_support;
+mod common;
 
 use std::time::Duration;
 
+use common::line_server::{line_sim, sim_config, times_of};
 use reconnect_core::sim::{millis, secs, Fault, Script};
 use reconnect_core::{
     CircuitBreaker, CircuitState, DelaySource, EndCause, Event, State, StopReason,
 };
-use sim_support::{config, line_sim, times_of};
 
 fn is_connecting(e: &Event) -> bool {
     matches!(e, Event::Connecting { .. })
@@ -17,7 +17,7 @@ fn is_connecting(e: &Event) -> bool {
 
 #[test]
 fn a_connection_is_recycled_at_max_lifetime_without_counting_a_failure() {
-    let mut sim = line_sim(config(1).max_lifetime(Some(secs(60))), &["a"]);
+    let mut sim = line_sim(sim_config(1).max_lifetime(Some(secs(60))), &["a"]);
     sim.start().unwrap();
     sim.run_until(secs(130));
 
@@ -46,7 +46,7 @@ fn the_circuit_breaker_opens_probes_and_closes() {
     let script = Script::new()
         .at(secs(10), Fault::RefuseFor(secs(60)))
         .at(secs(10), Fault::Reset);
-    let mut sim = line_sim(config(2).circuit_breaker(Some(breaker)), &["a"]).script(script);
+    let mut sim = line_sim(sim_config(2).circuit_breaker(Some(breaker)), &["a"]).script(script);
     sim.start().unwrap();
     sim.run_until(secs(130));
 
@@ -75,7 +75,7 @@ fn the_circuit_breaker_opens_probes_and_closes() {
 
 #[test]
 fn a_close_on_a_stalled_connection_stops_unclean_after_the_close_timeout() {
-    let cfg = config(3);
+    let cfg = sim_config(3);
     let close_timeout = cfg.timeouts.close;
     let mut sim = line_sim(cfg, &["a"]).script(Script::new().at(secs(10), Fault::Stall));
     sim.start().unwrap();
@@ -97,7 +97,7 @@ fn an_outage_longer_than_max_outage_stops_the_session() {
     let script = Script::new()
         .at(secs(10), Fault::RefuseFor(secs(600)))
         .at(secs(10), Fault::Reset);
-    let mut sim = line_sim(config(4).max_outage(Some(secs(30))), &["a"]).script(script);
+    let mut sim = line_sim(sim_config(4).max_outage(Some(secs(30))), &["a"]).script(script);
     sim.start().unwrap();
     sim.run_until(secs(600));
 
@@ -118,7 +118,7 @@ fn an_outage_longer_than_max_outage_stops_the_session() {
 
 #[test]
 fn a_paused_session_waits_for_resume_and_reconnect_now_skips_the_wait() {
-    let mut sim = line_sim(config(5), &["a"]).script(Script::new().at(secs(10), Fault::Reset));
+    let mut sim = line_sim(sim_config(5), &["a"]).script(Script::new().at(secs(10), Fault::Reset));
     sim.start().unwrap();
     sim.run_until(secs(5));
     sim.command("pause", |s, now| s.pause(now)).unwrap();

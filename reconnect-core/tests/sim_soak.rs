@@ -1,13 +1,13 @@
 //! Hours of outages in a fraction of a second: twelve hours of virtual time with a fault every
 //! few minutes, and the session comes back from every one of them.
 
-mod sim_support;
+mod common;
 
 use std::collections::BTreeMap;
 
+use common::line_server::{line_sim, sim_config};
 use reconnect_core::sim::{secs, AuthRejection, Fault, Script};
 use reconnect_core::{Event, State};
-use sim_support::{config, line_sim};
 
 /// The faults that end the live connection, each a separate outage.
 fn outage(i: u64) -> Vec<Fault> {
@@ -40,7 +40,7 @@ fn twelve_hours_of_outages() {
             script.push(every * i as u32, fault);
         }
     }
-    let mut sim = line_sim(config(42).connect_timeout(secs(5)), &["a", "b", "c"])
+    let mut sim = line_sim(sim_config(42).connect_timeout(secs(5)), &["a", "b", "c"])
         .script(script)
         .record_messages(true);
     sim.server_mut().data_interval = secs(1);

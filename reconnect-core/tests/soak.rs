@@ -10,7 +10,7 @@
 //! show are no larger after the soak than after the first 1,000 cycles — and that the
 //! statistics add up to what the driver saw.
 
-mod support;
+mod common;
 
 use std::time::{Duration, Instant};
 
@@ -19,7 +19,7 @@ use reconnect_core::{
     Session, State, TransportError, TransportErrorKind,
 };
 
-use support::{LineAdapter, Request};
+use common::line_adapter::{self as line, LineAdapter, Request};
 
 /// The full soak: about 5 s of CPU in the test profile (opt-level 1).
 const CYCLES: u64 = 1_000_000;
@@ -49,6 +49,9 @@ struct Seen {
     pre_live_failures: u64,
 }
 
+/// The soak's own driver rather than the shared rig: a million cycles must not keep a readable
+/// line per output (the rig's log would grow without bound and dominate the run time), and the
+/// driver tallies each output as it comes instead.
 struct Soak {
     session: Session<LineAdapter>,
     now: Instant,
@@ -75,7 +78,7 @@ impl Soak {
         };
         let mut session = Session::new(config, adapter).expect("valid config");
         session.set_credentials(Credentials::new("key"));
-        let now = support::base();
+        let now = common::rig::base();
         for topic in TOPICS {
             session
                 .subscribe(now, topic)
@@ -100,7 +103,7 @@ impl Soak {
             match output {
                 Output::Action(Action::Connect { .. }) => self.seen.connects += 1,
                 Output::Action(Action::Send { frame, purpose, .. }) => match purpose {
-                    Purpose::Auth | Purpose::Subscribe => match support::parse_request(&frame) {
+                    Purpose::Auth | Purpose::Subscribe => match line::parse_request(&frame) {
                         Some(Request::Auth { id }) => self.auth = Some(id),
                         Some(Request::Subscribe { id, .. }) => self.subscribe = Some(id),
                         other => panic!("unexpected request {other:?}"),
@@ -206,9 +209,9 @@ impl Soak {
         let conn = self.conn();
         self.input(Input::Opened { conn });
         let auth = self.auth.take().expect("auth request");
-        self.frame(support::ack(auth));
+        self.frame(line::ack(auth));
         let subscribe = self.subscribe.take().expect("subscribe request");
-        self.frame(support::ack(subscribe));
+        self.frame(line::ack(subscribe));
         assert!(matches!(self.session.state(), State::Live { .. }));
     }
 
@@ -234,7 +237,7 @@ impl Soak {
             _ => {
                 self.input(Input::Opened { conn });
                 let auth = self.auth.take().expect("auth request");
-                self.frame(support::nack(auth, 503, None));
+                self.frame(line::nack(auth, 503, None));
             }
         }
         self.seen.pre_live_failures += 1;
@@ -262,8 +265,8 @@ impl Soak {
         }
         self.go_live();
         self.seq += 1;
-        self.frame(support::data(TOPICS[0], Some(self.seq)));
-        self.frame(support::data(TOPICS[1], Some(self.seq)));
+        self.frame(line::data(TOPICS[0], Some(self.seq)));
+        self.frame(line::data(TOPICS[1], Some(self.seq)));
         if i % 16 == 3 {
             self.session.send(self.now, "order").expect("live");
             self.seen.sends += 1;

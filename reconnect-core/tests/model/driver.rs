@@ -13,12 +13,13 @@ use reconnect_core::{
     TransportErrorKind, UnsubscribeStatus,
 };
 
+use crate::common::line_adapter::{self as line, Request};
+use crate::common::rig::base;
 use crate::model::observer::{msg_number, CallCtx, CallKind, Msg, Observer, SendCtx, Sub};
 use crate::model::steps::{
     Scenario, SendStep, Seq, ServerStep, Step, Target, TimeStep, TransportStep, TOPICS,
     UNKNOWN_TOPIC,
 };
-use crate::support::{self, Request};
 
 /// One concrete call on the session, as recorded for the replay.
 #[derive(Clone, Debug)]
@@ -97,7 +98,7 @@ pub struct Record {
 }
 
 /// Creates the session of a scenario.
-pub fn new_session(scenario: &Scenario) -> Session<support::LineAdapter> {
+pub fn new_session(scenario: &Scenario) -> Session<line::LineAdapter> {
     let mut session = Session::new(scenario.config.clone(), scenario.adapter.clone())
         .expect("the strategy only makes valid configurations");
     if scenario.credentials {
@@ -107,7 +108,7 @@ pub fn new_session(scenario: &Scenario) -> Session<support::LineAdapter> {
 }
 
 /// Performs one call on a session.
-pub fn exec(session: &mut Session<support::LineAdapter>, at: Instant, call: &Call) -> Ret {
+pub fn exec(session: &mut Session<line::LineAdapter>, at: Instant, call: &Call) -> Ret {
     match call {
         Call::Start => Ret::Command(session.start(at)),
         Call::Input(input) => {
@@ -135,13 +136,13 @@ pub fn exec(session: &mut Session<support::LineAdapter>, at: Instant, call: &Cal
 }
 
 /// Drains every output (rule 2 of the contract).
-pub fn drain(session: &mut Session<support::LineAdapter>) -> Vec<Output> {
+pub fn drain(session: &mut Session<line::LineAdapter>) -> Vec<Output> {
     std::iter::from_fn(|| session.poll_output()).collect()
 }
 
 /// Time since the base instant, for messages.
 fn t(at: Instant) -> Duration {
-    at.saturating_duration_since(support::base())
+    at.saturating_duration_since(base())
 }
 
 /// Stats with the time counters zeroed, for comparisons across calls that only move the clock.
@@ -155,7 +156,7 @@ fn timeless(stats: &Stats) -> Stats {
 /// Runs steps against one session and checks every invariant after each.
 pub struct Driver {
     scenario: Scenario,
-    session: Session<support::LineAdapter>,
+    session: Session<line::LineAdapter>,
     obs: Observer,
     /// The driver's clock; never goes back.
     clock: Instant,
@@ -177,8 +178,8 @@ impl Driver {
             scenario,
             session,
             obs,
-            clock: support::base(),
-            session_clock: support::base(),
+            clock: base(),
+            session_clock: base(),
             rewind: None,
             log: Vec::new(),
             next_msg: 0,
@@ -216,7 +217,7 @@ impl Driver {
             Some(d) => self
                 .clock
                 .checked_sub(d)
-                .map_or(support::base(), |at| at.max(support::base())),
+                .map_or(base(), |at| at.max(base())),
             None => self.clock,
         }
     }
@@ -406,7 +407,7 @@ impl Driver {
                 if matches!(r, Ok(SubscribeStatus::Sent)) {
                     let sent = outputs.iter().any(|o| match o {
                         Output::Action(Action::Send { frame, .. }) => matches!(
-                            support::parse_request(frame),
+                            line::parse_request(frame),
                             Some(Request::Subscribe { topics, .. })
                                 if topics.iter().any(|(t, _)| t == topic)
                         ),
@@ -623,7 +624,7 @@ impl Driver {
         if let Some(s) = seq {
             self.data_seq.insert(topic, s);
         }
-        support::data(topic, seq)
+        line::data(topic, seq)
     }
 
     /// The frame of a server step and the pending request it answers. `None` when the step
@@ -640,21 +641,21 @@ impl Driver {
         Some(match step {
             ServerStep::AckAuth => {
                 let id = answer(self, 0, is(|r| matches!(r, Request::Auth { .. })))?;
-                (support::ack(id), Some(id))
+                (line::ack(id), Some(id))
             }
             ServerStep::NackAuth { code, retry_ms } => {
                 let id = answer(self, 0, is(|r| matches!(r, Request::Auth { .. })))?;
                 let hint = self.hint(*retry_ms);
-                (support::nack(id, *code, hint), Some(id))
+                (line::nack(id, *code, hint), Some(id))
             }
             ServerStep::AckSetup(which) => {
                 let id = answer(self, *which, is(|r| matches!(r, Request::Setup { .. })))?;
-                (support::ack(id), Some(id))
+                (line::ack(id), Some(id))
             }
             ServerStep::NackSetup { which, retry_ms } => {
                 let id = answer(self, *which, is(|r| matches!(r, Request::Setup { .. })))?;
                 let hint = self.hint(*retry_ms);
-                (support::nack(id, 500, hint), Some(id))
+                (line::nack(id, 500, hint), Some(id))
             }
             ServerStep::AckSubscribe { which, reject } => {
                 let request = if current {
@@ -671,9 +672,9 @@ impl Driver {
                 let frame = match reject {
                     Some((i, code)) => {
                         let topic = &topics[usize::from(*i) % topics.len()].0;
-                        support::ack_rejecting(id, &[(topic.as_str(), *code)])
+                        line::ack_rejecting(id, &[(topic.as_str(), *code)])
                     }
-                    None => support::ack(id),
+                    None => line::ack(id),
                 };
                 (frame, Some(id))
             }
@@ -684,13 +685,13 @@ impl Driver {
             } => {
                 let id = answer(self, *which, is(|r| matches!(r, Request::Subscribe { .. })))?;
                 let retry = retry_ms.map(|ms| Duration::from_millis(u64::from(ms)));
-                (support::nack(id, *code, retry), Some(id))
+                (line::nack(id, *code, retry), Some(id))
             }
             ServerStep::AckAny(which) => {
                 let id = answer(self, *which, is(|r| r.id().is_some()))?;
-                (support::ack(id), Some(id))
+                (line::ack(id), Some(id))
             }
-            ServerStep::AckUnknown => (support::ack(u64::MAX / 2), None),
+            ServerStep::AckUnknown => (line::ack(u64::MAX / 2), None),
             ServerStep::Data { topic, seq } => {
                 let name = TOPICS
                     .get(usize::from(*topic))
@@ -698,11 +699,11 @@ impl Driver {
                     .unwrap_or(UNKNOWN_TOPIC);
                 (self.data_frame(name, *seq), None)
             }
-            ServerStep::ServerPing(token) => (support::server_ping(u64::from(*token)), None),
+            ServerStep::ServerPing(token) => (line::server_ping(u64::from(*token)), None),
             ServerStep::Beat => (Frame::from("beat"), None),
             ServerStep::Error { code, retry_ms } => {
                 let hint = self.hint(*retry_ms);
-                (support::server_error(*code, hint), None)
+                (line::server_error(*code, hint), None)
             }
             ServerStep::Garbage { binary: true } => (Frame::Binary(vec![0xff, 0, 7]), None),
             ServerStep::Garbage { binary: false } => (Frame::from("%% ack"), None),
@@ -757,7 +758,7 @@ impl Driver {
                 };
                 match first(self, pick).and_then(|r| r.id()) {
                     Some(id) => {
-                        let frame = support::ack(id);
+                        let frame = line::ack(id);
                         self.input(Input::Frame { conn, frame }, Some(id));
                     }
                     None => self.advance_to_deadline(Duration::ZERO),
@@ -772,7 +773,7 @@ impl Driver {
                 if renewal == Some(true) {
                     self.call(Call::ProvideCredentials, None);
                 } else if let Some(id) = first(self, |r| r.id().is_some()).and_then(|r| r.id()) {
-                    let frame = support::ack(id);
+                    let frame = line::ack(id);
                     self.input(Input::Frame { conn, frame }, Some(id));
                 } else if let Some(topic) = self
                     .obs

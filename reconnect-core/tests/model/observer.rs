@@ -14,7 +14,7 @@ use reconnect_core::{
     Event, FirstRetry, Frame, Jitter, Output, OverflowPolicy, Purpose, StopReason,
 };
 
-use crate::support::{parse_request, LineAdapter, Request};
+use crate::common::line_adapter::{parse_request, LineAdapter, Request};
 
 /// Where a topic stands on the current connection, as far as the outputs tell.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -367,7 +367,7 @@ pub struct Observer {
 
 /// Time since the base instant of the virtual clock, for readable messages.
 fn since_base(at: Instant) -> Duration {
-    at.saturating_duration_since(crate::support::base())
+    at.saturating_duration_since(crate::common::rig::base())
 }
 
 /// Reads the message number out of an application frame (`m<n>` then padding).

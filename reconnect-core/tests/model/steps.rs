@@ -15,7 +15,7 @@ use reconnect_core::{
     OverflowPolicy, TransportErrorKind,
 };
 
-use crate::support::{LineAdapter, AUTH_FATAL, AUTH_REFRESH, SUB_TRANSIENT_MIN};
+use crate::common::line_adapter::{LineAdapter, AUTH_FATAL, AUTH_REFRESH, SUB_TRANSIENT_MIN};
 
 /// The topics the model subscribes to. Few, so that subscribe, unsubscribe and re-subscribe of
 /// the same topic collide often.
@@ -389,6 +389,7 @@ fn adapter() -> impl Strategy<Value = LineAdapter> {
                     heartbeat,
                     reauth_on_renewal,
                     unsubscribe,
+                    ..LineAdapter::default()
                 }
             },
         )

@@ -1,15 +1,16 @@
-//! C6 and C7: authentication, credentials refresh and renewal, session setup.
+//! Authentication, credentials refresh and renewal, session setup.
 
-use crate::harness::{assert_unique_timer, config, ms, Harness, LineAdapter};
+use crate::common::line_adapter::LineAdapter;
+use crate::common::rig::{assert_unique_timer, config, ms, Rig};
 use reconnect_core::{Credentials, Event, Output, Purpose, State, TransportErrorKind};
 
 #[test]
 fn auth_goes_first_and_nothing_else_before_its_ack() {
     let adapter = LineAdapter {
-        setup_requests: 1,
+        setup_steps: 1,
         ..LineAdapter::new()
     };
-    let mut h = Harness::with_adapter(config(), adapter);
+    let mut h = Rig::with_adapter(config(), adapter);
     h.session.set_credentials(Credentials::new("k1"));
     h.session.subscribe(h.now, "a").unwrap();
     h.session.send(h.now, "order").unwrap();
@@ -37,7 +38,7 @@ fn auth_goes_first_and_nothing_else_before_its_ack() {
 
 #[test]
 fn replaced_credentials_are_used_on_the_next_attempt() {
-    let mut h = Harness::new(config());
+    let mut h = Rig::new(config());
     h.session.set_credentials(Credentials::new("old"));
     h.start();
     h.go_live();
@@ -54,16 +55,16 @@ fn replaced_credentials_are_used_on_the_next_attempt() {
 
 #[test]
 fn a_fatal_rejection_stops_with_no_further_attempt() {
-    let mut h = Harness::new(config());
+    let mut h = Rig::new(config());
     h.session.set_credentials(Credentials::new("bad"));
     h.start();
     h.open();
     h.skip();
-    h.recv("nack 1 1");
+    h.recv("nack 1 401");
     h.expect(&[
         "release #1",
-        "> disconnected #1: auth rejected: 1: code 1 => Fatal",
-        "> stopped: Fatal(AuthRejected(ServerError { code: Some(1), message: \"code 1\", retry_after: None }))",
+        "> disconnected #1: auth rejected: 401: code 401 => Fatal",
+        "> stopped: Fatal(AuthRejected(ServerError { code: Some(401), message: \"code 401\", retry_after: None }))",
     ]);
     assert_eq!(h.session.poll_timeout(), None);
     h.advance(ms(3_600_000));
@@ -72,23 +73,23 @@ fn a_fatal_rejection_stops_with_no_further_attempt() {
 
 #[test]
 fn a_transient_rejection_backs_off() {
-    let mut h = Harness::new(config());
+    let mut h = Rig::new(config());
     h.session.set_credentials(Credentials::new("k"));
     h.start();
     h.open();
     h.skip();
-    h.recv("nack 1 2");
+    h.recv("nack 1 503");
     let lines = h.take();
     assert_eq!(lines[2], "> reconnect attempt=2 in 100ms (Backoff)");
 }
 
 #[test]
 fn a_rejection_that_wants_fresh_credentials_asks_the_application_before_connecting() {
-    let mut h = Harness::new(config());
+    let mut h = Rig::new(config());
     h.session.set_credentials(Credentials::new("expired"));
     h.start();
     h.open();
-    h.recv("nack 1 3");
+    h.recv("nack 1 419");
     h.skip();
     h.fire_next();
     h.expect(&["refresh-credentials", "> CredentialsRequested"]);
@@ -108,7 +109,7 @@ fn fetch_before_every_connect_with_a_timeout() {
     // Not 2 s: that is the backoff cap.
     c.timeouts.credentials = ms(2_700);
     assert_unique_timer(&c, "timeouts.credentials");
-    let mut h = Harness::new(c);
+    let mut h = Rig::new(c);
     h.start();
     h.expect(&["refresh-credentials", "> CredentialsRequested"]);
     assert_eq!(h.fire_next(), ms(2_700));
@@ -141,10 +142,10 @@ fn periodic_renewal_while_live_reauthenticates_when_the_protocol_needs_it() {
     c.credentials.renewal_interval = Some(ms(30 * 60_000));
     assert_unique_timer(&c, "credentials.renewal_interval");
     let adapter = LineAdapter {
-        reauth: true,
+        reauth_on_renewal: true,
         ..LineAdapter::new()
     };
-    let mut h = Harness::with_adapter(c, adapter);
+    let mut h = Rig::with_adapter(c, adapter);
     h.session.set_credentials(Credentials::new("k1"));
     h.start();
     h.go_live();
@@ -173,12 +174,12 @@ fn periodic_renewal_while_live_reauthenticates_when_the_protocol_needs_it() {
 
 #[test]
 fn secrets_never_appear_in_debug_output_or_events() {
-    let mut h = Harness::new(config());
+    let mut h = Rig::new(config());
     h.session
         .set_credentials(Credentials::new("hunter2-secret"));
     h.start();
     h.open();
-    h.recv("nack 1 2");
+    h.recv("nack 1 503");
     let debug = format!("{:?} {:?}", h.outputs, h.session);
     assert!(!debug.contains("hunter2"), "{debug}");
     assert!(format!("{:?}", Credentials::new("hunter2")).contains("redacted"));
@@ -198,7 +199,7 @@ fn secrets_never_appear_in_debug_output_or_events() {
 /// Starts the next attempt if none is in flight, and checks that it connected rather than ask
 /// the application for credentials.
 #[track_caller]
-fn next_attempt_connects(h: &mut Harness) {
+fn next_attempt_connects(h: &mut Rig) {
     if h.session.current_conn().is_none() {
         h.fire_next();
     }
@@ -210,9 +211,9 @@ fn next_attempt_connects(h: &mut Harness) {
     );
 }
 
-/// Fails the auth of the transport in flight with `code` (3 wants fresh credentials, 2 is
+/// Fails the auth of the transport in flight with `code` (419 wants fresh credentials, 503 is
 /// transient), after opening it.
-fn reject_auth(h: &mut Harness, code: u32) {
+fn reject_auth(h: &mut Rig, code: u32) {
     h.open();
     let id = h.last_request("auth");
     h.recv(&format!("nack {id} {code}"));
@@ -220,10 +221,10 @@ fn reject_auth(h: &mut Harness, code: u32) {
 
 #[test]
 fn refreshed_credentials_are_not_asked_for_again_on_later_attempts() {
-    let mut h = Harness::new(config());
+    let mut h = Rig::new(config());
     h.session.set_credentials(Credentials::new("expired"));
     h.start();
-    reject_auth(&mut h, 3);
+    reject_auth(&mut h, 419);
     h.fire_next();
     assert_eq!(h.session.state(), State::AwaitingCredentials);
     // Nobody answers in time: the attempt fails, and the next one still needs fresh credentials.
@@ -242,7 +243,7 @@ fn refreshed_credentials_are_not_asked_for_again_on_later_attempts() {
     next_attempt_connects(&mut h);
     h.connect_failed(TransportErrorKind::Refused);
     next_attempt_connects(&mut h);
-    reject_auth(&mut h, 2);
+    reject_auth(&mut h, 503);
     next_attempt_connects(&mut h);
     h.go_live();
     h.advance(ms(5_000));
@@ -274,7 +275,7 @@ fn refreshed_credentials_are_not_asked_for_again_on_later_attempts() {
     // Another rejection that wants fresh credentials asks once more, and only once.
     h.fail(TransportErrorKind::Reset);
     h.fire_next();
-    reject_auth(&mut h, 3);
+    reject_auth(&mut h, 419);
     h.fire_next();
     assert_eq!(h.session.state(), State::AwaitingCredentials);
     h.session
@@ -296,7 +297,7 @@ fn refreshed_credentials_are_not_asked_for_again_on_later_attempts() {
 
 #[test]
 fn set_credentials_alone_does_not_make_later_attempts_ask() {
-    let mut h = Harness::new(config());
+    let mut h = Rig::new(config());
     h.start();
     h.go_live();
     h.session.set_credentials(Credentials::new("k2"));

@@ -1,9 +1,9 @@
-//! C2: exponential backoff with jitter, first retry, min_uptime.
+//! Exponential backoff with jitter, first retry, min_uptime.
 
-use crate::harness::{config, ms, Harness};
+use crate::common::rig::{config, ms, Rig};
 use reconnect_core::{seed_from_client_id, Config, Event, FirstRetry, Jitter, TransportErrorKind};
 
-fn delays(h: &Harness) -> Vec<u128> {
+fn delays(h: &Rig) -> Vec<u128> {
     h.events()
         .iter()
         .filter_map(|e| match e {
@@ -15,7 +15,7 @@ fn delays(h: &Harness) -> Vec<u128> {
 
 #[test]
 fn delays_grow_exponentially_to_the_cap() {
-    let mut h = Harness::new(config());
+    let mut h = Rig::new(config());
     h.start();
     for _ in 0..7 {
         h.connect_failed(TransportErrorKind::Refused);
@@ -51,7 +51,7 @@ fn documented_range(
     }
 }
 
-fn drawn_nanos(h: &Harness) -> Vec<u128> {
+fn drawn_nanos(h: &Rig) -> Vec<u128> {
     h.events()
         .iter()
         .filter_map(|e| match e {
@@ -69,7 +69,7 @@ fn jittered_delays_stay_within_bounds_and_spread_at_the_cap() {
         c.backoff.jitter = jitter;
         assert_eq!((c.backoff.initial, c.backoff.max), (ms(100), ms(2_000)));
         assert_eq!(c.backoff.factor, 2.0);
-        let mut h = Harness::new(c);
+        let mut h = Rig::new(c);
         h.start();
         let mut previous = None;
         for n in 1..=60u32 {
@@ -120,7 +120,7 @@ fn decorrelated_delays_grow_from_the_previous_one_toward_the_cap() {
         let mut c = config();
         c.seed = seed;
         c.backoff.jitter = Jitter::Decorrelated;
-        let mut h = Harness::new(c);
+        let mut h = Rig::new(c);
         h.start();
         for _ in 0..80 {
             h.connect_failed(TransportErrorKind::Refused);
@@ -160,7 +160,7 @@ fn different_seeds_spread_a_fleet() {
         let mut c = config();
         c.seed = seed;
         c.backoff.jitter = Jitter::Full;
-        let mut h = Harness::new(c);
+        let mut h = Rig::new(c);
         h.start();
         h.connect_failed(TransportErrorKind::Refused);
         delays(&h)[0]
@@ -177,7 +177,7 @@ fn different_seeds_spread_a_fleet() {
 
 #[test]
 fn a_connection_that_drops_before_min_uptime_counts_as_a_failure() {
-    let mut h = Harness::new(config());
+    let mut h = Rig::new(config());
     h.start();
     // Accept-then-close: the server opens and closes at once, again and again.
     for _ in 0..4 {
@@ -191,7 +191,7 @@ fn a_connection_that_drops_before_min_uptime_counts_as_a_failure() {
 
 #[test]
 fn a_stable_connection_resets_the_count_and_retries_first_per_policy() {
-    let mut h = Harness::new(config());
+    let mut h = Rig::new(config());
     h.start();
     for _ in 0..3 {
         h.connect_failed(TransportErrorKind::Refused);
@@ -216,7 +216,7 @@ fn jittered_first_retry_is_drawn_from_zero_to_initial() {
     let mut c = config();
     c.backoff.first_retry = FirstRetry::Jittered;
     c.backoff.initial = ms(1000);
-    let mut h = Harness::new(c);
+    let mut h = Rig::new(c);
     h.start();
     let mut seen = Vec::new();
     for _ in 0..20 {

@@ -1,9 +1,10 @@
-//! C11: what ended a connection decides what happens next.
+//! Classification: what ended a connection decides what happens next.
 
-use crate::harness::{config, Harness};
+use crate::common::line_adapter::LineAdapter;
+use crate::common::rig::{config, Rig};
 use reconnect_core::{Classifier, Disposition, State, StopReason, TransportErrorKind};
 
-fn stopped_fatally(h: &Harness) -> bool {
+fn stopped_fatally(h: &Rig) -> bool {
     matches!(h.session.state(), State::Stopped(StopReason::Fatal(_)))
 }
 
@@ -20,7 +21,7 @@ fn server_close_codes_follow_the_configured_table() {
         c.classifier = Classifier::default()
             .close_code(4000..=4499, Disposition::Fatal)
             .unwrap();
-        let mut h = Harness::new(c);
+        let mut h = Rig::new(c);
         h.start();
         h.go_live();
         h.server_close(code);
@@ -64,7 +65,7 @@ fn handshake_statuses_and_tls_errors() {
         (TransportErrorKind::Refused, false),
         (TransportErrorKind::Reset, false),
     ] {
-        let mut h = Harness::new(config());
+        let mut h = Rig::new(config());
         h.start();
         h.connect_failed(kind.clone());
         assert_eq!(stopped_fatally(&h), fatal, "{kind:?}");
@@ -77,57 +78,14 @@ fn handshake_statuses_and_tls_errors() {
 /// An adapter can override the table; here a close code means the credentials expired.
 #[test]
 fn the_adapter_overrides_the_table() {
-    use reconnect_core::{EndCause, Protocol};
-
-    struct Expiring(crate::harness::LineAdapter);
-    impl Protocol for Expiring {
-        fn auth_request(
-            &mut self,
-            id: reconnect_core::RequestId,
-            c: &reconnect_core::Credentials,
-        ) -> Option<reconnect_core::Frame> {
-            self.0.auth_request(id, c)
-        }
-        fn subscribe_request(
-            &mut self,
-            id: reconnect_core::RequestId,
-            t: &[reconnect_core::Resume],
-        ) -> reconnect_core::Frame {
-            self.0.subscribe_request(id, t)
-        }
-        fn classify(
-            &mut self,
-            f: &reconnect_core::Frame,
-            t: &dyn reconnect_core::TopicLookup,
-        ) -> reconnect_core::Inbound {
-            self.0.classify(f, t)
-        }
-        fn classify_end(&self, cause: &EndCause) -> Option<Disposition> {
-            matches!(
-                cause,
-                EndCause::ServerClosed {
-                    code: Some(4401),
-                    ..
-                }
-            )
-            .then_some(Disposition::RefreshCredentials)
-        }
-    }
-    let mut s =
-        reconnect_core::Session::new(config(), Expiring(crate::harness::LineAdapter::new()))
-            .unwrap();
-    let now = std::time::Instant::now();
-    s.start(now).unwrap();
-    let conn = s.current_conn().unwrap();
-    s.handle_input(now, reconnect_core::Input::Opened { conn });
-    s.handle_input(
-        now,
-        reconnect_core::Input::Closed {
-            conn,
-            code: Some(4401),
-            reason: "token expired".into(),
-        },
-    );
-    s.handle_timeout(s.poll_timeout().unwrap());
-    assert_eq!(s.state(), State::AwaitingCredentials);
+    let adapter = LineAdapter {
+        close_codes: vec![(4401, Disposition::RefreshCredentials)],
+        ..LineAdapter::new()
+    };
+    let mut h = Rig::with_adapter(config(), adapter);
+    h.start();
+    h.open();
+    h.server_close(4401);
+    h.fire_next();
+    assert_eq!(h.session.state(), State::AwaitingCredentials);
 }

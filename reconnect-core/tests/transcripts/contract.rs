@@ -1,11 +1,11 @@
-//! C1: the contract — one attempt in flight, stale inputs, determinism, the golden happy path.
+//! The contract: one attempt in flight, stale inputs, determinism, the golden happy path.
 
-use crate::harness::{config, ms, Harness};
+use crate::common::rig::{config, ms, Rig};
 use reconnect_core::{Credentials, Frame, Input, State, TransportError, TransportErrorKind};
 
 #[test]
 fn golden_path_from_start_to_live() {
-    let mut h = Harness::new(config());
+    let mut h = Rig::new(config());
     h.session.set_credentials(Credentials::new("s3cret"));
     h.session.subscribe(h.now, "a").unwrap();
     h.session.subscribe(h.now, "b").unwrap();
@@ -23,7 +23,7 @@ fn golden_path_from_start_to_live() {
 
 #[test]
 fn stale_inputs_change_nothing_and_are_counted() {
-    let mut h = Harness::new(config());
+    let mut h = Rig::new(config());
     h.start();
     let old = h.conn();
     h.connect_failed(TransportErrorKind::Refused);
@@ -58,7 +58,7 @@ fn stale_inputs_change_nothing_and_are_counted() {
 
 #[test]
 fn at_most_one_attempt_in_flight() {
-    let mut h = Harness::new(config());
+    let mut h = Rig::new(config());
     h.start();
     h.skip();
     // reconnect_now while connecting releases the attempt before starting another.
@@ -78,7 +78,7 @@ fn same_config_seed_and_inputs_give_the_same_outputs() {
     let run = || {
         let mut c = config();
         c.backoff.jitter = reconnect_core::Jitter::Decorrelated;
-        let mut h = Harness::new(c);
+        let mut h = Rig::new(c);
         h.session.subscribe(h.now, "a").unwrap();
         h.start();
         for _ in 0..20 {
@@ -98,7 +98,7 @@ fn same_config_seed_and_inputs_give_the_same_outputs() {
 
 #[test]
 fn outputs_of_a_new_transport_never_name_an_old_one() {
-    let mut h = Harness::new(config());
+    let mut h = Rig::new(config());
     h.session.subscribe(h.now, "a").unwrap();
     h.start();
     h.go_live();

@@ -1,9 +1,9 @@
-//! C12: start, close from every state, reconnect_now, pause and resume, max lifetime.
+//! Control: start, close from every state, reconnect_now, pause and resume, max lifetime.
 
-use crate::harness::{config, ms, Harness};
+use crate::common::rig::{config, ms, Rig};
 use reconnect_core::{CommandError, State, StopReason, TransportErrorKind};
 
-fn assert_never_reconnects(h: &mut Harness) {
+fn assert_never_reconnects(h: &mut Rig) {
     let connects = h.count("connect #");
     h.advance(ms(24 * 3_600_000));
     assert_eq!(h.count("connect #"), connects);
@@ -13,14 +13,14 @@ fn assert_never_reconnects(h: &mut Harness) {
 
 #[test]
 fn start_only_once() {
-    let mut h = Harness::new(config());
+    let mut h = Rig::new(config());
     h.start();
     assert_eq!(h.session.start(h.now), Err(CommandError::AlreadyStarted));
 }
 
 #[test]
 fn close_while_live_is_a_clean_handshake() {
-    let mut h = Harness::new(config());
+    let mut h = Rig::new(config());
     h.start();
     h.go_live();
     h.skip();
@@ -37,7 +37,7 @@ fn close_while_live_is_a_clean_handshake() {
 
 #[test]
 fn close_mid_backoff_mid_connect_and_before_start() {
-    let mut h = Harness::new(config());
+    let mut h = Rig::new(config());
     h.start();
     h.connect_failed(TransportErrorKind::Refused);
     h.skip();
@@ -45,14 +45,14 @@ fn close_mid_backoff_mid_connect_and_before_start() {
     h.expect(&["> stopped: Closed { clean: true }"]);
     assert_never_reconnects(&mut h);
 
-    let mut h = Harness::new(config());
+    let mut h = Rig::new(config());
     h.start();
     h.skip();
     h.session.close(h.now).unwrap();
     h.expect(&["release #1", "> stopped: Closed { clean: true }"]);
     assert_never_reconnects(&mut h);
 
-    let mut h = Harness::new(config());
+    let mut h = Rig::new(config());
     h.session.close(h.now).unwrap();
     h.expect(&["> stopped: Closed { clean: true }"]);
     assert_eq!(h.session.start(h.now), Err(CommandError::Stopped));
@@ -60,7 +60,7 @@ fn close_mid_backoff_mid_connect_and_before_start() {
 
 #[test]
 fn a_failure_during_the_close_handshake_still_stops() {
-    let mut h = Harness::new(config());
+    let mut h = Rig::new(config());
     h.start();
     h.go_live();
     h.session.close(h.now).unwrap();
@@ -74,7 +74,7 @@ fn a_failure_during_the_close_handshake_still_stops() {
 
 #[test]
 fn reconnect_now_skips_the_backoff() {
-    let mut h = Harness::new(config());
+    let mut h = Rig::new(config());
     h.start();
     for _ in 0..6 {
         h.connect_failed(TransportErrorKind::Refused);
@@ -89,7 +89,7 @@ fn reconnect_now_skips_the_backoff() {
 
 #[test]
 fn reconnect_now_while_live_replaces_the_connection_without_counting_a_failure() {
-    let mut h = Harness::new(config());
+    let mut h = Rig::new(config());
     h.session.subscribe(h.now, "a").unwrap();
     h.start();
     h.go_live();
@@ -107,7 +107,7 @@ fn reconnect_now_while_live_replaces_the_connection_without_counting_a_failure()
 
 #[test]
 fn pause_holds_automatic_reconnection_until_resume() {
-    let mut h = Harness::new(config());
+    let mut h = Rig::new(config());
     h.start();
     h.go_live();
     h.session.pause(h.now).unwrap();
@@ -126,7 +126,7 @@ fn pause_holds_automatic_reconnection_until_resume() {
 
 #[test]
 fn pause_during_backoff_cancels_the_timer() {
-    let mut h = Harness::new(config());
+    let mut h = Rig::new(config());
     h.start();
     h.connect_failed(TransportErrorKind::Refused);
     h.session.pause(h.now).unwrap();
@@ -138,7 +138,7 @@ fn pause_during_backoff_cancels_the_timer() {
 fn max_lifetime_recycles_with_a_full_restore() {
     let mut c = config();
     c.max_lifetime = Some(ms(24 * 3_600_000));
-    let mut h = Harness::new(c);
+    let mut h = Rig::new(c);
     h.session.subscribe(h.now, "a").unwrap();
     h.start();
     h.go_live();
@@ -165,7 +165,7 @@ fn max_lifetime_recycles_with_a_full_restore() {
 fn closing_during_an_outage_stops_as_closed_not_as_outage_too_long() {
     let mut c = config();
     c.limits.max_outage = Some(ms(1_000));
-    let mut h = Harness::new(c);
+    let mut h = Rig::new(c);
     h.session
         .set_credentials(reconnect_core::Credentials::new("k"));
     h.start();
@@ -185,7 +185,7 @@ fn closing_during_an_outage_stops_as_closed_not_as_outage_too_long() {
 fn data_during_the_close_handshake_never_leads_to_a_reconnect() {
     let mut c = config();
     c.liveness.idle_timeout = Some(ms(3_000));
-    let mut h = Harness::new(c);
+    let mut h = Rig::new(c);
     h.session.subscribe(h.now, "a").unwrap();
     h.start();
     h.go_live();

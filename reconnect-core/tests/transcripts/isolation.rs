@@ -1,17 +1,18 @@
 //! A subscribe batch refused as a whole: attribution, bisection, permanent against transient
 //! refusals, during a restore and while live; pacing, timeouts and unsubscribes meanwhile.
 
-use crate::harness::{config, ms, Harness, LineAdapter};
+use crate::common::line_adapter::LineAdapter;
+use crate::common::rig::{config, ms, Rig};
 use reconnect_core::{Command, Config, Refusal, SubscribeError, SubscriptionStatus};
 
 /// A session whose adapter batches up to `batch` topics, with `topics` wanted, connected and
 /// open (the restore's first frames sent), the log skipped.
-fn restoring(c: Config, batch: usize, topics: &[&str]) -> Harness {
+fn restoring(c: Config, batch: usize, topics: &[&str]) -> Rig {
     let adapter = LineAdapter {
-        batch,
+        max_batch: batch,
         ..LineAdapter::new()
     };
-    let mut h = Harness::with_adapter(c, adapter);
+    let mut h = Rig::with_adapter(c, adapter);
     for t in topics {
         h.session.subscribe(h.now, *t).unwrap();
     }
@@ -20,7 +21,7 @@ fn restoring(c: Config, batch: usize, topics: &[&str]) -> Harness {
     h
 }
 
-fn wanted(h: &Harness) -> Vec<(String, SubscriptionStatus)> {
+fn wanted(h: &Rig) -> Vec<(String, SubscriptionStatus)> {
     h.session
         .subscriptions()
         .map(|s| (s.topic.to_string(), s.status))
@@ -36,7 +37,7 @@ fn during_restore_a_named_culprit_alone_is_rejected_and_the_rest_asked_again() {
         "> connected #1",
         "send #1 sub 1 a,b,c,d",
     ]);
-    h.recv("nack 1 9 blame=c");
+    h.recv("nack 1 404 blame=c");
     h.expect(&["> rejected c for good", "send #1 sub 2 a,b,d"]);
     h.recv("ack 2");
     h.expect(&[
@@ -51,15 +52,15 @@ fn during_restore_a_named_culprit_alone_is_rejected_and_the_rest_asked_again() {
 fn during_restore_an_unattributed_permanent_refusal_is_bisected() {
     let mut h = restoring(config(), 10, &["a", "b", "c", "d", "e"]);
     h.skip();
-    h.recv("nack 1 9");
+    h.recv("nack 1 404");
     // Halves of ⌈5/2⌉ and ⌊5/2⌋, both on the same connection.
     h.expect(&["send #1 sub 2 a,b,c", "send #1 sub 3 d,e"]);
     h.recv("ack 3");
     h.expect(&["> subscribed d", "> subscribed e"]);
-    h.recv("nack 2 9");
+    h.recv("nack 2 404");
     h.expect(&["send #1 sub 4 a,b", "send #1 sub 5 c"]);
     // A single topic's refusal is its own.
-    h.recv("nack 5 9");
+    h.recv("nack 5 404");
     h.expect(&["> rejected c for good"]);
     h.recv("ack 4");
     h.expect(&[
@@ -79,7 +80,7 @@ fn an_unattributed_transient_refusal_is_not_bisected_but_retried_per_topic() {
     let mut h = restoring(c, 10, &["a", "b", "c"]);
     h.skip();
     // A rate limit with a hint: every topic waits the hint, none is split off or lost.
-    h.recv("nack 1 5 1000");
+    h.recv("nack 1 503 1000");
     h.expect(&[
         "> rejected a, retry in 1000ms",
         "> rejected b, retry in 1000ms",
@@ -101,7 +102,7 @@ fn a_named_culprit_of_a_transient_refusal_retries_alone() {
     c.restore.nack_retry_initial = ms(400);
     let mut h = restoring(c, 10, &["a", "b", "c"]);
     h.skip();
-    h.recv("nack 1 5 1000 blame=b");
+    h.recv("nack 1 503 1000 blame=b");
     h.expect(&["> rejected b, retry in 1000ms", "send #1 sub 2 a,c"]);
     h.recv("ack 2");
     h.expect(&[
@@ -120,7 +121,7 @@ fn while_live_a_refused_retry_batch_is_bisected_at_once() {
     c.backoff.min_uptime = ms(3_600_000);
     let mut h = restoring(c, 10, &["a", "b", "c", "d"]);
     h.skip();
-    h.recv("nack 1 5 1000");
+    h.recv("nack 1 503 1000");
     h.skip();
     h.fire_next();
     // Live: the retry went out as one batch.
@@ -129,9 +130,9 @@ fn while_live_a_refused_retry_batch_is_bisected_at_once() {
         reconnect_core::State::Live { .. }
     ));
     h.expect(&["send #1 sub 2 a,b,c,d"]);
-    h.recv("nack 2 9");
+    h.recv("nack 2 404");
     h.expect(&["send #1 sub 3 a,b", "send #1 sub 4 c,d"]);
-    h.recv("nack 4 9 blame=d");
+    h.recv("nack 4 404 blame=d");
     h.expect(&["> rejected d for good", "send #1 sub 5 c"]);
     h.recv("ack 3");
     h.recv("ack 5");
@@ -146,7 +147,7 @@ fn re_requests_keep_the_restore_pace_and_live_waits_for_them() {
     c.restore.frames_per_second = Some(10);
     let mut h = restoring(c, 2, &["a", "b", "c", "d"]);
     h.skip();
-    h.recv("nack 1 9");
+    h.recv("nack 1 404");
     // The pace timer (100 ms) is already running for c,d: nothing goes out now.
     h.expect(&[]);
     assert_eq!(h.fire_next(), ms(100));
@@ -159,7 +160,7 @@ fn re_requests_keep_the_restore_pace_and_live_waits_for_them() {
     assert_eq!(h.fire_next(), ms(100));
     h.expect(&["send #1 sub 4 c,d"]);
     h.recv("ack 4");
-    h.recv("nack 3 9");
+    h.recv("nack 3 404");
     h.expect(&[
         "> subscribed c",
         "> subscribed d",
@@ -175,7 +176,7 @@ fn a_refusal_after_the_last_frame_waits_a_full_pace_gap() {
     let mut h = restoring(c, 10, &["a", "b"]);
     h.skip();
     h.advance(ms(30));
-    h.recv("nack 1 9");
+    h.recv("nack 1 404");
     h.expect(&[]);
     assert_eq!(h.fire_next(), ms(250));
     h.expect(&["send #1 sub 2 a"]);
@@ -189,7 +190,7 @@ fn a_topic_unsubscribed_meanwhile_is_left_out_of_the_re_request() {
     c.restore.frames_per_second = Some(10);
     let mut h = restoring(c, 10, &["a", "b", "c", "d"]);
     h.skip();
-    h.recv("nack 1 9");
+    h.recv("nack 1 404");
     h.session.unsubscribe(h.now, "b").unwrap();
     h.session.unsubscribe(h.now, "c").unwrap();
     // c is wanted again: a new want, requested on its own, not as part of the refused batch.
@@ -225,7 +226,7 @@ fn each_re_request_has_its_own_subscribe_timeout() {
     let mut h = restoring(c, 10, &["a", "b"]);
     h.skip();
     h.advance(ms(1_000));
-    h.recv("nack 1 9");
+    h.recv("nack 1 404");
     h.expect(&["send #1 sub 2 a", "send #1 sub 3 b"]);
     h.recv("ack 2");
     h.skip();
@@ -240,7 +241,7 @@ fn each_re_request_has_its_own_subscribe_timeout() {
 
 #[test]
 fn an_empty_topic_is_refused_with_a_typed_error() {
-    let mut h = Harness::new(config());
+    let mut h = Rig::new(config());
     assert_eq!(
         h.session.subscribe(h.now, ""),
         Err(SubscribeError::EmptyTopic)

@@ -1,13 +1,13 @@
-//! C3: giving up, the circuit breaker, server pushback.
+//! Limits: giving up, the circuit breaker, server pushback.
 
-use crate::harness::{config, ms, Harness};
+use crate::common::rig::{config, ms, Rig};
 use reconnect_core::{CircuitBreaker, DelaySource, Event, State, StopReason, TransportErrorKind};
 
 #[test]
 fn gives_up_after_max_attempts() {
     let mut c = config();
     c.limits.max_attempts = Some(3);
-    let mut h = Harness::new(c);
+    let mut h = Rig::new(c);
     h.start();
     h.connect_failed(TransportErrorKind::Refused);
     h.fire_next();
@@ -31,7 +31,7 @@ fn gives_up_after_max_attempts() {
 fn gives_up_after_max_outage_even_mid_attempt() {
     let mut c = config();
     c.limits.max_outage = Some(ms(1_000));
-    let mut h = Harness::new(c);
+    let mut h = Rig::new(c);
     h.start();
     for _ in 0..4 {
         h.connect_failed(TransportErrorKind::Refused);
@@ -50,7 +50,7 @@ fn gives_up_after_max_outage_even_mid_attempt() {
 fn an_outage_limit_does_not_fire_while_live() {
     let mut c = config();
     c.limits.max_outage = Some(ms(1_000));
-    let mut h = Harness::new(c);
+    let mut h = Rig::new(c);
     h.start();
     h.go_live();
     h.advance(ms(10_000));
@@ -64,7 +64,7 @@ fn circuit_breaker_opens_probes_and_closes() {
         threshold: 3,
         cooldown: ms(60_000),
     });
-    let mut h = Harness::new(c);
+    let mut h = Rig::new(c);
     h.start();
     h.connect_failed(TransportErrorKind::Refused);
     h.fire_next();
@@ -101,7 +101,7 @@ fn circuit_breaker_opens_probes_and_closes() {
 fn retry_after_from_the_handshake_overrides_the_delay_up_to_the_ceiling() {
     let mut c = config();
     c.limits.retry_after_ceiling = ms(30_000);
-    let mut h = Harness::new(c);
+    let mut h = Rig::new(c);
     h.start();
     h.connect_failed(TransportErrorKind::Handshake {
         status: 429,
@@ -138,10 +138,10 @@ fn retry_after_from_the_handshake_overrides_the_delay_up_to_the_ceiling() {
 
 #[test]
 fn retry_after_from_the_adapter_is_kept_for_the_next_reconnect() {
-    let mut h = Harness::new(config());
+    let mut h = Rig::new(config());
     h.start();
     h.go_live();
-    h.recv("err 429 5000");
+    h.recv("error 429 5000");
     h.fail(TransportErrorKind::Reset);
     let Some(Event::ReconnectScheduled { delay, source, .. }) = h.events().pop() else {
         panic!()

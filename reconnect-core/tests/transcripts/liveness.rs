@@ -1,6 +1,7 @@
-//! C5: pings, pongs, heartbeats, the idle watchdog, late ticks.
+//! Liveness: pings, pongs, heartbeats, the idle watchdog, late ticks.
 
-use crate::harness::{assert_unique_timer, config, ms, Harness, LineAdapter};
+use crate::common::line_adapter::LineAdapter;
+use crate::common::rig::{assert_unique_timer, config, ms, Rig};
 use reconnect_core::{Frame, Input};
 
 fn pinging() -> reconnect_core::Config {
@@ -15,7 +16,7 @@ fn pinging() -> reconnect_core::Config {
 
 #[test]
 fn ping_after_silence_then_dead_without_any_inbound_frame() {
-    let mut h = Harness::new(pinging());
+    let mut h = Rig::new(pinging());
     h.start();
     h.go_live();
     h.skip();
@@ -31,7 +32,7 @@ fn ping_after_silence_then_dead_without_any_inbound_frame() {
 
 #[test]
 fn any_inbound_frame_answers_a_ping_and_pushes_the_next_one_back() {
-    let mut h = Harness::new(pinging());
+    let mut h = Rig::new(pinging());
     h.start();
     h.go_live();
     h.advance(ms(1_200));
@@ -50,7 +51,7 @@ fn any_inbound_frame_answers_a_ping_and_pushes_the_next_one_back() {
 
 #[test]
 fn a_late_input_runs_overdue_deadlines_first() {
-    let mut h = Harness::new(pinging());
+    let mut h = Rig::new(pinging());
     h.start();
     h.go_live();
     h.advance(ms(1_200)); // ping sent
@@ -82,7 +83,7 @@ fn application_heartbeats_need_their_answer() {
         heartbeat: true,
         ..LineAdapter::new()
     };
-    let mut h = Harness::with_adapter(c, adapter);
+    let mut h = Rig::with_adapter(c, adapter);
     h.start();
     h.go_live();
     h.skip();
@@ -102,12 +103,12 @@ fn application_heartbeats_need_their_answer() {
 
 #[test]
 fn server_heartbeat_requests_are_answered_at_once() {
-    let mut h = Harness::new(config());
+    let mut h = Rig::new(config());
     h.start();
     h.go_live();
     h.skip();
-    h.recv("hbreq");
-    h.expect(&["send #1 hbreply"]);
+    h.recv("ping 7");
+    h.expect(&["send #1 pong 7"]);
     h.recv("beat");
     h.expect(&[]);
 }
@@ -117,7 +118,7 @@ fn idle_watchdog_catches_a_silent_stream_only_with_active_subscriptions() {
     let mut c = config();
     c.liveness.idle_timeout = Some(ms(3_000));
     assert_unique_timer(&c, "liveness.idle_timeout");
-    let mut h = Harness::new(c);
+    let mut h = Rig::new(c);
     h.start();
     h.go_live();
     // No subscription: silence is fine.

@@ -1,7 +1,9 @@
 //! Transcript tests: for each capability, a scenario and the readable list of actions and events
 //! the session emits, in order.
 
-mod harness;
+// The shared adapter and rig of the core's tests, one directory up in the same tests folder.
+#[path = "../common/mod.rs"]
+mod common;
 
 mod auth;
 mod backoff;
@@ -10,6 +12,7 @@ mod contract;
 mod control;
 mod isolation;
 mod limits;
+mod line_protocol;
 mod liveness;
 mod observability;
 mod outbox;

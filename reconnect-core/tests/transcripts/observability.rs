@@ -1,11 +1,11 @@
-//! C13: state, stats and health.
+//! Observability: state, stats and health.
 
-use crate::harness::{config, ms, Harness};
+use crate::common::rig::{config, ms, Rig};
 use reconnect_core::{EndCause, State, TransportErrorKind};
 
 #[test]
 fn stats_count_what_happened() {
-    let mut h = Harness::new(config());
+    let mut h = Rig::new(config());
     h.session.subscribe(h.now, "a").unwrap();
     assert_eq!(h.session.state(), State::Idle);
     h.start();
@@ -47,7 +47,7 @@ fn stats_count_what_happened() {
 /// each of the 3 refusals); the last disconnect is the server's close, not a refusal.
 #[test]
 fn one_outage_with_three_failed_attempts_counts_as_a_user_expects() {
-    let mut h = Harness::new(config());
+    let mut h = Rig::new(config());
     h.start();
     h.go_live();
     h.advance(ms(6_000));
@@ -89,7 +89,7 @@ fn one_outage_with_three_failed_attempts_counts_as_a_user_expects() {
 
 #[test]
 fn health_reports_liveness_and_failures() {
-    let mut h = Harness::new(config());
+    let mut h = Rig::new(config());
     h.start();
     h.connect_failed(TransportErrorKind::Refused);
     let health = h.session.health();

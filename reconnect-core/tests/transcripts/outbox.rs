@@ -1,12 +1,12 @@
-//! C10: the outbox.
+//! The outbox: sends queued while not live, released in order once live.
 
-use crate::harness::{config, ms, Harness};
+use crate::common::rig::{config, ms, Rig};
 use reconnect_core::{
     DropReason, Event, Frame, OverflowPolicy, SendErrorKind, SendOptions, SendStatus,
     TransportErrorKind,
 };
 
-fn drops(h: &Harness) -> Vec<(String, DropReason)> {
+fn drops(h: &Rig) -> Vec<(String, DropReason)> {
     h.events()
         .into_iter()
         .filter_map(|e| match e {
@@ -20,7 +20,7 @@ fn drops(h: &Harness) -> Vec<(String, DropReason)> {
 
 #[test]
 fn queued_while_down_released_in_order_once_live_then_sent_at_once() {
-    let mut h = Harness::new(config());
+    let mut h = Rig::new(config());
     h.session.subscribe(h.now, "a").unwrap();
     assert_eq!(h.session.send(h.now, "1"), Ok(SendStatus::Queued));
     h.start();
@@ -45,7 +45,7 @@ fn queued_while_down_released_in_order_once_live_then_sent_at_once() {
 fn reject_hands_the_frame_back() {
     let mut c = config();
     c.outbox.max_messages = 1;
-    let mut h = Harness::new(c);
+    let mut h = Rig::new(c);
     h.session.send(h.now, "1").unwrap();
     let err = h.session.send(h.now, "2").unwrap_err();
     assert_eq!(err.kind, SendErrorKind::OutboxFull);
@@ -57,7 +57,7 @@ fn drop_oldest_and_drop_newest_report_each_drop() {
     let mut c = config();
     c.outbox.max_messages = 2;
     c.outbox.overflow = OverflowPolicy::DropOldest;
-    let mut h = Harness::new(c);
+    let mut h = Rig::new(c);
     for m in ["1", "2", "3"] {
         h.session.send(h.now, m).unwrap();
     }
@@ -67,7 +67,7 @@ fn drop_oldest_and_drop_newest_report_each_drop() {
     let mut c = config();
     c.outbox.max_messages = 2;
     c.outbox.overflow = OverflowPolicy::DropNewest;
-    let mut h = Harness::new(c);
+    let mut h = Rig::new(c);
     for m in ["1", "2", "3"] {
         h.session.send(h.now, m).unwrap();
     }
@@ -81,7 +81,7 @@ fn drop_oldest_and_drop_newest_report_each_drop() {
 
 #[test]
 fn expiry_and_coalescing() {
-    let mut h = Harness::new(config());
+    let mut h = Rig::new(config());
     let opts = SendOptions::default().expires_after(ms(1_000));
     h.session.send_with(h.now, "stale", opts).unwrap();
     h.session
@@ -107,7 +107,7 @@ fn expiry_and_coalescing() {
 
 #[test]
 fn closing_hands_back_what_is_still_queued() {
-    let mut h = Harness::new(config());
+    let mut h = Rig::new(config());
     h.start();
     h.session.send(h.now, "never sent").unwrap();
     h.connect_failed(TransportErrorKind::Refused);

@@ -2,92 +2,25 @@
 //! fraction of the lifetime capped by a margin, with the refresh grant or the current
 //! credentials, without disturbing the connection; refusals, timeouts and reconnects.
 //!
-//! The adapter is the harness's line protocol plus a grant: an auth answer
+//! The adapter is the shared line adapter with grants on: an auth answer
 //! `ack <id> ttl=<ms> [rt=<token>]` grants a lifetime (and a refresh token), and the refresh
 //! grant is the frame `refresh <id> <token>`. Auth frames are secrets, so the transcript shows
 //! only their first word and id.
 //!
 //! Time values used here and nowhere else: auth timeout 3.7 s, margin 6.1 s, floor 1.3 s.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use crate::harness::{config, format_output, ms, LineAdapter};
+use crate::common::line_adapter::LineAdapter;
+use crate::common::rig::{config, ms, Rig};
 use reconnect_core::{
-    Action, Config, Credentials, Disposition, Event, Frame, Grant, Inbound, Input, NackKind,
-    Output, Protocol, Purpose, RequestId, Resume, SendStatus, ServerError, Session, State,
-    TopicLookup, TransportError, TransportErrorKind,
+    Action, Config, Credentials, Event, Input, Output, Purpose, SendStatus, State,
+    TransportErrorKind,
 };
 
 const AUTH_TIMEOUT: Duration = Duration::from_millis(3_700);
 const MARGIN: Duration = Duration::from_millis(6_100);
 const FLOOR: Duration = Duration::from_millis(1_300);
-
-/// The line protocol with lifetimes and refresh tokens.
-struct GrantAdapter {
-    inner: LineAdapter,
-    /// What the last auth answer granted, until the session asks.
-    answered: Option<(RequestId, Grant)>,
-    /// How often the session asked.
-    asked: usize,
-}
-
-impl Protocol for GrantAdapter {
-    fn auth_request(&mut self, id: RequestId, credentials: &Credentials) -> Option<Frame> {
-        self.inner.auth_request(id, credentials)
-    }
-    fn refresh_request(&mut self, id: RequestId, refresh: &Credentials) -> Option<Frame> {
-        Some(Frame::Text(format!(
-            "refresh {} {}",
-            id.0,
-            refresh.expose()
-        )))
-    }
-    fn granted(&mut self, id: RequestId) -> Option<Grant> {
-        self.asked += 1;
-        match self.answered.take() {
-            Some((answered, grant)) if answered == id => Some(grant),
-            _ => None,
-        }
-    }
-    fn subscribe_request(&mut self, id: RequestId, topics: &[Resume]) -> Frame {
-        self.inner.subscribe_request(id, topics)
-    }
-    fn max_batch(&self) -> usize {
-        self.inner.max_batch()
-    }
-    fn classify(&mut self, frame: &Frame, topics: &dyn TopicLookup) -> Inbound {
-        let inbound = self.inner.classify(frame, topics);
-        if let (Inbound::Ack { id, .. }, Some(text)) = (&inbound, frame.as_text()) {
-            let word = |key: &str| text.split(' ').find_map(|w| w.strip_prefix(key));
-            if let Some(ttl) = word("ttl=").and_then(|ms| ms.parse().ok()) {
-                let mut grant = Grant::new(Duration::from_millis(ttl));
-                if let Some(token) = word("rt=") {
-                    grant = grant.with_refresh(Credentials::new(token));
-                }
-                self.answered = Some((*id, grant));
-            }
-        }
-        inbound
-    }
-    fn reauth_on_renewal(&self) -> bool {
-        true
-    }
-    fn auth_rejection(&self, error: &ServerError) -> Disposition {
-        self.inner.auth_rejection(error)
-    }
-    fn subscribe_rejection(&self, error: &ServerError) -> NackKind {
-        self.inner.subscribe_rejection(error)
-    }
-}
-
-/// A driver with a virtual clock, as the harness's, for the grant adapter.
-struct Rig {
-    session: Session<GrantAdapter>,
-    base: Instant,
-    now: Instant,
-    outputs: Vec<Output>,
-    taken: usize,
-}
 
 fn renewal_config() -> Config {
     let mut c = config();
@@ -97,129 +30,42 @@ fn renewal_config() -> Config {
     c
 }
 
-impl Rig {
-    fn new(config: Config) -> Self {
-        let adapter = GrantAdapter {
-            inner: LineAdapter::new(),
-            answered: None,
-            asked: 0,
-        };
-        let base = Instant::now();
-        let mut session = Session::new(config, adapter).expect("valid config");
-        session.set_credentials(Credentials::new("key"));
-        Rig {
-            session,
-            base,
-            now: base,
-            outputs: Vec::new(),
-            taken: 0,
-        }
-    }
+/// A rig over the line adapter with lifetimes and refresh tokens, re-sending renewed
+/// credentials on the live connection, with credentials set; auth frames show their first word
+/// and id.
+fn renewal_rig(config: Config) -> Rig {
+    let adapter = LineAdapter {
+        grants: true,
+        reauth_on_renewal: true,
+        ..LineAdapter::new()
+    };
+    let mut r = Rig::with_adapter(config, adapter);
+    r.auth_heads = true;
+    r.session.set_credentials(Credentials::new("key"));
+    r
+}
 
-    fn drain(&mut self) {
-        while let Some(o) = self.session.poll_output() {
-            self.outputs.push(o);
-        }
-    }
-
-    /// The lines since the last call. Auth frames show their first word and id only.
-    fn take(&mut self) -> Vec<String> {
-        self.drain();
-        let lines = self.outputs[self.taken..]
-            .iter()
-            .map(|o| match o {
-                Output::Action(Action::Send {
-                    conn,
-                    frame,
-                    purpose: Purpose::Auth,
-                }) => {
-                    let text = frame.as_text().unwrap_or_default();
-                    let head: Vec<&str> = text.split(' ').take(2).collect();
-                    format!("send {conn} {} <redacted>", head.join(" "))
-                }
-                other => format_output(other),
-            })
-            .collect();
-        self.taken = self.outputs.len();
-        lines
-    }
-
-    #[track_caller]
-    fn expect(&mut self, expected: &[&str]) {
-        let got = self.take();
-        assert_eq!(got, expected, "\n got: {got:#?}\nwant: {expected:#?}");
-    }
-
-    fn conn(&self) -> reconnect_core::ConnId {
-        self.session.current_conn().expect("a transport")
-    }
-
-    fn advance(&mut self, d: Duration) {
-        self.now += d;
-        self.session.handle_timeout(self.now);
-        self.drain();
-    }
-
-    /// Time since the rig's start.
-    fn elapsed(&self) -> Duration {
-        self.now - self.base
-    }
-
-    fn input(&mut self, input: Input) {
-        self.session.handle_input(self.now, input);
-        self.drain();
-    }
-
-    fn recv(&mut self, text: &str) {
-        let conn = self.conn();
-        self.input(Input::Frame {
-            conn,
-            frame: Frame::from(text),
-        });
-    }
-
-    fn reset(&mut self) {
-        let conn = self.conn();
-        self.input(Input::Failed {
-            conn,
-            error: TransportError::new(TransportErrorKind::Reset, "test"),
-        });
-    }
-
-    /// Raw texts of the frames sent so far (the test sees what the wire sees).
-    fn sent(&self) -> Vec<String> {
-        self.outputs
-            .iter()
-            .filter_map(|o| match o {
-                Output::Action(Action::Send { frame, .. }) => frame.as_text().map(str::to_owned),
-                _ => None,
-            })
-            .collect()
-    }
-
-    /// The request id of the last frame sent whose first word is `word`.
-    fn last_id(&mut self, word: &str) -> u64 {
-        self.drain();
-        self.sent()
-            .iter()
-            .rev()
-            .find_map(|t| {
-                let mut w = t.split(' ');
-                (w.next() == Some(word)).then(|| w.next().unwrap().parse().unwrap())
-            })
-            .unwrap_or_else(|| panic!("no {word} frame sent"))
-    }
-
+/// The steps of these tests on top of the rig.
+trait RenewalSteps {
     /// Starts (or takes the pending attempt), opens, answers auth with `grant` (e.g.
     /// `ttl=50000 rt=t1`), acks the restore; returns once live.
+    fn live_with(&mut self, grant: &str);
+    /// The id of the first subscribe request of the current connection not yet confirmed.
+    fn unanswered_sub(&mut self) -> Option<u64>;
+    /// Every `CredentialsRenewed` so far, as (expires_in, used_refresh_token).
+    fn renewed(&self) -> Vec<(Option<Duration>, bool)>;
+    /// Resets the transport in flight.
+    fn reset(&mut self);
+}
+
+impl RenewalSteps for Rig {
     fn live_with(&mut self, grant: &str) {
         if matches!(self.session.state(), State::Idle) {
             self.session.start(self.now).unwrap();
         }
         self.drain();
-        let conn = self.conn();
-        self.input(Input::Opened { conn });
-        let auth = self.last_id("auth");
+        self.open();
+        let auth = self.last_request("auth");
         self.recv(format!("ack {auth} {grant}").trim_end());
         while let Some(sub) = self.unanswered_sub() {
             self.recv(&format!("ack {sub}"));
@@ -267,11 +113,15 @@ impl Rig {
             })
             .collect()
     }
+
+    fn reset(&mut self) {
+        self.fail(TransportErrorKind::Reset);
+    }
 }
 
 #[test]
 fn renews_at_the_fraction_of_the_lifetime_on_the_same_connection() {
-    let mut r = Rig::new(renewal_config());
+    let mut r = renewal_rig(renewal_config());
     r.live_with("ttl=50000");
     r.take();
     // 0.8 × 50 s = 40 s comes before 50 s − 6.1 s = 43.9 s.
@@ -299,12 +149,12 @@ fn renews_at_the_fraction_of_the_lifetime_on_the_same_connection() {
     r.expect(&[]);
     r.advance(ms(1));
     r.expect(&["send #1 auth 3 <redacted>"]);
-    assert_eq!(r.sent().last().unwrap(), "auth 3 key");
+    assert_eq!(r.sent_texts().last().unwrap(), "auth 3 key");
 }
 
 #[test]
 fn the_margin_caps_the_renewal() {
-    let mut r = Rig::new(renewal_config());
+    let mut r = renewal_rig(renewal_config());
     r.live_with("ttl=20000");
     r.take();
     // 20 s − 6.1 s = 13.9 s comes before 0.8 × 20 s = 16 s.
@@ -322,12 +172,12 @@ fn the_margin_caps_the_renewal() {
 
 #[test]
 fn the_refresh_grant_uses_the_latest_token() {
-    let mut r = Rig::new(renewal_config());
+    let mut r = renewal_rig(renewal_config());
     r.live_with("ttl=50000 rt=tok-a");
     r.take();
     r.advance(ms(40_000));
     r.expect(&["> stable #1", "send #1 refresh 2 <redacted>"]);
-    assert_eq!(r.sent().last().unwrap(), "refresh 2 tok-a");
+    assert_eq!(r.sent_texts().last().unwrap(), "refresh 2 tok-a");
     r.recv("ack 2 ttl=30000 rt=tok-b");
     r.expect(&[
         "> CredentialsRenewed { conn: #1, expires_in: Some(30s), used_refresh_token: true }",
@@ -337,7 +187,7 @@ fn the_refresh_grant_uses_the_latest_token() {
     r.expect(&[]);
     r.advance(ms(1));
     r.expect(&["send #1 refresh 3 <redacted>"]);
-    assert_eq!(r.sent().last().unwrap(), "refresh 3 tok-b");
+    assert_eq!(r.sent_texts().last().unwrap(), "refresh 3 tok-b");
     // An answer without a token: the next renewal falls back to the current credentials.
     r.recv("ack 3 ttl=30000");
     r.advance(ms(23_900));
@@ -345,16 +195,16 @@ fn the_refresh_grant_uses_the_latest_token() {
         "> CredentialsRenewed { conn: #1, expires_in: Some(30s), used_refresh_token: true }",
         "send #1 auth 4 <redacted>",
     ]);
-    assert_eq!(r.sent().last().unwrap(), "auth 4 key");
+    assert_eq!(r.sent_texts().last().unwrap(), "auth 4 key");
 }
 
 #[test]
 fn without_a_refresh_token_the_current_credentials_renew() {
-    let mut r = Rig::new(renewal_config());
+    let mut r = renewal_rig(renewal_config());
     r.live_with("ttl=50000");
     r.session.set_credentials(Credentials::new("key-2"));
     r.advance(ms(40_000));
-    assert_eq!(r.sent().last().unwrap(), "auth 2 key-2");
+    assert_eq!(r.sent_texts().last().unwrap(), "auth 2 key-2");
     r.recv("ack 2 ttl=50000");
     assert_eq!(r.renewed(), [(Some(ms(50_000)), false)]);
 }
@@ -363,11 +213,11 @@ fn without_a_refresh_token_the_current_credentials_renew() {
 fn the_refresh_grant_can_be_turned_off() {
     let mut c = renewal_config();
     c.lifetime_renewal.use_refresh_token = false;
-    let mut r = Rig::new(c);
+    let mut r = renewal_rig(c);
     r.live_with("ttl=50000 rt=tok-a");
     r.advance(ms(40_000));
-    assert_eq!(r.sent().last().unwrap(), "auth 2 key");
-    assert!(!r.sent().iter().any(|t| t.starts_with("refresh")));
+    assert_eq!(r.sent_texts().last().unwrap(), "auth 2 key");
+    assert!(!r.sent_texts().iter().any(|t| t.starts_with("refresh")));
     r.recv("ack 2 ttl=50000 rt=tok-b");
     assert_eq!(r.renewed(), [(Some(ms(50_000)), false)]);
 }
@@ -376,68 +226,72 @@ fn the_refresh_grant_can_be_turned_off() {
 fn renewal_can_be_turned_off() {
     let mut c = renewal_config();
     c.lifetime_renewal.enabled = false;
-    let mut r = Rig::new(c);
+    let mut r = renewal_rig(c);
     r.live_with("ttl=50000 rt=tok-a");
     r.take();
     r.advance(ms(600_000));
     r.expect(&["> stable #1"]);
-    assert_eq!(r.session.protocol().asked, 1, "the grant is still taken");
+    assert_eq!(
+        r.session.protocol().grants_asked,
+        1,
+        "the grant is still taken"
+    );
 }
 
 #[test]
 fn a_permanent_refusal_stops_with_the_reason() {
-    let mut r = Rig::new(renewal_config());
+    let mut r = renewal_rig(renewal_config());
     r.live_with("ttl=50000");
     r.advance(ms(40_000));
     r.take();
-    r.recv("nack 2 1");
+    r.recv("nack 2 401");
     r.expect(&[
         "release #1",
-        "> disconnected #1: auth rejected: 1: code 1 => Fatal",
-        "> stopped: Fatal(AuthRejected(ServerError { code: Some(1), message: \"code 1\", retry_after: None }))",
+        "> disconnected #1: auth rejected: 401: code 401 => Fatal",
+        "> stopped: Fatal(AuthRejected(ServerError { code: Some(401), message: \"code 401\", retry_after: None }))",
     ]);
 }
 
 #[test]
 fn a_refused_refresh_token_falls_back_to_the_current_credentials_on_the_same_connection() {
-    let mut r = Rig::new(renewal_config());
+    let mut r = renewal_rig(renewal_config());
     r.live_with("ttl=50000 rt=tok-a");
     r.advance(ms(40_000));
-    assert_eq!(r.sent().last().unwrap(), "refresh 2 tok-a");
+    assert_eq!(r.sent_texts().last().unwrap(), "refresh 2 tok-a");
     r.take();
     // A revoked refresh token: even a refusal the adapter calls fatal is not the end while the
     // application's own credentials may still hold.
-    r.recv("nack 2 1");
+    r.recv("nack 2 401");
     r.expect(&["send #1 auth 3 <redacted>"]);
-    assert_eq!(r.sent().last().unwrap(), "auth 3 key");
+    assert_eq!(r.sent_texts().last().unwrap(), "auth 3 key");
     r.recv("ack 3 ttl=50000 rt=tok-b");
     assert_eq!(r.renewed(), [(Some(ms(50_000)), false)]);
     assert!(matches!(r.session.state(), State::Live { .. }));
     // The next renewal uses the fresh token again.
     r.advance(ms(40_000));
-    assert_eq!(r.sent().last().unwrap(), "refresh 4 tok-b");
+    assert_eq!(r.sent_texts().last().unwrap(), "refresh 4 tok-b");
     // When the credentials themselves are refused too, the refusal is classified as any auth's.
     r.take();
-    r.recv("nack 4 1");
+    r.recv("nack 4 401");
     r.expect(&["send #1 auth 5 <redacted>"]);
-    r.recv("nack 5 1");
+    r.recv("nack 5 401");
     r.expect(&[
         "release #1",
-        "> disconnected #1: auth rejected: 1: code 1 => Fatal",
-        "> stopped: Fatal(AuthRejected(ServerError { code: Some(1), message: \"code 1\", retry_after: None }))",
+        "> disconnected #1: auth rejected: 401: code 401 => Fatal",
+        "> stopped: Fatal(AuthRejected(ServerError { code: Some(401), message: \"code 401\", retry_after: None }))",
     ]);
 }
 
 #[test]
 fn a_transient_refusal_reconnects() {
-    let mut r = Rig::new(renewal_config());
+    let mut r = renewal_rig(renewal_config());
     r.live_with("ttl=50000");
     r.advance(ms(40_000));
     r.take();
-    r.recv("nack 2 7");
+    r.recv("nack 2 503");
     r.expect(&[
         "release #1",
-        "> disconnected #1: auth rejected: 7: code 7 => Retry",
+        "> disconnected #1: auth rejected: 503: code 503 => Retry",
         "> reconnect attempt=1 in 0ms (FirstRetry)",
         "> connecting #2 attempt=1",
         "connect #2 attempt=1",
@@ -451,7 +305,7 @@ fn a_transient_refusal_reconnects() {
 
 #[test]
 fn an_unanswered_renewal_is_an_auth_timeout() {
-    let mut r = Rig::new(renewal_config());
+    let mut r = renewal_rig(renewal_config());
     r.live_with("ttl=50000 rt=tok-a");
     r.take();
     r.advance(ms(40_000));
@@ -471,7 +325,7 @@ fn an_unanswered_renewal_is_an_auth_timeout() {
 
 #[test]
 fn a_disconnect_drops_the_schedule_and_the_next_auth_arms_its_own() {
-    let mut r = Rig::new(renewal_config());
+    let mut r = renewal_rig(renewal_config());
     r.live_with("ttl=50000 rt=tok-a");
     // Due at 40 s; the connection drops at 10 s.
     r.advance(ms(10_000));
@@ -484,17 +338,20 @@ fn a_disconnect_drops_the_schedule_and_the_next_auth_arms_its_own() {
     r.advance(ms(600_000));
     r.expect(&["> stable #2"]);
     assert_eq!(
-        r.sent().iter().filter(|t| t.starts_with("auth")).count(),
+        r.sent_texts()
+            .iter()
+            .filter(|t| t.starts_with("auth"))
+            .count(),
         2,
         "{:?}",
-        r.sent()
+        r.sent_texts()
     );
-    assert!(!r.sent().iter().any(|t| t.starts_with("refresh")));
+    assert!(!r.sent_texts().iter().any(|t| t.starts_with("refresh")));
 }
 
 #[test]
 fn a_new_connection_renews_on_its_own_schedule() {
-    let mut r = Rig::new(renewal_config());
+    let mut r = renewal_rig(renewal_config());
     r.live_with("ttl=50000 rt=tok-a");
     r.advance(ms(10_000));
     r.reset();
@@ -508,12 +365,12 @@ fn a_new_connection_renews_on_its_own_schedule() {
     r.expect(&[]);
     r.advance(ms(1));
     r.expect(&["send #2 refresh 3 <redacted>"]);
-    assert_eq!(r.sent().last().unwrap(), "refresh 3 tok-b");
+    assert_eq!(r.sent_texts().last().unwrap(), "refresh 3 tok-b");
 }
 
 #[test]
 fn subscriptions_and_sends_are_undisturbed() {
-    let mut r = Rig::new(renewal_config());
+    let mut r = renewal_rig(renewal_config());
     r.session.subscribe(r.now, "a").unwrap();
     r.session.subscribe(r.now, "b").unwrap();
     r.live_with("ttl=50000 rt=tok-a");
@@ -535,7 +392,7 @@ fn subscriptions_and_sends_are_undisturbed() {
         "> message b seq=1 \"data b 1\"",
     ]);
     let subs: Vec<_> = r
-        .sent()
+        .sent_texts()
         .into_iter()
         .filter(|t| t.starts_with("sub"))
         .collect();
@@ -549,7 +406,7 @@ fn subscriptions_and_sends_are_undisturbed() {
 
 #[test]
 fn a_zero_lifetime_arms_nothing() {
-    let mut r = Rig::new(renewal_config());
+    let mut r = renewal_rig(renewal_config());
     r.live_with("ttl=0 rt=tok-a");
     r.take();
     r.advance(ms(5_000));
@@ -561,7 +418,7 @@ fn a_zero_lifetime_arms_nothing() {
 
 #[test]
 fn a_lifetime_shorter_than_the_margin_renews_at_the_floor_not_in_a_loop() {
-    let mut r = Rig::new(renewal_config());
+    let mut r = renewal_rig(renewal_config());
     r.live_with("ttl=2000");
     r.take();
     // 2 s is shorter than the 6.1 s margin: renewed 1.3 s after each answer, never sooner.
@@ -573,7 +430,7 @@ fn a_lifetime_shorter_than_the_margin_renews_at_the_floor_not_in_a_loop() {
         let early = r.take();
         assert!(!early.iter().any(|l| l.contains("send")), "{early:?}");
         r.advance(ms(1));
-        let id = r.last_id("auth");
+        let id = r.last_request("auth");
         renewals.push((r.now - before, id));
         r.recv(&format!("ack {id} ttl=2000"));
     }
@@ -588,7 +445,7 @@ fn a_lifetime_shorter_than_the_margin_renews_at_the_floor_not_in_a_loop() {
 
 #[test]
 fn refresh_tokens_never_reach_debug_output_or_events() {
-    let mut r = Rig::new(renewal_config());
+    let mut r = renewal_rig(renewal_config());
     r.live_with("ttl=50000 rt=tok-SECRET-1");
     r.advance(ms(40_000));
     r.recv("ack 2 ttl=50000 rt=tok-SECRET-2");
@@ -608,7 +465,7 @@ fn refresh_tokens_never_reach_debug_output_or_events() {
 
 #[test]
 fn no_renewal_deadline_outlives_its_connection() {
-    let mut r = Rig::new(renewal_config());
+    let mut r = renewal_rig(renewal_config());
     r.live_with("ttl=50000 rt=tok-a");
     r.session.pause(r.now).unwrap();
     r.advance(ms(10_000));
@@ -617,12 +474,12 @@ fn no_renewal_deadline_outlives_its_connection() {
     assert_eq!(r.session.state(), State::Paused);
     assert_eq!(r.session.poll_timeout(), None);
     r.advance(ms(600_000));
-    assert!(!r.sent().iter().any(|t| t.starts_with("refresh")));
+    assert!(!r.sent_texts().iter().any(|t| t.starts_with("refresh")));
 }
 
 #[test]
 fn a_renewal_due_during_a_restore_goes_out_without_disturbing_it() {
-    let mut r = Rig::new(renewal_config());
+    let mut r = renewal_rig(renewal_config());
     r.session.subscribe(r.now, "a").unwrap();
     r.session.start(r.now).unwrap();
     let conn = r.conn();
@@ -647,7 +504,7 @@ fn a_renewal_due_during_a_restore_goes_out_without_disturbing_it() {
 fn an_application_renewal_replaces_the_schedule_with_its_answer() {
     let mut c = renewal_config();
     c.credentials.renewal_interval = Some(ms(17_000));
-    let mut r = Rig::new(c);
+    let mut r = renewal_rig(c);
     r.live_with("ttl=50000 rt=tok-a");
     r.take();
     // At 17 s the application is asked for credentials; they go out in a re-auth whose answer
@@ -667,12 +524,12 @@ fn an_application_renewal_replaces_the_schedule_with_its_answer() {
         "> Reauthenticated { conn: #1 }",
     ]);
     r.advance(ms(23_000)); // 40 s
-    assert!(!r.sent().iter().any(|t| t.starts_with("refresh")));
+    assert!(!r.sent_texts().iter().any(|t| t.starts_with("refresh")));
     r.advance(ms(56_999)); // 96.999 s
-    assert!(!r.sent().iter().any(|t| t.starts_with("refresh")));
+    assert!(!r.sent_texts().iter().any(|t| t.starts_with("refresh")));
     r.advance(ms(1));
     let refreshes: Vec<String> = r
-        .sent()
+        .sent_texts()
         .into_iter()
         .filter(|t| t.starts_with("refresh"))
         .collect();

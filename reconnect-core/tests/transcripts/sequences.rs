@@ -1,11 +1,11 @@
-//! C9: sequence tracking, gaps across reconnects, resume positions.
+//! Sequence tracking, gaps across reconnects, resume positions.
 
-use crate::harness::{config, Harness};
+use crate::common::rig::{config, Rig};
 use reconnect_core::{Event, TransportErrorKind};
 
 #[test]
 fn gaps_are_reported_also_across_reconnects_and_positions_are_offered_on_resubscribe() {
-    let mut h = Harness::new(config());
+    let mut h = Rig::new(config());
     h.session.subscribe(h.now, "a").unwrap();
     h.start();
     h.go_live();
@@ -34,7 +34,7 @@ fn gaps_are_reported_also_across_reconnects_and_positions_are_offered_on_resubsc
 
 #[test]
 fn a_regression_is_reported_and_tracking_restarts_from_it() {
-    let mut h = Harness::new(config());
+    let mut h = Rig::new(config());
     h.session.subscribe(h.now, "a").unwrap();
     h.start();
     h.go_live();
@@ -52,7 +52,7 @@ fn a_regression_is_reported_and_tracking_restarts_from_it() {
 
 #[test]
 fn data_for_unknown_topics_is_delivered_without_tracking() {
-    let mut h = Harness::new(config());
+    let mut h = Rig::new(config());
     h.start();
     h.go_live();
     h.skip();
@@ -62,7 +62,7 @@ fn data_for_unknown_topics_is_delivered_without_tracking() {
 
 #[test]
 fn a_gap_of_exactly_one_missing_number_is_reported_with_its_bounds() {
-    let mut h = Harness::new(config());
+    let mut h = Rig::new(config());
     h.session.subscribe(h.now, "a").unwrap();
     h.start();
     h.go_live();

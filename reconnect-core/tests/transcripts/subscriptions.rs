@@ -1,13 +1,14 @@
-//! C8: the subscription registry, acks and nacks, batched and paced restore.
+//! The subscription registry, acks and nacks, batched and paced restore.
 
-use crate::harness::{config, ms, Harness, LineAdapter};
+use crate::common::line_adapter::LineAdapter;
+use crate::common::rig::{config, ms, Rig};
 use reconnect_core::{
     SubscribeError, SubscribeStatus, SubscriptionStatus, TransportErrorKind, UnsubscribeStatus,
 };
 
 #[test]
 fn subscribing_while_down_records_and_unsubscribing_forgets() {
-    let mut h = Harness::new(config());
+    let mut h = Rig::new(config());
     let now = h.now;
     assert_eq!(h.session.subscribe(now, "a"), Ok(SubscribeStatus::Recorded));
     assert_eq!(h.session.subscribe(now, "b"), Ok(SubscribeStatus::Recorded));
@@ -42,7 +43,7 @@ fn subscribing_while_down_records_and_unsubscribing_forgets() {
 
 #[test]
 fn while_live_both_are_sent_at_once() {
-    let mut h = Harness::new(config());
+    let mut h = Rig::new(config());
     h.start();
     h.go_live();
     h.skip();
@@ -65,13 +66,13 @@ fn while_live_both_are_sent_at_once() {
 
 #[test]
 fn a_permanent_nack_reports_the_reason_and_drops_the_topic() {
-    let mut h = Harness::new(config());
+    let mut h = Rig::new(config());
     h.session.subscribe(h.now, "bad").unwrap();
     h.session.subscribe(h.now, "good").unwrap();
     h.start();
     h.open();
     h.skip();
-    h.recv("nack 1 9");
+    h.recv("nack 1 404");
     h.expect(&["> rejected bad for good"]);
     h.recv("ack 2");
     h.expect(&["> subscribed good", "> live #1 restored=1 outage=0ms"]);
@@ -90,7 +91,7 @@ fn a_transient_nack_is_retried_with_its_own_growing_backoff() {
     c.restore.nack_retry_max = ms(8_000);
     // Keep the stability timer out of the way of the retry timers this test jumps to.
     c.backoff.min_uptime = ms(3_600_000);
-    let mut h = Harness::new(c);
+    let mut h = Rig::new(c);
     h.session.subscribe(h.now, "busy").unwrap();
     h.start();
     h.open();
@@ -98,7 +99,7 @@ fn a_transient_nack_is_retried_with_its_own_growing_backoff() {
     let mut waits = Vec::new();
     for _ in 0..5 {
         let id = h.last_request("sub");
-        h.recv(&format!("nack {id} 5"));
+        h.recv(&format!("nack {id} 503"));
         let at = h.now;
         h.fire_next();
         waits.push(h.now - at);
@@ -119,10 +120,10 @@ fn a_transient_nack_is_retried_with_its_own_growing_backoff() {
 #[test]
 fn per_topic_rejection_inside_a_batch() {
     let adapter = LineAdapter {
-        batch: 10,
+        max_batch: 10,
         ..LineAdapter::new()
     };
-    let mut h = Harness::with_adapter(config(), adapter);
+    let mut h = Rig::with_adapter(config(), adapter);
     for t in ["a", "b", "c"] {
         h.session.subscribe(h.now, t).unwrap();
     }
@@ -130,7 +131,7 @@ fn per_topic_rejection_inside_a_batch() {
     h.skip();
     h.open();
     h.expect(&["> connected #1", "send #1 sub 1 a,b,c"]);
-    h.recv("ack 1 -b");
+    h.recv("ack 1 -b:503");
     h.expect(&[
         "> subscribed a",
         "> rejected b, retry in 694ms",
@@ -145,10 +146,10 @@ fn restore_is_batched_and_paced() {
     c.restore.batch_size = 100;
     c.restore.frames_per_second = Some(10);
     let adapter = LineAdapter {
-        batch: 1_000,
+        max_batch: 1_000,
         ..LineAdapter::new()
     };
-    let mut h = Harness::with_adapter(c, adapter);
+    let mut h = Rig::with_adapter(c, adapter);
     for i in 0..1_000 {
         h.session.subscribe(h.now, format!("t{i}")).unwrap();
     }
@@ -181,7 +182,7 @@ fn restore_is_batched_and_paced() {
 fn the_registry_is_bounded() {
     let mut c = config();
     c.restore.max_topics = 2;
-    let mut h = Harness::new(c);
+    let mut h = Rig::new(c);
     h.session.subscribe(h.now, "a").unwrap();
     h.session.subscribe(h.now, "b").unwrap();
     assert_eq!(
@@ -195,7 +196,7 @@ fn the_registry_is_bounded() {
 
 #[test]
 fn live_waits_for_every_restore_ack_and_protocols_without_acks_are_live_once_sent() {
-    let mut h = Harness::new(config());
+    let mut h = Rig::new(config());
     h.session.subscribe(h.now, "a").unwrap();
     h.session.subscribe(h.now, "b").unwrap();
     h.start();
@@ -212,10 +213,10 @@ fn live_waits_for_every_restore_ack_and_protocols_without_acks_are_live_once_sen
     ));
 
     let adapter = LineAdapter {
-        no_acks: true,
+        acks: false,
         ..LineAdapter::new()
     };
-    let mut h = Harness::with_adapter(config(), adapter);
+    let mut h = Rig::with_adapter(config(), adapter);
     h.session.subscribe(h.now, "a").unwrap();
     h.start();
     h.open();
@@ -233,7 +234,7 @@ fn live_waits_for_every_restore_ack_and_protocols_without_acks_are_live_once_sen
 fn unsubscribing_the_last_unsent_topic_of_a_paced_restore_goes_live_at_once() {
     let mut c = config();
     c.restore.frames_per_second = Some(1);
-    let mut h = Harness::new(c);
+    let mut h = Rig::new(c);
     h.session.subscribe(h.now, "a").unwrap();
     h.session.subscribe(h.now, "b").unwrap();
     h.start();

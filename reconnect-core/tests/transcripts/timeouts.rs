@@ -1,10 +1,11 @@
-//! C4: connect, auth, setup, subscribe and close timeouts.
+//! Timeouts of connect, auth, setup, subscribe and close.
 //!
 //! Each test gives the timeout under test a value no other timer of its config shares (checked
 //! by `assert_unique_timer`), so a deadline armed from the wrong setting fires at a time the
 //! transcript does not expect.
 
-use crate::harness::{assert_unique_timer, config, ms, Harness, LineAdapter};
+use crate::common::line_adapter::LineAdapter;
+use crate::common::rig::{assert_unique_timer, config, ms, Rig};
 use reconnect_core::{Credentials, State, StopReason};
 
 #[test]
@@ -12,7 +13,7 @@ fn connect_timeout_releases_the_attempt_and_backs_off() {
     let mut c = config();
     c.timeouts.connect = ms(6_100);
     assert_unique_timer(&c, "timeouts.connect");
-    let mut h = Harness::new(c);
+    let mut h = Rig::new(c);
     h.start();
     h.skip();
     assert_eq!(h.fire_next(), ms(6_100));
@@ -28,7 +29,7 @@ fn auth_timeout() {
     let mut c = config();
     c.timeouts.auth = ms(3_000);
     assert_unique_timer(&c, "timeouts.auth");
-    let mut h = Harness::new(c);
+    let mut h = Rig::new(c);
     h.session.set_credentials(Credentials::new("k"));
     h.start();
     h.open();
@@ -47,10 +48,10 @@ fn setup_timeout() {
     c.timeouts.setup = ms(2_300);
     assert_unique_timer(&c, "timeouts.setup");
     let adapter = LineAdapter {
-        setup_requests: 2,
+        setup_steps: 2,
         ..LineAdapter::new()
     };
-    let mut h = Harness::with_adapter(c, adapter);
+    let mut h = Rig::with_adapter(c, adapter);
     h.start();
     h.skip();
     h.open();
@@ -69,7 +70,7 @@ fn subscribe_timeout_counts_from_each_send() {
     c.timeouts.subscribe = ms(1_300);
     c.restore.frames_per_second = Some(2);
     assert_unique_timer(&c, "timeouts.subscribe");
-    let mut h = Harness::new(c);
+    let mut h = Rig::new(c);
     for t in ["a", "b", "c"] {
         h.session.subscribe(h.now, t).unwrap();
     }
@@ -97,7 +98,7 @@ fn close_timeout_stops_without_a_clean_close() {
     let mut c = config();
     c.timeouts.close = ms(3_700);
     assert_unique_timer(&c, "timeouts.close");
-    let mut h = Harness::new(c);
+    let mut h = Rig::new(c);
     h.start();
     h.go_live();
     h.skip();
@@ -116,9 +117,9 @@ fn close_timeout_stops_without_a_clean_close() {
 }
 
 #[test]
-fn the_harness_gives_every_timer_a_value_of_its_own() {
+fn the_test_config_gives_every_timer_a_value_of_its_own() {
     let c = config();
-    for (name, value) in crate::harness::timer_settings(&c) {
+    for (name, value) in crate::common::rig::timer_settings(&c) {
         if value.is_some() {
             assert_unique_timer(&c, name);
         }

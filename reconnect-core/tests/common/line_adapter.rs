@@ -1,17 +1,19 @@
-//! Test support shared by the integration tests: a line-based text protocol with acks
-//! ([`LineAdapter`]), parsers and builders for its frames, and a base instant for virtual clocks.
+//! The line protocol every core test speaks: its adapter ([`LineAdapter`]), a parser for what the
+//! session sends ([`parse_request`]) and builders for what a server answers ([`ack`], [`nack`],
+//! …).
 //!
 //! The protocol is deliberately tiny and readable, so that a failing test prints frames a person
-//! can follow. Every frame is one line of space-separated words.
+//! can follow. Every frame is one line of space-separated words; topic lists are joined by `,`.
 //!
 //! What the session sends (client → server):
 //!
 //! | frame | meaning |
 //! |---|---|
 //! | `auth <id> <secret>` | the auth request |
+//! | `refresh <id> <token>` | renewal with the server's refresh token (with [`LineAdapter::grants`]) |
 //! | `setup <id> <index>` | the `index`-th setup request |
-//! | `sub <id> <topic>[@<last_seq>] …` | subscribe (with the last sequence number seen) |
-//! | `unsub <id> <topic> …` | unsubscribe |
+//! | `sub <id> <topic>[@<last_seq>],…` | subscribe (with the last sequence number seen) |
+//! | `unsub <id> <topic>,…` | unsubscribe |
 //! | `hb <id>` | an application heartbeat, answered by `ack <id>` |
 //! | `pong <token>` | the answer to a server `ping <token>` |
 //!
@@ -19,29 +21,27 @@
 //!
 //! | frame | classified as |
 //! |---|---|
-//! | `ack <id>` | [`Inbound::Ack`] |
-//! | `ack <id> reject <topic>:<code> …` | [`Inbound::Ack`] with rejected topics |
-//! | `nack <id> <code> [<retry_after_ms>]` | [`Inbound::Nack`] |
-//! | `data <topic> [<seq>]` | [`Inbound::Data`] (topic only if registered) |
+//! | `ack <id> [-<topic>:<code>]… [ttl=<ms>] [rt=<token>]` | [`Inbound::Ack`], refusing the `-` topics; `ttl`/`rt` grant a lifetime and a refresh token (with [`LineAdapter::grants`]) |
+//! | `nack <id> <code> [<retry_after_ms>] [blame=<topic>,…]` | [`Inbound::Nack`]; `blame` names the topics a refused batch is about |
+//! | `data <topic> [<seq> [<payload>]]` | [`Inbound::Data`] (topic only if registered) |
 //! | `ping <token>` | [`Inbound::HeartbeatRequest`] answered by `pong <token>` |
 //! | `beat` | [`Inbound::Heartbeat`] |
 //! | `error <code> [<retry_after_ms>]` | [`Inbound::ServerError`] |
 //! | anything else | [`Inbound::Other`] |
 //!
-//! Error codes decide the adapter's policy: an auth `nack` with [`AUTH_FATAL`] is fatal, with
-//! [`AUTH_REFRESH`] asks for fresh credentials, and any other is retried (after its hint, when it
-//! has one); a subscription refused with a code of [`SUB_TRANSIENT_MIN`] or more is transient,
-//! below it permanent.
+//! Error codes decide the adapter's policy, as HTTP status codes would: an auth `nack` with
+//! [`AUTH_FATAL`] is fatal, with [`AUTH_REFRESH`] asks for fresh credentials, and any other is
+//! retried (after its hint, when it has one); a subscription refused with a code of
+//! [`SUB_TRANSIENT_MIN`] or more is transient, below it permanent. A server error's message is
+//! `code <code>`.
+//!
+//! Classifying a data frame allocates nothing (`tests/alloc.rs` measures that path).
 
-// Each test crate that includes this module uses a different part of it.
-#![allow(dead_code)]
-
-use std::sync::OnceLock;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use reconnect_core::{
-    Credentials, Disposition, Frame, Inbound, NackKind, Protocol, RequestId, Resume, ServerError,
-    Topic, TopicLookup, TopicRejection,
+    Credentials, Disposition, EndCause, Frame, Grant, Inbound, NackKind, Protocol, RequestId,
+    Resume, ServerError, Topic, TopicLookup, TopicRejection,
 };
 
 /// The auth `nack` code the adapter treats as fatal (bad API key).
@@ -52,16 +52,10 @@ pub const AUTH_REFRESH: i64 = 419;
 /// permanent (the topic leaves the registry).
 pub const SUB_TRANSIENT_MIN: i64 = 500;
 
-/// The one instant every virtual clock in a test process starts from. Tests may read the real
-/// clock once for this; everything after it is `base() + offset`.
-pub fn base() -> Instant {
-    static BASE: OnceLock<Instant> = OnceLock::new();
-    *BASE.get_or_init(Instant::now)
-}
-
-/// The line-based protocol adapter. Its features are switches, so one adapter covers protocols
-/// with and without auth, setup, acks, batching and application heartbeats.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// The line protocol's adapter. Its features are switches, so one adapter covers protocols with
+/// and without auth, setup, acks, batching, application heartbeats, unsubscribe, lifetimes and
+/// adapter-specific close codes.
+#[derive(Clone, Debug)]
 pub struct LineAdapter {
     /// Whether the server answers requests (`ack`/`nack`). Without acks, every request counts as
     /// acknowledged once sent.
@@ -78,10 +72,24 @@ pub struct LineAdapter {
     pub reauth_on_renewal: bool,
     /// Whether the protocol can unsubscribe.
     pub unsubscribe: bool,
+    /// Whether auth answers grant lifetimes (`ttl=<ms>`) and refresh tokens (`rt=<token>`), and
+    /// renewals with a refresh token are sent as `refresh <id> <token>`.
+    pub grants: bool,
+    /// Server close codes the adapter classifies itself ([`Protocol::classify_end`]), before the
+    /// configured classifier.
+    pub close_codes: Vec<(u16, Disposition)>,
+    /// The topics the last `nack` blamed, with its request id, until the session asks. (Public
+    /// only so that tests can build an adapter with `..LineAdapter::default()`.)
+    pub blamed: Option<(RequestId, Vec<String>)>,
+    /// What the last auth answer granted, until the session asks. (Public for the same reason.)
+    pub granted: Option<(RequestId, Grant)>,
+    /// How often the session asked what an auth answer granted.
+    pub grants_asked: usize,
 }
 
 impl Default for LineAdapter {
-    /// Acks, auth, no setup, one topic per frame, no heartbeat, unsubscribe supported.
+    /// Acks, auth, no setup, one topic per frame, no heartbeat, unsubscribe supported, no
+    /// lifetimes, no close codes of its own.
     fn default() -> Self {
         LineAdapter {
             acks: true,
@@ -91,8 +99,27 @@ impl Default for LineAdapter {
             heartbeat: false,
             reauth_on_renewal: false,
             unsubscribe: true,
+            grants: false,
+            close_codes: Vec::new(),
+            blamed: None,
+            granted: None,
+            grants_asked: 0,
         }
     }
+}
+
+impl LineAdapter {
+    /// The default adapter (see [`Default`]).
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
+/// A server error with `code`, the message `code <code>` and an optional hint.
+pub fn refusal(code: i64, retry_after: Option<Duration>) -> ServerError {
+    let mut e = ServerError::new(Some(code), format!("code {code}"));
+    e.retry_after = retry_after;
+    e
 }
 
 impl Protocol for LineAdapter {
@@ -101,14 +128,27 @@ impl Protocol for LineAdapter {
             .then(|| Frame::Text(format!("auth {} {}", id.0, credentials.expose())))
     }
 
+    fn refresh_request(&mut self, id: RequestId, refresh: &Credentials) -> Option<Frame> {
+        self.grants
+            .then(|| Frame::Text(format!("refresh {} {}", id.0, refresh.expose())))
+    }
+
+    fn granted(&mut self, id: RequestId) -> Option<Grant> {
+        self.grants_asked += 1;
+        match self.granted.take() {
+            Some((answered, grant)) if answered == id => Some(grant),
+            _ => None,
+        }
+    }
+
     fn setup_request(&mut self, index: usize, id: RequestId) -> Option<Frame> {
         (index < self.setup_steps).then(|| Frame::Text(format!("setup {} {index}", id.0)))
     }
 
     fn subscribe_request(&mut self, id: RequestId, topics: &[Resume]) -> Frame {
         let mut line = format!("sub {}", id.0);
-        for r in topics {
-            line.push(' ');
+        for (i, r) in topics.iter().enumerate() {
+            line.push(if i == 0 { ' ' } else { ',' });
             line.push_str(r.topic.as_str());
             if let Some(seq) = r.last_seq {
                 line.push_str(&format!("@{seq}"));
@@ -122,8 +162,8 @@ impl Protocol for LineAdapter {
             return None;
         }
         let mut line = format!("unsub {}", id.0);
-        for t in topics {
-            line.push(' ');
+        for (i, t) in topics.iter().enumerate() {
+            line.push(if i == 0 { ' ' } else { ',' });
             line.push_str(t.as_str());
         }
         Some(Frame::Text(line))
@@ -156,33 +196,64 @@ impl Protocol for LineAdapter {
         let mut words = text.split(' ');
         match (words.next(), words.next()) {
             (Some("ack"), Some(id)) => {
-                let Ok(id) = id.parse() else {
+                let Ok(id) = id.parse().map(RequestId) else {
                     return Inbound::Other;
                 };
                 let mut rejected = Vec::new();
-                if words.next() == Some("reject") {
-                    for item in words {
-                        let Some((topic, code)) = item.split_once(':') else {
+                let (mut ttl, mut refresh) = (None, None);
+                for word in words {
+                    if let Some(item) = word.strip_prefix('-') {
+                        let Some((topic, Ok(code))) =
+                            item.split_once(':').map(|(t, c)| (t, c.parse()))
+                        else {
                             return Inbound::Other;
                         };
                         rejected.push(TopicRejection {
                             topic: topic.to_owned(),
-                            error: ServerError::new(code.parse().ok(), "rejected"),
+                            error: refusal(code, None),
                         });
+                    } else if let Some(ms) = word.strip_prefix("ttl=") {
+                        let Ok(ms) = ms.parse() else {
+                            return Inbound::Other;
+                        };
+                        ttl = Some(Duration::from_millis(ms));
+                    } else if let Some(token) = word.strip_prefix("rt=") {
+                        refresh = Some(token);
                     }
                 }
-                Inbound::Ack {
-                    id: RequestId(id),
-                    rejected,
+                if let (true, Some(ttl)) = (self.grants, ttl) {
+                    let mut grant = Grant::new(ttl);
+                    if let Some(token) = refresh {
+                        grant = grant.with_refresh(Credentials::new(token));
+                    }
+                    self.granted = Some((id, grant));
+                }
+                Inbound::Ack { id, rejected }
+            }
+            (Some("nack"), Some(id)) => {
+                let Ok(id) = id.parse().map(RequestId) else {
+                    return Inbound::Other;
+                };
+                let Some(Ok(code)) = words.next().map(str::parse) else {
+                    return Inbound::Other;
+                };
+                let (mut retry_after, mut blamed) = (None, None);
+                for word in words {
+                    if let Some(names) = word.strip_prefix("blame=") {
+                        blamed = Some(names.split(',').map(str::to_owned).collect());
+                    } else {
+                        let Ok(ms) = word.parse() else {
+                            return Inbound::Other;
+                        };
+                        retry_after = Some(Duration::from_millis(ms));
+                    }
+                }
+                self.blamed = blamed.map(|names| (id, names));
+                Inbound::Nack {
+                    id,
+                    error: refusal(code, retry_after),
                 }
             }
-            (Some("nack"), Some(id)) => match (id.parse(), parse_error(words)) {
-                (Ok(id), Some(error)) => Inbound::Nack {
-                    id: RequestId(id),
-                    error,
-                },
-                _ => Inbound::Other,
-            },
             (Some("data"), Some(topic)) => {
                 let seq = match words.next() {
                     None => None,
@@ -201,8 +272,15 @@ impl Protocol for LineAdapter {
             },
             (Some("beat"), None) => Inbound::Heartbeat,
             (Some("error"), Some(code)) => {
-                let words = std::iter::once(code).chain(words);
-                parse_error(words).map_or(Inbound::Other, Inbound::ServerError)
+                let Ok(code) = code.parse() else {
+                    return Inbound::Other;
+                };
+                let retry_after = match words.next().map(str::parse) {
+                    None => None,
+                    Some(Ok(ms)) => Some(Duration::from_millis(ms)),
+                    Some(Err(_)) => return Inbound::Other,
+                };
+                Inbound::ServerError(refusal(code, retry_after))
             }
             _ => Inbound::Other,
         }
@@ -225,20 +303,35 @@ impl Protocol for LineAdapter {
             NackKind::Permanent
         }
     }
-}
 
-/// `<code> [<retry_after_ms>]`, the tail of `nack` and `error` frames.
-fn parse_error<'a>(mut words: impl Iterator<Item = &'a str>) -> Option<ServerError> {
-    let code = words.next()?.parse().ok()?;
-    let retry_after = match words.next() {
-        None => None,
-        Some(ms) => Some(Duration::from_millis(ms.parse().ok()?)),
-    };
-    Some(ServerError {
-        code: Some(code),
-        message: "refused".to_owned(),
-        retry_after,
-    })
+    fn classify_end(&self, cause: &EndCause) -> Option<Disposition> {
+        let EndCause::ServerClosed {
+            code: Some(code), ..
+        } = cause
+        else {
+            return None;
+        };
+        self.close_codes
+            .iter()
+            .find(|(c, _)| c == code)
+            .map(|(_, d)| *d)
+    }
+
+    fn blamed_topics(
+        &mut self,
+        id: RequestId,
+        _error: &ServerError,
+        topics: &[Topic],
+    ) -> Option<Vec<Topic>> {
+        let (_, names) = self.blamed.take().filter(|(nacked, _)| *nacked == id)?;
+        Some(
+            topics
+                .iter()
+                .filter(|t| names.iter().any(|n| n == t.as_str()))
+                .cloned()
+                .collect(),
+        )
+    }
 }
 
 /// A request the session sent, decoded from its frame.
@@ -249,6 +342,11 @@ pub enum Request {
         /// The request id.
         id: u64,
     },
+    /// `refresh <id> <token>`.
+    Refresh {
+        /// The request id.
+        id: u64,
+    },
     /// `setup <id> <index>`.
     Setup {
         /// The request id.
@@ -256,14 +354,14 @@ pub enum Request {
         /// Which setup step.
         index: usize,
     },
-    /// `sub <id> <topic>[@<seq>] …`.
+    /// `sub <id> <topic>[@<seq>],…`.
     Subscribe {
         /// The request id.
         id: u64,
         /// The topics with their resume points.
         topics: Vec<(String, Option<u64>)>,
     },
-    /// `unsub <id> <topic> …`.
+    /// `unsub <id> <topic>,…`.
     Unsubscribe {
         /// The request id.
         id: u64,
@@ -287,6 +385,7 @@ impl Request {
     pub fn id(&self) -> Option<u64> {
         match self {
             Request::Auth { id }
+            | Request::Refresh { id }
             | Request::Setup { id, .. }
             | Request::Subscribe { id, .. }
             | Request::Unsubscribe { id, .. }
@@ -309,24 +408,32 @@ pub fn parse_request(frame: &Frame) -> Option<Request> {
         });
     }
     let id = arg.parse().ok()?;
+    let list = |words: &mut std::str::Split<'_, char>| -> Vec<String> {
+        words
+            .next()
+            .map(|l| l.split(',').map(str::to_owned).collect())
+            .unwrap_or_default()
+    };
     Some(match verb {
         "auth" => Request::Auth { id },
+        "refresh" => Request::Refresh { id },
         "setup" => Request::Setup {
             id,
             index: words.next()?.parse().ok()?,
         },
         "sub" => Request::Subscribe {
             id,
-            topics: words
+            topics: list(&mut words)
+                .into_iter()
                 .map(|w| match w.split_once('@') {
                     Some((t, seq)) => (t.to_owned(), seq.parse().ok()),
-                    None => (w.to_owned(), None),
+                    None => (w, None),
                 })
                 .collect(),
         },
         "unsub" => Request::Unsubscribe {
             id,
-            topics: words.map(str::to_owned).collect(),
+            topics: list(&mut words),
         },
         "hb" => Request::Heartbeat { id },
         _ => return None,
@@ -338,11 +445,11 @@ pub fn ack(id: u64) -> Frame {
     Frame::Text(format!("ack {id}"))
 }
 
-/// `ack <id> reject <topic>:<code> …`: a positive answer that refuses some topics.
+/// `ack <id> -<topic>:<code> …`: a positive answer that refuses some topics.
 pub fn ack_rejecting(id: u64, rejected: &[(&str, i64)]) -> Frame {
-    let mut line = format!("ack {id} reject");
+    let mut line = format!("ack {id}");
     for (topic, code) in rejected {
-        line.push_str(&format!(" {topic}:{code}"));
+        line.push_str(&format!(" -{topic}:{code}"));
     }
     Frame::Text(line)
 }
@@ -374,77 +481,4 @@ pub fn server_error(code: i64, retry_after: Option<Duration>) -> Frame {
 /// `ping <token>`: a server heartbeat request.
 pub fn server_ping(token: u64) -> Frame {
     Frame::Text(format!("ping {token}"))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    struct NoTopics;
-    impl TopicLookup for NoTopics {
-        fn find(&self, _name: &str) -> Option<Topic> {
-            None
-        }
-    }
-
-    #[test]
-    fn requests_round_trip_through_the_parser() {
-        let mut a = LineAdapter {
-            max_batch: 2,
-            ..LineAdapter::default()
-        };
-        let f = a.subscribe_request(
-            RequestId(3),
-            &[
-                Resume {
-                    topic: "x".into(),
-                    last_seq: Some(9),
-                },
-                Resume {
-                    topic: "y".into(),
-                    last_seq: None,
-                },
-            ],
-        );
-        assert_eq!(
-            parse_request(&f),
-            Some(Request::Subscribe {
-                id: 3,
-                topics: vec![("x".into(), Some(9)), ("y".into(), None)]
-            })
-        );
-        let f = a
-            .auth_request(RequestId(1), &Credentials::new("k"))
-            .unwrap();
-        assert_eq!(parse_request(&f), Some(Request::Auth { id: 1 }));
-        assert_eq!(parse_request(&Frame::from("m7")), None);
-    }
-
-    #[test]
-    fn server_frames_classify() {
-        let mut a = LineAdapter::default();
-        assert_eq!(
-            a.classify(&nack(4, 503, Some(Duration::from_millis(250))), &NoTopics),
-            Inbound::Nack {
-                id: RequestId(4),
-                error: ServerError {
-                    code: Some(503),
-                    message: "refused".into(),
-                    retry_after: Some(Duration::from_millis(250)),
-                },
-            }
-        );
-        match a.classify(&ack_rejecting(2, &[("t", 404)]), &NoTopics) {
-            Inbound::Ack { id, rejected } => {
-                assert_eq!(id, RequestId(2));
-                assert_eq!(rejected[0].topic, "t");
-            }
-            other => panic!("{other:?}"),
-        }
-        assert_eq!(
-            a.classify(&Frame::from("garbage"), &NoTopics),
-            Inbound::Other
-        );
-        assert_eq!(a.classify(&Frame::from("ack x"), &NoTopics), Inbound::Other);
-    }
 }

@@ -1,99 +1,26 @@
-//! A small line-based protocol, its adapter and its fake server: what a user writes to test
-//! their own adapter with the simulator.
+//! A fake server of the line protocol for the simulator ([`LineServer`]), and a simulator over
+//! it with the line adapter ([`line_sim`]): what a user writes to test their own adapter with
+//! the simulator.
 //!
-//! Client to server: `auth <id> <secret>`, `sub <id> <topic>...`, `unsub <id> <topic>...`.
-//! Server to client: `ok <id> [<topic>|!<topic>]...` (a `!` marks a refused topic),
-//! `err <id> <code> <message>`, `data <topic> <seq>`.
-#![allow(dead_code)] // each test binary uses a different part of it
+//! The server acknowledges auth (or refuses it with [`AUTH_FATAL`] or a transient code, when a
+//! fault asks), acknowledges subscriptions (refusing with a permanent code the topics a fault
+//! names), and publishes `data <topic> <seq>` for every subscribed topic every `data_interval`.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::time::{Duration, Instant};
 
 use reconnect_core::sim::{AuthRejection, ServerCtx, ServerFault, SimServer, Simulator};
-use reconnect_core::{
-    Config, ConnId, Credentials, Disposition, Event, Frame, Inbound, Protocol, RequestId, Resume,
-    ServerError, Session, Topic, TopicLookup, TopicRejection,
-};
+use reconnect_core::{Config, ConnId, Credentials, Event, Frame, Session};
 
-/// The code of a fatal auth rejection.
-pub const FATAL: i64 = 13004;
-/// The code of a transient auth rejection.
-pub const TRANSIENT: i64 = 10028;
+use super::line_adapter::{parse_request, LineAdapter, Request, AUTH_FATAL};
+use super::rig::base;
 
-/// The adapter for the line protocol.
-#[derive(Clone, Debug, Default)]
-pub struct LineAdapter;
-
-impl Protocol for LineAdapter {
-    fn auth_request(&mut self, id: RequestId, credentials: &Credentials) -> Option<Frame> {
-        Some(format!("auth {} {}", id.0, credentials.expose()).into())
-    }
-
-    fn subscribe_request(&mut self, id: RequestId, topics: &[Resume]) -> Frame {
-        let names: Vec<&str> = topics.iter().map(|r| r.topic.as_str()).collect();
-        format!("sub {} {}", id.0, names.join(" ")).into()
-    }
-
-    fn unsubscribe_request(&mut self, id: RequestId, topics: &[Topic]) -> Option<Frame> {
-        let names: Vec<&str> = topics.iter().map(Topic::as_str).collect();
-        Some(format!("unsub {} {}", id.0, names.join(" ")).into())
-    }
-
-    fn max_batch(&self) -> usize {
-        10
-    }
-
-    fn classify(&mut self, frame: &Frame, topics: &dyn TopicLookup) -> Inbound {
-        let Some(text) = frame.as_text() else {
-            return Inbound::Other;
-        };
-        let mut words = text.split(' ');
-        let kind = words.next();
-        let id = words.next();
-        match (kind, id) {
-            (Some("ok"), Some(id)) => {
-                let Ok(id) = id.parse() else {
-                    return Inbound::Other;
-                };
-                let rejected = words
-                    .filter_map(|w| w.strip_prefix('!'))
-                    .map(|topic| TopicRejection {
-                        topic: topic.to_owned(),
-                        error: ServerError::new(Some(1), "refused"),
-                    })
-                    .collect();
-                Inbound::Ack {
-                    id: RequestId(id),
-                    rejected,
-                }
-            }
-            (Some("err"), Some(id)) => {
-                let Ok(id) = id.parse() else {
-                    return Inbound::Other;
-                };
-                let code = words.next().and_then(|c| c.parse().ok());
-                let message = words.collect::<Vec<_>>().join(" ");
-                Inbound::Nack {
-                    id: RequestId(id),
-                    error: ServerError::new(code, message),
-                }
-            }
-            (Some("data"), Some(topic)) => Inbound::Data {
-                topic: topics.find(topic),
-                seq: words.next().and_then(|s| s.parse().ok()),
-            },
-            _ => Inbound::Other,
-        }
-    }
-
-    fn auth_rejection(&self, error: &ServerError) -> Disposition {
-        if error.code == Some(FATAL) {
-            Disposition::Fatal
-        } else {
-            Disposition::Retry
-        }
-    }
-}
+/// The code of a transient auth refusal (a rate limit).
+pub const AUTH_TRANSIENT: i64 = 429;
+/// The code of a permanent subscription refusal (no such topic).
+pub const SUB_PERMANENT: i64 = 404;
+/// The code of a request the server does not know.
+pub const UNKNOWN_REQUEST: i64 = 400;
 
 #[derive(Clone, Debug, Default)]
 struct Client {
@@ -144,51 +71,50 @@ impl SimServer for LineServer {
     }
 
     fn on_frame(&mut self, ctx: &mut ServerCtx<'_>, conn: ConnId, frame: &Frame) {
-        let text = frame.as_text().unwrap_or_default();
-        let mut words = text.split(' ');
-        let (Some(kind), Some(id)) = (words.next(), words.next()) else {
+        let Some(request) = parse_request(frame) else {
             return;
         };
-        match kind {
-            "auth" => {
+        match request {
+            Request::Auth { id } => {
                 self.auth_requests += 1;
                 match self.auth_rejections.pop_front() {
-                    Some(AuthRejection::Fatal) => {
-                        ctx.send(conn, format!("err {id} {FATAL} bad key"))
-                    }
+                    Some(AuthRejection::Fatal) => ctx.send(conn, format!("nack {id} {AUTH_FATAL}")),
                     Some(AuthRejection::Transient) => {
-                        ctx.send(conn, format!("err {id} {TRANSIENT} slow down"))
+                        ctx.send(conn, format!("nack {id} {AUTH_TRANSIENT}"))
                     }
-                    None => ctx.send(conn, format!("ok {id}")),
+                    None => ctx.send(conn, format!("ack {id}")),
                 }
             }
-            "sub" => {
-                let mut answer = format!("ok {id}");
-                for topic in words {
-                    if let Some(i) = self.nacks.iter().position(|n| n == topic) {
+            Request::Subscribe { id, topics } => {
+                let mut answer = format!("ack {id}");
+                for (topic, _resume) in topics {
+                    if let Some(i) = self.nacks.iter().position(|n| *n == topic) {
                         self.nacks.remove(i);
-                        answer.push_str(&format!(" !{topic}"));
+                        answer.push_str(&format!(" -{topic}:{SUB_PERMANENT}"));
                         continue;
                     }
                     if let Some(c) = self.clients.get_mut(&conn) {
-                        c.topics.insert(topic.to_owned());
+                        c.topics.insert(topic);
                     }
-                    answer.push_str(&format!(" {topic}"));
                 }
                 if self.next_data.is_none() {
                     self.next_data = Some(ctx.now() + self.data_interval);
                 }
                 ctx.send(conn, answer);
             }
-            "unsub" => {
+            Request::Unsubscribe { id, topics } => {
                 if let Some(c) = self.clients.get_mut(&conn) {
-                    for topic in words {
-                        c.topics.remove(topic);
+                    for topic in topics {
+                        c.topics.remove(&topic);
                     }
                 }
-                ctx.send(conn, format!("ok {id}"));
+                ctx.send(conn, format!("ack {id}"));
             }
-            _ => ctx.send(conn, format!("err {id} 1 unknown")),
+            other => {
+                if let Some(id) = other.id() {
+                    ctx.send(conn, format!("nack {id} {UNKNOWN_REQUEST}"));
+                }
+            }
         }
     }
 
@@ -247,7 +173,7 @@ impl SimServer for LineServer {
 }
 
 /// A configuration without jitter surprises: pings after 5 s of silence, 3 s pong timeout.
-pub fn config(seed: u64) -> Config {
+pub fn sim_config(seed: u64) -> Config {
     Config::new(seed)
         .ping_interval(Some(Duration::from_secs(5)))
         .pong_timeout(Duration::from_secs(3))
@@ -256,8 +182,12 @@ pub fn config(seed: u64) -> Config {
 /// A simulator over the line protocol with `topics` subscribed and credentials set; data every
 /// 100 ms. Not started.
 pub fn line_sim(config: Config, topics: &[&str]) -> Simulator<LineAdapter, LineServer> {
-    let base = Instant::now();
-    let mut session = Session::new(config, LineAdapter).expect("valid config");
+    let base = base();
+    let adapter = LineAdapter {
+        max_batch: 10,
+        ..LineAdapter::default()
+    };
+    let mut session = Session::new(config, adapter).expect("valid config");
     session.set_credentials(Credentials::new("key=k1;secret=hunter2"));
     for topic in topics {
         session.subscribe(base, *topic).expect("subscribe");

@@ -1,166 +1,40 @@
-//! A line-based test protocol with acks, and a driver that records a readable transcript.
+//! The test rig: a session on a virtual clock that records every output as a readable line,
+//! fires the next deadline, feeds transport inputs and server frames, and asserts the lines
+//! since the last check ([`Rig::expect`]).
 //!
-//! Client frames: `auth <id> <secret>`, `setup <id> <index>`, `sub <id> <topic>[@<last_seq>],…`,
-//! `unsub <id> <topic>,…`, `hb <id>`. Server frames: `ack <id> [-<rejected topic>…]`,
-//! `nack <id> <code> [<retry_after_ms>] [blame=<topic>,…]`, `data <topic> <seq>`, `hbreq` (answered with
-//! `hbreply`), `beat`, `err <code> <retry_after_ms>`. Auth nack codes: 1 fatal, 3 refresh,
-//! anything else transient; subscribe nack code 5 is transient, anything else permanent.
+//! The rig drives any adapter; the helpers that read requests back from the wire
+//! ([`Rig::last_request`], [`Rig::go_live`], …) speak the line protocol of
+//! [`line_adapter`](super::line_adapter).
 
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use reconnect_core::{
-    Action, Config, ConnId, Credentials, Disposition, Event, Frame, Inbound, Input, NackKind,
-    Output, Protocol, RequestId, Resume, ServerError, Session, Topic, TopicLookup, TopicRejection,
+    Action, Config, ConnId, Event, Frame, Input, Output, Protocol, Purpose, Session, State,
     TransportError, TransportErrorKind,
 };
 
-#[derive(Clone, Debug, Default)]
-pub struct LineAdapter {
-    pub setup_requests: usize,
-    pub batch: usize,
-    pub heartbeat: bool,
-    pub reauth: bool,
-    pub no_acks: bool,
-    /// The topics the last nack blamed (`blame=…`), with its request id.
-    pub blamed: Option<(RequestId, Vec<String>)>,
-}
+use super::line_adapter::{parse_request, LineAdapter};
 
-impl LineAdapter {
-    pub fn new() -> Self {
-        LineAdapter {
-            batch: 1,
-            ..Default::default()
-        }
-    }
-}
-
-fn server_error(code: &str, retry: Option<&str>) -> ServerError {
-    let mut e = ServerError::new(code.parse().ok(), format!("code {code}"));
-    e.retry_after = retry
-        .and_then(|ms| ms.parse().ok())
-        .map(Duration::from_millis);
-    e
-}
-
-impl Protocol for LineAdapter {
-    fn auth_request(&mut self, id: RequestId, credentials: &Credentials) -> Option<Frame> {
-        Some(Frame::Text(format!(
-            "auth {} {}",
-            id.0,
-            credentials.expose()
-        )))
-    }
-    fn setup_request(&mut self, index: usize, id: RequestId) -> Option<Frame> {
-        (index < self.setup_requests).then(|| Frame::Text(format!("setup {} {index}", id.0)))
-    }
-    fn subscribe_request(&mut self, id: RequestId, topics: &[Resume]) -> Frame {
-        let list: Vec<String> = topics
-            .iter()
-            .map(|r| match r.last_seq {
-                Some(seq) => format!("{}@{seq}", r.topic),
-                None => r.topic.to_string(),
-            })
-            .collect();
-        Frame::Text(format!("sub {} {}", id.0, list.join(",")))
-    }
-    fn unsubscribe_request(&mut self, id: RequestId, topics: &[Topic]) -> Option<Frame> {
-        let list: Vec<&str> = topics.iter().map(|t| t.as_str()).collect();
-        Some(Frame::Text(format!("unsub {} {}", id.0, list.join(","))))
-    }
-    fn max_batch(&self) -> usize {
-        self.batch
-    }
-    fn acknowledges(&self) -> bool {
-        !self.no_acks
-    }
-    fn has_heartbeat(&self) -> bool {
-        self.heartbeat
-    }
-    fn heartbeat_request(&mut self, id: RequestId) -> Option<Frame> {
-        self.heartbeat.then(|| Frame::Text(format!("hb {}", id.0)))
-    }
-    fn reauth_on_renewal(&self) -> bool {
-        self.reauth
-    }
-    fn classify(&mut self, frame: &Frame, topics: &dyn TopicLookup) -> Inbound {
-        let Some(text) = frame.as_text() else {
-            return Inbound::Other;
-        };
-        let words: Vec<&str> = text.split(' ').collect();
-        let id = |w: Option<&&str>| w.and_then(|w| w.parse().ok()).map(RequestId);
-        match words.as_slice() {
-            ["ack", rest @ ..] if id(rest.first()).is_some() => Inbound::Ack {
-                id: id(rest.first()).unwrap(),
-                rejected: rest[1..]
-                    .iter()
-                    .filter_map(|w| w.strip_prefix('-'))
-                    .map(|t| TopicRejection {
-                        topic: t.to_owned(),
-                        error: server_error("5", None),
-                    })
-                    .collect(),
-            },
-            ["nack", n, code, rest @ ..] if id(Some(n)).is_some() => {
-                let blame = rest.iter().find_map(|w| w.strip_prefix("blame="));
-                self.blamed = blame.map(|b| {
-                    let names = b.split(',').map(str::to_owned).collect();
-                    (id(Some(n)).unwrap(), names)
-                });
-                let retry = rest.first().copied().filter(|w| !w.starts_with("blame="));
-                Inbound::Nack {
-                    id: id(Some(n)).unwrap(),
-                    error: server_error(code, retry),
-                }
-            }
-            ["data", topic, seq] => Inbound::Data {
-                topic: topics.find(topic),
-                seq: seq.parse().ok(),
-            },
-            ["hbreq"] => Inbound::HeartbeatRequest {
-                reply: Frame::from("hbreply"),
-            },
-            ["beat"] => Inbound::Heartbeat,
-            ["err", code, ms] => Inbound::ServerError(server_error(code, Some(ms))),
-            _ => Inbound::Other,
-        }
-    }
-    fn auth_rejection(&self, error: &ServerError) -> Disposition {
-        match error.code {
-            Some(1) => Disposition::Fatal,
-            Some(3) => Disposition::RefreshCredentials,
-            _ => error
-                .retry_after
-                .map_or(Disposition::Retry, Disposition::RetryAfter),
-        }
-    }
-    fn subscribe_rejection(&self, error: &ServerError) -> NackKind {
-        if error.code == Some(5) {
-            NackKind::Transient
-        } else {
-            NackKind::Permanent
-        }
-    }
-    fn blamed_topics(
-        &mut self,
-        id: RequestId,
-        _error: &ServerError,
-        topics: &[Topic],
-    ) -> Option<Vec<Topic>> {
-        let (_, names) = self.blamed.take().filter(|(nacked, _)| *nacked == id)?;
-        Some(
-            topics
-                .iter()
-                .filter(|t| names.iter().any(|n| n == t.as_str()))
-                .cloned()
-                .collect(),
-        )
-    }
+/// The one instant every virtual clock in a test process starts from. Tests may read the real
+/// clock once for this; everything after it is `base() + offset`.
+pub fn base() -> Instant {
+    static BASE: OnceLock<Instant> = OnceLock::new();
+    *BASE.get_or_init(Instant::now)
 }
 
 /// A driver with a virtual clock that records every output as a line.
-pub struct Harness {
-    pub session: Session<LineAdapter>,
+pub struct Rig<P: Protocol = LineAdapter> {
+    /// The session under test; tests call its commands and getters directly.
+    pub session: Session<P>,
+    /// Where the virtual clock started.
+    pub origin: Instant,
+    /// The virtual clock: every input the rig feeds carries it.
     pub now: Instant,
+    /// Whether auth frames print their first word and request id (`send #1 auth 2
+    /// <redacted>`, to tell a renewal with the refresh token from one with the credentials)
+    /// instead of only `send #1 <auth redacted>`. Never the secret either way.
+    pub auth_heads: bool,
     /// Every output so far, formatted.
     pub log: Vec<String>,
     /// Every output so far, as values.
@@ -251,20 +125,26 @@ pub fn assert_unique_timer(c: &Config, name: &str) {
     );
 }
 
+/// `n` milliseconds.
 pub fn ms(n: u64) -> Duration {
     Duration::from_millis(n)
 }
 
-impl Harness {
+impl Rig<LineAdapter> {
+    /// A rig over the default line adapter.
     pub fn new(config: Config) -> Self {
         Self::with_adapter(config, LineAdapter::new())
     }
+}
 
-    pub fn with_adapter(config: Config, adapter: LineAdapter) -> Self {
-        let base = Instant::now();
-        Harness {
+impl<P: Protocol> Rig<P> {
+    /// A rig over `adapter`, its clock at [`base`]; panics on a config the session refuses.
+    pub fn with_adapter(config: Config, adapter: P) -> Self {
+        Rig {
             session: Session::new(config, adapter).expect("valid config"),
-            now: base,
+            origin: base(),
+            now: base(),
+            auth_heads: false,
             log: Vec::new(),
             outputs: Vec::new(),
             taken: 0,
@@ -274,7 +154,7 @@ impl Harness {
     /// Drains the session's outputs into the log (the contract's rule 2).
     pub fn drain(&mut self) {
         while let Some(o) = self.session.poll_output() {
-            self.log.push(format_output(&o));
+            self.log.push(format_output(&o, self.auth_heads));
             self.outputs.push(o);
         }
     }
@@ -325,6 +205,24 @@ impl Harness {
         moved
     }
 
+    /// The instant `ms` milliseconds after the rig's start.
+    pub fn at(&self, ms: u64) -> Instant {
+        self.origin + Duration::from_millis(ms)
+    }
+
+    /// The outputs since the last call (or [`take`](Self::take)), as values.
+    pub fn take_outputs(&mut self) -> Vec<Output> {
+        self.drain();
+        let outputs = self.outputs[self.taken..].to_vec();
+        self.taken = self.outputs.len();
+        outputs
+    }
+
+    /// Time since the rig's start.
+    pub fn elapsed(&self) -> Duration {
+        self.now - self.origin
+    }
+
     pub fn input(&mut self, input: Input) {
         self.session.handle_input(self.now, input);
         self.drain();
@@ -368,6 +266,35 @@ impl Harness {
         });
     }
 
+    /// Texts of every frame sent so far.
+    pub fn sent_texts(&self) -> Vec<String> {
+        self.outputs
+            .iter()
+            .filter_map(|o| match o {
+                Output::Action(Action::Send { frame, .. }) => frame.as_text().map(str::to_owned),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Events so far, as values.
+    pub fn events(&self) -> Vec<Event> {
+        self.outputs
+            .iter()
+            .filter_map(|o| match o {
+                Output::Event(e) => Some(e.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// How many lines so far start with `prefix`.
+    pub fn count(&self, prefix: &str) -> usize {
+        self.log.iter().filter(|l| l.starts_with(prefix)).count()
+    }
+}
+
+impl Rig<LineAdapter> {
     /// The request id embedded in the last frame sent with the given first word.
     pub fn last_request(&mut self, word: &str) -> u64 {
         self.drain();
@@ -381,17 +308,6 @@ impl Harness {
             .unwrap_or_else(|| panic!("no {word} request sent"))
     }
 
-    /// Texts of every frame sent so far.
-    pub fn sent_texts(&self) -> Vec<String> {
-        self.outputs
-            .iter()
-            .filter_map(|o| match o {
-                Output::Action(Action::Send { frame, .. }) => frame.as_text().map(str::to_owned),
-                _ => None,
-            })
-            .collect()
-    }
-
     /// Connects, opens, authenticates, acks every restore request: returns once live.
     pub fn go_live(&mut self) {
         if self.session.current_conn().is_none() {
@@ -400,7 +316,7 @@ impl Harness {
         self.open();
         self.ack_all_pending();
         assert!(
-            matches!(self.session.state(), reconnect_core::State::Live { .. }),
+            matches!(self.session.state(), State::Live { .. }),
             "not live: {:?}\n{:#?}",
             self.session.state(),
             self.log
@@ -415,13 +331,7 @@ impl Harness {
             let conn = self.session.current_conn();
             let next = self.outputs.iter().rev().find_map(|o| match o {
                 Output::Action(Action::Send { conn: c, frame, .. }) if Some(*c) == conn => {
-                    let t = frame.as_text()?;
-                    let mut w = t.split(' ');
-                    let kind = w.next()?;
-                    let id: u64 = w.next()?.parse().ok()?;
-                    (["auth", "setup", "sub", "unsub", "hb"].contains(&kind)
-                        && !acked.contains(&id))
-                    .then_some(id)
+                    parse_request(frame)?.id().filter(|id| !acked.contains(id))
                 }
                 _ => None,
             });
@@ -431,21 +341,6 @@ impl Harness {
         }
         panic!("requests kept coming");
     }
-
-    /// Events so far, as values.
-    pub fn events(&self) -> Vec<Event> {
-        self.outputs
-            .iter()
-            .filter_map(|o| match o {
-                Output::Event(e) => Some(e.clone()),
-                _ => None,
-            })
-            .collect()
-    }
-
-    pub fn count(&self, prefix: &str) -> usize {
-        self.log.iter().filter(|l| l.starts_with(prefix)).count()
-    }
 }
 
 fn d(d: Duration) -> String {
@@ -453,15 +348,25 @@ fn d(d: Duration) -> String {
 }
 
 /// One compact line per output. Auth frames print redacted, as `Action`'s `Debug` does.
-pub fn format_output(o: &Output) -> String {
+///
+/// With `auth_heads`, auth frames print their first word and request id, never the secret.
+pub fn format_output(o: &Output, auth_heads: bool) -> String {
     match o {
         Output::Action(a) => match a {
             Action::Connect { conn, attempt } => format!("connect {conn} attempt={attempt}"),
             Action::Send {
                 conn,
-                purpose: reconnect_core::Purpose::Auth,
-                ..
-            } => format!("send {conn} <auth redacted>"),
+                frame,
+                purpose: Purpose::Auth,
+            } => {
+                if auth_heads {
+                    let text = frame.as_text().unwrap_or_default();
+                    let head: Vec<&str> = text.split(' ').take(2).collect();
+                    format!("send {conn} {} <redacted>", head.join(" "))
+                } else {
+                    format!("send {conn} <auth redacted>")
+                }
+            }
             Action::Send { conn, frame, .. } => match frame {
                 Frame::Text(t) => format!("send {conn} {t}"),
                 Frame::Binary(b) => format!("send {conn} <{} bytes>", b.len()),
