@@ -1,5 +1,6 @@
 //! The reconnecting session: the state machine at the heart of the crate.
 
+mod apply;
 mod commands;
 mod inbound;
 mod isolation;
@@ -7,6 +8,8 @@ mod lifecycle;
 mod pending;
 mod renewal;
 mod restore;
+#[cfg(feature = "serde")]
+mod snapshot;
 mod timer;
 mod timers;
 
@@ -24,8 +27,8 @@ use crate::stats::{Health, Stats};
 use crate::subscriptions::{Registry, Subscription};
 
 pub use commands::{CommandError, SendStatus, SubscribeError, SubscribeStatus, UnsubscribeStatus};
-pub(crate) use pending::{Pending, RequestKind};
-pub(crate) use timer::{Timer, TimerTable};
+use pending::{Pending, RequestKind};
+use timer::{Timer, TimerTable};
 
 /// Where the lifecycle stands (the public [`State`] is derived from it and the connection).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -55,17 +58,17 @@ pub(crate) enum AfterClose {
 /// The transport in flight or open.
 #[derive(Clone, Debug)]
 pub(crate) struct Conn {
-    pub(crate) id: ConnId,
-    pub(crate) attempt: u32,
-    pub(crate) opened_at: Option<Instant>,
-    pub(crate) live_since: Option<Instant>,
-    pub(crate) stable: bool,
-    pub(crate) last_inbound: Option<Instant>,
-    pub(crate) restored: usize,
+    id: ConnId,
+    attempt: u32,
+    opened_at: Option<Instant>,
+    live_since: Option<Instant>,
+    stable: bool,
+    last_inbound: Option<Instant>,
+    restored: usize,
     /// Credentials renewal asked of the application while this connection is live.
-    pub(crate) renewal_wait: bool,
+    renewal_wait: bool,
     /// The refresh token the server granted on this connection (a secret: `Debug` redacts it).
-    pub(crate) refresh_token: Option<Credentials>,
+    refresh_token: Option<Credentials>,
 }
 
 /// Circuit breaker state.
@@ -162,35 +165,35 @@ pub(crate) enum Circuit {
 /// assert!(live);
 /// ```
 pub struct Session<P> {
-    pub(crate) config: Config,
-    pub(crate) protocol: P,
+    config: Config,
+    protocol: P,
     /// The latest `now` seen; inputs earlier than it are clamped to it.
-    pub(crate) now: Option<Instant>,
-    pub(crate) phase: Phase,
-    pub(crate) conn: Option<Conn>,
-    pub(crate) next_conn: u64,
-    pub(crate) next_request: u64,
-    pub(crate) timers: TimerTable,
-    pub(crate) out: VecDeque<Output>,
-    pub(crate) backoff: Backoff,
+    now: Option<Instant>,
+    phase: Phase,
+    conn: Option<Conn>,
+    next_conn: u64,
+    next_request: u64,
+    timers: TimerTable,
+    out: VecDeque<Output>,
+    backoff: Backoff,
     /// Consecutive failed attempts since the last stable connection.
-    pub(crate) failures: u32,
-    pub(crate) outage_started: Option<Instant>,
-    pub(crate) retry_after_hint: Option<std::time::Duration>,
-    pub(crate) circuit: Circuit,
-    pub(crate) paused: bool,
+    failures: u32,
+    outage_started: Option<Instant>,
+    retry_after_hint: Option<std::time::Duration>,
+    circuit: Circuit,
+    paused: bool,
     /// The application called [`close`](Self::close): no attempt may start any more, not even
     /// one whose deadline was already due when `close` ran them.
-    pub(crate) close_requested: bool,
-    pub(crate) credentials: Option<Credentials>,
+    close_requested: bool,
+    credentials: Option<Credentials>,
     /// The next attempt must ask the application for fresh credentials first.
-    pub(crate) needs_refresh: bool,
-    pub(crate) registry: Registry,
-    pub(crate) outbox: Outbox,
-    pub(crate) pending: Pending,
-    pub(crate) stats: Stats,
+    needs_refresh: bool,
+    registry: Registry,
+    outbox: Outbox,
+    pending: Pending,
+    stats: Stats,
     /// Uptime and downtime are accumulated up to this instant.
-    pub(crate) accounted_until: Option<Instant>,
+    accounted_until: Option<Instant>,
 }
 
 impl<P: Protocol> Session<P> {
