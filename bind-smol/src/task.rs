@@ -293,9 +293,6 @@ impl<P: Protocol> Driver<P> {
                 self.write(conn, Message::Close(Some(frame)));
             }
             Action::Release { conn } => self.release(conn),
-            // The session emitted `Event::CredentialsRequested` with it; the application
-            // answers through the handle.
-            Action::RefreshCredentials => {}
         }
     }
 

@@ -47,7 +47,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 }
                 // Drop that socket now: nothing of it may reach the session any more.
                 Output::Action(Action::Release { conn }) => replies.retain(|r| r.conn() != conn),
-                Output::Action(Action::RefreshCredentials) => {} // this toy needs none
                 Output::Event(Event::Message { frame, .. }) => println!("message: {frame:?}"),
                 Output::Event(Event::Stopped { reason }) => {
                     println!("stopped: {reason:?}"); // the last output

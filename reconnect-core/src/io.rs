@@ -146,22 +146,17 @@ pub enum Action {
         /// The transport.
         conn: ConnId,
     },
-    /// Fetch fresh credentials (a listen key over REST, a new token) and hand them to
-    /// [`Session::provide_credentials`](crate::Session::provide_credentials), or report failure
-    /// with [`Session::credentials_failed`](crate::Session::credentials_failed).
-    RefreshCredentials,
 }
 
 impl Action {
-    /// The transport the action is for, if any.
-    pub fn conn(&self) -> Option<ConnId> {
+    /// The transport the action is for: every action is IO on one transport.
+    pub fn conn(&self) -> ConnId {
         match self {
             Action::Connect { conn, .. }
             | Action::Send { conn, .. }
             | Action::Ping { conn }
             | Action::Close { conn, .. }
-            | Action::Release { conn } => Some(*conn),
-            Action::RefreshCredentials => None,
+            | Action::Release { conn } => *conn,
         }
     }
 }
@@ -202,7 +197,6 @@ impl fmt::Debug for Action {
                 .field("reason", reason)
                 .finish(),
             Action::Release { conn } => f.debug_struct("Release").field("conn", conn).finish(),
-            Action::RefreshCredentials => f.write_str("RefreshCredentials"),
         }
     }
 }
@@ -417,7 +411,12 @@ pub enum Event {
         /// Consecutive failures counted.
         failures: u32,
     },
-    /// The session emitted [`Action::RefreshCredentials`] and waits for the application.
+    /// The session needs fresh credentials and waits for the application: it must fetch them
+    /// (a listen key over REST, a new token) and hand them to
+    /// [`Session::provide_credentials`](crate::Session::provide_credentials), or report failure
+    /// with [`Session::credentials_failed`](crate::Session::credentials_failed). This is the
+    /// only request for credentials: actions are transport IO only, so the driver has nothing
+    /// to perform for it.
     CredentialsRequested,
     /// Fresh credentials were sent on the live connection and acknowledged.
     Reauthenticated {

@@ -323,7 +323,7 @@ fn a_revoked_token_asks_the_application_for_fresh_credentials() {
     h.session.handle_timeout(deadline);
     let out = h.drain();
     assert!(
-        out.contains(&Output::Action(Action::RefreshCredentials)),
+        out.contains(&Output::Event(reconnect_core::Event::CredentialsRequested)),
         "{out:?}"
     );
 }

@@ -366,7 +366,7 @@ impl<P: Protocol> Session<P> {
         self.credentials = Some(credentials);
     }
 
-    /// Answers [`Action::RefreshCredentials`]: stores the credentials and continues (connects,
+    /// Answers [`Event::CredentialsRequested`](crate::Event::CredentialsRequested): stores the credentials and continues (connects,
     /// or re-authenticates on the live connection when the adapter requires it). Outside a
     /// refresh it is the same as [`set_credentials`](Self::set_credentials).
     pub fn provide_credentials(

@@ -44,7 +44,6 @@ impl<P: Protocol> Session<P> {
                 Timer::Credentials,
                 Self::after(now, self.config.timeouts.credentials),
             );
-            self.act(Action::RefreshCredentials);
             self.emit(Event::CredentialsRequested);
             return;
         }

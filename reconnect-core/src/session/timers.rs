@@ -105,7 +105,6 @@ impl<P: Protocol> Session<P> {
                     if let Some(interval) = self.config.credentials.renewal_interval {
                         self.timers.set(Timer::Renewal, Self::after(now, interval));
                     }
-                    self.act(Action::RefreshCredentials);
                     self.emit(Event::CredentialsRequested);
                 }
             }

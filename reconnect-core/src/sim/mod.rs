@@ -17,8 +17,8 @@
 //!    `handle_timeout`) it drains [`poll_output`](crate::Session::poll_output) until `None`;
 //! 2. it performs each action in order: `Connect` opens a simulated connection (which the
 //!    network accepts, refuses, rejects with an HTTP status, or ignores), `Send`, `Ping` and
-//!    `Close` put frames in flight, `Release` drops the connection at once,
-//!    `RefreshCredentials` is answered if [`Simulator::credentials`] was given;
+//!    `Close` put frames in flight, `Release` drops the connection at once; an
+//!    `Event::CredentialsRequested` is answered if [`Simulator::credentials`] was given;
 //! 3. it feeds each input tagged with the [`ConnId`](crate::ConnId) of the connection it came
 //!    from;
 //! 4. it advances the virtual clock only by jumping to the next thing that happens: the

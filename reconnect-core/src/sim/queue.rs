@@ -36,7 +36,7 @@ pub(crate) enum Delivery {
         cut: u32,
         message: Upstream,
     },
-    /// The application's answer to `Action::RefreshCredentials`.
+    /// The application's answer to `Event::CredentialsRequested`.
     Credentials,
 }
 

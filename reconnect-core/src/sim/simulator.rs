@@ -115,7 +115,7 @@ impl<P: Protocol, S: SimServer> Simulator<P, S> {
         self
     }
 
-    /// Answers every [`Action::RefreshCredentials`] with these credentials, at once. Without
+    /// Answers every [`Event::CredentialsRequested`] with these credentials, at once. Without
     /// them the request goes unanswered and the session's credentials timeout decides.
     pub fn credentials(mut self, credentials: Credentials) -> Self {
         self.credentials = Some(credentials);
@@ -351,6 +351,9 @@ impl<P: Protocol, S: SimServer> Simulator<P, S> {
 
     fn record(&mut self, event: Event) {
         self.tally.observe(&event);
+        if matches!(event, Event::CredentialsRequested) && self.credentials.is_some() {
+            self.queue.push(self.now, Delivery::Credentials);
+        }
         if matches!(event, Event::Message { .. }) && !self.record_messages {
             return;
         }
@@ -378,11 +381,6 @@ impl<P: Protocol, S: SimServer> Simulator<P, S> {
                 self.upstream(conn, Upstream::Gone);
                 if let Some(link) = self.links.get_mut(&conn) {
                     link.released = true;
-                }
-            }
-            Action::RefreshCredentials => {
-                if self.credentials.is_some() {
-                    self.queue.push(self.now, Delivery::Credentials);
                 }
             }
         }
