@@ -3,7 +3,8 @@
 //!
 //! ```text
 //! loop {
-//!     drain session.poll_output(): perform each action, collect each event
+//!     drain session.drain(): perform each action, collect each event; then feed the inputs
+//!         performing produced (a refused request, a failed write), draining after each
 //!     hand the collected events to the stream (one lock, at most one wake-up)
 //!     wait for: room in the event queue, then a command | the attempt | the socket | the timer
 //!     now = Instant::now()          // the only clock read, once per batch of inputs
@@ -22,6 +23,7 @@
 //! bound is backpressure, reported as a failure; a released transport is dropped at once, after
 //! one non-blocking flush attempt for frames queued just before.
 
+use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -77,6 +79,10 @@ pub(crate) struct Driver<P> {
     /// Every handle and the stream are gone: the session was told to close.
     orphaned: bool,
     started: bool,
+    /// The drain buffer, kept to reuse its allocation.
+    outputs: Vec<Output>,
+    /// Inputs that performing an action produced; the session takes them after the drain.
+    produced: VecDeque<Input>,
     // The last two fields are dropped last, in this order, when the task ends: every socket is
     // gone before the handles learn that the task has ended (`SessionHandle::close` resolves),
     // and that is so before the event stream ends.
@@ -102,6 +108,8 @@ impl<P: Protocol> Driver<P> {
             armed: None,
             orphaned: false,
             started: false,
+            outputs: Vec::new(),
+            produced: VecDeque::new(),
         }
     }
 
@@ -264,14 +272,25 @@ impl<P: Protocol> Driver<P> {
         self.armed = Some(deadline);
     }
 
-    /// Performs every queued action and collects every event, in order.
+    /// Performs every queued action and collects every event, in order. Inputs that performing
+    /// produced wait for the drain to end (the session's rule), then are fed one at a time, each
+    /// followed by another drain.
     fn drain(&mut self) {
-        while let Some(output) = self.session.poll_output() {
-            match output {
-                Output::Action(action) => self.perform(action),
-                Output::Event(event) => self.batch.push(Event::Session(event)),
+        let mut outputs = std::mem::take(&mut self.outputs);
+        loop {
+            outputs.extend(self.session.drain());
+            for output in outputs.drain(..) {
+                match output {
+                    Output::Action(action) => self.perform(action),
+                    Output::Event(event) => self.batch.push(Event::Session(event)),
+                }
             }
+            let Some(input) = self.produced.pop_front() else {
+                break;
+            };
+            self.session.handle_input(Instant::now(), input);
         }
+        self.outputs = outputs;
     }
 
     fn perform(&mut self, action: Action) {
@@ -313,11 +332,11 @@ impl<P: Protocol> Driver<P> {
                 });
             }
             Err(e) => {
-                // Reported before anything else can happen to this attempt; the drain in
-                // progress picks up what it causes.
+                // Reported before anything else can happen to this attempt: fed as soon as the
+                // drain in progress ends.
                 let error = errors::from_ws(&e);
-                self.session
-                    .handle_input(Instant::now(), Input::ConnectFailed { conn, error });
+                self.produced
+                    .push_back(Input::ConnectFailed { conn, error });
             }
         }
     }
@@ -341,8 +360,7 @@ impl<P: Protocol> Driver<P> {
             Err(e) => {
                 *ended = true;
                 let error = errors::from_ws(&e);
-                self.session
-                    .handle_input(Instant::now(), Input::Failed { conn, error });
+                self.produced.push_back(Input::Failed { conn, error });
             }
         }
     }

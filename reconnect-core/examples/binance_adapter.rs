@@ -111,7 +111,7 @@ fn main() {
     let mut data = data.iter();
     let mut ms = 0;
     loop {
-        while let Some(output) = session.poll_output() {
+        for output in session.drain() {
             println!("{ms:>3} ms  {output:?}");
             match output {
                 Output::Action(Action::Connect { conn, .. }) => {

@@ -158,7 +158,7 @@ fn main() {
     let mut data = data.iter();
     let mut now = start;
     loop {
-        while let Some(output) = session.poll_output() {
+        for output in session.drain() {
             println!(
                 "{:>6} ms  {output:?}",
                 now.saturating_duration_since(start).as_millis()

@@ -24,7 +24,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut closing = false;
     loop {
         // 1. Drain every output after every call, in order, and perform the actions.
-        while let Some(output) = session.poll_output() {
+        for output in session.drain() {
             match output {
                 // A real driver starts a non-blocking connect and reports `Opened` later.
                 Output::Action(Action::Connect { conn, .. }) => {

@@ -73,7 +73,7 @@ mod tests {
         let now = Instant::now();
         let mut session = Session::new(Config::new(1), RawAdapter::new()).unwrap();
         session.start(now).unwrap();
-        while session.poll_output().is_some() {}
+        session.drain().for_each(drop);
         (session, now)
     }
 
@@ -86,7 +86,7 @@ mod tests {
         assert_eq!(session.subscriptions().count(), 1);
         session.apply(now, Command::Close).unwrap();
         // Closing while connecting releases the attempt and stops.
-        let outputs: Vec<Output> = std::iter::from_fn(|| session.poll_output()).collect();
+        let outputs: Vec<Output> = session.drain().collect();
         assert!(outputs
             .iter()
             .any(|o| matches!(o, Output::Action(Action::Release { .. }))));
@@ -140,7 +140,7 @@ mod tests {
         session.limit_frame_len(1_000); // never raises it
         let conn = session.conn_id().expect("an attempt is in flight");
         session.handle_input(now, crate::Input::Opened { conn });
-        while session.poll_output().is_some() {}
+        session.drain().for_each(drop);
         assert!(matches!(session.state(), crate::State::Live { .. }));
         let refused = session
             .apply(
@@ -167,7 +167,7 @@ mod tests {
                 Command::Send(Frame::from("ten bytes!"), SendOptions::default()),
             )
             .unwrap();
-        let outputs: Vec<Output> = std::iter::from_fn(|| session.poll_output()).collect();
+        let outputs: Vec<Output> = session.drain().collect();
         assert!(
             matches!(
                 outputs.as_slice(),

@@ -103,8 +103,9 @@ pub(crate) enum Circuit {
 ///
 /// [`Command`]: crate::Command
 /// [`Refused`]: crate::Refused
-/// - **Outputs**: [`poll_output`](Self::poll_output) yields actions and events in causal order
-///   from one queue; [`poll_timeout`](Self::poll_timeout) is the next deadline (a pure getter).
+/// - **Outputs**: [`drain`](Self::drain) (or [`poll_output`](Self::poll_output), one at a time)
+///   yields actions and events in causal order from one queue;
+///   [`poll_timeout`](Self::poll_timeout) is the next deadline (a pure getter).
 ///
 /// # Rules the driver must keep
 ///
@@ -112,10 +113,15 @@ pub(crate) enum Circuit {
 ///    `now` (a monotonic reading); a `now` earlier than one seen before is treated as the latest
 ///    one, so time never goes backwards. Every call that carries `now` first runs every deadline
 ///    already due, in a fixed order, so a late tick cannot hide a dead connection.
-/// 2. **Drain after every mutation.** After each handler or command, the driver must call
-///    [`poll_output`](Self::poll_output) until it returns `None`, perform the actions in order,
-///    and then wait for the next readiness, command, or [`poll_timeout`](Self::poll_timeout)
-///    (calling [`handle_timeout`](Self::handle_timeout) when it passes).
+/// 2. **Drain after every mutation.** After each handler or command, the driver must take every
+///    output ([`drain`](Self::drain), or [`poll_output`](Self::poll_output) until it returns
+///    `None`), perform the actions in order, and then wait for the next readiness, command, or
+///    [`poll_timeout`](Self::poll_timeout) (calling [`handle_timeout`](Self::handle_timeout)
+///    when it passes). **Inputs produced while draining wait for the drain to end:** the driver
+///    must not call [`handle_input`](Self::handle_input) while draining; it performs the
+///    actions in order, queues the inputs its IO produced (a connect that failed at once, a
+///    write error), and feeds them, in order, after the drain ends, draining again after each.
+///    The borrow that [`drain`](Self::drain) holds on the session enforces this.
 /// 3. **Generations.** Each [`Action::Connect`] names a fresh [`ConnId`]; the driver must tag
 ///    every [`Input`] with the id of the transport it came from. Inputs for any other id are
 ///    dropped before anything else happens (not even the clock advances) and counted in
@@ -131,6 +137,7 @@ pub(crate) enum Circuit {
 /// ```
 /// use std::time::{Duration, Instant};
 /// use reconnect_core::{Action, Config, Event, Frame, Input, Output, Session};
+/// use std::collections::VecDeque;
 /// use reconnect_core::adapters::RawAdapter;
 ///
 /// let mut session = Session::new(Config::new(7), RawAdapter::new()).unwrap();
@@ -138,13 +145,14 @@ pub(crate) enum Circuit {
 /// session.subscribe(now, "{\"op\":\"subscribe\",\"args\":[\"trades\"]}").unwrap();
 /// session.start(now).unwrap();
 /// let mut live = false;
+/// let mut inputs = VecDeque::new(); // what the IO produced while draining
 /// for _ in 0..10 {
-///     // Rule 2: drain every output after every call.
-///     while let Some(output) = session.poll_output() {
+///     // Rule 2: drain every output after every call; feed the inputs after the drain.
+///     for output in session.drain() {
 ///         match output {
 ///             // A real driver opens a socket here; this one pretends it opened at once.
 ///             Output::Action(Action::Connect { conn, .. }) => {
-///                 session.handle_input(now, Input::Opened { conn })
+///                 inputs.push_back(Input::Opened { conn })
 ///             }
 ///             Output::Action(Action::Send { frame, .. }) => { /* write `frame` */ }
 ///             Output::Action(Action::Release { .. }) => { /* drop the socket */ }
@@ -152,6 +160,10 @@ pub(crate) enum Circuit {
 ///             Output::Event(Event::Live { .. }) => live = true,
 ///             Output::Event(_) => {}
 ///         }
+///     }
+///     if let Some(input) = inputs.pop_front() {
+///         session.handle_input(now, input);
+///         continue; // and drain again
 ///     }
 ///     // Wait for readiness or the next deadline, whichever comes first.
 ///     match session.poll_timeout() {
@@ -336,9 +348,22 @@ impl<P: Protocol> Session<P> {
 
     /// The next action or event, in causal order; `None` when the queue is empty.
     ///
-    /// The driver must drain this until `None` after every handler and command.
+    /// The driver must drain this until `None` after every handler and command
+    /// ([`drain`](Self::drain) does exactly that).
     pub fn poll_output(&mut self) -> Option<Output> {
         self.out.pop_front()
+    }
+
+    /// Every queued action and event, in causal order: an iterator that calls
+    /// [`poll_output`](Self::poll_output) until it returns `None`.
+    ///
+    /// The iterator borrows the session mutably, so the driver cannot call
+    /// [`handle_input`](Self::handle_input) or a command while draining (rule 2 of the
+    /// [contract](Self#rules-the-driver-must-keep)): it performs each action, queues the inputs
+    /// that its IO produced, and feeds them once the drain has ended. A drain left unfinished
+    /// leaves the rest of the outputs queued for the next call.
+    pub fn drain(&mut self) -> impl Iterator<Item = Output> + '_ {
+        std::iter::from_fn(move || self.out.pop_front())
     }
 
     /// The earliest deadline, if any. A pure getter: the driver must call

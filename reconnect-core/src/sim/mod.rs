@@ -14,7 +14,7 @@
 //! The [`Simulator`] is the session's driver, and keeps the rules every driver must keep:
 //!
 //! 1. after every call into the session (`start`, a command, `handle_input`,
-//!    `handle_timeout`) it drains [`poll_output`](crate::Session::poll_output) until `None`;
+//!    `handle_timeout`) it drains its outputs ([`drain`](crate::Session::drain));
 //! 2. it performs each action in order: `Connect` opens a simulated connection (which the
 //!    network accepts, refuses, rejects with an HTTP status, or ignores), `Send`, `Ping` and
 //!    `Close` put frames in flight, `Release` drops the connection at once; an

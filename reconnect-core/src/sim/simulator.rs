@@ -42,7 +42,7 @@ enum Source {
 /// records what happened.
 ///
 /// It is the session's driver, and keeps the driver's rules: after every call into the session
-/// it drains [`Session::poll_output`] until `None`, performing each action (a `Connect` opens
+/// it drains its outputs ([`Session::drain`]), performing each action (a `Connect` opens
 /// a simulated connection, a `Send` puts a frame in flight, a `Release` drops the connection
 /// at once); it feeds every input tagged with the [`ConnId`] of the connection it came from;
 /// and it calls [`Session::handle_timeout`] when the virtual clock reaches
@@ -76,6 +76,8 @@ pub struct Simulator<P, S> {
     transcript: Transcript,
     tally: Tally,
     steps_at_now: u32,
+    /// The drain buffer, kept to reuse its allocation.
+    outputs: Vec<Output>,
 }
 
 impl<P: Protocol, S: SimServer> Simulator<P, S> {
@@ -100,6 +102,7 @@ impl<P: Protocol, S: SimServer> Simulator<P, S> {
             transcript: Transcript::default(),
             tally: Tally::default(),
             steps_at_now: 0,
+            outputs: Vec::new(),
         }
     }
 
@@ -334,9 +337,13 @@ impl<P: Protocol, S: SimServer> Simulator<P, S> {
 
     // ---- the session side ----------------------------------------------------------------
 
-    /// Drains the session's outputs: records events, performs actions.
+    /// Drains the session's outputs: records events, performs actions. Performing only puts
+    /// things in flight (nothing reaches the session before the drain ends), so the outputs are
+    /// taken first, into a buffer reused from drain to drain.
     fn drain(&mut self) {
-        while let Some(output) = self.session.poll_output() {
+        let mut outputs = std::mem::take(&mut self.outputs);
+        outputs.extend(self.session.drain());
+        for output in outputs.drain(..) {
             match output {
                 Output::Action(action) => {
                     if let Some((kind, text)) = describe_action(&action) {
@@ -347,6 +354,7 @@ impl<P: Protocol, S: SimServer> Simulator<P, S> {
                 Output::Event(event) => self.record(event),
             }
         }
+        self.outputs = outputs;
     }
 
     fn record(&mut self, event: Event) {
