@@ -59,7 +59,7 @@ pub struct Timeouts {
     /// Each setup acknowledgement. Default 10 s.
     pub setup: Duration,
     /// Each subscribe or unsubscribe acknowledgement, counted from when the request was sent (so
-    /// paced restores of many topics are not cut short). Default 10 s.
+    /// paced resubscriptions of many topics are not cut short). Default 10 s.
     pub subscribe: Duration,
     /// The close handshake. Default 5 s.
     pub close: Duration,
@@ -194,13 +194,14 @@ impl Default for LifetimeRenewal {
     }
 }
 
-/// How subscriptions are restored after each connect.
+/// How wanted topics are resubscribed on each new connection (the policy keeps its historical
+/// name; `Session::restore` is about snapshots, not this).
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct RestorePolicy {
     /// Topics per subscribe frame, further limited by the adapter's own batch size. Default 50.
     pub batch_size: usize,
-    /// At most this many restore frames per second; `None` sends them all at once. Default 10.
+    /// At most this many resubscribe frames per second; `None` sends them all at once. Default 10.
     pub frames_per_second: Option<u32>,
     /// The most topics the registry holds; subscribing beyond it is refused. Default 100,000.
     pub max_topics: usize,
@@ -295,11 +296,11 @@ pub struct Config {
     pub credentials: CredentialPolicy,
     /// Renewal of credentials whose lifetime the server stated.
     pub lifetime_renewal: LifetimeRenewal,
-    /// Subscription restore.
+    /// Resubscription of wanted topics on each new connection.
     pub restore: RestorePolicy,
     /// The outbox.
     pub outbox: OutboxPolicy,
-    /// Replace a connection after it has been open this long (with a full restore). Default:
+    /// Replace a connection after it has been open this long (resubscribing every wanted topic). Default:
     /// none.
     pub max_lifetime: Option<Duration>,
     /// The default classification of what ends a connection.
@@ -414,7 +415,7 @@ impl Config {
         self.outbox = outbox;
         self
     }
-    /// Sets the restore policy.
+    /// Sets the resubscription policy.
     pub fn restore(mut self, restore: RestorePolicy) -> Self {
         self.restore = restore;
         self

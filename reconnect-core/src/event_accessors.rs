@@ -2,8 +2,8 @@
 //! subscription event is about, the reason of the last event. The bindings' own event types
 //! delegate here, so every driver reads events the same way.
 
+use crate::boundary::{Event, StopReason};
 use crate::frame::Frame;
-use crate::io::{Event, StopReason};
 use crate::topic::Topic;
 
 impl Event {

@@ -3,7 +3,7 @@
 //! Trading bots, market-data collectors and telemetry feeds lose their connections every day:
 //! resets, half-open sockets, server restarts, expired credentials. This crate holds the whole
 //! reconnection policy — backoff with jitter, limits and a circuit breaker, timeouts, liveness,
-//! authentication, session setup, subscription restore with sequence tracking, an outbox — as a
+//! authentication, session setup, resubscription after every reconnect with sequence tracking, an outbox — as a
 //! pure state machine, [`Session`], with no IO, no clock, no threads and no randomness except a
 //! seeded generator.
 //!
@@ -56,6 +56,7 @@
 
 pub mod adapters;
 mod backoff;
+mod boundary;
 mod classify;
 mod command;
 mod config;
@@ -65,7 +66,6 @@ mod credentials;
 mod error;
 mod event_accessors;
 mod frame;
-mod io;
 mod outbox;
 mod protocol;
 mod rng;
@@ -78,6 +78,9 @@ mod subscriptions;
 mod topic;
 
 pub use backoff::{BackoffConfig, Delay, FirstRetry, Jitter};
+pub use boundary::{
+    Action, CircuitState, DelaySource, DropReason, Event, Input, Output, Purpose, State, StopReason,
+};
 pub use classify::{Classifier, FixedCloseCode};
 pub use command::{Command, CommandKind, Refusal, Refused};
 pub use config::{
@@ -90,9 +93,6 @@ pub use error::{
     Disposition, EndCause, ServerError, TimeoutKind, TransportError, TransportErrorKind,
 };
 pub use frame::Frame;
-pub use io::{
-    Action, CircuitState, DelaySource, DropReason, Event, Input, Output, Purpose, State, StopReason,
-};
 pub use outbox::{SendError, SendErrorKind, SendOptions};
 pub use protocol::{
     parse_retry_after_seconds, Inbound, NackKind, Protocol, RequestId, Resume, TopicLookup,

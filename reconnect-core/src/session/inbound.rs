@@ -4,9 +4,9 @@ use std::time::{Duration, Instant};
 
 use super::lifecycle::Next;
 use super::{Phase, RequestKind, Session, Timer};
+use crate::boundary::{Action, Event, Input, Purpose};
 use crate::error::{Disposition, EndCause, ServerError};
 use crate::frame::Frame;
-use crate::io::{Action, Event, Input, Purpose};
 use crate::protocol::{Inbound, NackKind, Protocol, RequestId, TopicRejection};
 use crate::subscriptions::SubscriptionStatus;
 use crate::topic::Topic;
@@ -187,7 +187,7 @@ impl<P: Protocol> Session<P> {
                     }
                 }
                 self.pump_subscriptions(now);
-                self.check_restored(now);
+                self.check_resubscribed(now);
             }
             RequestKind::Unsubscribe(topics) => {
                 for topic in topics {
@@ -245,7 +245,7 @@ impl<P: Protocol> Session<P> {
                 let awaiting = self.still_awaiting(topics.clone(), id);
                 self.on_subscribe_refused(now, id, &topics, awaiting, error);
                 self.pump_subscriptions(now);
-                self.check_restored(now);
+                self.check_resubscribed(now);
             }
             // The topics already left the registry; the server's refusal is still worth knowing.
             RequestKind::Unsubscribe(_) | RequestKind::Heartbeat => {

@@ -4,9 +4,9 @@ use std::time::{Duration, Instant};
 
 use super::{AfterClose, Circuit, Conn, Phase, Session, Timer};
 use crate::backoff::Delay;
+use crate::boundary::{Action, CircuitState, DelaySource, DropReason, Event, StopReason};
 use crate::conn_id::ConnId;
 use crate::error::{Disposition, EndCause};
-use crate::io::{Action, CircuitState, DelaySource, DropReason, Event, StopReason};
 use crate::protocol::Protocol;
 
 /// When the next attempt starts after an ending.
@@ -34,7 +34,7 @@ impl<P: Protocol> Session<P> {
         if self.circuit == Circuit::Open {
             self.circuit = Circuit::HalfOpen;
             self.emit(Event::Circuit {
-                state: crate::io::CircuitState::HalfOpen,
+                state: crate::boundary::CircuitState::HalfOpen,
                 failures: self.failures,
             });
         }
@@ -62,7 +62,7 @@ impl<P: Protocol> Session<P> {
             live_since: None,
             stable: false,
             last_inbound: None,
-            restored: 0,
+            resubscribed: 0,
             renewal_wait: false,
             refresh_token: None,
         });
@@ -295,7 +295,7 @@ impl<P: Protocol> Session<P> {
         };
         conn.live_since = Some(now);
         let id = conn.id;
-        let restored = conn.restored;
+        let restored = conn.resubscribed;
         self.phase = Phase::Live;
         if self.stats.live_connections > 0 {
             self.stats.reconnections += 1;
@@ -333,7 +333,7 @@ impl<P: Protocol> Session<P> {
             restored,
             outage,
         });
-        // A late tick may run the deadline that completes the restore before the one that
+        // A late tick may run the deadline that completes the resubscription before the one that
         // expires queued messages (the fixed order): what expired by now is dropped, not sent.
         let mut expired = Vec::new();
         self.outbox
@@ -345,7 +345,7 @@ impl<P: Protocol> Session<P> {
             self.act(Action::Send {
                 conn: id,
                 frame: queued.frame,
-                purpose: crate::io::Purpose::Application,
+                purpose: crate::boundary::Purpose::Application,
             });
         }
         self.timers.stop(Timer::OutboxExpiry);

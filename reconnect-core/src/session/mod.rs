@@ -7,20 +7,20 @@ mod isolation;
 mod lifecycle;
 mod pending;
 mod renewal;
-mod restore;
+mod resubscribe;
 #[cfg(feature = "serde")]
 mod snapshot;
-mod timer;
-mod timers;
+mod timer_expiry;
+mod timer_table;
 
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use crate::backoff::Backoff;
+use crate::boundary::{Action, Event, Input, Output, State, StopReason};
 use crate::config::{Config, ConfigError};
 use crate::conn_id::ConnId;
 use crate::credentials::Credentials;
-use crate::io::{Action, Event, Input, Output, State, StopReason};
 use crate::outbox::Outbox;
 use crate::protocol::{Protocol, RequestId};
 use crate::stats::{Health, Stats};
@@ -28,7 +28,7 @@ use crate::subscriptions::{Registry, Subscription};
 
 pub use commands::{CommandError, SendStatus, SubscribeError, SubscribeStatus, UnsubscribeStatus};
 use pending::{Pending, RequestKind};
-use timer::{Timer, TimerTable};
+use timer_table::{Timer, TimerTable};
 
 /// Where the lifecycle stands (the public [`State`] is derived from it and the connection).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -64,7 +64,7 @@ pub(crate) struct Conn {
     live_since: Option<Instant>,
     stable: bool,
     last_inbound: Option<Instant>,
-    restored: usize,
+    resubscribed: usize,
     /// Credentials renewal asked of the application while this connection is live.
     renewal_wait: bool,
     /// The refresh token the server granted on this connection (a secret: `Debug` redacts it).

@@ -8,9 +8,9 @@ use std::time::{Duration, Instant};
 
 use super::lifecycle::Next;
 use super::{Phase, RequestKind, Session, Timer};
+use crate::boundary::{Action, Event, Purpose};
 use crate::config::LifetimeRenewal;
 use crate::error::{EndCause, ServerError};
-use crate::io::{Action, Event, Purpose};
 use crate::protocol::{Protocol, RequestId};
 
 /// How long after the answer that granted `lifetime` to renew; `None` for a zero lifetime.

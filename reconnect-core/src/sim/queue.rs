@@ -3,9 +3,9 @@
 use std::collections::BTreeMap;
 use std::time::Instant;
 
+use crate::boundary::Input;
 use crate::conn_id::ConnId;
 use crate::frame::Frame;
-use crate::io::Input;
 
 /// What travels from the client to the server (WebSocket control frames included: the
 /// simulator answers pings and close handshakes itself).

@@ -9,10 +9,10 @@ use super::script::{Fault, Script};
 use super::server::{ServerCtx, ServerOp, SimServer};
 use super::summary::{Summary, Tally};
 use super::transcript::{describe_action, describe_event, LineKind, Transcript};
+use crate::boundary::{Action, Event, Input, Output};
 use crate::conn_id::ConnId;
 use crate::credentials::Credentials;
 use crate::error::{TransportError, TransportErrorKind};
-use crate::io::{Action, Event, Input, Output};
 use crate::protocol::Protocol;
 use crate::session::{CommandError, Session};
 

@@ -5,8 +5,8 @@ use std::fmt;
 use std::time::Duration;
 
 use super::format::{offset_text, secs_text};
+use crate::boundary::{Action, CircuitState, DelaySource, Event, Purpose, StopReason};
 use crate::error::Disposition;
-use crate::io::{Action, CircuitState, DelaySource, Event, Purpose, StopReason};
 
 /// What a transcript line is about, so that a reader can pick the level of detail it wants.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

@@ -330,11 +330,11 @@ pub enum Event {
         /// The topic.
         topic: Topic,
     },
-    /// Auth, setup and the restore of every wanted topic are done; queued sends follow.
+    /// Auth, setup and the resubscription of every wanted topic are done; queued sends follow.
     Live {
         /// The transport.
         conn: ConnId,
-        /// Topics the server confirmed during the restore (refused ones are not counted; their
+        /// Topics the server confirmed during the resubscription (refused ones are not counted; their
         /// [`Event::SubscribeRejected`] came before).
         restored: usize,
         /// Time from the start of the outage (or from `start`) to now.
@@ -498,7 +498,7 @@ pub enum State {
         /// The transport.
         conn: ConnId,
     },
-    /// Restoring subscriptions.
+    /// Resubscribing: every wanted topic is sent again on the new connection.
     Restoring {
         /// The transport.
         conn: ConnId,

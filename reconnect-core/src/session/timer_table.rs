@@ -35,8 +35,8 @@ pub(crate) enum Timer {
     Renewal,
     /// Time to re-authenticate before the credentials' granted lifetime runs out.
     GrantRenewal,
-    /// Time to send the next paced restore frame.
-    RestorePace,
+    /// Time to send the next paced resubscribe frame.
+    ResubscribePace,
     /// A transiently rejected subscription is due for a retry.
     SubscriptionRetry,
     /// A queued message expires.
@@ -60,7 +60,7 @@ impl Timer {
         Timer::Heartbeat,
         Timer::Renewal,
         Timer::GrantRenewal,
-        Timer::RestorePace,
+        Timer::ResubscribePace,
         Timer::SubscriptionRetry,
         Timer::OutboxExpiry,
         Timer::Reconnect,
@@ -80,7 +80,7 @@ impl Timer {
         Timer::Heartbeat,
         Timer::Renewal,
         Timer::GrantRenewal,
-        Timer::RestorePace,
+        Timer::ResubscribePace,
     ];
 }
 

@@ -4,8 +4,8 @@ use std::time::Instant;
 
 use super::lifecycle::Next;
 use super::{AfterClose, Phase, RequestKind, Session, Timer};
+use crate::boundary::{Action, DropReason, Event, Purpose, StopReason};
 use crate::error::{EndCause, TimeoutKind};
-use crate::io::{Action, DropReason, Event, Purpose, StopReason};
 use crate::protocol::Protocol;
 
 /// More than enough for every timer to fire a few times in one call; reaching it would mean a
@@ -109,9 +109,9 @@ impl<P: Protocol> Session<P> {
                 }
             }
             Timer::GrantRenewal => self.renew_before_expiry(now),
-            Timer::RestorePace => {
+            Timer::ResubscribePace => {
                 self.pump_subscriptions(now);
-                self.check_restored(now);
+                self.check_resubscribed(now);
             }
             Timer::SubscriptionRetry => {
                 let next = self.registry.release_due_retries(now);
