@@ -92,7 +92,8 @@ fn server_answers(frame: &Frame) -> Vec<String> {
 
 fn main() {
     let start = Instant::now(); // the only clock reading: the rest is virtual time
-    let config = Config::new(1).ping_interval(None);
+    let mut config = Config::new(1);
+    config.liveness.ping_interval = None;
     let mut session = Session::new(config, Binance).expect("a valid config");
     session
         .subscribe(start, "btcusdt@trade")

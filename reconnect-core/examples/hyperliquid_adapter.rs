@@ -141,9 +141,9 @@ fn server_answers(frame: &Frame) -> Vec<String> {
 
 fn main() {
     let start = Instant::now(); // the only clock reading: the rest is virtual time
-    let config = Config::new(2)
-        .ping_interval(None)
-        .heartbeat_interval(Some(Duration::from_secs(30)));
+    let mut config = Config::new(2);
+    config.liveness.ping_interval = None;
+    config.liveness.heartbeat_interval = Some(Duration::from_secs(30));
     let mut session = Session::new(config, Hyperliquid::default()).expect("a valid config");
     for topic in ["trades:BTC", "l2Book:ETH", "trades:NOPE"] {
         session.subscribe(start, topic).expect("subscribed");

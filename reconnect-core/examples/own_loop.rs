@@ -11,7 +11,8 @@ use reconnect_core::adapters::RawAdapter;
 use reconnect_core::{Action, Config, Event, Input, Output, Session};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let config = Config::for_client("collector-7").ping_interval(Some(Duration::from_millis(250)));
+    let mut config = Config::for_client("collector-7");
+    config.liveness.ping_interval = Some(Duration::from_millis(250));
     let mut session = Session::new(config, RawAdapter::new())?;
     let start = Instant::now();
     session.subscribe(start, r#"{"op":"subscribe","args":["trades"]}"#)?;

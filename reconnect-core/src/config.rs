@@ -1,4 +1,17 @@
 //! Session configuration: every knob, its default, and validation.
+//!
+//! There is one way to set a knob: assign its public field (`config.liveness.ping_interval =
+//! Some(..)`, `config.backoff.initial = ..`), starting from [`Config::new`],
+//! [`Config::for_client`] or [`Config::for_replica`] (every sub-policy also implements
+//! `Default`). Nothing is checked at assignment; [`Session::new`](crate::Session::new) validates
+//! the whole configuration and refuses a bad one with a [`ConfigError`] naming the setting.
+//!
+//! Why fields and not setters: the configuration is a tree of plain policies (backoff, limits,
+//! timeouts, liveness, …) whose fields are all independent values, most knobs were already set
+//! through fields, and several constraints span fields (`backoff.initial` against
+//! `backoff.max`, `restore.nack_retry_initial` against its maximum), so a setter could not
+//! validate them one at a time anyway. Fields make every knob visible in the documentation next to its default, and the
+//! single validation point at `Session::new` keeps an invalid configuration from ever running.
 
 use std::time::Duration;
 
@@ -265,16 +278,16 @@ impl Default for OutboxPolicy {
 /// Everything a [`Session`](crate::Session) needs besides its adapter.
 ///
 /// Built with [`Config::new`] (an explicit jitter seed) or [`Config::for_client`] (a seed derived
-/// from a stable client id), then adjusted through its public fields or its by-value setters.
-/// [`Session::new`](crate::Session::new) validates it.
+/// from a stable client id), then adjusted through its public fields (the only way to set a
+/// knob). [`Session::new`](crate::Session::new) validates it.
 ///
 /// ```
 /// use std::time::Duration;
 /// use reconnect_core::{Config, Jitter};
 ///
-/// let mut config = Config::for_client("collector-7")
-///     .ping_interval(Some(Duration::from_secs(5)))
-///     .pong_timeout(Duration::from_secs(3));
+/// let mut config = Config::for_client("collector-7");
+/// config.liveness.ping_interval = Some(Duration::from_secs(5));
+/// config.liveness.pong_timeout = Duration::from_secs(3);
 /// config.backoff.jitter = Jitter::Decorrelated;
 /// config.limits.max_attempts = Some(20);
 /// ```
@@ -358,82 +371,6 @@ impl Config {
     /// ```
     pub fn for_replica(client_id: &str, replica: u64) -> Self {
         Config::new(seed_for_replica(client_id, replica))
-    }
-
-    /// Sets the backoff policy.
-    pub fn backoff(mut self, backoff: BackoffConfig) -> Self {
-        self.backoff = backoff;
-        self
-    }
-    /// Sets [`Liveness::ping_interval`]: ping after this long without inbound frames.
-    pub fn ping_interval(mut self, d: Option<Duration>) -> Self {
-        self.liveness.ping_interval = d;
-        self
-    }
-    /// Sets [`Liveness::pong_timeout`].
-    pub fn pong_timeout(mut self, d: Duration) -> Self {
-        self.liveness.pong_timeout = d;
-        self
-    }
-    /// Sets [`Liveness::idle_timeout`].
-    pub fn idle_timeout(mut self, d: Option<Duration>) -> Self {
-        self.liveness.idle_timeout = d;
-        self
-    }
-    /// Sets [`Liveness::heartbeat_interval`].
-    pub fn heartbeat_interval(mut self, d: Option<Duration>) -> Self {
-        self.liveness.heartbeat_interval = d;
-        self
-    }
-    /// Sets [`Timeouts::connect`].
-    pub fn connect_timeout(mut self, d: Duration) -> Self {
-        self.timeouts.connect = d;
-        self
-    }
-    /// Sets [`Limits::max_attempts`].
-    pub fn max_attempts(mut self, n: Option<u32>) -> Self {
-        self.limits.max_attempts = n;
-        self
-    }
-    /// Sets [`Limits::max_outage`].
-    pub fn max_outage(mut self, d: Option<Duration>) -> Self {
-        self.limits.max_outage = d;
-        self
-    }
-    /// Sets [`Limits::circuit_breaker`].
-    pub fn circuit_breaker(mut self, cb: Option<CircuitBreaker>) -> Self {
-        self.limits.circuit_breaker = cb;
-        self
-    }
-    /// Sets [`Config::max_lifetime`].
-    pub fn max_lifetime(mut self, d: Option<Duration>) -> Self {
-        self.max_lifetime = d;
-        self
-    }
-    /// Sets the outbox policy.
-    pub fn outbox(mut self, outbox: OutboxPolicy) -> Self {
-        self.outbox = outbox;
-        self
-    }
-    /// Sets the resubscription policy.
-    pub fn restore(mut self, restore: RestorePolicy) -> Self {
-        self.restore = restore;
-        self
-    }
-    /// Sets the credentials flow.
-    pub fn credentials(mut self, credentials: CredentialPolicy) -> Self {
-        self.credentials = credentials;
-        self
-    }
-    /// Sets the renewal of credentials whose lifetime the server stated.
-    pub fn lifetime_renewal(mut self, renewal: LifetimeRenewal) -> Self {
-        self.lifetime_renewal = renewal;
-        self
-    }
-    /// Sets the classification table.
-    pub fn classifier(mut self, classifier: Classifier) -> Self {
-        self.classifier = classifier;
-        self
     }
 
     /// Checks the configuration for values the session cannot work with. The first bad value

@@ -21,7 +21,8 @@ struct Harness {
 
 impl Harness {
     fn new(adapter: JsonRpcAdapter, credentials: Credentials) -> Self {
-        let config = Config::new(7).ping_interval(None);
+        let mut config = Config::new(7);
+        config.liveness.ping_interval = None;
         let mut session = Session::new(config, adapter).unwrap();
         session.set_credentials(credentials);
         Harness {

@@ -10,7 +10,8 @@ use sim_support::{config, line_sim};
 /// A busy run: jittered backoff and latency, and one fault of each kind.
 fn run(seed: u64, network_seed: u64) -> (Transcript, String) {
     let mut cfg = config(seed);
-    cfg.backoff = BackoffConfig::default().jitter(Jitter::Full);
+    cfg.backoff = BackoffConfig::default();
+    cfg.backoff.jitter = Jitter::Full;
     let script = Script::new()
         .at(secs(20), Fault::Reset)
         .at(secs(50), Fault::Stall)

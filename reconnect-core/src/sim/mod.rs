@@ -93,7 +93,9 @@
 //!     }
 //! }
 //!
-//! let config = Config::new(7).ping_interval(Some(secs(5))).pong_timeout(secs(3));
+//! let mut config = Config::new(7);
+//! config.liveness.ping_interval = Some(secs(5));
+//! config.liveness.pong_timeout = secs(3);
 //! let mut session = Session::new(config, RawAdapter::new()).unwrap();
 //! let base = Instant::now(); // read once: from here on, time is virtual
 //! session.subscribe(base, r#"{"op":"subscribe","args":["ticks"]}"#).unwrap();
