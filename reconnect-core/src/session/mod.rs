@@ -484,3 +484,47 @@ impl<P> std::fmt::Debug for Session<P> {
             .finish_non_exhaustive()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::adapters::RawAdapter;
+
+    /// A session that has started and opened its first connection: its queue holds the
+    /// connect, the open and the live outputs.
+    fn opened(now: Instant) -> Session<RawAdapter> {
+        let mut session = Session::new(Config::new(5), RawAdapter::new()).unwrap();
+        session.subscribe(now, "trades").unwrap();
+        session.start(now).unwrap();
+        let conn = session.current_conn().expect("an attempt is in flight");
+        session.handle_input(now, Input::Opened { conn });
+        session
+    }
+
+    #[test]
+    fn drain_yields_what_poll_output_would_in_the_same_order_and_empties_the_queue() {
+        let now = Instant::now();
+        let mut polled = opened(now);
+        let by_poll: Vec<Output> = std::iter::from_fn(|| polled.poll_output()).collect();
+        let mut drained = opened(now);
+        let by_drain: Vec<Output> = drained.drain().collect();
+        assert!(
+            by_drain.len() >= 3,
+            "connect, subscribe and live at least: {by_drain:?}"
+        );
+        assert_eq!(by_drain, by_poll);
+        assert_eq!(drained.poll_output(), None);
+    }
+
+    #[test]
+    fn a_drain_left_unfinished_keeps_the_rest_queued_in_order() {
+        let now = Instant::now();
+        let mut whole = opened(now);
+        let all: Vec<Output> = whole.drain().collect();
+        let mut session = opened(now);
+        let first: Vec<Output> = session.drain().take(1).collect();
+        let rest: Vec<Output> = session.drain().collect();
+        assert_eq!(first.as_slice(), &all[..1]);
+        assert_eq!(rest.as_slice(), &all[1..]);
+    }
+}
