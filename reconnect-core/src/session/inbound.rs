@@ -13,7 +13,7 @@ use crate::topic::Topic;
 
 impl<P: Protocol> Session<P> {
     /// Handles an input for the current transport (staleness was checked by the caller).
-    pub(crate) fn on_input(&mut self, now: Instant, input: Input) {
+    pub(super) fn on_input(&mut self, now: Instant, input: Input) {
         // `matches!`, not `==`: the derived comparison is a call, and this runs on every frame.
         let connecting = matches!(self.phase, Phase::Connecting);
         match input {
@@ -271,7 +271,7 @@ impl<P: Protocol> Session<P> {
 
     /// A refused topic: retried later with its own doubling, jittered delay if transient,
     /// dropped from the registry (with the event saying so) if permanent.
-    pub(crate) fn on_topic_rejected(&mut self, now: Instant, topic: Topic, error: ServerError) {
+    pub(super) fn on_topic_rejected(&mut self, now: Instant, topic: Topic, error: ServerError) {
         if !self.registry.contains(topic.as_str()) {
             return;
         }

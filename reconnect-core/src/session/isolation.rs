@@ -13,7 +13,7 @@ use crate::topic::Topic;
 impl<P: Protocol> Session<P> {
     /// The server refused subscribe request `id`, which carried `requested`, with `error`.
     /// `awaiting` are the topics of it that still wait on it (not unsubscribed meanwhile).
-    pub(crate) fn on_subscribe_refused(
+    pub(super) fn on_subscribe_refused(
         &mut self,
         now: Instant,
         id: RequestId,

@@ -32,7 +32,7 @@ use timer_table::{Timer, TimerTable};
 
 /// Where the lifecycle stands (the public [`State`] is derived from it and the connection).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) enum Phase {
+enum Phase {
     Idle,
     AwaitingCredentials,
     Connecting,
@@ -48,7 +48,7 @@ pub(crate) enum Phase {
 
 /// What happens once a close handshake ends.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum AfterClose {
+enum AfterClose {
     /// The application closed the session.
     Stop,
     /// A recycle at max lifetime: connect again at once.
@@ -57,7 +57,7 @@ pub(crate) enum AfterClose {
 
 /// The transport in flight or open.
 #[derive(Clone, Debug)]
-pub(crate) struct Conn {
+struct Conn {
     id: ConnId,
     attempt: u32,
     opened_at: Option<Instant>,
@@ -73,7 +73,7 @@ pub(crate) struct Conn {
 
 /// Circuit breaker state.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Circuit {
+enum Circuit {
     Closed,
     Open,
     HalfOpen,
@@ -403,7 +403,7 @@ impl<P: Protocol> Session<P> {
     // ---- internals shared by the submodules ---------------------------------------------
 
     /// Clamps `now`, accounts time, runs due deadlines; returns the clamped `now`.
-    pub(crate) fn advance(&mut self, now: Instant) -> Instant {
+    fn advance(&mut self, now: Instant) -> Instant {
         let now = match self.now {
             Some(last) if now < last => last,
             _ => now,
@@ -428,18 +428,18 @@ impl<P: Protocol> Session<P> {
         self.accounted_until = Some(now);
     }
 
-    pub(crate) fn emit(&mut self, event: Event) {
+    fn emit(&mut self, event: Event) {
         self.out.push_back(Output::Event(event));
     }
 
-    pub(crate) fn act(&mut self, action: Action) {
+    fn act(&mut self, action: Action) {
         if matches!(action, Action::Send { .. }) {
             self.stats.frames_out += 1;
         }
         self.out.push_back(Output::Action(action));
     }
 
-    pub(crate) fn next_request_id(&mut self) -> RequestId {
+    fn next_request_id(&mut self) -> RequestId {
         let id = RequestId(self.next_request);
         self.next_request += 1;
         id
@@ -447,25 +447,25 @@ impl<P: Protocol> Session<P> {
 
     /// The id the next request will get, without using it up: adapters may decline to build a
     /// request (no auth step, no more setup requests), and ids stay dense for readable logs.
-    pub(crate) fn peek_request_id(&self) -> RequestId {
+    fn peek_request_id(&self) -> RequestId {
         RequestId(self.next_request)
     }
 
-    pub(crate) fn conn_id(&self) -> Option<ConnId> {
+    fn conn_id(&self) -> Option<ConnId> {
         self.current_conn()
     }
 
     /// Whether a close handshake is under way.
-    pub(crate) fn is_closing(&self) -> bool {
+    fn is_closing(&self) -> bool {
         matches!(self.phase, Phase::Closing(_))
     }
 
     /// Whether a transport is open (past [`Input::Opened`]).
-    pub(crate) fn is_open(&self) -> bool {
+    fn is_open(&self) -> bool {
         self.conn.as_ref().is_some_and(|c| c.opened_at.is_some())
     }
 
-    pub(crate) fn after(now: Instant, d: Duration) -> Instant {
+    fn after(now: Instant, d: Duration) -> Instant {
         now.checked_add(d)
             .unwrap_or(now + Duration::from_secs(86_400 * 365))
     }

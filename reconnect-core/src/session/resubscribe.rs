@@ -11,7 +11,7 @@ use crate::topic::Topic;
 impl<P: Protocol> Session<P> {
     /// Sends the auth request (if the adapter has one and credentials are set) and waits for its
     /// acknowledgement; otherwise moves straight on to setup.
-    pub(crate) fn start_auth(&mut self, now: Instant) {
+    pub(super) fn start_auth(&mut self, now: Instant) {
         let Some(conn) = self.conn_id() else {
             return;
         };
@@ -28,7 +28,7 @@ impl<P: Protocol> Session<P> {
     /// Sends an auth request built from the current credentials on the current transport, as
     /// `kind` (first auth or re-auth). Returns `None` when there is nothing to send (no
     /// credentials, or an adapter without auth), else whether an acknowledgement is awaited.
-    pub(crate) fn send_auth_request(&mut self, now: Instant, kind: RequestKind) -> Option<bool> {
+    pub(super) fn send_auth_request(&mut self, now: Instant, kind: RequestKind) -> Option<bool> {
         let conn = self.conn_id()?;
         let id = self.peek_request_id();
         let frame = self
@@ -50,7 +50,7 @@ impl<P: Protocol> Session<P> {
         Some(true)
     }
 
-    pub(crate) fn on_authenticated(&mut self, now: Instant) {
+    pub(super) fn on_authenticated(&mut self, now: Instant) {
         if let Some(conn) = self.conn_id() {
             self.emit(Event::Authenticated { conn });
         }
@@ -87,7 +87,7 @@ impl<P: Protocol> Session<P> {
         self.check_setup_done(now, sent > 0);
     }
 
-    pub(crate) fn check_setup_done(&mut self, now: Instant, had_setup: bool) {
+    pub(super) fn check_setup_done(&mut self, now: Instant, had_setup: bool) {
         if self.phase != Phase::SettingUp || self.pending.any(|k| *k == RequestKind::Setup) {
             return;
         }
@@ -102,7 +102,7 @@ impl<P: Protocol> Session<P> {
     }
 
     /// Sends unsent topics: during the resubscription, one paced frame at a time; while live, all at once.
-    pub(crate) fn pump_subscriptions(&mut self, now: Instant) {
+    pub(super) fn pump_subscriptions(&mut self, now: Instant) {
         let Some(conn) = self.conn_id() else {
             return;
         };
@@ -164,7 +164,7 @@ impl<P: Protocol> Session<P> {
         self.sync_request_timer();
     }
 
-    pub(crate) fn mark_active(&mut self, conn: crate::ConnId, topic: Topic, now: Instant) {
+    pub(super) fn mark_active(&mut self, conn: crate::ConnId, topic: Topic, now: Instant) {
         if !self.registry.contains(topic.as_str()) {
             return; // unsubscribed while the request was in flight
         }
@@ -193,7 +193,7 @@ impl<P: Protocol> Session<P> {
     }
 
     /// Declares live once nothing of the resubscription is left to send or to be acknowledged.
-    pub(crate) fn check_resubscribed(&mut self, now: Instant) {
+    pub(super) fn check_resubscribed(&mut self, now: Instant) {
         if self.phase != Phase::Restoring
             || self.has_subscriptions_to_send()
             || self.pending.any(|k| matches!(k, RequestKind::Subscribe(_)))
@@ -205,7 +205,7 @@ impl<P: Protocol> Session<P> {
     }
 
     /// Keeps the request timer at the earliest pending deadline.
-    pub(crate) fn sync_request_timer(&mut self) {
+    pub(super) fn sync_request_timer(&mut self) {
         self.timers
             .set_opt(Timer::Request, self.pending.next_deadline());
     }
