@@ -99,7 +99,7 @@ pub enum Purpose {
 }
 
 /// IO the driver must perform. Actions come out of
-/// [`Session::poll_output`](crate::Session::poll_output) in the order they must happen.
+/// [`Session::drain`](crate::Session::drain) in the order they must happen.
 ///
 /// For every `ConnId`, the session emits exactly one [`Action::Connect`] and, later, exactly one
 /// [`Action::Release`]; between them, any number of `Send`, `Ping` and at most one `Close`.
@@ -268,7 +268,7 @@ pub enum CircuitState {
 }
 
 /// Something the application may want to know. Events come out of
-/// [`Session::poll_output`](crate::Session::poll_output) interleaved with actions, in causal
+/// [`Session::drain`](crate::Session::drain) interleaved with actions, in causal
 /// order. Every event carries why it happened.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]

@@ -18,9 +18,10 @@
 //!
 //! - getters (`state`, `stats`, `health`, `subscriptions`), handlers (`handle_input`,
 //!   `handle_timeout`), commands (`start`, `send`, `subscribe`, `close`, …) and outputs
-//!   (`poll_output`, `poll_timeout`);
+//!   (`drain` / `poll_output`, `poll_timeout`);
 //! - time is only a parameter and never goes backwards; overdue deadlines run first;
-//! - the driver drains `poll_output` after every call;
+//! - the driver drains the outputs (`drain`) after every call, and feeds the inputs its IO
+//!   produced only after the drain;
 //! - every transport attempt has a fresh [`ConnId`]; inputs for stale ids are dropped and
 //!   counted;
 //! - the same config, seed and inputs give the same outputs.

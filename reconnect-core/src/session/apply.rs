@@ -11,8 +11,8 @@ impl<P: Protocol> Session<P> {
     /// Applies `command` exactly as its method would (see each [`Command`] variant) and keeps
     /// only the verdict: what the command did is in the outputs it queued.
     ///
-    /// A driver that reports refusals to the application must first drain
-    /// [`poll_output`](Self::poll_output): the deadlines that were due at `now` ran before the
+    /// A driver that reports refusals to the application must first [`drain`](Self::drain) the
+    /// outputs: the deadlines that were due at `now` ran before the
     /// command, so their outputs come first, and the refusal after them keeps causal order.
     ///
     /// # Errors
