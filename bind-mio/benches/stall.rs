@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use bind_mio::{Driver, DriverConfig, Endpoint, Event};
 use reconnect_core::adapters::{JsonRpcAdapter, JsonRpcConfig, SeqPointer};
-use reconnect_core::{BackoffConfig, Config, Event as CoreEvent, Session};
+use reconnect_core::{Config, Event as CoreEvent, Session};
 use reconnect_testkit::server::{Fault, ServerConfig, TestServer};
 
 const REPEATS: usize = 5;
@@ -42,10 +42,10 @@ fn measure(ping: Duration, pong: Duration) -> Vec<Duration> {
         TestServer::start(ServerConfig::default().data_interval(Duration::from_millis(20)))
             .unwrap();
     let mut driver = Driver::new(DriverConfig::default()).unwrap();
-    let config = Config::new(3)
-        .backoff(BackoffConfig::default().initial(Duration::from_millis(20)))
-        .ping_interval(Some(ping))
-        .pong_timeout(pong);
+    let mut config = Config::new(3);
+    config.backoff.initial = Duration::from_millis(20);
+    config.liveness.ping_interval = Some(ping);
+    config.liveness.pong_timeout = pong;
     let adapter = JsonRpcAdapter::new(
         JsonRpcConfig::default().seq_pointer(Some(SeqPointer::parse("/seq").unwrap())),
     );

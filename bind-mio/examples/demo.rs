@@ -208,16 +208,16 @@ fn main() {
         TestServer::start(ServerConfig::default().data_interval(Duration::from_millis(100)))
             .expect("a local server on 127.0.0.1");
 
-    let backoff = BackoffConfig::default()
-        .initial(Duration::from_millis(100))
-        .max(Duration::from_secs(2))
-        .jitter(Jitter::Full)
-        .min_uptime(Duration::from_secs(1));
-    let mut config = Config::for_client("bind-mio-demo")
-        .backoff(backoff)
-        .ping_interval(Some(Duration::from_millis(500)))
-        .pong_timeout(Duration::from_millis(700))
-        .connect_timeout(Duration::from_secs(2));
+    let mut backoff = BackoffConfig::default();
+    backoff.initial = Duration::from_millis(100);
+    backoff.max = Duration::from_secs(2);
+    backoff.jitter = Jitter::Full;
+    backoff.min_uptime = Duration::from_secs(1);
+    let mut config = Config::for_client("bind-mio-demo");
+    config.backoff = backoff;
+    config.liveness.ping_interval = Some(Duration::from_millis(500));
+    config.liveness.pong_timeout = Duration::from_millis(700);
+    config.timeouts.connect = Duration::from_secs(2);
     config.restore.nack_retry_initial = Duration::from_millis(500);
     let adapter = JsonRpcAdapter::new(
         JsonRpcConfig::default()

@@ -241,7 +241,7 @@ impl SessionHandle {
 
     /// [`Session::unsubscribe`](reconnect_core::Session::unsubscribe).
     pub fn unsubscribe(&self, topic: impl Into<String>) -> Result<(), HandleError> {
-        self.command(Command::Unsubscribe(topic.into()))
+        self.command(Command::Unsubscribe(Topic::from(topic.into())))
     }
 
     /// [`Session::send`](reconnect_core::Session::send).

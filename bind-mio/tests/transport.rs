@@ -154,7 +154,8 @@ fn a_peer_that_stops_reading_is_reported_as_backpressure() {
         drop(ws);
     });
 
-    let config = Config::new(1).ping_interval(None);
+    let mut config = Config::new(1);
+    config.liveness.ping_interval = None;
     let session = Session::new(config, RawAdapter::new()).unwrap();
     let websocket = bind_mio::default_websocket_config()
         .write_buffer_size(8 << 10)
@@ -217,7 +218,8 @@ fn a_burst_beyond_the_read_budget_is_read_to_the_end() {
         ws.flush().unwrap();
         let _ = done_rx.recv();
     });
-    let config = Config::new(1).ping_interval(None);
+    let mut config = Config::new(1);
+    config.liveness.ping_interval = None;
     let session = Session::new(config, RawAdapter::new()).unwrap();
     let mut driver = Driver::new(DriverConfig::default().read_budget(4)).unwrap();
     driver.add_session(session, Endpoint::new(&url).unwrap());

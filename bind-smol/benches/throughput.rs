@@ -88,7 +88,9 @@ fn session_on(
     flood: &Flood,
     config: WebSocketConfig,
 ) -> (SessionHandle, EventStream, SessionTask<RawAdapter>) {
-    let session = Session::new(Config::new(7).ping_interval(None), RawAdapter::new()).unwrap();
+    let mut session_config = Config::new(7);
+    session_config.liveness.ping_interval = None;
+    let session = Session::new(session_config, RawAdapter::new()).unwrap();
     let endpoint = Endpoint::new(&flood.url())
         .unwrap()
         .websocket_config(config);

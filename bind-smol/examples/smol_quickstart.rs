@@ -14,7 +14,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // The policy (backoff, timeouts, liveness) and the protocol adapter. Each replica of a
     // fleet gets its own number, so that replicas draw their backoff delays apart.
-    let config = Config::for_replica("collector-7", 1).ping_interval(Some(Duration::from_secs(5)));
+    let mut config = Config::for_replica("collector-7", 1);
+    config.liveness.ping_interval = Some(Duration::from_secs(5));
     let mut session = Session::new(config, JsonRpcAdapter::new(JsonRpcConfig::default()))?;
     session.subscribe(Instant::now(), "trades.BTC-PERPETUAL.100ms")?;
     let endpoint = Endpoint::new(url)?; // ws:// or wss:// (web PKI roots by default)

@@ -144,12 +144,11 @@ mod tests {
     fn a_conn() -> ConnId {
         let mut session = Session::new(Config::new(1), RawAdapter::new()).unwrap();
         session.start(Instant::now()).unwrap();
-        std::iter::from_fn(|| session.poll_output())
-            .find_map(|output| match output {
-                Output::Action(Action::Connect { conn, .. }) => Some(conn),
-                _ => None,
-            })
-            .expect("a started session connects")
+        let conn = session.drain().find_map(|output| match output {
+            Output::Action(Action::Connect { conn, .. }) => Some(conn),
+            _ => None,
+        });
+        conn.expect("a started session connects")
     }
 
     // What each accessor reads is the core's (tested there); these check the delegation.

@@ -15,7 +15,8 @@
 //!
 //! smol::block_on(async {
 //!     // The policy (backoff, timeouts, liveness) and the protocol adapter.
-//!     let config = Config::for_client("collector-7").ping_interval(Some(Duration::from_secs(5)));
+//!     let mut config = Config::for_client("collector-7");
+//!     config.liveness.ping_interval = Some(Duration::from_secs(5));
 //!     let mut session = Session::new(config, RawAdapter::new())?;
 //!     session.subscribe(Instant::now(), r#"{"op":"subscribe","args":["trades"]}"#)?;
 //!

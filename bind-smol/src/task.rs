@@ -3,7 +3,8 @@
 //!
 //! ```text
 //! loop {
-//!     drain session.poll_output(): perform each action, collect each event
+//!     drain session.drain(): perform each action, collect each event; then feed the inputs
+//!         performing produced (a refused request, a failed write), draining after each
 //!     hand the collected events to the stream (one lock, at most one wake-up)
 //!     wait for: room in the event queue, then a command | the attempt | the socket | the timer
 //!     now = Instant::now()          // the only clock read, once per batch of inputs
@@ -80,6 +81,8 @@ pub(crate) struct Driver<P> {
     /// Every handle and the stream are gone: the session was told to close.
     orphaned: bool,
     started: bool,
+    /// The drain buffer, kept to reuse its allocation.
+    outputs: Vec<Output>,
     // The last two fields are dropped last, in this order, when the task ends: every socket is
     // gone before the handles learn that the task has ended (`SessionHandle::close` resolves),
     // and that is so before the event stream ends.
@@ -108,6 +111,7 @@ impl<P: Protocol> Driver<P> {
             armed: None,
             orphaned: false,
             started: false,
+            outputs: Vec::new(),
         }
     }
 
@@ -278,8 +282,10 @@ impl<P: Protocol> Driver<P> {
     /// queues in `produced`; each queued input is fed here once `poll_output` is empty, and
     /// what it causes is drained in turn.
     fn drain(&mut self) {
+        let mut outputs = std::mem::take(&mut self.outputs);
         loop {
-            while let Some(output) = self.session.poll_output() {
+            outputs.extend(self.session.drain());
+            for output in outputs.drain(..) {
                 match output {
                     Output::Action(action) => self.perform(action),
                     Output::Event(event) => self.batch.push(Event::Session(event)),
@@ -290,6 +296,7 @@ impl<P: Protocol> Driver<P> {
             };
             self.session.handle_input(Instant::now(), input);
         }
+        self.outputs = outputs;
     }
 
     fn perform(&mut self, action: Action) {
@@ -302,9 +309,6 @@ impl<P: Protocol> Driver<P> {
                 self.write(conn, Message::Close(Some(frame)));
             }
             Action::Release { conn } => self.release(conn),
-            // The session emitted `Event::CredentialsRequested` with it; the application
-            // answers through the handle.
-            Action::RefreshCredentials => {}
         }
     }
 

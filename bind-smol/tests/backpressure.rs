@@ -19,7 +19,9 @@ const LIMIT: Duration = Duration::from_secs(60);
 
 fn quiet_session() -> Session<RawAdapter> {
     // No pings: a consumer that pauses must not be mistaken for a dead peer here.
-    Session::new(Config::new(3).ping_interval(None), RawAdapter::new()).unwrap()
+    let mut config = Config::new(3);
+    config.liveness.ping_interval = None;
+    Session::new(config, RawAdapter::new()).unwrap()
 }
 
 #[test]

@@ -259,7 +259,7 @@ pub fn parse_command(line: &str) -> Result<Option<Command>, String> {
     Ok(Some(match (word, rest.trim()) {
         ("", _) => return Ok(None),
         ("sub", name) if !name.is_empty() => Command::Subscribe(Topic::from(name)),
-        ("unsub", name) if !name.is_empty() => Command::Unsubscribe(name.to_owned()),
+        ("unsub", name) if !name.is_empty() => Command::Unsubscribe(Topic::from(name)),
         ("send", text) if !text.is_empty() => {
             Command::Send(Frame::from(text), SendOptions::default())
         }

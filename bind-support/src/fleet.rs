@@ -37,16 +37,16 @@ impl FleetTiming {
 /// A JSON-RPC session subscribed to `a`, with sequence numbers at `/seq`. Per-session seeds
 /// spread the reconnects over the backoff window.
 pub fn fleet_session(seed: u64, timing: &FleetTiming) -> Session<JsonRpcAdapter> {
-    let backoff = BackoffConfig::default()
-        .initial(timing.backoff.0)
-        .max(timing.backoff.1)
-        .jitter(Jitter::Full)
-        .min_uptime(Duration::from_secs(1));
-    let config = Config::new(seed)
-        .backoff(backoff)
-        .ping_interval(Some(timing.liveness.0))
-        .pong_timeout(timing.liveness.1)
-        .connect_timeout(timing.connect);
+    let mut backoff = BackoffConfig::default();
+    backoff.initial = timing.backoff.0;
+    backoff.max = timing.backoff.1;
+    backoff.jitter = Jitter::Full;
+    backoff.min_uptime = Duration::from_secs(1);
+    let mut config = Config::new(seed);
+    config.backoff = backoff;
+    config.liveness.ping_interval = Some(timing.liveness.0);
+    config.liveness.pong_timeout = timing.liveness.1;
+    config.timeouts.connect = timing.connect;
     let adapter = JsonRpcAdapter::new(
         JsonRpcConfig::default().seq_pointer(Some(SeqPointer::parse("/seq").unwrap())),
     );

@@ -23,20 +23,20 @@ pub fn session_for(spec: &ClientSpec) -> Result<Session<JsonRpcAdapter>, ClientE
         KitJitter::Equal => Jitter::Equal,
         KitJitter::Decorrelated => Jitter::Decorrelated,
     };
-    let backoff = BackoffConfig::default()
-        .initial(spec.backoff_initial)
-        .max(spec.backoff_max)
-        .jitter(jitter)
-        .min_uptime(spec.min_uptime)
-        // The kit's spec has no notion of a quicker first retry: every delay is the backoff's.
-        .first_retry(FirstRetry::Jittered);
-    let mut config = Config::new(spec.seed)
-        .backoff(backoff)
-        .ping_interval(spec.ping_interval)
-        .pong_timeout(spec.pong_timeout)
-        .idle_timeout(spec.idle_timeout)
-        .connect_timeout(spec.connect_timeout)
-        .max_attempts(spec.max_attempts);
+    let mut backoff = BackoffConfig::default();
+    backoff.initial = spec.backoff_initial;
+    backoff.max = spec.backoff_max;
+    backoff.jitter = jitter;
+    backoff.min_uptime = spec.min_uptime;
+    // The kit's spec has no notion of a quicker first retry: every delay is the backoff's.
+    backoff.first_retry = FirstRetry::Jittered;
+    let mut config = Config::new(spec.seed);
+    config.backoff = backoff;
+    config.liveness.ping_interval = spec.ping_interval;
+    config.liveness.pong_timeout = spec.pong_timeout;
+    config.liveness.idle_timeout = spec.idle_timeout;
+    config.timeouts.connect = spec.connect_timeout;
+    config.limits.max_attempts = spec.max_attempts;
     // Acks on a loaded test machine are fast; keep the step deadlines short but safe.
     config.timeouts.auth = Duration::from_secs(2);
     config.timeouts.setup = Duration::from_secs(2);

@@ -199,7 +199,8 @@ fn live_session(
     topics: usize,
     clock: &mut Instant,
 ) -> (Session<BenchAdapter>, ConnId) {
-    let mut config = Config::new(7).ping_interval(ping_interval);
+    let mut config = Config::new(7);
+    config.liveness.ping_interval = ping_interval;
     config.restore.frames_per_second = frames_per_second;
     config.restore.batch_size = BATCH;
     let mut session = Session::new(config, BenchAdapter).expect("valid config");

@@ -92,7 +92,8 @@ fn server_answers(frame: &Frame) -> Vec<String> {
 
 fn main() {
     let start = Instant::now(); // the only clock reading: the rest is virtual time
-    let config = Config::new(1).ping_interval(None);
+    let mut config = Config::new(1);
+    config.liveness.ping_interval = None;
     let mut session = Session::new(config, Binance).expect("a valid config");
     session
         .subscribe(start, "btcusdt@trade")
@@ -111,7 +112,7 @@ fn main() {
     let mut data = data.iter();
     let mut ms = 0;
     loop {
-        while let Some(output) = session.poll_output() {
+        for output in session.drain() {
             println!("{ms:>3} ms  {output:?}");
             match output {
                 Output::Action(Action::Connect { conn, .. }) => {

@@ -141,9 +141,9 @@ fn server_answers(frame: &Frame) -> Vec<String> {
 
 fn main() {
     let start = Instant::now(); // the only clock reading: the rest is virtual time
-    let config = Config::new(2)
-        .ping_interval(None)
-        .heartbeat_interval(Some(Duration::from_secs(30)));
+    let mut config = Config::new(2);
+    config.liveness.ping_interval = None;
+    config.liveness.heartbeat_interval = Some(Duration::from_secs(30));
     let mut session = Session::new(config, Hyperliquid::default()).expect("a valid config");
     for topic in ["trades:BTC", "l2Book:ETH", "trades:NOPE"] {
         session.subscribe(start, topic).expect("subscribed");
@@ -158,7 +158,7 @@ fn main() {
     let mut data = data.iter();
     let mut now = start;
     loop {
-        while let Some(output) = session.poll_output() {
+        for output in session.drain() {
             println!(
                 "{:>6} ms  {output:?}",
                 now.saturating_duration_since(start).as_millis()

@@ -11,7 +11,8 @@ use reconnect_core::adapters::RawAdapter;
 use reconnect_core::{Action, Config, Event, Input, Output, Session};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let config = Config::for_client("collector-7").ping_interval(Some(Duration::from_millis(250)));
+    let mut config = Config::for_client("collector-7");
+    config.liveness.ping_interval = Some(Duration::from_millis(250));
     let mut session = Session::new(config, RawAdapter::new())?;
     let start = Instant::now();
     session.subscribe(start, r#"{"op":"subscribe","args":["trades"]}"#)?;
@@ -24,7 +25,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut closing = false;
     loop {
         // 1. Drain every output after every call, in order, and perform the actions.
-        while let Some(output) = session.poll_output() {
+        for output in session.drain() {
             match output {
                 // A real driver starts a non-blocking connect and reports `Opened` later.
                 Output::Action(Action::Connect { conn, .. }) => {
@@ -47,7 +48,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 }
                 // Drop that socket now: nothing of it may reach the session any more.
                 Output::Action(Action::Release { conn }) => replies.retain(|r| r.conn() != conn),
-                Output::Action(Action::RefreshCredentials) => {} // this toy needs none
                 Output::Event(Event::Message { frame, .. }) => println!("message: {frame:?}"),
                 Output::Event(Event::Stopped { reason }) => {
                     println!("stopped: {reason:?}"); // the last output

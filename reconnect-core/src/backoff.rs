@@ -74,37 +74,6 @@ impl Default for BackoffConfig {
 }
 
 impl BackoffConfig {
-    /// Sets [`initial`](Self::initial).
-    pub fn initial(mut self, d: Duration) -> Self {
-        self.initial = d;
-        self
-    }
-    /// Sets [`factor`](Self::factor).
-    pub fn factor(mut self, f: f64) -> Self {
-        self.factor = f;
-        self
-    }
-    /// Sets [`max`](Self::max).
-    pub fn max(mut self, d: Duration) -> Self {
-        self.max = d;
-        self
-    }
-    /// Sets [`jitter`](Self::jitter).
-    pub fn jitter(mut self, j: Jitter) -> Self {
-        self.jitter = j;
-        self
-    }
-    /// Sets [`first_retry`](Self::first_retry).
-    pub fn first_retry(mut self, f: FirstRetry) -> Self {
-        self.first_retry = f;
-        self
-    }
-    /// Sets [`min_uptime`](Self::min_uptime).
-    pub fn min_uptime(mut self, d: Duration) -> Self {
-        self.min_uptime = d;
-        self
-    }
-
     /// The base (un-jittered) delay for the `failures`-th consecutive failure (1-based).
     pub fn base_delay(&self, failures: u32) -> Duration {
         if failures == 0 {
@@ -212,10 +181,12 @@ mod tests {
     use super::*;
 
     fn cfg(jitter: Jitter) -> BackoffConfig {
-        BackoffConfig::default()
-            .initial(Duration::from_millis(100))
-            .max(Duration::from_secs(5))
-            .jitter(jitter)
+        BackoffConfig {
+            initial: Duration::from_millis(100),
+            max: Duration::from_secs(5),
+            jitter,
+            ..BackoffConfig::default()
+        }
     }
 
     #[test]
@@ -257,9 +228,10 @@ mod tests {
     #[test]
     fn first_retry_modes() {
         let mut b = Backoff::new(1);
-        let c = cfg(Jitter::Full).first_retry(FirstRetry::Immediate);
+        let mut c = cfg(Jitter::Full);
+        c.first_retry = FirstRetry::Immediate;
         assert_eq!(b.first_retry(&c).drawn, Duration::ZERO);
-        let c = c.first_retry(FirstRetry::Jittered);
+        c.first_retry = FirstRetry::Jittered;
         for _ in 0..100 {
             assert!(b.first_retry(&c).drawn <= c.initial);
         }

@@ -1,4 +1,17 @@
 //! Session configuration: every knob, its default, and validation.
+//!
+//! There is one way to set a knob: assign its public field (`config.liveness.ping_interval =
+//! Some(..)`, `config.backoff.initial = ..`), starting from [`Config::new`],
+//! [`Config::for_client`] or [`Config::for_replica`] (every sub-policy also implements
+//! `Default`). Nothing is checked at assignment; [`Session::new`](crate::Session::new) validates
+//! the whole configuration and refuses a bad one with a [`ConfigError`] naming the setting.
+//!
+//! Why fields and not setters: the configuration is a tree of plain policies (backoff, limits,
+//! timeouts, liveness, …) whose fields are all independent values, most knobs were already set
+//! through fields, and several constraints span fields (`backoff.initial` against
+//! `backoff.max`, `restore.nack_retry_initial` against its maximum), so a setter could not
+//! validate them one at a time anyway. Fields make every knob visible in the documentation next to its default, and the
+//! single validation point at `Session::new` keeps an invalid configuration from ever running.
 
 use std::time::Duration;
 
@@ -59,7 +72,7 @@ pub struct Timeouts {
     /// Each setup acknowledgement. Default 10 s.
     pub setup: Duration,
     /// Each subscribe or unsubscribe acknowledgement, counted from when the request was sent (so
-    /// paced restores of many topics are not cut short). Default 10 s.
+    /// paced resubscriptions of many topics are not cut short). Default 10 s.
     pub subscribe: Duration,
     /// The close handshake. Default 5 s.
     pub close: Duration,
@@ -194,13 +207,14 @@ impl Default for LifetimeRenewal {
     }
 }
 
-/// How subscriptions are restored after each connect.
+/// How wanted topics are resubscribed on each new connection (the policy keeps its historical
+/// name; `Session::restore` is about snapshots, not this).
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct RestorePolicy {
     /// Topics per subscribe frame, further limited by the adapter's own batch size. Default 50.
     pub batch_size: usize,
-    /// At most this many restore frames per second; `None` sends them all at once. Default 10.
+    /// At most this many resubscribe frames per second; `None` sends them all at once. Default 10.
     pub frames_per_second: Option<u32>,
     /// The most topics the registry holds; subscribing beyond it is refused. Default 100,000.
     pub max_topics: usize,
@@ -264,16 +278,16 @@ impl Default for OutboxPolicy {
 /// Everything a [`Session`](crate::Session) needs besides its adapter.
 ///
 /// Built with [`Config::new`] (an explicit jitter seed) or [`Config::for_client`] (a seed derived
-/// from a stable client id), then adjusted through its public fields or its by-value setters.
-/// [`Session::new`](crate::Session::new) validates it.
+/// from a stable client id), then adjusted through its public fields (the only way to set a
+/// knob). [`Session::new`](crate::Session::new) validates it.
 ///
 /// ```
 /// use std::time::Duration;
 /// use reconnect_core::{Config, Jitter};
 ///
-/// let mut config = Config::for_client("collector-7")
-///     .ping_interval(Some(Duration::from_secs(5)))
-///     .pong_timeout(Duration::from_secs(3));
+/// let mut config = Config::for_client("collector-7");
+/// config.liveness.ping_interval = Some(Duration::from_secs(5));
+/// config.liveness.pong_timeout = Duration::from_secs(3);
 /// config.backoff.jitter = Jitter::Decorrelated;
 /// config.limits.max_attempts = Some(20);
 /// ```
@@ -295,11 +309,11 @@ pub struct Config {
     pub credentials: CredentialPolicy,
     /// Renewal of credentials whose lifetime the server stated.
     pub lifetime_renewal: LifetimeRenewal,
-    /// Subscription restore.
+    /// Resubscription of wanted topics on each new connection.
     pub restore: RestorePolicy,
     /// The outbox.
     pub outbox: OutboxPolicy,
-    /// Replace a connection after it has been open this long (with a full restore). Default:
+    /// Replace a connection after it has been open this long (resubscribing every wanted topic). Default:
     /// none.
     pub max_lifetime: Option<Duration>,
     /// The default classification of what ends a connection.
@@ -357,82 +371,6 @@ impl Config {
     /// ```
     pub fn for_replica(client_id: &str, replica: u64) -> Self {
         Config::new(seed_for_replica(client_id, replica))
-    }
-
-    /// Sets the backoff policy.
-    pub fn backoff(mut self, backoff: BackoffConfig) -> Self {
-        self.backoff = backoff;
-        self
-    }
-    /// Sets [`Liveness::ping_interval`]: ping after this long without inbound frames.
-    pub fn ping_interval(mut self, d: Option<Duration>) -> Self {
-        self.liveness.ping_interval = d;
-        self
-    }
-    /// Sets [`Liveness::pong_timeout`].
-    pub fn pong_timeout(mut self, d: Duration) -> Self {
-        self.liveness.pong_timeout = d;
-        self
-    }
-    /// Sets [`Liveness::idle_timeout`].
-    pub fn idle_timeout(mut self, d: Option<Duration>) -> Self {
-        self.liveness.idle_timeout = d;
-        self
-    }
-    /// Sets [`Liveness::heartbeat_interval`].
-    pub fn heartbeat_interval(mut self, d: Option<Duration>) -> Self {
-        self.liveness.heartbeat_interval = d;
-        self
-    }
-    /// Sets [`Timeouts::connect`].
-    pub fn connect_timeout(mut self, d: Duration) -> Self {
-        self.timeouts.connect = d;
-        self
-    }
-    /// Sets [`Limits::max_attempts`].
-    pub fn max_attempts(mut self, n: Option<u32>) -> Self {
-        self.limits.max_attempts = n;
-        self
-    }
-    /// Sets [`Limits::max_outage`].
-    pub fn max_outage(mut self, d: Option<Duration>) -> Self {
-        self.limits.max_outage = d;
-        self
-    }
-    /// Sets [`Limits::circuit_breaker`].
-    pub fn circuit_breaker(mut self, cb: Option<CircuitBreaker>) -> Self {
-        self.limits.circuit_breaker = cb;
-        self
-    }
-    /// Sets [`Config::max_lifetime`].
-    pub fn max_lifetime(mut self, d: Option<Duration>) -> Self {
-        self.max_lifetime = d;
-        self
-    }
-    /// Sets the outbox policy.
-    pub fn outbox(mut self, outbox: OutboxPolicy) -> Self {
-        self.outbox = outbox;
-        self
-    }
-    /// Sets the restore policy.
-    pub fn restore(mut self, restore: RestorePolicy) -> Self {
-        self.restore = restore;
-        self
-    }
-    /// Sets the credentials flow.
-    pub fn credentials(mut self, credentials: CredentialPolicy) -> Self {
-        self.credentials = credentials;
-        self
-    }
-    /// Sets the renewal of credentials whose lifetime the server stated.
-    pub fn lifetime_renewal(mut self, renewal: LifetimeRenewal) -> Self {
-        self.lifetime_renewal = renewal;
-        self
-    }
-    /// Sets the classification table.
-    pub fn classifier(mut self, classifier: Classifier) -> Self {
-        self.classifier = classifier;
-        self
     }
 
     /// Checks the configuration for values the session cannot work with. The first bad value

@@ -8,7 +8,8 @@ use std::fmt;
 /// use std::time::Duration;
 /// use reconnect_core::{Config, ConfigError};
 ///
-/// let config = Config::new(7).pong_timeout(Duration::ZERO);
+/// let mut config = Config::new(7);
+/// config.liveness.pong_timeout = Duration::ZERO;
 /// match config.validate() {
 ///     Err(ConfigError::Invalid { setting, reason }) => {
 ///         assert_eq!(setting, "liveness.pong_timeout");

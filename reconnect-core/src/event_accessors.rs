@@ -2,8 +2,8 @@
 //! subscription event is about, the reason of the last event. The bindings' own event types
 //! delegate here, so every driver reads events the same way.
 
+use crate::boundary::{Event, StopReason};
 use crate::frame::Frame;
-use crate::io::{Event, StopReason};
 use crate::topic::Topic;
 
 impl Event {
@@ -84,12 +84,11 @@ mod tests {
     fn a_conn() -> ConnId {
         let mut session = Session::new(Config::new(1), RawAdapter::new()).unwrap();
         session.start(Instant::now()).unwrap();
-        std::iter::from_fn(|| session.poll_output())
-            .find_map(|output| match output {
-                Output::Action(Action::Connect { conn, .. }) => Some(conn),
-                _ => None,
-            })
-            .expect("a started session connects")
+        let conn = session.drain().find_map(|output| match output {
+            Output::Action(Action::Connect { conn, .. }) => Some(conn),
+            _ => None,
+        });
+        conn.expect("a started session connects")
     }
 
     fn message(frame: Frame, topic: Option<&str>, seq: Option<u64>) -> Event {

@@ -3,7 +3,7 @@
 //! Trading bots, market-data collectors and telemetry feeds lose their connections every day:
 //! resets, half-open sockets, server restarts, expired credentials. This crate holds the whole
 //! reconnection policy — backoff with jitter, limits and a circuit breaker, timeouts, liveness,
-//! authentication, session setup, subscription restore with sequence tracking, an outbox — as a
+//! authentication, session setup, resubscription after every reconnect with sequence tracking, an outbox — as a
 //! pure state machine, [`Session`], with no IO, no clock, no threads and no randomness except a
 //! seeded generator.
 //!
@@ -18,9 +18,10 @@
 //!
 //! - getters (`state`, `stats`, `health`, `subscriptions`), handlers (`handle_input`,
 //!   `handle_timeout`), commands (`start`, `send`, `subscribe`, `close`, …) and outputs
-//!   (`poll_output`, `poll_timeout`);
+//!   (`drain` / `poll_output`, `poll_timeout`);
 //! - time is only a parameter and never goes backwards; overdue deadlines run first;
-//! - the driver drains `poll_output` after every call;
+//! - the driver drains the outputs (`drain`) after every call, and feeds the inputs its IO
+//!   produced only after the drain;
 //! - every transport attempt has a fresh [`ConnId`]; inputs for stale ids are dropped and
 //!   counted;
 //! - the same config, seed and inputs give the same outputs.
@@ -56,6 +57,7 @@
 
 pub mod adapters;
 mod backoff;
+mod boundary;
 mod classify;
 mod command;
 mod config;
@@ -66,7 +68,6 @@ mod credentials;
 mod error;
 mod event_accessors;
 mod frame;
-mod io;
 mod outbox;
 mod protocol;
 mod rng;
@@ -79,6 +80,9 @@ mod subscriptions;
 mod topic;
 
 pub use backoff::{BackoffConfig, Delay, FirstRetry, Jitter};
+pub use boundary::{
+    Action, CircuitState, DelaySource, DropReason, Event, Input, Output, Purpose, State, StopReason,
+};
 pub use classify::{Classifier, FixedCloseCode};
 pub use command::{Command, CommandKind, Refusal, Refused};
 pub use config::{
@@ -92,9 +96,6 @@ pub use error::{
     Disposition, EndCause, ServerError, TimeoutKind, TransportError, TransportErrorKind,
 };
 pub use frame::Frame;
-pub use io::{
-    Action, CircuitState, DelaySource, DropReason, Event, Input, Output, Purpose, State, StopReason,
-};
 pub use outbox::{SendError, SendErrorKind, SendOptions};
 pub use protocol::{
     parse_retry_after_seconds, Inbound, NackKind, Protocol, RequestId, Resume, TopicLookup,

@@ -4,9 +4,9 @@ use std::collections::VecDeque;
 use std::fmt;
 use std::time::{Duration, Instant};
 
+use crate::boundary::DropReason;
 use crate::config::{OutboxPolicy, OverflowPolicy};
 use crate::frame::Frame;
-use crate::io::DropReason;
 
 /// Options of one application send, for [`Session::send_with`](crate::Session::send_with).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

@@ -86,7 +86,7 @@ pub trait TopicLookup {
 pub enum NackKind {
     /// Retry later with the topic's own backoff (rate limits, temporary unavailability).
     Transient,
-    /// Give up on the topic: it leaves the registry and is not restored again.
+    /// Give up on the topic: it leaves the registry and is not resubscribed again.
     Permanent,
 }
 
@@ -122,8 +122,8 @@ pub enum NackKind {
 ///    with its own backoff, as for a per-topic transient rejection; nothing is lost.
 ///
 /// A single-topic request's rejection is always that topic's own. The re-requests are ordinary
-/// subscribe requests: each has its own `timeouts.subscribe`; during a restore they go out at
-/// the restore's pace (`restore.frames_per_second`), and the session is live only once none is
+/// subscribe requests: each has its own `timeouts.subscribe`; during the resubscription they go out at
+/// its pace (`restore.frames_per_second`), and the session is live only once none is
 /// unsent or unanswered; a topic unsubscribed meanwhile is left out of them.
 ///
 /// **The bound.** For a request of `k` topics of which `b` fail on their own, and a server
@@ -139,7 +139,7 @@ pub trait Protocol {
     }
 
     /// The `index`-th setup request (0-based), sent after auth and before subscriptions are
-    /// restored; `None` when there are no more.
+    /// resubscribed; `None` when there are no more.
     fn setup_request(&mut self, _index: usize, _id: RequestId) -> Option<Frame> {
         None
     }
@@ -148,7 +148,7 @@ pub trait Protocol {
     fn subscribe_request(&mut self, id: RequestId, topics: &[Resume]) -> Frame;
 
     /// One unsubscribe frame for `topics`, or `None` when the protocol cannot unsubscribe (the
-    /// topic then simply stops being restored).
+    /// topic then simply stops being resubscribed).
     fn unsubscribe_request(&mut self, _id: RequestId, _topics: &[Topic]) -> Option<Frame> {
         None
     }

@@ -9,7 +9,7 @@ use crate::topic::Topic;
 /// Where one wanted topic stands on the current connection.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum SubscriptionStatus {
-    /// Not (yet) requested on the current connection: it will be sent by the next restore or,
+    /// Not (yet) requested on the current connection: it will be sent by the next resubscription or,
     /// while live, at once.
     Unsent,
     /// Requested; waiting for the server's answer, or, for a topic of a batch the server refused
@@ -56,7 +56,7 @@ struct Requeued {
 }
 
 /// Topics in insertion order. `unsent` indexes the topics that still have to be requested on the
-/// current connection, so that a paced restore of many topics costs O(log n) per batch.
+/// current connection, so that a paced resubscription of many topics costs O(log n) per batch.
 /// `requeued` holds groups of topics to request again as they are, ahead of the unsent ones.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Registry {

@@ -216,7 +216,8 @@ mod jsonrpc {
 
     fn live() -> (Session<JsonRpcAdapter>, ConnId, Instant) {
         let start = Instant::now(); // the one clock reading: the base of the virtual clock
-        let config = Config::new(7).ping_interval(None);
+        let mut config = Config::new(7);
+        config.liveness.ping_interval = None;
         let mut session = Session::new(config, deribit()).expect("valid config");
         let conn = live_session(&mut session, CHANNEL, start, confirm);
         (session, conn, start)

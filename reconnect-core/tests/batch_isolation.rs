@@ -119,7 +119,8 @@ fn run(case: &Case) -> Result<Run, TestCaseError> {
     let bad: BTreeSet<String> = (0..n).filter(|&i| case.bad[i]).map(name).collect();
     let transient: BTreeSet<String> = (0..n).filter(|&i| case.transient[i]).map(name).collect();
     let batch = case.restore_batch.min(case.max_batch);
-    let mut config = Config::new(3).ping_interval(None);
+    let mut config = Config::new(3);
+    config.liveness.ping_interval = None;
     config.restore.batch_size = case.restore_batch;
     config.restore.frames_per_second = case.frames_per_second;
     // Transiently refused topics wait far longer than the restore takes: each is refused once.

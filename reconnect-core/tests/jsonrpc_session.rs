@@ -18,7 +18,9 @@ const HB: u64 = JsonRpcAdapter::HEARTBEAT_REPLY_ID_BASE;
 
 /// A rig over `adapter` with `credentials` set and no pings.
 fn rig(adapter: JsonRpcAdapter, credentials: Credentials) -> Rig<JsonRpcAdapter> {
-    let mut h = Rig::with_adapter(Config::new(7).ping_interval(None), adapter);
+    let mut config = Config::new(7);
+    config.liveness.ping_interval = None;
+    let mut h = Rig::with_adapter(config, adapter);
     h.session.set_credentials(credentials);
     h
 }
@@ -316,7 +318,7 @@ fn a_revoked_token_asks_the_application_for_fresh_credentials() {
     h.session.handle_timeout(deadline);
     let out = h.take_outputs();
     assert!(
-        out.contains(&Output::Action(Action::RefreshCredentials)),
+        out.contains(&Output::Event(reconnect_core::Event::CredentialsRequested)),
         "{out:?}"
     );
 }

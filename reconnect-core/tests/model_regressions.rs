@@ -15,12 +15,11 @@ use common::rig::{base, Rig};
 /// (opening a socket) only to be told to release it a moment later.
 #[test]
 fn close_with_an_overdue_backoff_starts_no_attempt() {
-    let config = Config::new(1).backoff(
-        BackoffConfig::default()
-            .initial(Duration::from_millis(1))
-            .max(Duration::from_millis(1))
-            .jitter(Jitter::None),
-    );
+    let mut config = Config::new(1);
+    config.backoff = BackoffConfig::default();
+    config.backoff.initial = Duration::from_millis(1);
+    config.backoff.max = Duration::from_millis(1);
+    config.backoff.jitter = Jitter::None;
     let connect_timeout = config.timeouts.connect;
     let mut h = Rig::with_adapter(config, LineAdapter::default());
     let t0 = base();
@@ -157,7 +156,8 @@ fn an_answer_to_an_abandoned_subscribe_request_does_not_confirm_the_new_one() {
 /// A session that gives up as soon as its first attempt fails, with that attempt's connect
 /// timeout overdue at `t0 + connect timeout`.
 fn about_to_give_up() -> (Rig, std::time::Instant) {
-    let config = Config::new(1).max_attempts(Some(1));
+    let mut config = Config::new(1);
+    config.limits.max_attempts = Some(1);
     let overdue = base() + config.timeouts.connect;
     let mut h = Rig::with_adapter(config, LineAdapter::default());
     h.session.start(base()).unwrap();

@@ -11,7 +11,8 @@ use reconnect_core::{Action, Config, ConfigError, Output, Purpose, Session};
 
 #[test]
 fn a_refused_setting_is_named_in_a_matchable_error() {
-    let config = Config::new(3).connect_timeout(Duration::ZERO);
+    let mut config = Config::new(3);
+    config.timeouts.connect = Duration::ZERO;
     let Err(error) = Session::new(config, RawAdapter::new()) else {
         panic!("a zero connect timeout was accepted");
     };
@@ -31,7 +32,8 @@ fn a_refused_setting_is_named_in_a_matchable_error() {
 
 #[test]
 fn a_heartbeat_interval_without_an_adapter_heartbeat_is_refused() {
-    let config = Config::new(3).heartbeat_interval(Some(Duration::from_millis(1_300)));
+    let mut config = Config::new(3);
+    config.liveness.heartbeat_interval = Some(Duration::from_millis(1_300));
     let Err(error) = Session::new(config, RawAdapter::new()) else {
         panic!("a heartbeat interval the raw adapter cannot send was accepted");
     };
@@ -48,9 +50,9 @@ fn the_heartbeat_interval_alone_turns_the_json_rpc_heartbeat_on() {
     use reconnect_core::adapters::JsonRpcAdapter;
     use reconnect_core::{Frame, Input};
 
-    let config = Config::new(3)
-        .ping_interval(None)
-        .heartbeat_interval(Some(Duration::from_millis(1_300)));
+    let mut config = Config::new(3);
+    config.liveness.ping_interval = None;
+    config.liveness.heartbeat_interval = Some(Duration::from_millis(1_300));
     let mut h = Rig::with_adapter(config, JsonRpcAdapter::default());
     h.start();
     let conn = h

@@ -10,7 +10,8 @@ use reconnect_core::{BackoffConfig, Jitter};
 /// A busy run: jittered backoff and latency, and one fault of each kind.
 fn run(seed: u64, network_seed: u64) -> (Transcript, String) {
     let mut cfg = sim_config(seed);
-    cfg.backoff = BackoffConfig::default().jitter(Jitter::Full);
+    cfg.backoff = BackoffConfig::default();
+    cfg.backoff.jitter = Jitter::Full;
     let script = Script::new()
         .at(secs(20), Fault::Reset)
         .at(secs(50), Fault::Stall)

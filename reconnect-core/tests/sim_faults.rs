@@ -95,10 +95,10 @@ fn a_stall_is_detected_within_ping_interval_plus_pong_timeout() {
 #[test]
 fn a_refusal_period_is_ridden_through_with_growing_backoff() {
     let mut cfg = sim_config(3);
-    cfg.backoff = BackoffConfig::default()
-        .initial(secs(1))
-        .max(secs(30))
-        .jitter(Jitter::None);
+    cfg.backoff = BackoffConfig::default();
+    cfg.backoff.initial = secs(1);
+    cfg.backoff.max = secs(30);
+    cfg.backoff.jitter = Jitter::None;
     let script = Script::new()
         .at(secs(30), Fault::RefuseFor(secs(60)))
         .at(secs(30), Fault::Reset);
@@ -145,7 +145,8 @@ fn a_refusal_period_is_ridden_through_with_growing_backoff() {
 
 #[test]
 fn a_blackhole_ends_with_the_connect_timeout() {
-    let cfg = sim_config(4).connect_timeout(secs(4));
+    let mut cfg = sim_config(4);
+    cfg.timeouts.connect = secs(4);
     let script = Script::new()
         .at(secs(30), Fault::BlackholeFor(secs(10)))
         .at(secs(30), Fault::Reset);
@@ -240,7 +241,9 @@ fn a_server_close_reports_its_code_and_the_classifier_decides() {
     let classifier = Classifier::default()
         .close_code(4000..=4999, Disposition::Fatal)
         .unwrap();
-    let mut sim = line_sim(sim_config(6).classifier(classifier), &["a"]).script(script);
+    let mut cfg = sim_config(6);
+    cfg.classifier = classifier;
+    let mut sim = line_sim(cfg, &["a"]).script(script);
     sim.start().unwrap();
     sim.run_until(secs(600));
     assert!(sim.session().is_stopped());
@@ -353,7 +356,8 @@ fn a_skipped_sequence_is_reported_as_a_gap() {
 
 #[test]
 fn a_data_stall_is_caught_by_the_idle_timeout() {
-    let cfg = sim_config(11).idle_timeout(Some(secs(3)));
+    let mut cfg = sim_config(11);
+    cfg.liveness.idle_timeout = Some(secs(3));
     let script = Script::new().at(secs(30), Fault::stop_data(secs(10)));
     let mut sim = line_sim(cfg, &["a"]).script(script);
     sim.start().unwrap();
@@ -470,7 +474,9 @@ fn commands_run_at_a_virtual_time() {
 fn requested_credentials_are_provided() {
     let mut policy = CredentialPolicy::default();
     policy.fetch_before_connect = true;
-    let sim = line_sim(sim_config(16).credentials(policy), &["a"]);
+    let mut cfg = sim_config(16);
+    cfg.credentials = policy;
+    let sim = line_sim(cfg, &["a"]);
     let mut sim = sim
         .credentials(reconnect_core::Credentials::new("fresh-secret"))
         .script(Script::new().at(secs(30), Fault::Reset));

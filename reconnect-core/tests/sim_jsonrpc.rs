@@ -177,7 +177,8 @@ fn a_stall_is_caught_by_ping_and_pong_and_the_server_drops_the_silent_client() {
 
 #[test]
 fn a_data_stall_is_caught_by_the_idle_timeout_while_heartbeats_continue() {
-    let config = Config::new(7).idle_timeout(Some(secs(5)));
+    let mut config = Config::new(7);
+    config.liveness.idle_timeout = Some(secs(5));
     let script = Script::new().at(secs(60), Fault::stop_data(secs(3)));
     let mut sim = json_sim(config.clone()).script(script.clone());
     sim.start().unwrap();

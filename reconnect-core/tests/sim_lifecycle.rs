@@ -17,7 +17,9 @@ fn is_connecting(e: &Event) -> bool {
 
 #[test]
 fn a_connection_is_recycled_at_max_lifetime_without_counting_a_failure() {
-    let mut sim = line_sim(sim_config(1).max_lifetime(Some(secs(60))), &["a"]);
+    let mut cfg = sim_config(1);
+    cfg.max_lifetime = Some(secs(60));
+    let mut sim = line_sim(cfg, &["a"]);
     sim.start().unwrap();
     sim.run_until(secs(130));
 
@@ -46,7 +48,9 @@ fn the_circuit_breaker_opens_probes_and_closes() {
     let script = Script::new()
         .at(secs(10), Fault::RefuseFor(secs(60)))
         .at(secs(10), Fault::Reset);
-    let mut sim = line_sim(sim_config(2).circuit_breaker(Some(breaker)), &["a"]).script(script);
+    let mut cfg = sim_config(2);
+    cfg.limits.circuit_breaker = Some(breaker);
+    let mut sim = line_sim(cfg, &["a"]).script(script);
     sim.start().unwrap();
     sim.run_until(secs(130));
 
@@ -97,7 +101,9 @@ fn an_outage_longer_than_max_outage_stops_the_session() {
     let script = Script::new()
         .at(secs(10), Fault::RefuseFor(secs(600)))
         .at(secs(10), Fault::Reset);
-    let mut sim = line_sim(sim_config(4).max_outage(Some(secs(30))), &["a"]).script(script);
+    let mut cfg = sim_config(4);
+    cfg.limits.max_outage = Some(secs(30));
+    let mut sim = line_sim(cfg, &["a"]).script(script);
     sim.start().unwrap();
     sim.run_until(secs(600));
 

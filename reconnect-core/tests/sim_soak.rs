@@ -40,7 +40,9 @@ fn twelve_hours_of_outages() {
             script.push(every * i as u32, fault);
         }
     }
-    let mut sim = line_sim(sim_config(42).connect_timeout(secs(5)), &["a", "b", "c"])
+    let mut cfg = sim_config(42);
+    cfg.timeouts.connect = secs(5);
+    let mut sim = line_sim(cfg, &["a", "b", "c"])
         .script(script)
         .record_messages(true);
     sim.server_mut().data_interval = secs(1);

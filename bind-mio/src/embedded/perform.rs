@@ -107,8 +107,6 @@ impl<P: Protocol> Embedded<P> {
                     self.release_slot(slot);
                 }
             }
-            // The application answers `Event::CredentialsRequested` through the handle.
-            Action::RefreshCredentials => {}
         }
     }
 }

@@ -5,10 +5,10 @@ use std::time::Instant;
 
 use super::lifecycle::Next;
 use super::{AfterClose, Phase, RequestKind, Session, Timer};
+use crate::boundary::{Action, Event, Purpose, StopReason};
 use crate::credentials::Credentials;
 use crate::error::{Disposition, EndCause};
 use crate::frame::Frame;
-use crate::io::{Action, Event, Purpose, StopReason};
 use crate::outbox::{Queued, SendError, SendErrorKind, SendOptions};
 use crate::protocol::Protocol;
 use crate::subscriptions::SubscriptionStatus;
@@ -46,7 +46,7 @@ impl std::error::Error for CommandError {}
 pub enum SubscribeStatus {
     /// The subscribe request went out now (the session is live).
     Sent,
-    /// Recorded; it will be sent by the restore of the next (or the current) connection.
+    /// Recorded; it will be sent by the resubscription of the next (or the current) connection.
     Recorded,
     /// The topic was already wanted; nothing changed.
     AlreadyWanted,
@@ -186,7 +186,7 @@ impl<P: Protocol> Session<P> {
         self.config.max_frame_len = self.config.max_frame_len.min(max);
     }
 
-    /// Wants `topic`: sent at once while live, otherwise recorded for the next restore.
+    /// Wants `topic`: sent at once while live, otherwise recorded for the next resubscription.
     pub fn subscribe(
         &mut self,
         now: Instant,
@@ -212,14 +212,14 @@ impl<P: Protocol> Session<P> {
             self.pump_subscriptions(now);
             return Ok(SubscribeStatus::Sent);
         }
-        // During a restore the pace timer (or the next ack) picks the topic up.
+        // During the resubscription the pace timer (or the next ack) picks the topic up.
         if self.phase == Phase::Restoring {
             self.pump_subscriptions(now);
         }
         Ok(SubscribeStatus::Recorded)
     }
 
-    /// No longer wants `topic`: it is never restored again, and while live an unsubscribe request
+    /// No longer wants `topic`: it is never resubscribed again, and while live an unsubscribe request
     /// goes out if it had been requested on this connection.
     pub fn unsubscribe(
         &mut self,
@@ -238,8 +238,8 @@ impl<P: Protocol> Session<P> {
         );
         let open = matches!(self.phase, Phase::Live | Phase::Restoring);
         let status = self.send_unsubscribe(now, topic, requested && open);
-        // A restore may have been waiting only for this topic.
-        self.check_restored(now);
+        // A resubscription may have been waiting only for this topic.
+        self.check_resubscribed(now);
         Ok(status)
     }
 
@@ -366,7 +366,7 @@ impl<P: Protocol> Session<P> {
         self.credentials = Some(credentials);
     }
 
-    /// Answers [`Action::RefreshCredentials`]: stores the credentials and continues (connects,
+    /// Answers [`Event::CredentialsRequested`](crate::Event::CredentialsRequested): stores the credentials and continues (connects,
     /// or re-authenticates on the live connection when the adapter requires it). Outside a
     /// refresh it is the same as [`set_credentials`](Self::set_credentials).
     pub fn provide_credentials(

@@ -4,16 +4,16 @@ use std::time::{Duration, Instant};
 
 use super::lifecycle::Next;
 use super::{Phase, RequestKind, Session, Timer};
+use crate::boundary::{Action, Event, Input, Purpose};
 use crate::error::{Disposition, EndCause, ServerError};
 use crate::frame::Frame;
-use crate::io::{Action, Event, Input, Purpose};
 use crate::protocol::{Inbound, NackKind, Protocol, RequestId, TopicRejection};
 use crate::subscriptions::SubscriptionStatus;
 use crate::topic::Topic;
 
 impl<P: Protocol> Session<P> {
     /// Handles an input for the current transport (staleness was checked by the caller).
-    pub(crate) fn on_input(&mut self, now: Instant, input: Input) {
+    pub(super) fn on_input(&mut self, now: Instant, input: Input) {
         // `matches!`, not `==`: the derived comparison is a call, and this runs on every frame.
         let connecting = matches!(self.phase, Phase::Connecting);
         match input {
@@ -187,7 +187,7 @@ impl<P: Protocol> Session<P> {
                     }
                 }
                 self.pump_subscriptions(now);
-                self.check_restored(now);
+                self.check_resubscribed(now);
             }
             RequestKind::Unsubscribe(topics) => {
                 for topic in topics {
@@ -245,7 +245,7 @@ impl<P: Protocol> Session<P> {
                 let awaiting = self.still_awaiting(topics.clone(), id);
                 self.on_subscribe_refused(now, id, &topics, awaiting, error);
                 self.pump_subscriptions(now);
-                self.check_restored(now);
+                self.check_resubscribed(now);
             }
             // The topics already left the registry; the server's refusal is still worth knowing.
             RequestKind::Unsubscribe(_) | RequestKind::Heartbeat => {
@@ -271,7 +271,7 @@ impl<P: Protocol> Session<P> {
 
     /// A refused topic: retried later with its own doubling, jittered delay if transient,
     /// dropped from the registry (with the event saying so) if permanent.
-    pub(crate) fn on_topic_rejected(&mut self, now: Instant, topic: Topic, error: ServerError) {
+    pub(super) fn on_topic_rejected(&mut self, now: Instant, topic: Topic, error: ServerError) {
         if !self.registry.contains(topic.as_str()) {
             return;
         }

@@ -13,7 +13,7 @@ use crate::topic::Topic;
 impl<P: Protocol> Session<P> {
     /// The server refused subscribe request `id`, which carried `requested`, with `error`.
     /// `awaiting` are the topics of it that still wait on it (not unsubscribed meanwhile).
-    pub(crate) fn on_subscribe_refused(
+    pub(super) fn on_subscribe_refused(
         &mut self,
         now: Instant,
         id: RequestId,
@@ -67,15 +67,16 @@ impl<P: Protocol> Session<P> {
         self.send_requeued(now);
     }
 
-    /// Sends requeued topics: at once while live; during a restore, at the restore's pace.
+    /// Sends requeued topics: at once while live; during the resubscription, at its pace.
     fn send_requeued(&mut self, now: Instant) {
         let paced = self.config.restore.frames_per_second;
         if let (Phase::Restoring, Some(rate)) = (&self.phase, paced) {
-            if self.timers.get(Timer::RestorePace).is_none() {
+            if self.timers.get(Timer::ResubscribePace).is_none() {
                 // The refused request went out no later than now: waiting a full gap from now
-                // keeps every two restore frames at least a gap apart.
+                // keeps every two resubscribe frames at least a gap apart.
                 let gap = Duration::from_secs(1) / rate.max(1);
-                self.timers.set(Timer::RestorePace, Self::after(now, gap));
+                self.timers
+                    .set(Timer::ResubscribePace, Self::after(now, gap));
             }
             return;
         }

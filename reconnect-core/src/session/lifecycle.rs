@@ -4,14 +4,14 @@ use std::time::{Duration, Instant};
 
 use super::{AfterClose, Circuit, Conn, Phase, Session, Timer};
 use crate::backoff::Delay;
+use crate::boundary::{Action, CircuitState, DelaySource, DropReason, Event, StopReason};
 use crate::conn_id::ConnId;
 use crate::error::{Disposition, EndCause};
-use crate::io::{Action, CircuitState, DelaySource, DropReason, Event, StopReason};
 use crate::protocol::Protocol;
 
 /// When the next attempt starts after an ending.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Next {
+pub(super) enum Next {
     /// Per the disposition and the backoff policy.
     Policy,
     /// At once, without counting a failure (reconnect requested, recycle).
@@ -21,7 +21,7 @@ pub(crate) enum Next {
 impl<P: Protocol> Session<P> {
     /// Starts the next attempt: asks for credentials first when the policy or a previous
     /// rejection wants fresh ones, otherwise connects.
-    pub(crate) fn begin_attempt(&mut self, now: Instant) {
+    pub(super) fn begin_attempt(&mut self, now: Instant) {
         self.timers.stop(Timer::Reconnect);
         if self.close_requested {
             // An attempt that fell due while `close` ran the overdue deadlines: the close wins.
@@ -34,7 +34,7 @@ impl<P: Protocol> Session<P> {
         if self.circuit == Circuit::Open {
             self.circuit = Circuit::HalfOpen;
             self.emit(Event::Circuit {
-                state: crate::io::CircuitState::HalfOpen,
+                state: crate::boundary::CircuitState::HalfOpen,
                 failures: self.failures,
             });
         }
@@ -44,14 +44,13 @@ impl<P: Protocol> Session<P> {
                 Timer::Credentials,
                 Self::after(now, self.config.timeouts.credentials),
             );
-            self.act(Action::RefreshCredentials);
             self.emit(Event::CredentialsRequested);
             return;
         }
         self.connect(now);
     }
 
-    pub(crate) fn connect(&mut self, now: Instant) {
+    pub(super) fn connect(&mut self, now: Instant) {
         self.timers.stop(Timer::Credentials);
         let id = ConnId(self.next_conn);
         self.next_conn += 1;
@@ -63,7 +62,7 @@ impl<P: Protocol> Session<P> {
             live_since: None,
             stable: false,
             last_inbound: None,
-            restored: 0,
+            resubscribed: 0,
             renewal_wait: false,
             refresh_token: None,
         });
@@ -85,7 +84,7 @@ impl<P: Protocol> Session<P> {
     }
 
     /// The transport opened: liveness starts, then auth.
-    pub(crate) fn on_opened(&mut self, now: Instant) {
+    pub(super) fn on_opened(&mut self, now: Instant) {
         let Some(conn) = self.conn.as_mut() else {
             return;
         };
@@ -110,7 +109,7 @@ impl<P: Protocol> Session<P> {
     /// Ends the current attempt or connection: releases the transport, reports it, and decides
     /// what comes next. `disposition` overrides the classification when the caller already knows
     /// it (an auth rejection classified by the adapter).
-    pub(crate) fn end_connection(
+    pub(super) fn end_connection(
         &mut self,
         now: Instant,
         cause: EndCause,
@@ -155,7 +154,7 @@ impl<P: Protocol> Session<P> {
     }
 
     /// What follows an ending that has been reported: stop, or schedule the next attempt.
-    pub(crate) fn after_ending(
+    pub(super) fn after_ending(
         &mut self,
         now: Instant,
         cause: EndCause,
@@ -203,7 +202,7 @@ impl<P: Protocol> Session<P> {
     }
 
     /// Schedules the next attempt per the backoff policy, the limits and the circuit breaker.
-    pub(crate) fn schedule_reconnect(&mut self, now: Instant, was_stable: bool) {
+    pub(super) fn schedule_reconnect(&mut self, now: Instant, was_stable: bool) {
         if self.outage_started.is_none() {
             self.begin_outage(now);
         }
@@ -290,13 +289,13 @@ impl<P: Protocol> Session<P> {
 
     /// Reaches live: stops the outage clock, starts the connection's live timers, and releases
     /// the outbox in order.
-    pub(crate) fn go_live(&mut self, now: Instant) {
+    pub(super) fn go_live(&mut self, now: Instant) {
         let Some(conn) = self.conn.as_mut() else {
             return;
         };
         conn.live_since = Some(now);
         let id = conn.id;
-        let restored = conn.restored;
+        let restored = conn.resubscribed;
         self.phase = Phase::Live;
         if self.stats.live_connections > 0 {
             self.stats.reconnections += 1;
@@ -334,7 +333,7 @@ impl<P: Protocol> Session<P> {
             restored,
             outage,
         });
-        // A late tick may run the deadline that completes the restore before the one that
+        // A late tick may run the deadline that completes the resubscription before the one that
         // expires queued messages (the fixed order): what expired by now is dropped, not sent.
         let mut expired = Vec::new();
         self.outbox
@@ -346,14 +345,14 @@ impl<P: Protocol> Session<P> {
             self.act(Action::Send {
                 conn: id,
                 frame: queued.frame,
-                purpose: crate::io::Purpose::Application,
+                purpose: crate::boundary::Purpose::Application,
             });
         }
         self.timers.stop(Timer::OutboxExpiry);
     }
 
     /// The connection stayed live for `min_uptime`: the failure count resets.
-    pub(crate) fn on_stable(&mut self) {
+    pub(super) fn on_stable(&mut self) {
         if let Some(conn) = self.conn.as_mut() {
             conn.stable = true;
             let id = conn.id;
@@ -363,7 +362,7 @@ impl<P: Protocol> Session<P> {
     }
 
     /// Starts the close handshake on the open transport.
-    pub(crate) fn begin_close(&mut self, now: Instant, after: AfterClose, reason: &'static str) {
+    pub(super) fn begin_close(&mut self, now: Instant, after: AfterClose, reason: &'static str) {
         let Some(id) = self.conn_id() else {
             return;
         };
@@ -386,7 +385,7 @@ impl<P: Protocol> Session<P> {
     }
 
     /// The close handshake ended, cleanly (the peer's close frame) or not (timeout, failure).
-    pub(crate) fn finish_close(&mut self, now: Instant, clean: bool) {
+    pub(super) fn finish_close(&mut self, now: Instant, clean: bool) {
         let Phase::Closing(after) = self.phase else {
             return;
         };
@@ -405,7 +404,7 @@ impl<P: Protocol> Session<P> {
     }
 
     /// Stops for good: releases the transport, hands back queued messages, stops every timer.
-    pub(crate) fn stop(&mut self, now: Instant, reason: StopReason) {
+    pub(super) fn stop(&mut self, now: Instant, reason: StopReason) {
         if let Some(conn) = self.conn.take() {
             self.act(Action::Release { conn: conn.id });
             if let Some(opened) = conn.opened_at {

@@ -1,35 +1,38 @@
 //! The reconnecting session: the state machine at the heart of the crate.
 
+mod apply;
 mod commands;
 mod inbound;
 mod isolation;
 mod lifecycle;
 mod pending;
 mod renewal;
-mod restore;
-mod timer;
-mod timers;
+mod resubscribe;
+#[cfg(feature = "serde")]
+mod snapshot;
+mod timer_expiry;
+mod timer_table;
 
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use crate::backoff::Backoff;
+use crate::boundary::{Action, Event, Input, Output, State, StopReason};
 use crate::config::{Config, ConfigError};
 use crate::conn_id::ConnId;
 use crate::credentials::Credentials;
-use crate::io::{Action, Event, Input, Output, State, StopReason};
 use crate::outbox::Outbox;
 use crate::protocol::{Protocol, RequestId};
 use crate::stats::{Health, Stats};
 use crate::subscriptions::{Registry, Subscription};
 
 pub use commands::{CommandError, SendStatus, SubscribeError, SubscribeStatus, UnsubscribeStatus};
-pub(crate) use pending::{Pending, RequestKind};
-pub(crate) use timer::{Timer, TimerTable};
+use pending::{Pending, RequestKind};
+use timer_table::{Timer, TimerTable};
 
 /// Where the lifecycle stands (the public [`State`] is derived from it and the connection).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) enum Phase {
+enum Phase {
     Idle,
     AwaitingCredentials,
     Connecting,
@@ -45,7 +48,7 @@ pub(crate) enum Phase {
 
 /// What happens once a close handshake ends.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum AfterClose {
+enum AfterClose {
     /// The application closed the session.
     Stop,
     /// A recycle at max lifetime: connect again at once.
@@ -54,23 +57,23 @@ pub(crate) enum AfterClose {
 
 /// The transport in flight or open.
 #[derive(Clone, Debug)]
-pub(crate) struct Conn {
-    pub(crate) id: ConnId,
-    pub(crate) attempt: u32,
-    pub(crate) opened_at: Option<Instant>,
-    pub(crate) live_since: Option<Instant>,
-    pub(crate) stable: bool,
-    pub(crate) last_inbound: Option<Instant>,
-    pub(crate) restored: usize,
+struct Conn {
+    id: ConnId,
+    attempt: u32,
+    opened_at: Option<Instant>,
+    live_since: Option<Instant>,
+    stable: bool,
+    last_inbound: Option<Instant>,
+    resubscribed: usize,
     /// Credentials renewal asked of the application while this connection is live.
-    pub(crate) renewal_wait: bool,
+    renewal_wait: bool,
     /// The refresh token the server granted on this connection (a secret: `Debug` redacts it).
-    pub(crate) refresh_token: Option<Credentials>,
+    refresh_token: Option<Credentials>,
 }
 
 /// Circuit breaker state.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Circuit {
+enum Circuit {
     Closed,
     Open,
     HalfOpen,
@@ -100,8 +103,9 @@ pub(crate) enum Circuit {
 ///
 /// [`Command`]: crate::Command
 /// [`Refused`]: crate::Refused
-/// - **Outputs**: [`poll_output`](Self::poll_output) yields actions and events in causal order
-///   from one queue; [`poll_timeout`](Self::poll_timeout) is the next deadline (a pure getter).
+/// - **Outputs**: [`drain`](Self::drain) (or [`poll_output`](Self::poll_output), one at a time)
+///   yields actions and events in causal order from one queue;
+///   [`poll_timeout`](Self::poll_timeout) is the next deadline (a pure getter).
 ///
 /// # Rules the driver must keep
 ///
@@ -109,10 +113,15 @@ pub(crate) enum Circuit {
 ///    `now` (a monotonic reading); a `now` earlier than one seen before is treated as the latest
 ///    one, so time never goes backwards. Every call that carries `now` first runs every deadline
 ///    already due, in a fixed order, so a late tick cannot hide a dead connection.
-/// 2. **Drain after every mutation.** After each handler or command, the driver must call
-///    [`poll_output`](Self::poll_output) until it returns `None`, perform the actions in order,
-///    and then wait for the next readiness, command, or [`poll_timeout`](Self::poll_timeout)
-///    (calling [`handle_timeout`](Self::handle_timeout) when it passes).
+/// 2. **Drain after every mutation.** After each handler or command, the driver must take every
+///    output ([`drain`](Self::drain), or [`poll_output`](Self::poll_output) until it returns
+///    `None`), perform the actions in order, and then wait for the next readiness, command, or
+///    [`poll_timeout`](Self::poll_timeout) (calling [`handle_timeout`](Self::handle_timeout)
+///    when it passes). **Inputs produced while draining wait for the drain to end:** the driver
+///    must not call [`handle_input`](Self::handle_input) while draining; it performs the
+///    actions in order, queues the inputs its IO produced (a connect that failed at once, a
+///    write error), and feeds them, in order, after the drain ends, draining again after each.
+///    The borrow that [`drain`](Self::drain) holds on the session enforces this.
 /// 3. **Generations.** Each [`Action::Connect`] names a fresh [`ConnId`]; the driver must tag
 ///    every [`Input`] with the id of the transport it came from. Inputs for any other id are
 ///    dropped before anything else happens (not even the clock advances) and counted in
@@ -128,6 +137,7 @@ pub(crate) enum Circuit {
 /// ```
 /// use std::time::{Duration, Instant};
 /// use reconnect_core::{Action, Config, Event, Frame, Input, Output, Session};
+/// use std::collections::VecDeque;
 /// use reconnect_core::adapters::RawAdapter;
 ///
 /// let mut session = Session::new(Config::new(7), RawAdapter::new()).unwrap();
@@ -135,13 +145,14 @@ pub(crate) enum Circuit {
 /// session.subscribe(now, "{\"op\":\"subscribe\",\"args\":[\"trades\"]}").unwrap();
 /// session.start(now).unwrap();
 /// let mut live = false;
+/// let mut inputs = VecDeque::new(); // what the IO produced while draining
 /// for _ in 0..10 {
-///     // Rule 2: drain every output after every call.
-///     while let Some(output) = session.poll_output() {
+///     // Rule 2: drain every output after every call; feed the inputs after the drain.
+///     for output in session.drain() {
 ///         match output {
 ///             // A real driver opens a socket here; this one pretends it opened at once.
 ///             Output::Action(Action::Connect { conn, .. }) => {
-///                 session.handle_input(now, Input::Opened { conn })
+///                 inputs.push_back(Input::Opened { conn })
 ///             }
 ///             Output::Action(Action::Send { frame, .. }) => { /* write `frame` */ }
 ///             Output::Action(Action::Release { .. }) => { /* drop the socket */ }
@@ -149,6 +160,10 @@ pub(crate) enum Circuit {
 ///             Output::Event(Event::Live { .. }) => live = true,
 ///             Output::Event(_) => {}
 ///         }
+///     }
+///     if let Some(input) = inputs.pop_front() {
+///         session.handle_input(now, input);
+///         continue; // and drain again
 ///     }
 ///     // Wait for readiness or the next deadline, whichever comes first.
 ///     match session.poll_timeout() {
@@ -162,35 +177,35 @@ pub(crate) enum Circuit {
 /// assert!(live);
 /// ```
 pub struct Session<P> {
-    pub(crate) config: Config,
-    pub(crate) protocol: P,
+    config: Config,
+    protocol: P,
     /// The latest `now` seen; inputs earlier than it are clamped to it.
-    pub(crate) now: Option<Instant>,
-    pub(crate) phase: Phase,
-    pub(crate) conn: Option<Conn>,
-    pub(crate) next_conn: u64,
-    pub(crate) next_request: u64,
-    pub(crate) timers: TimerTable,
-    pub(crate) out: VecDeque<Output>,
-    pub(crate) backoff: Backoff,
+    now: Option<Instant>,
+    phase: Phase,
+    conn: Option<Conn>,
+    next_conn: u64,
+    next_request: u64,
+    timers: TimerTable,
+    out: VecDeque<Output>,
+    backoff: Backoff,
     /// Consecutive failed attempts since the last stable connection.
-    pub(crate) failures: u32,
-    pub(crate) outage_started: Option<Instant>,
-    pub(crate) retry_after_hint: Option<std::time::Duration>,
-    pub(crate) circuit: Circuit,
-    pub(crate) paused: bool,
+    failures: u32,
+    outage_started: Option<Instant>,
+    retry_after_hint: Option<std::time::Duration>,
+    circuit: Circuit,
+    paused: bool,
     /// The application called [`close`](Self::close): no attempt may start any more, not even
     /// one whose deadline was already due when `close` ran them.
-    pub(crate) close_requested: bool,
-    pub(crate) credentials: Option<Credentials>,
+    close_requested: bool,
+    credentials: Option<Credentials>,
     /// The next attempt must ask the application for fresh credentials first.
-    pub(crate) needs_refresh: bool,
-    pub(crate) registry: Registry,
-    pub(crate) outbox: Outbox,
-    pub(crate) pending: Pending,
-    pub(crate) stats: Stats,
+    needs_refresh: bool,
+    registry: Registry,
+    outbox: Outbox,
+    pending: Pending,
+    stats: Stats,
     /// Uptime and downtime are accumulated up to this instant.
-    pub(crate) accounted_until: Option<Instant>,
+    accounted_until: Option<Instant>,
 }
 
 impl<P: Protocol> Session<P> {
@@ -333,9 +348,22 @@ impl<P: Protocol> Session<P> {
 
     /// The next action or event, in causal order; `None` when the queue is empty.
     ///
-    /// The driver must drain this until `None` after every handler and command.
+    /// The driver must drain this until `None` after every handler and command
+    /// ([`drain`](Self::drain) does exactly that).
     pub fn poll_output(&mut self) -> Option<Output> {
         self.out.pop_front()
+    }
+
+    /// Every queued action and event, in causal order: an iterator that calls
+    /// [`poll_output`](Self::poll_output) until it returns `None`.
+    ///
+    /// The iterator borrows the session mutably, so the driver cannot call
+    /// [`handle_input`](Self::handle_input) or a command while draining (rule 2 of the
+    /// [contract](Self#rules-the-driver-must-keep)): it performs each action, queues the inputs
+    /// that its IO produced, and feeds them once the drain has ended. A drain left unfinished
+    /// leaves the rest of the outputs queued for the next call.
+    pub fn drain(&mut self) -> impl Iterator<Item = Output> + '_ {
+        std::iter::from_fn(move || self.out.pop_front())
     }
 
     /// The earliest deadline, if any. A pure getter: the driver must call
@@ -375,7 +403,7 @@ impl<P: Protocol> Session<P> {
     // ---- internals shared by the submodules ---------------------------------------------
 
     /// Clamps `now`, accounts time, runs due deadlines; returns the clamped `now`.
-    pub(crate) fn advance(&mut self, now: Instant) -> Instant {
+    fn advance(&mut self, now: Instant) -> Instant {
         let now = match self.now {
             Some(last) if now < last => last,
             _ => now,
@@ -400,18 +428,18 @@ impl<P: Protocol> Session<P> {
         self.accounted_until = Some(now);
     }
 
-    pub(crate) fn emit(&mut self, event: Event) {
+    fn emit(&mut self, event: Event) {
         self.out.push_back(Output::Event(event));
     }
 
-    pub(crate) fn act(&mut self, action: Action) {
+    fn act(&mut self, action: Action) {
         if matches!(action, Action::Send { .. }) {
             self.stats.frames_out += 1;
         }
         self.out.push_back(Output::Action(action));
     }
 
-    pub(crate) fn next_request_id(&mut self) -> RequestId {
+    fn next_request_id(&mut self) -> RequestId {
         let id = RequestId(self.next_request);
         self.next_request += 1;
         id
@@ -419,25 +447,25 @@ impl<P: Protocol> Session<P> {
 
     /// The id the next request will get, without using it up: adapters may decline to build a
     /// request (no auth step, no more setup requests), and ids stay dense for readable logs.
-    pub(crate) fn peek_request_id(&self) -> RequestId {
+    fn peek_request_id(&self) -> RequestId {
         RequestId(self.next_request)
     }
 
-    pub(crate) fn conn_id(&self) -> Option<ConnId> {
+    fn conn_id(&self) -> Option<ConnId> {
         self.current_conn()
     }
 
     /// Whether a close handshake is under way.
-    pub(crate) fn is_closing(&self) -> bool {
+    fn is_closing(&self) -> bool {
         matches!(self.phase, Phase::Closing(_))
     }
 
     /// Whether a transport is open (past [`Input::Opened`]).
-    pub(crate) fn is_open(&self) -> bool {
+    fn is_open(&self) -> bool {
         self.conn.as_ref().is_some_and(|c| c.opened_at.is_some())
     }
 
-    pub(crate) fn after(now: Instant, d: Duration) -> Instant {
+    fn after(now: Instant, d: Duration) -> Instant {
         now.checked_add(d)
             .unwrap_or(now + Duration::from_secs(86_400 * 365))
     }
@@ -454,5 +482,49 @@ impl<P> std::fmt::Debug for Session<P> {
             .field("pending", &self.pending.len())
             .field("credentials", &self.credentials)
             .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::adapters::RawAdapter;
+
+    /// A session that has started and opened its first connection: its queue holds the
+    /// connect, the open and the live outputs.
+    fn opened(now: Instant) -> Session<RawAdapter> {
+        let mut session = Session::new(Config::new(5), RawAdapter::new()).unwrap();
+        session.subscribe(now, "trades").unwrap();
+        session.start(now).unwrap();
+        let conn = session.current_conn().expect("an attempt is in flight");
+        session.handle_input(now, Input::Opened { conn });
+        session
+    }
+
+    #[test]
+    fn drain_yields_what_poll_output_would_in_the_same_order_and_empties_the_queue() {
+        let now = Instant::now();
+        let mut polled = opened(now);
+        let by_poll: Vec<Output> = std::iter::from_fn(|| polled.poll_output()).collect();
+        let mut drained = opened(now);
+        let by_drain: Vec<Output> = drained.drain().collect();
+        assert!(
+            by_drain.len() >= 3,
+            "connect, subscribe and live at least: {by_drain:?}"
+        );
+        assert_eq!(by_drain, by_poll);
+        assert_eq!(drained.poll_output(), None);
+    }
+
+    #[test]
+    fn a_drain_left_unfinished_keeps_the_rest_queued_in_order() {
+        let now = Instant::now();
+        let mut whole = opened(now);
+        let all: Vec<Output> = whole.drain().collect();
+        let mut session = opened(now);
+        let first: Vec<Output> = session.drain().take(1).collect();
+        let rest: Vec<Output> = session.drain().collect();
+        assert_eq!(first.as_slice(), &all[..1]);
+        assert_eq!(rest.as_slice(), &all[1..]);
     }
 }

@@ -8,7 +8,7 @@ use crate::protocol::RequestId;
 use crate::topic::Topic;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) enum RequestKind {
+pub(super) enum RequestKind {
     Auth,
     /// Auth with renewed credentials on a live connection.
     Reauth,
@@ -24,7 +24,7 @@ pub(crate) enum RequestKind {
 }
 
 impl RequestKind {
-    pub(crate) fn timeout_kind(&self) -> TimeoutKind {
+    pub(super) fn timeout_kind(&self) -> TimeoutKind {
         match self {
             RequestKind::Auth | RequestKind::Reauth | RequestKind::GrantRenewal { .. } => {
                 TimeoutKind::Auth
@@ -38,47 +38,47 @@ impl RequestKind {
 
 /// Pending requests with their deadlines, ordered so the earliest is found in O(log n).
 #[derive(Clone, Debug, Default)]
-pub(crate) struct Pending {
+pub(super) struct Pending {
     by_id: crate::FixedHashMap<RequestId, (RequestKind, Instant)>,
     deadlines: BTreeSet<(Instant, RequestId)>,
 }
 
 impl Pending {
-    pub(crate) fn insert(&mut self, id: RequestId, kind: RequestKind, deadline: Instant) {
+    pub(super) fn insert(&mut self, id: RequestId, kind: RequestKind, deadline: Instant) {
         self.by_id.insert(id, (kind, deadline));
         self.deadlines.insert((deadline, id));
     }
 
-    pub(crate) fn remove(&mut self, id: RequestId) -> Option<RequestKind> {
+    pub(super) fn remove(&mut self, id: RequestId) -> Option<RequestKind> {
         let (kind, deadline) = self.by_id.remove(&id)?;
         self.deadlines.remove(&(deadline, id));
         Some(kind)
     }
 
-    pub(crate) fn next_deadline(&self) -> Option<Instant> {
+    pub(super) fn next_deadline(&self) -> Option<Instant> {
         self.deadlines.first().map(|(at, _)| *at)
     }
 
     /// The earliest request whose deadline has passed.
-    pub(crate) fn first_expired(&self, now: Instant) -> Option<(RequestId, &RequestKind)> {
+    pub(super) fn first_expired(&self, now: Instant) -> Option<(RequestId, &RequestKind)> {
         let (at, id) = self.deadlines.first()?;
         (*at <= now).then(|| (*id, &self.by_id[id].0))
     }
 
-    pub(crate) fn any(&self, pred: impl Fn(&RequestKind) -> bool) -> bool {
+    pub(super) fn any(&self, pred: impl Fn(&RequestKind) -> bool) -> bool {
         self.by_id.values().any(|(k, _)| pred(k))
     }
 
-    pub(crate) fn clear(&mut self) {
+    pub(super) fn clear(&mut self) {
         self.by_id.clear();
         self.deadlines.clear();
     }
 
-    pub(crate) fn len(&self) -> usize {
+    pub(super) fn len(&self) -> usize {
         self.by_id.len()
     }
 
-    pub(crate) fn footprint(&self) -> usize {
+    pub(super) fn footprint(&self) -> usize {
         self.by_id.capacity() + self.deadlines.len()
     }
 }

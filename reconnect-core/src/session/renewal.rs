@@ -8,13 +8,13 @@ use std::time::{Duration, Instant};
 
 use super::lifecycle::Next;
 use super::{Phase, RequestKind, Session, Timer};
+use crate::boundary::{Action, Event, Purpose};
 use crate::config::LifetimeRenewal;
 use crate::error::{EndCause, ServerError};
-use crate::io::{Action, Event, Purpose};
 use crate::protocol::{Protocol, RequestId};
 
 /// How long after the answer that granted `lifetime` to renew; `None` for a zero lifetime.
-pub(crate) fn renewal_delay(policy: &LifetimeRenewal, lifetime: Duration) -> Option<Duration> {
+pub(super) fn renewal_delay(policy: &LifetimeRenewal, lifetime: Duration) -> Option<Duration> {
     if lifetime.is_zero() {
         return None;
     }
@@ -40,7 +40,7 @@ impl<P: Protocol> Session<P> {
     /// what the server granted, keeps the refresh token for this connection, and arms the
     /// renewal from the lifetime. An answer without a lifetime replaces the previous grant with
     /// nothing: no renewal stays armed. Returns the lifetime granted.
-    pub(crate) fn accept_grant(&mut self, now: Instant, id: RequestId) -> Option<Duration> {
+    pub(super) fn accept_grant(&mut self, now: Instant, id: RequestId) -> Option<Duration> {
         // Asked even when renewal is off, so that the adapter's kept answer never outlives it.
         let grant = self.protocol.granted(id);
         self.timers.stop(Timer::GrantRenewal);
@@ -63,7 +63,7 @@ impl<P: Protocol> Session<P> {
     /// The renewal is due: sends the refresh grant (when the server gave a refresh token, the
     /// policy allows it and the adapter can build it), otherwise an auth request with the
     /// current credentials, on the current connection, without leaving its phase.
-    pub(crate) fn renew_before_expiry(&mut self, now: Instant) {
+    pub(super) fn renew_before_expiry(&mut self, now: Instant) {
         // Armed only after auth; the connection is past it until it ends (which stops the timer).
         if !matches!(
             self.phase,
@@ -126,7 +126,7 @@ impl<P: Protocol> Session<P> {
     }
 
     /// The server acknowledged renewal `id`: its answer's lifetime arms the next one.
-    pub(crate) fn on_grant_renewed(&mut self, now: Instant, id: RequestId, refresh_token: bool) {
+    pub(super) fn on_grant_renewed(&mut self, now: Instant, id: RequestId, refresh_token: bool) {
         let expires_in = self.accept_grant(now, id);
         if let Some(conn) = self.conn_id() {
             self.emit(Event::CredentialsRenewed {
@@ -143,7 +143,7 @@ impl<P: Protocol> Session<P> {
     /// connection. Otherwise the credentials run out soon and the refusal is handled as a refused
     /// auth: the adapter's classification decides between a reconnect, fresh credentials and a
     /// stop.
-    pub(crate) fn on_grant_renewal_rejected(
+    pub(super) fn on_grant_renewal_rejected(
         &mut self,
         now: Instant,
         error: ServerError,

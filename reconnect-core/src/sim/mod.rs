@@ -14,11 +14,11 @@
 //! The [`Simulator`] is the session's driver, and keeps the rules every driver must keep:
 //!
 //! 1. after every call into the session (`start`, a command, `handle_input`,
-//!    `handle_timeout`) it drains [`poll_output`](crate::Session::poll_output) until `None`;
+//!    `handle_timeout`) it drains its outputs ([`drain`](crate::Session::drain));
 //! 2. it performs each action in order: `Connect` opens a simulated connection (which the
 //!    network accepts, refuses, rejects with an HTTP status, or ignores), `Send`, `Ping` and
-//!    `Close` put frames in flight, `Release` drops the connection at once,
-//!    `RefreshCredentials` is answered if [`Simulator::credentials`] was given;
+//!    `Close` put frames in flight, `Release` drops the connection at once; an
+//!    `Event::CredentialsRequested` is answered if [`Simulator::credentials`] was given;
 //! 3. it feeds each input tagged with the [`ConnId`](crate::ConnId) of the connection it came
 //!    from;
 //! 4. it advances the virtual clock only by jumping to the next thing that happens: the
@@ -93,7 +93,9 @@
 //!     }
 //! }
 //!
-//! let config = Config::new(7).ping_interval(Some(secs(5))).pong_timeout(secs(3));
+//! let mut config = Config::new(7);
+//! config.liveness.ping_interval = Some(secs(5));
+//! config.liveness.pong_timeout = secs(3);
 //! let mut session = Session::new(config, RawAdapter::new()).unwrap();
 //! let base = Instant::now(); // read once: from here on, time is virtual
 //! session.subscribe(base, r#"{"op":"subscribe","args":["ticks"]}"#).unwrap();

@@ -3,9 +3,9 @@
 use std::collections::BTreeMap;
 use std::time::Instant;
 
+use crate::boundary::Input;
 use crate::conn_id::ConnId;
 use crate::frame::Frame;
-use crate::io::Input;
 
 /// What travels from the client to the server (WebSocket control frames included: the
 /// simulator answers pings and close handshakes itself).
@@ -36,7 +36,7 @@ pub(crate) enum Delivery {
         cut: u32,
         message: Upstream,
     },
-    /// The application's answer to `Action::RefreshCredentials`.
+    /// The application's answer to `Event::CredentialsRequested`.
     Credentials,
 }
 

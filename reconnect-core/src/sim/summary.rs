@@ -1,10 +1,10 @@
-//! What a run amounted to: outages survived, how long restores took, what was received.
+//! What a run amounted to: outages survived, how long service took to come back, what was received.
 
 use std::fmt;
 use std::time::Duration;
 
 use super::format::secs_text;
-use crate::io::Event;
+use crate::boundary::Event;
 
 /// The metrics of a run, from [`Simulator::summary`](super::Simulator::summary).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

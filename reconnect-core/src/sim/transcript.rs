@@ -5,8 +5,8 @@ use std::fmt;
 use std::time::Duration;
 
 use super::format::{offset_text, secs_text};
+use crate::boundary::{Action, CircuitState, DelaySource, Event, Purpose, StopReason};
 use crate::error::Disposition;
-use crate::io::{Action, CircuitState, DelaySource, Event, Purpose, StopReason};
 
 /// What a transcript line is about, so that a reader can pick the level of detail it wants.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -160,7 +160,6 @@ pub(crate) fn describe_action(action: &Action) -> Option<(LineKind, String)> {
             format!("close {conn} with {code} {reason:?}"),
         ),
         Action::Release { conn } => (LineKind::Detail, format!("release {conn}")),
-        Action::RefreshCredentials => (LineKind::Lifecycle, "refresh credentials".to_owned()),
     };
     Some(line)
 }
@@ -292,7 +291,7 @@ pub(crate) fn describe_event(event: &Event) -> (LineKind, String) {
                 ),
             )
         }
-        Event::CredentialsRequested => (Detail, "credentials requested".to_owned()),
+        Event::CredentialsRequested => (Lifecycle, "credentials requested".to_owned()),
         Event::Reauthenticated { conn } => (Detail, format!("reauthenticated {conn}")),
         Event::CredentialsRenewed {
             conn,

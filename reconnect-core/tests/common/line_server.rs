@@ -174,9 +174,10 @@ impl SimServer for LineServer {
 
 /// A configuration without jitter surprises: pings after 5 s of silence, 3 s pong timeout.
 pub fn sim_config(seed: u64) -> Config {
-    Config::new(seed)
-        .ping_interval(Some(Duration::from_secs(5)))
-        .pong_timeout(Duration::from_secs(3))
+    let mut config = Config::new(seed);
+    config.liveness.ping_interval = Some(Duration::from_secs(5));
+    config.liveness.pong_timeout = Duration::from_secs(3);
+    config
 }
 
 /// A simulator over the line protocol with `topics` subscribed and credentials set; data every

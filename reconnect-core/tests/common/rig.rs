@@ -374,7 +374,6 @@ pub fn format_output(o: &Output, auth_heads: bool) -> String {
             Action::Ping { conn } => format!("ping {conn}"),
             Action::Close { conn, code, reason } => format!("close {conn} {code} {reason}"),
             Action::Release { conn } => format!("release {conn}"),
-            Action::RefreshCredentials => "refresh-credentials".into(),
         },
         Output::Event(e) => match e {
             Event::Connecting { conn, attempt } => format!("> connecting {conn} attempt={attempt}"),

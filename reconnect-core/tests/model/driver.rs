@@ -374,7 +374,8 @@ impl Driver {
                 let attempt = outputs.iter().any(|o| {
                     matches!(
                         o,
-                        Output::Action(Action::Connect { .. } | Action::RefreshCredentials)
+                        Output::Action(Action::Connect { .. })
+                            | Output::Event(reconnect_core::Event::CredentialsRequested)
                     )
                 });
                 if !attempt {

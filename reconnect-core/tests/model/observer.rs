@@ -610,27 +610,6 @@ impl Observer {
                 self.connected.insert(*conn);
                 self.conn = Some(ConnModel::new(*conn));
             }
-            Action::RefreshCredentials => {
-                if let Some(c) = self.conn.as_mut() {
-                    c.renewal_requested = true;
-                }
-                if self.conn.is_none() {
-                    // Before an attempt (not a renewal while connected).
-                    if self.close_called {
-                        return Err("(e) an attempt (RefreshCredentials) after close()".into());
-                    }
-                    self.check_attempt_time(ctx, "RefreshCredentials")?;
-                    if !self.config.credentials.fetch_before_connect
-                        && !self.needs_fresh_credentials
-                    {
-                        return Err(
-                            "RefreshCredentials before an attempt, but neither the policy nor \
-                             an ending since the last credentials asked for fresh ones"
-                                .into(),
-                        );
-                    }
-                }
-            }
             Action::Send {
                 conn,
                 frame,
@@ -1074,8 +1053,28 @@ impl Observer {
                     self.circuit_opened_in_call = true;
                 }
             }
-            Event::CredentialsRequested
-            | Event::Reauthenticated { .. }
+            Event::CredentialsRequested => {
+                if let Some(c) = self.conn.as_mut() {
+                    c.renewal_requested = true;
+                }
+                if self.conn.is_none() {
+                    // Before an attempt (not a renewal while connected).
+                    if self.close_called {
+                        return Err("(e) an attempt (CredentialsRequested) after close()".into());
+                    }
+                    self.check_attempt_time(ctx, "CredentialsRequested")?;
+                    if !self.config.credentials.fetch_before_connect
+                        && !self.needs_fresh_credentials
+                    {
+                        return Err(
+                            "CredentialsRequested before an attempt, but neither the policy nor \
+                             an ending since the last credentials asked for fresh ones"
+                                .into(),
+                        );
+                    }
+                }
+            }
+            Event::Reauthenticated { .. }
             | Event::RenewalFailed { .. }
             | Event::Paused
             | Event::Resumed => {}

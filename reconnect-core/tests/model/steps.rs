@@ -240,13 +240,14 @@ fn backoff() -> impl Strategy<Value = BackoffConfig> {
     )
         .prop_map(
             |(jitter, first_retry, initial, factor, extra, min_uptime)| {
-                BackoffConfig::default()
-                    .jitter(jitter)
-                    .first_retry(first_retry)
-                    .initial(initial)
-                    .factor(f64::from(factor) / 10.0)
-                    .max(initial + extra)
-                    .min_uptime(min_uptime)
+                let mut b = BackoffConfig::default();
+                b.jitter = jitter;
+                b.first_retry = first_retry;
+                b.initial = initial;
+                b.factor = f64::from(factor) / 10.0;
+                b.max = initial + extra;
+                b.min_uptime = min_uptime;
+                b
             },
         )
 }
@@ -329,7 +330,9 @@ fn config() -> impl Strategy<Value = Config> {
                 life,
                 cls,
             )| {
-                let mut c = Config::new(seed).backoff(backoff).classifier(cls);
+                let mut c = Config::new(seed);
+                c.backoff = backoff;
+                c.classifier = cls;
                 let (max_attempts, max_outage, breaker, ceiling) = limits;
                 c.limits.max_attempts = max_attempts;
                 c.limits.max_outage = max_outage;

@@ -1,9 +1,9 @@
-//! From an open transport to live: auth, setup, and the paced restore of subscriptions.
+//! From an open transport to live: auth, setup, and the paced resubscription of wanted topics.
 
 use std::time::{Duration, Instant};
 
 use super::{Phase, RequestKind, Session, Timer};
-use crate::io::{Action, Event, Purpose};
+use crate::boundary::{Action, Event, Purpose};
 use crate::protocol::{Protocol, Resume};
 use crate::subscriptions::SubscriptionStatus;
 use crate::topic::Topic;
@@ -11,7 +11,7 @@ use crate::topic::Topic;
 impl<P: Protocol> Session<P> {
     /// Sends the auth request (if the adapter has one and credentials are set) and waits for its
     /// acknowledgement; otherwise moves straight on to setup.
-    pub(crate) fn start_auth(&mut self, now: Instant) {
+    pub(super) fn start_auth(&mut self, now: Instant) {
         let Some(conn) = self.conn_id() else {
             return;
         };
@@ -28,7 +28,7 @@ impl<P: Protocol> Session<P> {
     /// Sends an auth request built from the current credentials on the current transport, as
     /// `kind` (first auth or re-auth). Returns `None` when there is nothing to send (no
     /// credentials, or an adapter without auth), else whether an acknowledgement is awaited.
-    pub(crate) fn send_auth_request(&mut self, now: Instant, kind: RequestKind) -> Option<bool> {
+    pub(super) fn send_auth_request(&mut self, now: Instant, kind: RequestKind) -> Option<bool> {
         let conn = self.conn_id()?;
         let id = self.peek_request_id();
         let frame = self
@@ -50,14 +50,14 @@ impl<P: Protocol> Session<P> {
         Some(true)
     }
 
-    pub(crate) fn on_authenticated(&mut self, now: Instant) {
+    pub(super) fn on_authenticated(&mut self, now: Instant) {
         if let Some(conn) = self.conn_id() {
             self.emit(Event::Authenticated { conn });
         }
         self.start_setup(now);
     }
 
-    /// Sends every setup request the adapter has; restore starts once all are acknowledged.
+    /// Sends every setup request the adapter has; resubscription starts once all are acknowledged.
     fn start_setup(&mut self, now: Instant) {
         let Some(conn) = self.conn_id() else {
             return;
@@ -87,7 +87,7 @@ impl<P: Protocol> Session<P> {
         self.check_setup_done(now, sent > 0);
     }
 
-    pub(crate) fn check_setup_done(&mut self, now: Instant, had_setup: bool) {
+    pub(super) fn check_setup_done(&mut self, now: Instant, had_setup: bool) {
         if self.phase != Phase::SettingUp || self.pending.any(|k| *k == RequestKind::Setup) {
             return;
         }
@@ -98,19 +98,19 @@ impl<P: Protocol> Session<P> {
         }
         self.phase = Phase::Restoring;
         self.pump_subscriptions(now);
-        self.check_restored(now);
+        self.check_resubscribed(now);
     }
 
-    /// Sends unsent topics: during a restore, one paced frame at a time; while live, all at once.
-    pub(crate) fn pump_subscriptions(&mut self, now: Instant) {
+    /// Sends unsent topics: during the resubscription, one paced frame at a time; while live, all at once.
+    pub(super) fn pump_subscriptions(&mut self, now: Instant) {
         let Some(conn) = self.conn_id() else {
             return;
         };
-        let restoring = self.phase == Phase::Restoring;
-        if !restoring && self.phase != Phase::Live {
+        let resubscribing = self.phase == Phase::Restoring;
+        if !resubscribing && self.phase != Phase::Live {
             return;
         }
-        if restoring && self.timers.get(Timer::RestorePace).is_some() {
+        if resubscribing && self.timers.get(Timer::ResubscribePace).is_some() {
             return; // the pace timer sends the next frame
         }
         let batch = self
@@ -138,7 +138,7 @@ impl<P: Protocol> Session<P> {
                 purpose: Purpose::Subscribe,
             });
             let topics: Vec<Topic> = resume.into_iter().map(|r| r.topic).collect();
-            if restoring && fresh {
+            if resubscribing && fresh {
                 self.stats.resubscribes += topics.len() as u64;
             }
             if acks {
@@ -150,11 +150,12 @@ impl<P: Protocol> Session<P> {
                     self.mark_active(conn, topic, now);
                 }
             }
-            if restoring {
+            if resubscribing {
                 if let Some(rate) = self.config.restore.frames_per_second {
                     if self.has_subscriptions_to_send() {
                         let gap = Duration::from_secs(1) / rate.max(1);
-                        self.timers.set(Timer::RestorePace, Self::after(now, gap));
+                        self.timers
+                            .set(Timer::ResubscribePace, Self::after(now, gap));
                     }
                     break;
                 }
@@ -163,7 +164,7 @@ impl<P: Protocol> Session<P> {
         self.sync_request_timer();
     }
 
-    pub(crate) fn mark_active(&mut self, conn: crate::ConnId, topic: Topic, now: Instant) {
+    pub(super) fn mark_active(&mut self, conn: crate::ConnId, topic: Topic, now: Instant) {
         if !self.registry.contains(topic.as_str()) {
             return; // unsubscribed while the request was in flight
         }
@@ -174,7 +175,7 @@ impl<P: Protocol> Session<P> {
         }
         if self.phase == Phase::Restoring {
             if let Some(c) = self.conn.as_mut() {
-                c.restored += 1;
+                c.resubscribed += 1;
             }
         }
         if let Some(idle) = self.config.liveness.idle_timeout {
@@ -191,20 +192,20 @@ impl<P: Protocol> Session<P> {
         self.registry.has_unsent() || self.registry.has_requeued()
     }
 
-    /// Declares live once nothing of the restore is left to send or to be acknowledged.
-    pub(crate) fn check_restored(&mut self, now: Instant) {
+    /// Declares live once nothing of the resubscription is left to send or to be acknowledged.
+    pub(super) fn check_resubscribed(&mut self, now: Instant) {
         if self.phase != Phase::Restoring
             || self.has_subscriptions_to_send()
             || self.pending.any(|k| matches!(k, RequestKind::Subscribe(_)))
         {
             return;
         }
-        self.timers.stop(Timer::RestorePace);
+        self.timers.stop(Timer::ResubscribePace);
         self.go_live(now);
     }
 
     /// Keeps the request timer at the earliest pending deadline.
-    pub(crate) fn sync_request_timer(&mut self) {
+    pub(super) fn sync_request_timer(&mut self) {
         self.timers
             .set_opt(Timer::Request, self.pending.next_deadline());
     }

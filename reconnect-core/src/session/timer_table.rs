@@ -7,7 +7,7 @@ use std::time::Instant;
 /// things (so a dead connection is declared dead before anything is sent on it), then the ones
 /// that send, and last the one that starts a new attempt.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub(crate) enum Timer {
+pub(super) enum Timer {
     /// `limits.max_outage` reached while not live.
     GiveUp,
     /// The transport attempt took longer than `timeouts.connect`.
@@ -35,8 +35,8 @@ pub(crate) enum Timer {
     Renewal,
     /// Time to re-authenticate before the credentials' granted lifetime runs out.
     GrantRenewal,
-    /// Time to send the next paced restore frame.
-    RestorePace,
+    /// Time to send the next paced resubscribe frame.
+    ResubscribePace,
     /// A transiently rejected subscription is due for a retry.
     SubscriptionRetry,
     /// A queued message expires.
@@ -46,7 +46,7 @@ pub(crate) enum Timer {
 }
 
 impl Timer {
-    pub(crate) const ALL: [Timer; 17] = [
+    pub(super) const ALL: [Timer; 17] = [
         Timer::GiveUp,
         Timer::Connect,
         Timer::Credentials,
@@ -60,7 +60,7 @@ impl Timer {
         Timer::Heartbeat,
         Timer::Renewal,
         Timer::GrantRenewal,
-        Timer::RestorePace,
+        Timer::ResubscribePace,
         Timer::SubscriptionRetry,
         Timer::OutboxExpiry,
         Timer::Reconnect,
@@ -68,7 +68,7 @@ impl Timer {
 
     /// The timers that belong to one transport: leaving it stops them all, so a timer of an old
     /// connection can never fire on a new one.
-    pub(crate) const CONNECTION: [Timer; 12] = [
+    pub(super) const CONNECTION: [Timer; 12] = [
         Timer::Connect,
         Timer::Request,
         Timer::Pong,
@@ -80,12 +80,12 @@ impl Timer {
         Timer::Heartbeat,
         Timer::Renewal,
         Timer::GrantRenewal,
-        Timer::RestorePace,
+        Timer::ResubscribePace,
     ];
 }
 
 #[derive(Clone, Debug, Default)]
-pub(crate) struct TimerTable {
+pub(super) struct TimerTable {
     slots: [Option<Instant>; Timer::ALL.len()],
     /// No deadline is earlier than this (`None`: none is set). Setting lowers it and stopping
     /// leaves it, so it may be early but never late; [`first_due`](Self::first_due) makes it
@@ -96,39 +96,39 @@ pub(crate) struct TimerTable {
 }
 
 impl TimerTable {
-    pub(crate) fn set(&mut self, timer: Timer, at: Instant) {
+    pub(super) fn set(&mut self, timer: Timer, at: Instant) {
         self.slots[timer as usize] = Some(at);
         if self.earliest.is_none_or(|earliest| at < earliest) {
             self.earliest = Some(at);
         }
     }
 
-    pub(crate) fn set_opt(&mut self, timer: Timer, at: Option<Instant>) {
+    pub(super) fn set_opt(&mut self, timer: Timer, at: Option<Instant>) {
         match at {
             Some(at) => self.set(timer, at),
             None => self.stop(timer),
         }
     }
 
-    pub(crate) fn stop(&mut self, timer: Timer) {
+    pub(super) fn stop(&mut self, timer: Timer) {
         self.slots[timer as usize] = None;
     }
 
-    pub(crate) fn get(&self, timer: Timer) -> Option<Instant> {
+    pub(super) fn get(&self, timer: Timer) -> Option<Instant> {
         self.slots[timer as usize]
     }
 
-    pub(crate) fn stop_all(&mut self) {
+    pub(super) fn stop_all(&mut self) {
         *self = TimerTable::default();
     }
 
     /// The earliest deadline.
-    pub(crate) fn next(&self) -> Option<Instant> {
+    pub(super) fn next(&self) -> Option<Instant> {
         self.slots.iter().flatten().min().copied()
     }
 
     /// The first timer, in declaration order, that is due at `now`.
-    pub(crate) fn first_due(&mut self, now: Instant) -> Option<Timer> {
+    pub(super) fn first_due(&mut self, now: Instant) -> Option<Timer> {
         match self.earliest {
             None => return None,
             Some(earliest) if now < earliest => return None,

@@ -4,8 +4,8 @@ use std::time::Instant;
 
 use super::lifecycle::Next;
 use super::{AfterClose, Phase, RequestKind, Session, Timer};
+use crate::boundary::{Action, DropReason, Event, Purpose, StopReason};
 use crate::error::{EndCause, TimeoutKind};
-use crate::io::{Action, DropReason, Event, Purpose, StopReason};
 use crate::protocol::Protocol;
 
 /// More than enough for every timer to fire a few times in one call; reaching it would mean a
@@ -15,7 +15,7 @@ const MAX_FIRINGS_PER_CALL: usize = 256;
 
 impl<P: Protocol> Session<P> {
     /// Runs every deadline due at `now`, in the fixed order of [`Timer`].
-    pub(crate) fn run_due_timers(&mut self, now: Instant) {
+    pub(super) fn run_due_timers(&mut self, now: Instant) {
         for _ in 0..MAX_FIRINGS_PER_CALL {
             let Some(timer) = self.timers.first_due(now) else {
                 return;
@@ -105,14 +105,13 @@ impl<P: Protocol> Session<P> {
                     if let Some(interval) = self.config.credentials.renewal_interval {
                         self.timers.set(Timer::Renewal, Self::after(now, interval));
                     }
-                    self.act(Action::RefreshCredentials);
                     self.emit(Event::CredentialsRequested);
                 }
             }
             Timer::GrantRenewal => self.renew_before_expiry(now),
-            Timer::RestorePace => {
+            Timer::ResubscribePace => {
                 self.pump_subscriptions(now);
-                self.check_restored(now);
+                self.check_resubscribed(now);
             }
             Timer::SubscriptionRetry => {
                 let next = self.registry.release_due_retries(now);
@@ -177,7 +176,7 @@ impl<P: Protocol> Session<P> {
     }
 
     /// An attempt that ended before connecting because credentials could not be had.
-    pub(crate) fn credentials_attempt_failed(&mut self, now: Instant, cause: EndCause) {
+    pub(super) fn credentials_attempt_failed(&mut self, now: Instant, cause: EndCause) {
         self.timers.stop(Timer::Credentials);
         let disposition = self
             .protocol
@@ -194,7 +193,7 @@ impl<P: Protocol> Session<P> {
         self.after_ending(now, cause, disposition, Next::Policy, false);
     }
 
-    pub(crate) fn report_drop(&mut self, frame: crate::Frame, reason: DropReason) {
+    pub(super) fn report_drop(&mut self, frame: crate::Frame, reason: DropReason) {
         self.stats.outbox_drops += 1;
         self.emit(Event::OutboxDropped { frame, reason });
     }

@@ -99,7 +99,7 @@ pub enum Purpose {
 }
 
 /// IO the driver must perform. Actions come out of
-/// [`Session::poll_output`](crate::Session::poll_output) in the order they must happen.
+/// [`Session::drain`](crate::Session::drain) in the order they must happen.
 ///
 /// For every `ConnId`, the session emits exactly one [`Action::Connect`] and, later, exactly one
 /// [`Action::Release`]; between them, any number of `Send`, `Ping` and at most one `Close`.
@@ -146,22 +146,17 @@ pub enum Action {
         /// The transport.
         conn: ConnId,
     },
-    /// Fetch fresh credentials (a listen key over REST, a new token) and hand them to
-    /// [`Session::provide_credentials`](crate::Session::provide_credentials), or report failure
-    /// with [`Session::credentials_failed`](crate::Session::credentials_failed).
-    RefreshCredentials,
 }
 
 impl Action {
-    /// The transport the action is for, if any.
-    pub fn conn(&self) -> Option<ConnId> {
+    /// The transport the action is for: every action is IO on one transport.
+    pub fn conn(&self) -> ConnId {
         match self {
             Action::Connect { conn, .. }
             | Action::Send { conn, .. }
             | Action::Ping { conn }
             | Action::Close { conn, .. }
-            | Action::Release { conn } => Some(*conn),
-            Action::RefreshCredentials => None,
+            | Action::Release { conn } => *conn,
         }
     }
 }
@@ -202,7 +197,6 @@ impl fmt::Debug for Action {
                 .field("reason", reason)
                 .finish(),
             Action::Release { conn } => f.debug_struct("Release").field("conn", conn).finish(),
-            Action::RefreshCredentials => f.write_str("RefreshCredentials"),
         }
     }
 }
@@ -274,7 +268,7 @@ pub enum CircuitState {
 }
 
 /// Something the application may want to know. Events come out of
-/// [`Session::poll_output`](crate::Session::poll_output) interleaved with actions, in causal
+/// [`Session::drain`](crate::Session::drain) interleaved with actions, in causal
 /// order. Every event carries why it happened.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -336,11 +330,11 @@ pub enum Event {
         /// The topic.
         topic: Topic,
     },
-    /// Auth, setup and the restore of every wanted topic are done; queued sends follow.
+    /// Auth, setup and the resubscription of every wanted topic are done; queued sends follow.
     Live {
         /// The transport.
         conn: ConnId,
-        /// Topics the server confirmed during the restore (refused ones are not counted; their
+        /// Topics the server confirmed during the resubscription (refused ones are not counted; their
         /// [`Event::SubscribeRejected`] came before).
         restored: usize,
         /// Time from the start of the outage (or from `start`) to now.
@@ -417,7 +411,12 @@ pub enum Event {
         /// Consecutive failures counted.
         failures: u32,
     },
-    /// The session emitted [`Action::RefreshCredentials`] and waits for the application.
+    /// The session needs fresh credentials and waits for the application: it must fetch them
+    /// (a listen key over REST, a new token) and hand them to
+    /// [`Session::provide_credentials`](crate::Session::provide_credentials), or report failure
+    /// with [`Session::credentials_failed`](crate::Session::credentials_failed). This is the
+    /// only request for credentials: actions are transport IO only, so the driver has nothing
+    /// to perform for it.
     CredentialsRequested,
     /// Fresh credentials were sent on the live connection and acknowledged.
     Reauthenticated {
@@ -499,7 +498,7 @@ pub enum State {
         /// The transport.
         conn: ConnId,
     },
-    /// Restoring subscriptions.
+    /// Resubscribing: every wanted topic is sent again on the new connection.
     Restoring {
         /// The transport.
         conn: ConnId,
