@@ -35,7 +35,9 @@ fn a_peer_that_stops_reading_is_reported_as_backpressure() {
         drop(ws);
     });
 
-    let session = Session::new(Config::new(1).ping_interval(None), RawAdapter::new()).unwrap();
+    let mut config = Config::new(1);
+    config.liveness.ping_interval = None;
+    let session = Session::new(config, RawAdapter::new()).unwrap();
     let websocket = default_websocket_config()
         .write_buffer_size(8 << 10)
         .max_write_buffer_size(256 << 10);
