@@ -218,7 +218,7 @@ fn main() {
     config.liveness.ping_interval = Some(Duration::from_millis(500));
     config.liveness.pong_timeout = Duration::from_millis(700);
     config.timeouts.connect = Duration::from_secs(2);
-    config.restore.nack_retry_initial = Duration::from_millis(500);
+    config.resubscribe.nack_retry_initial = Duration::from_millis(500);
     let adapter = JsonRpcAdapter::new(
         JsonRpcConfig::default()
             .seq_pointer(Some(SeqPointer::parse("/seq").expect("a valid pointer"))),

@@ -240,8 +240,8 @@ impl SessionHandle {
     }
 
     /// [`Session::unsubscribe`](reconnect_core::Session::unsubscribe).
-    pub fn unsubscribe(&self, topic: impl Into<String>) -> Result<(), HandleError> {
-        self.command(Command::Unsubscribe(Topic::from(topic.into())))
+    pub fn unsubscribe(&self, topic: impl Into<Topic>) -> Result<(), HandleError> {
+        self.command(Command::Unsubscribe(topic.into()))
     }
 
     /// [`Session::send`](reconnect_core::Session::send).

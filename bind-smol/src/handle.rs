@@ -140,14 +140,13 @@ impl SessionHandle {
     }
 
     /// No longer wants `topic`: unsubscribed now if live, never restored again.
-    pub async fn unsubscribe(&self, topic: impl Into<String>) -> Result<(), HandleError> {
-        self.command(Command::Unsubscribe(Topic::from(topic.into())))
-            .await
+    pub async fn unsubscribe(&self, topic: impl Into<Topic>) -> Result<(), HandleError> {
+        self.command(Command::Unsubscribe(topic.into())).await
     }
 
     /// [`unsubscribe`](Self::unsubscribe) that fails at once when the mailbox is full.
-    pub fn try_unsubscribe(&self, topic: impl Into<String>) -> Result<(), HandleError> {
-        self.try_command(Command::Unsubscribe(Topic::from(topic.into())))
+    pub fn try_unsubscribe(&self, topic: impl Into<Topic>) -> Result<(), HandleError> {
+        self.try_command(Command::Unsubscribe(topic.into()))
     }
 
     /// Drops the current connection (if any) and connects again at once.

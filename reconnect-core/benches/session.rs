@@ -28,7 +28,7 @@ const PAYLOAD: &str = r#"{"price":"64123.5","size":"0.25","side":"buy","ts":1718
 /// Topics restored by the reconnect benchmark.
 const RESTORED_TOPICS: usize = 10_000;
 
-/// Topics per subscribe frame (the adapter's batch and the restore policy's).
+/// Topics per subscribe frame (the adapter's batch and the resubscribe policy's).
 const BATCH: usize = 50;
 
 /// Frames prepared per timed stretch of the data-frame benchmark: preparing them is not timed,
@@ -153,7 +153,7 @@ fn human(ns: f64) -> String {
 fn drive_to_live(session: &mut Session<BenchAdapter>, clock: &mut Instant) -> (ConnId, usize) {
     let mut replies: VecDeque<Input> = VecDeque::new();
     loop {
-        while let Some(output) = session.poll_output() {
+        for output in session.drain() {
             match output {
                 Output::Action(Action::Connect { conn, .. }) => {
                     replies.push_back(Input::Opened { conn });
@@ -201,8 +201,8 @@ fn live_session(
 ) -> (Session<BenchAdapter>, ConnId) {
     let mut config = Config::new(7);
     config.liveness.ping_interval = ping_interval;
-    config.restore.frames_per_second = frames_per_second;
-    config.restore.batch_size = BATCH;
+    config.resubscribe.frames_per_second = frames_per_second;
+    config.resubscribe.batch_size = BATCH;
     let mut session = Session::new(config, BenchAdapter).expect("valid config");
     session.set_credentials(Credentials::new("key"));
     session.subscribe(*clock, TOPIC).expect("subscribe");
@@ -299,7 +299,7 @@ fn data_frame_bench(c: &mut Criterion, base: Instant) {
                     clock += Duration::from_micros(1);
                     session.handle_input(clock, Input::Frame { conn, frame });
                     let mut message = None;
-                    while let Some(output) = session.poll_output() {
+                    for output in session.drain() {
                         if matches!(output, Output::Event(Event::Message { .. })) {
                             message = Some(output);
                         }

@@ -9,7 +9,7 @@
 //! Why fields and not setters: the configuration is a tree of plain policies (backoff, limits,
 //! timeouts, liveness, …) whose fields are all independent values, most knobs were already set
 //! through fields, and several constraints span fields (`backoff.initial` against
-//! `backoff.max`, `restore.nack_retry_initial` against its maximum), so a setter could not
+//! `backoff.max`, `resubscribe.nack_retry_initial` against its maximum), so a setter could not
 //! validate them one at a time anyway. Fields make every knob visible in the documentation next to its default, and the
 //! single validation point at `Session::new` keeps an invalid configuration from ever running.
 
@@ -207,11 +207,11 @@ impl Default for LifetimeRenewal {
     }
 }
 
-/// How wanted topics are resubscribed on each new connection (the policy keeps its historical
-/// name; `Session::restore` is about snapshots, not this).
+/// How wanted topics are resubscribed on each new connection (`Session::restore` is about
+/// snapshots, not this).
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
-pub struct RestorePolicy {
+pub struct ResubscribePolicy {
     /// Topics per subscribe frame, further limited by the adapter's own batch size. Default 50.
     pub batch_size: usize,
     /// At most this many resubscribe frames per second; `None` sends them all at once. Default 10.
@@ -225,9 +225,9 @@ pub struct RestorePolicy {
     pub nack_retry_max: Duration,
 }
 
-impl Default for RestorePolicy {
+impl Default for ResubscribePolicy {
     fn default() -> Self {
-        RestorePolicy {
+        ResubscribePolicy {
             batch_size: 50,
             frames_per_second: Some(10),
             max_topics: 100_000,
@@ -310,7 +310,7 @@ pub struct Config {
     /// Renewal of credentials whose lifetime the server stated.
     pub lifetime_renewal: LifetimeRenewal,
     /// Resubscription of wanted topics on each new connection.
-    pub restore: RestorePolicy,
+    pub resubscribe: ResubscribePolicy,
     /// The outbox.
     pub outbox: OutboxPolicy,
     /// Replace a connection after it has been open this long (resubscribing every wanted topic). Default:
@@ -337,7 +337,7 @@ impl Config {
             liveness: Liveness::default(),
             credentials: CredentialPolicy::default(),
             lifetime_renewal: LifetimeRenewal::default(),
-            restore: RestorePolicy::default(),
+            resubscribe: ResubscribePolicy::default(),
             outbox: OutboxPolicy::default(),
             max_lifetime: None,
             classifier: Classifier::default(),
@@ -438,20 +438,23 @@ impl Config {
                 "must be at least 1",
             ));
         }
-        let r = &self.restore;
+        let r = &self.resubscribe;
         if r.batch_size == 0 {
-            return Err(invalid("restore.batch_size", "must be at least 1"));
+            return Err(invalid("resubscribe.batch_size", "must be at least 1"));
         }
         if r.frames_per_second == Some(0) {
-            return Err(invalid("restore.frames_per_second", "must be at least 1"));
+            return Err(invalid(
+                "resubscribe.frames_per_second",
+                "must be at least 1",
+            ));
         }
         if r.nack_retry_initial.is_zero() {
-            return Err(invalid("restore.nack_retry_initial", MUST_BE_POSITIVE));
+            return Err(invalid("resubscribe.nack_retry_initial", MUST_BE_POSITIVE));
         }
         if r.nack_retry_initial > r.nack_retry_max {
             return Err(invalid(
-                "restore.nack_retry_initial",
-                "must not exceed restore.nack_retry_max",
+                "resubscribe.nack_retry_initial",
+                "must not exceed resubscribe.nack_retry_max",
             ));
         }
         Ok(())
@@ -488,8 +491,8 @@ mod tests {
         c.timeouts.close = Duration::ZERO;
         assert_eq!(invalid_setting(&c), "timeouts.close");
         let mut c = Config::new(1);
-        c.restore.frames_per_second = Some(0);
-        assert_eq!(invalid_setting(&c), "restore.frames_per_second");
+        c.resubscribe.frames_per_second = Some(0);
+        assert_eq!(invalid_setting(&c), "resubscribe.frames_per_second");
         let mut c = Config::new(1);
         c.liveness.idle_timeout = Some(Duration::ZERO);
         assert_eq!(invalid_setting(&c), "liveness.idle_timeout");

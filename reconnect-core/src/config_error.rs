@@ -24,7 +24,7 @@ pub enum ConfigError {
     /// A value outside what its setting allows.
     Invalid {
         /// The setting, as its path from [`Config`](crate::Config) (`"backoff.factor"`,
-        /// `"timeouts.connect"`, `"restore.batch_size"` ...).
+        /// `"timeouts.connect"`, `"resubscribe.batch_size"` ...).
         setting: &'static str,
         /// What the value must be (`"must be longer than zero"` ...).
         reason: &'static str,

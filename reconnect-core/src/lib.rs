@@ -87,7 +87,7 @@ pub use classify::{Classifier, FixedCloseCode};
 pub use command::{Command, CommandKind, Refusal, Refused};
 pub use config::{
     CircuitBreaker, Config, ConfigError, CredentialPolicy, LifetimeRenewal, Limits, Liveness,
-    OutboxPolicy, OverflowPolicy, RestorePolicy, Timeouts,
+    OutboxPolicy, OverflowPolicy, ResubscribePolicy, Timeouts,
 };
 pub use conn_id::ConnId;
 pub use connect_budget::ConnectBudget;

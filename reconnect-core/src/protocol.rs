@@ -123,7 +123,7 @@ pub enum NackKind {
 ///
 /// A single-topic request's rejection is always that topic's own. The re-requests are ordinary
 /// subscribe requests: each has its own `timeouts.subscribe`; during the resubscription they go out at
-/// its pace (`restore.frames_per_second`), and the session is live only once none is
+/// its pace (`resubscribe.frames_per_second`), and the session is live only once none is
 /// unsent or unanswered; a topic unsubscribed meanwhile is left out of them.
 ///
 /// **The bound.** For a request of `k` topics of which `b` fail on their own, and a server

@@ -49,7 +49,7 @@ fn live_session<P: Protocol>(
     let mut inputs = Vec::new();
     // Bounded: connect, open, then at most a few request/answer rounds.
     for _ in 0..8 {
-        while let Some(output) = session.poll_output() {
+        for output in session.drain() {
             match output {
                 Output::Action(Action::Connect { conn, .. }) => {
                     inputs.push(Input::Opened { conn });
@@ -83,7 +83,7 @@ fn deliver<P: Protocol>(
     taken: &mut Vec<Output>,
 ) {
     session.handle_input(now, Input::Frame { conn, frame });
-    while let Some(output) = session.poll_output() {
+    for output in session.drain() {
         taken.push(output);
     }
 }

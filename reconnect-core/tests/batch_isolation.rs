@@ -121,11 +121,11 @@ fn run(case: &Case) -> Result<Run, TestCaseError> {
     let batch = case.restore_batch.min(case.max_batch);
     let mut config = Config::new(3);
     config.liveness.ping_interval = None;
-    config.restore.batch_size = case.restore_batch;
-    config.restore.frames_per_second = case.frames_per_second;
+    config.resubscribe.batch_size = case.restore_batch;
+    config.resubscribe.frames_per_second = case.frames_per_second;
     // Transiently refused topics wait far longer than the restore takes: each is refused once.
-    config.restore.nack_retry_initial = Duration::from_secs(3_600);
-    config.restore.nack_retry_max = Duration::from_secs(3_600);
+    config.resubscribe.nack_retry_initial = Duration::from_secs(3_600);
+    config.resubscribe.nack_retry_max = Duration::from_secs(3_600);
     let adapter = JsonRpcAdapter::new(JsonRpcConfig::default().max_batch(case.max_batch));
     let mut session = Session::new(config, adapter).unwrap();
     let mut now = Instant::now();

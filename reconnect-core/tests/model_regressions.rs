@@ -88,7 +88,7 @@ fn last_request(outputs: &[Output], pick: fn(&line::Request) -> bool) -> u64 {
 #[test]
 fn an_answer_to_an_abandoned_subscribe_request_does_not_confirm_the_new_one() {
     let mut config = Config::new(1);
-    config.restore.frames_per_second = Some(1);
+    config.resubscribe.frames_per_second = Some(1);
     let mut h = Rig::with_adapter(config, LineAdapter::default());
     h.session
         .set_credentials(reconnect_core::Credentials::new("key"));
@@ -236,7 +236,7 @@ fn a_message_that_expired_before_live_is_dropped_not_sent() {
     use reconnect_core::{DropReason, Frame, Purpose, SendOptions};
 
     let mut config = Config::new(1);
-    config.restore.frames_per_second = Some(1);
+    config.resubscribe.frames_per_second = Some(1);
     let adapter = LineAdapter {
         acks: false,
         ..LineAdapter::default()

@@ -71,7 +71,7 @@ impl Soak {
         config.liveness.ping_interval = Some(Duration::from_secs(15));
         config.liveness.pong_timeout = Duration::from_secs(5);
         // All topics in one frame, no pacing: the cycle stays cheap.
-        config.restore.frames_per_second = None;
+        config.resubscribe.frames_per_second = None;
         let adapter = LineAdapter {
             max_batch: TOPICS.len(),
             ..LineAdapter::default()

@@ -27,14 +27,16 @@ impl<P: Protocol> Embedded<P> {
     pub(super) fn drain(&mut self, id: SessionId, now: Instant) {
         let mut inputs: VecDeque<Input> = VecDeque::new();
         let mut touched: Vec<(usize, u64)> = Vec::new();
+        // The drain buffer is the driver's, reused from drain to drain: the session's
+        // `drain()` borrows the session, and performing needs the whole driver.
+        let mut outputs = std::mem::take(&mut self.outputs);
         loop {
-            loop {
-                let Some(entry) = self.entry_mut(id) else {
-                    return;
-                };
-                let Some(output) = entry.session.poll_output() else {
-                    break;
-                };
+            let Some(entry) = self.entry_mut(id) else {
+                self.outputs = outputs;
+                return;
+            };
+            outputs.extend(entry.session.drain());
+            for output in outputs.drain(..) {
                 match output {
                     Output::Event(event) => self.deliver(id, Event::Session(event)),
                     Output::Action(action) => {
@@ -59,10 +61,12 @@ impl<P: Protocol> Embedded<P> {
                 break;
             };
             let Some(entry) = self.entry_mut(id) else {
+                self.outputs = outputs;
                 return;
             };
             entry.session.handle_input(now, input);
         }
+        self.outputs = outputs;
         self.reschedule(id);
     }
 

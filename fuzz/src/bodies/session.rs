@@ -91,8 +91,8 @@ fn config(s: &Setup) -> Config {
     c.liveness.ping_interval = Some(Duration::from_secs(1));
     c.liveness.pong_timeout = Duration::from_millis(500);
     c.liveness.idle_timeout = Some(Duration::from_secs(3));
-    c.restore.frames_per_second = if s.paced { Some(5) } else { None };
-    c.restore.batch_size = 2;
+    c.resubscribe.frames_per_second = if s.paced { Some(5) } else { None };
+    c.resubscribe.batch_size = 2;
     c.credentials.fetch_before_connect = s.fetch_before_connect;
     c.outbox.max_messages = 4;
     c
@@ -571,10 +571,7 @@ fn drive(setup: &Setup, steps: &[Step]) -> Vec<String> {
                 let _ = session.credentials_failed(now, "fuzz");
             }
         }
-        let mut outputs = Vec::new();
-        while let Some(o) = session.poll_output() {
-            outputs.push(o);
-        }
+        let outputs: Vec<Output> = session.drain().collect();
         if std::env::var_os("RECONNECT_FUZZ_DEBUG").is_some() {
             eprintln!("{step:?} -> {:?}: {outputs:?}", session.state());
         }

@@ -55,7 +55,7 @@ pub enum SubscribeStatus {
 /// A refused subscription.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum SubscribeError {
-    /// The registry holds `restore.max_topics` already.
+    /// The registry holds `resubscribe.max_topics` already.
     LimitReached {
         /// The topic that was not added.
         topic: Topic,
@@ -203,7 +203,7 @@ impl<P: Protocol> Session<P> {
         if self.registry.contains(topic.as_str()) {
             return Ok(SubscribeStatus::AlreadyWanted);
         }
-        let limit = self.config.restore.max_topics;
+        let limit = self.config.resubscribe.max_topics;
         if self.registry.len() >= limit {
             return Err(SubscribeError::LimitReached { topic, limit });
         }

@@ -285,7 +285,7 @@ impl<P: Protocol> Session<P> {
                 });
             }
             NackKind::Transient => {
-                let policy = &self.config.restore;
+                let policy = &self.config.resubscribe;
                 let nacks = self
                     .registry
                     .entry_mut(topic.as_str())

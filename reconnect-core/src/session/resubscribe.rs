@@ -115,7 +115,7 @@ impl<P: Protocol> Session<P> {
         }
         let batch = self
             .config
-            .restore
+            .resubscribe
             .batch_size
             .min(self.protocol.max_batch().max(1));
         let acks = self.protocol.acknowledges();
@@ -151,7 +151,7 @@ impl<P: Protocol> Session<P> {
                 }
             }
             if resubscribing {
-                if let Some(rate) = self.config.restore.frames_per_second {
+                if let Some(rate) = self.config.resubscribe.frames_per_second {
                     if self.has_subscriptions_to_send() {
                         let gap = Duration::from_secs(1) / rate.max(1);
                         self.timers

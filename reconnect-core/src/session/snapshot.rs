@@ -69,7 +69,7 @@ impl<P: Protocol> Session<P> {
             });
         }
         let mut session = Session::new(config, protocol).map_err(SnapshotError::Config)?;
-        if snapshot.subscriptions.len() > session.config.restore.max_topics {
+        if snapshot.subscriptions.len() > session.config.resubscribe.max_topics {
             return Err(SnapshotError::ExceedsLimit("topics"));
         }
         let mut seen = HashSet::new();
@@ -169,7 +169,7 @@ mod tests {
         let err = Session::restore(config(), RawAdapter::new(), snap, Instant::now()).unwrap_err();
         assert!(matches!(err, SnapshotError::EmptyTopic), "{err}");
         let mut small = config();
-        small.restore.max_topics = 1;
+        small.resubscribe.max_topics = 1;
         let two = r#"{"version":1,"subscriptions":[{"topic":"a","last_seq":null},{"topic":"b","last_seq":null}],"outbox":[],"consecutive_failures":0}"#;
         let err = Session::restore(
             small,

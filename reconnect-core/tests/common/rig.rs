@@ -62,7 +62,7 @@ pub fn config() -> Config {
     c.timeouts.close = Duration::from_millis(4_000);
     c.liveness.ping_interval = None;
     c.liveness.pong_timeout = Duration::from_millis(14_000);
-    c.restore.frames_per_second = None;
+    c.resubscribe.frames_per_second = None;
     c
 }
 
@@ -98,10 +98,13 @@ pub fn timer_settings(c: &Config) -> Vec<(&'static str, Option<Duration>)> {
             c.limits.circuit_breaker.as_ref().map(|cb| cb.cooldown),
         ),
         (
-            "restore.nack_retry_initial",
-            Some(c.restore.nack_retry_initial),
+            "resubscribe.nack_retry_initial",
+            Some(c.resubscribe.nack_retry_initial),
         ),
-        ("restore.nack_retry_max", Some(c.restore.nack_retry_max)),
+        (
+            "resubscribe.nack_retry_max",
+            Some(c.resubscribe.nack_retry_max),
+        ),
     ]
 }
 
@@ -153,7 +156,7 @@ impl<P: Protocol> Rig<P> {
 
     /// Drains the session's outputs into the log (the contract's rule 2).
     pub fn drain(&mut self) {
-        while let Some(o) = self.session.poll_output() {
+        for o in self.session.drain() {
             self.log.push(format_output(&o, self.auth_heads));
             self.outputs.push(o);
         }

@@ -390,7 +390,7 @@ impl Driver {
                     None
                 } else if wanted_before.contains(topic) {
                     Some(Ok(SubscribeStatus::AlreadyWanted))
-                } else if wanted_before.len() >= self.scenario.config.restore.max_topics {
+                } else if wanted_before.len() >= self.scenario.config.resubscribe.max_topics {
                     Some(Err(()))
                 } else {
                     Some(Ok(SubscribeStatus::Recorded))

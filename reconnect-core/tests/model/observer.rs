@@ -652,7 +652,11 @@ impl Observer {
     ) -> Result<(), String> {
         let acks = self.adapter.acks;
         let setup_steps = self.adapter.setup_steps;
-        let batch = self.config.restore.batch_size.min(self.adapter.max_batch);
+        let batch = self
+            .config
+            .resubscribe
+            .batch_size
+            .min(self.adapter.max_batch);
         let subscribing = ctx.subscribing.clone();
         let wanted = self.wanted.clone();
         let last_seq = self.last_seq.clone();
@@ -957,7 +961,7 @@ impl Observer {
                 }
                 match retry_in {
                     Some(d) => {
-                        if *d > self.config.restore.nack_retry_max {
+                        if *d > self.config.resubscribe.nack_retry_max {
                             return Err(format!(
                                 "subscription retry in {d:?} exceeds nack_retry_max"
                             ));

@@ -76,7 +76,7 @@ fn during_restore_an_unattributed_permanent_refusal_is_bisected() {
 #[test]
 fn an_unattributed_transient_refusal_is_not_bisected_but_retried_per_topic() {
     let mut c = config();
-    c.restore.nack_retry_initial = ms(400);
+    c.resubscribe.nack_retry_initial = ms(400);
     let mut h = restoring(c, 10, &["a", "b", "c"]);
     h.skip();
     // A rate limit with a hint: every topic waits the hint, none is split off or lost.
@@ -99,7 +99,7 @@ fn an_unattributed_transient_refusal_is_not_bisected_but_retried_per_topic() {
 #[test]
 fn a_named_culprit_of_a_transient_refusal_retries_alone() {
     let mut c = config();
-    c.restore.nack_retry_initial = ms(400);
+    c.resubscribe.nack_retry_initial = ms(400);
     let mut h = restoring(c, 10, &["a", "b", "c"]);
     h.skip();
     h.recv("nack 1 503 1000 blame=b");
@@ -117,7 +117,7 @@ fn a_named_culprit_of_a_transient_refusal_retries_alone() {
 #[test]
 fn while_live_a_refused_retry_batch_is_bisected_at_once() {
     let mut c = config();
-    c.restore.nack_retry_initial = ms(400);
+    c.resubscribe.nack_retry_initial = ms(400);
     c.backoff.min_uptime = ms(3_600_000);
     let mut h = restoring(c, 10, &["a", "b", "c", "d"]);
     h.skip();
@@ -144,7 +144,7 @@ fn while_live_a_refused_retry_batch_is_bisected_at_once() {
 #[test]
 fn re_requests_keep_the_restore_pace_and_live_waits_for_them() {
     let mut c = config();
-    c.restore.frames_per_second = Some(10);
+    c.resubscribe.frames_per_second = Some(10);
     let mut h = restoring(c, 2, &["a", "b", "c", "d"]);
     h.skip();
     h.recv("nack 1 404");
@@ -172,7 +172,7 @@ fn re_requests_keep_the_restore_pace_and_live_waits_for_them() {
 #[test]
 fn a_refusal_after_the_last_frame_waits_a_full_pace_gap() {
     let mut c = config();
-    c.restore.frames_per_second = Some(4);
+    c.resubscribe.frames_per_second = Some(4);
     let mut h = restoring(c, 10, &["a", "b"]);
     h.skip();
     h.advance(ms(30));
@@ -187,7 +187,7 @@ fn a_refusal_after_the_last_frame_waits_a_full_pace_gap() {
 #[test]
 fn a_topic_unsubscribed_meanwhile_is_left_out_of_the_re_request() {
     let mut c = config();
-    c.restore.frames_per_second = Some(10);
+    c.resubscribe.frames_per_second = Some(10);
     let mut h = restoring(c, 10, &["a", "b", "c", "d"]);
     h.skip();
     h.recv("nack 1 404");

@@ -87,8 +87,8 @@ fn a_permanent_nack_reports_the_reason_and_drops_the_topic() {
 #[test]
 fn a_transient_nack_is_retried_with_its_own_growing_backoff() {
     let mut c = config();
-    c.restore.nack_retry_initial = ms(1_000);
-    c.restore.nack_retry_max = ms(8_000);
+    c.resubscribe.nack_retry_initial = ms(1_000);
+    c.resubscribe.nack_retry_max = ms(8_000);
     // Keep the stability timer out of the way of the retry timers this test jumps to.
     c.backoff.min_uptime = ms(3_600_000);
     let mut h = Rig::new(c);
@@ -143,8 +143,8 @@ fn per_topic_rejection_inside_a_batch() {
 #[test]
 fn restore_is_batched_and_paced() {
     let mut c = config();
-    c.restore.batch_size = 100;
-    c.restore.frames_per_second = Some(10);
+    c.resubscribe.batch_size = 100;
+    c.resubscribe.frames_per_second = Some(10);
     let adapter = LineAdapter {
         max_batch: 1_000,
         ..LineAdapter::new()
@@ -181,7 +181,7 @@ fn restore_is_batched_and_paced() {
 #[test]
 fn the_registry_is_bounded() {
     let mut c = config();
-    c.restore.max_topics = 2;
+    c.resubscribe.max_topics = 2;
     let mut h = Rig::new(c);
     h.session.subscribe(h.now, "a").unwrap();
     h.session.subscribe(h.now, "b").unwrap();
@@ -233,7 +233,7 @@ fn live_waits_for_every_restore_ack_and_protocols_without_acks_are_live_once_sen
 #[test]
 fn unsubscribing_the_last_unsent_topic_of_a_paced_restore_goes_live_at_once() {
     let mut c = config();
-    c.restore.frames_per_second = Some(1);
+    c.resubscribe.frames_per_second = Some(1);
     let mut h = Rig::new(c);
     h.session.subscribe(h.now, "a").unwrap();
     h.session.subscribe(h.now, "b").unwrap();

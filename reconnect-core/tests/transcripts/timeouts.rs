@@ -68,7 +68,7 @@ fn setup_timeout() {
 fn subscribe_timeout_counts_from_each_send() {
     let mut c = config();
     c.timeouts.subscribe = ms(1_300);
-    c.restore.frames_per_second = Some(2);
+    c.resubscribe.frames_per_second = Some(2);
     assert_unique_timer(&c, "timeouts.subscribe");
     let mut h = Rig::new(c);
     for t in ["a", "b", "c"] {
