@@ -151,11 +151,14 @@ fn run(case: &Case) -> Result<Run, TestCaseError> {
     };
     let mut picks = case.picks.iter().cycle();
     for _ in 0..10_000 {
-        while let Some(output) = session.poll_output() {
+        // The transport opens at once, but its input waits for the drain to end (the
+        // session's rule for inputs produced while draining).
+        let mut opened = None;
+        for output in session.drain() {
             match output {
                 Output::Action(Action::Connect { conn, .. }) => {
                     run.connects += 1;
-                    session.handle_input(now, Input::Opened { conn });
+                    opened = Some(conn);
                 }
                 Output::Action(Action::Send { frame, purpose, .. }) => {
                     let v: Value = serde_json::from_str(frame.as_text().unwrap()).unwrap();
@@ -210,6 +213,10 @@ fn run(case: &Case) -> Result<Run, TestCaseError> {
                 Output::Event(Event::Disconnected { .. }) => run.disconnects += 1,
                 Output::Event(_) => {}
             }
+        }
+        if let Some(conn) = opened {
+            session.handle_input(now, Input::Opened { conn });
+            continue;
         }
         if !in_flight.is_empty() {
             let pick = usize::from(*picks.next().unwrap()) % in_flight.len();
