@@ -12,6 +12,8 @@ use crate::lanes::{self, Lane, Phase};
 const SIZE: (u32, u32) = (1200, 900);
 /// The height of the lanes chart; the herd chart gets the rest.
 const LANES_HEIGHT: u32 = 500;
+/// The width of the lanes' legend strip.
+const LEGEND_WIDTH: u32 = 170;
 
 type DrawResult = Result<(), Box<dyn std::error::Error>>;
 
@@ -50,10 +52,14 @@ pub fn render(lanes: &[Lane], without: &Herd, with: &Herd) -> Result<String, Str
     Ok(svg)
 }
 
-fn draw_lanes(area: &DrawingArea<SVGBackend<'_>, plotters::coord::Shift>, lanes: &[Lane]) -> DrawResult {
+fn draw_lanes(
+    area: &DrawingArea<SVGBackend<'_>, plotters::coord::Shift>,
+    lanes: &[Lane],
+) -> DrawResult {
     let rows = lanes.len() as f64;
+    let (area, legend) = area.split_horizontally(SIZE.0 - LEGEND_WIDTH);
     // One row per lane, plus one on top for the fault labels.
-    let mut chart = ChartBuilder::on(area)
+    let mut chart = ChartBuilder::on(&area)
         .caption(
             "Five sessions through one scripted outage (simulated, virtual time)",
             ("sans-serif", 22),
@@ -116,33 +122,44 @@ fn draw_lanes(area: &DrawingArea<SVGBackend<'_>, plotters::coord::Shift>, lanes:
             )
         }))?;
         // Each attempt: a mark on top of the band.
-        chart.draw_series(lane.attempts.iter().map(|at| {
-            TriangleMarker::new((seconds(*at), y0 + 0.84), 5, BLACK.filled())
-        }))?;
+        chart.draw_series(
+            lane.attempts
+                .iter()
+                .map(|at| TriangleMarker::new((seconds(*at), y0 + 0.84), 5, BLACK.filled())),
+        )?;
     }
 
-    // The legend: one empty series per phase, plus the two marks.
-    for phase in Phase::ALL {
-        chart
-            .draw_series(std::iter::empty::<Rectangle<(f64, f64)>>())?
-            .label(phase.name())
-            .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 14, y + 5)], colour(phase).filled()));
+    draw_legend(legend)?;
+    Ok(())
+}
+
+/// The lanes' legend, in its own strip on the right so that it covers no lane.
+fn draw_legend(area: DrawingArea<SVGBackend<'_>, plotters::coord::Shift>) -> DrawResult {
+    let font = ("sans-serif", 14).into_font().color(&BLACK);
+    let row = |i: i32| 70 + 24 * i;
+    for (i, phase) in (0..).zip(Phase::ALL) {
+        area.draw(&Rectangle::new(
+            [(8, row(i) - 6), (30, row(i) + 6)],
+            colour(phase).filled(),
+        ))?;
+        area.draw(&Text::new(phase.name(), (38, row(i) - 7), font.clone()))?;
     }
-    chart
-        .draw_series(std::iter::empty::<TriangleMarker<(f64, f64), i32>>())?
-        .label("connection attempt")
-        .legend(|(x, y)| TriangleMarker::new((x + 7, y), 5, BLACK.filled()));
-    chart
-        .draw_series(std::iter::empty::<Rectangle<(f64, f64)>>())?
-        .label("drawn backoff delay")
-        .legend(|(x, y)| Rectangle::new([(x, y - 2), (x + 14, y + 2)], BLACK.filled()));
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::LowerRight)
-        .background_style(WHITE.mix(0.9))
-        .border_style(BLACK.mix(0.4))
-        .label_font(("sans-serif", 13))
-        .draw()?;
+    let i = Phase::ALL.len() as i32;
+    area.draw(&TriangleMarker::new((19, row(i)), 5, BLACK.filled()))?;
+    area.draw(&Text::new(
+        "connection attempt",
+        (38, row(i) - 7),
+        font.clone(),
+    ))?;
+    area.draw(&Rectangle::new(
+        [(8, row(i + 1) - 2), (30, row(i + 1) + 2)],
+        BLACK.filled(),
+    ))?;
+    area.draw(&Text::new(
+        "drawn backoff delay",
+        (38, row(i + 1) - 7),
+        font,
+    ))?;
     Ok(())
 }
 
@@ -192,7 +209,10 @@ fn draw_herd(
             .filter(|(_, n)| **n > 0)
             .map(move |(i, n)| {
                 let x = i as f64 * bucket;
-                Rectangle::new([(x + inset, 0.0), (x + bucket - inset, f64::from(*n))], style)
+                Rectangle::new(
+                    [(x + inset, 0.0), (x + bucket - inset, f64::from(*n))],
+                    style,
+                )
             })
             .collect::<Vec<_>>()
     };

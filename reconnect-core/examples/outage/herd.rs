@@ -74,7 +74,14 @@ pub fn run(base: Instant, mut budget: Option<ConnectBudget>) -> Herd {
 
     for index in 0..sessions.len() {
         sessions[index].start(now).expect("a fresh session starts");
-        perform(&mut sessions[index], index, now, &mut budget, &mut pending, &mut sequence);
+        perform(
+            &mut sessions[index],
+            index,
+            now,
+            &mut budget,
+            &mut pending,
+            &mut sequence,
+        );
     }
     loop {
         let next_session = sessions
@@ -105,7 +112,14 @@ pub fn run(base: Instant, mut budget: Option<ConnectBudget>) -> Herd {
                         reason: "service restart".to_owned(),
                     };
                     session.handle_input(now, input);
-                    perform(session, index, now, &mut budget, &mut pending, &mut sequence);
+                    perform(
+                        session,
+                        index,
+                        now,
+                        &mut budget,
+                        &mut pending,
+                        &mut sequence,
+                    );
                 }
             }
         } else if next_pending == Some(next) {
@@ -120,7 +134,12 @@ pub fn run(base: Instant, mut budget: Option<ConnectBudget>) -> Herd {
                             *count += 1;
                         }
                         sequence += 1;
-                        pending.push(Reverse((now + LATENCY, sequence, index, Pending::Answer(conn))));
+                        pending.push(Reverse((
+                            now + LATENCY,
+                            sequence,
+                            index,
+                            Pending::Answer(conn),
+                        )));
                     }
                 }
                 Pending::Answer(conn) => {
@@ -134,12 +153,26 @@ pub fn run(base: Instant, mut budget: Option<ConnectBudget>) -> Herd {
                         Input::Opened { conn }
                     };
                     session.handle_input(now, input);
-                    perform(session, index, now, &mut budget, &mut pending, &mut sequence);
+                    perform(
+                        session,
+                        index,
+                        now,
+                        &mut budget,
+                        &mut pending,
+                        &mut sequence,
+                    );
                 }
             }
         } else if let Some((_, index)) = next_session {
             sessions[index].handle_timeout(now);
-            perform(&mut sessions[index], index, now, &mut budget, &mut pending, &mut sequence);
+            perform(
+                &mut sessions[index],
+                index,
+                now,
+                &mut budget,
+                &mut pending,
+                &mut sequence,
+            );
         }
     }
     let live_at_end = sessions

@@ -22,9 +22,9 @@ pub const BLACKHOLE_AT: Duration = secs(90);
 /// How long attempts go unanswered.
 pub const BLACKHOLE_FOR: Duration = secs(12);
 /// A deploy: every connection closed with 1012, then refused while the server is down.
-pub const RESTART_AT: Duration = secs(130);
+pub const RESTART_AT: Duration = secs(125);
 /// How long the server stays down.
-pub const RESTART_DOWNTIME: Duration = secs(15);
+pub const RESTART_DOWNTIME: Duration = secs(6);
 /// The application closes every session.
 pub const CLOSE_AT: Duration = secs(170);
 /// The end of the picture.
@@ -162,7 +162,9 @@ pub fn lane(base: Instant, index: u64) -> Lane {
         "example-secret",
     ));
     for channel in ["book.BTC-PERPETUAL.100ms", "trades.BTC-PERPETUAL.raw"] {
-        session.subscribe(base, channel).expect("room for two topics");
+        session
+            .subscribe(base, channel)
+            .expect("room for two topics");
     }
     let server = JsonRpcServer::with_config(JsonRpcServerConfig::default().data_interval(secs(1)));
     // A slow link (150 to 400 ms one way), so that the handshake phases are wide enough to see.
