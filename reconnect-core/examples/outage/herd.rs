@@ -72,10 +72,10 @@ pub fn run(base: Instant, mut budget: Option<ConnectBudget>) -> Herd {
     let mut restarted = false;
     let mut now = base;
 
-    for index in 0..sessions.len() {
-        sessions[index].start(now).expect("a fresh session starts");
+    for (index, session) in sessions.iter_mut().enumerate() {
+        session.start(now).expect("a fresh session starts");
         perform(
-            &mut sessions[index],
+            session,
             index,
             now,
             &mut budget,
