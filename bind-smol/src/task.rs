@@ -83,6 +83,9 @@ pub(crate) struct Driver<P> {
     started: bool,
     /// The drain buffer, kept to reuse its allocation.
     outputs: Vec<Output>,
+    /// The session's name in its log events: `smol-` and the task's number in this process.
+    #[cfg(feature = "tracing")]
+    name: String,
     // The last two fields are dropped last, in this order, when the task ends: every socket is
     // gone before the handles learn that the task has ended (`SessionHandle::close` resolves),
     // and that is so before the event stream ends.
@@ -112,6 +115,8 @@ impl<P: Protocol> Driver<P> {
             orphaned: false,
             started: false,
             outputs: Vec::new(),
+            #[cfg(feature = "tracing")]
+            name: next_task_name(),
         }
     }
 
@@ -288,7 +293,11 @@ impl<P: Protocol> Driver<P> {
             for output in outputs.drain(..) {
                 match output {
                     Output::Action(action) => self.perform(action),
-                    Output::Event(event) => self.batch.push(Event::Session(event)),
+                    Output::Event(event) => {
+                        #[cfg(feature = "tracing")]
+                        reconnect_tungstenite::tracing_events::trace_event(&self.name, &event);
+                        self.batch.push(Event::Session(event))
+                    }
                 }
             }
             let Some(input) = self.produced.pop_front() else {
@@ -479,4 +488,12 @@ impl<P: Protocol> Driver<P> {
             self.batch.push(Event::Refused(refused));
         }
     }
+}
+
+/// A name per task for its log events, unique in the process: `smol-1`, `smol-2`, …
+#[cfg(feature = "tracing")]
+fn next_task_name() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static TASKS: AtomicU64 = AtomicU64::new(0);
+    format!("smol-{}", TASKS.fetch_add(1, Ordering::Relaxed) + 1)
 }

@@ -22,6 +22,7 @@
 //! reason, a server's error message, and the application's own reason why credentials were
 //! unavailable.
 
+use std::fmt;
 use std::time::Duration;
 
 use reconnect_core::{
@@ -31,17 +32,18 @@ use reconnect_core::{
 /// The target of every event this module emits: filter on it (`RUST_LOG=reconnect=info`).
 pub const TARGET: &str = "reconnect";
 
-/// Emits the `tracing` event for one session event of the session named `session`.
+/// Emits the `tracing` event for one session event of the session named `session` (formatted
+/// only when a subscriber wants the event).
 ///
 /// A binding must call it once for every session event it delivers, before the application
 /// sees the event, and nowhere else (so that each event is logged exactly once).
-pub fn trace_event(session: &str, event: &Event) {
+pub fn trace_event(session: &dyn fmt::Display, event: &Event) {
     match event {
         Event::Connecting { conn, attempt } => tracing::info!(
-            target: TARGET, session, conn = conn.get(), attempt, "connecting"
+            target: TARGET, session = %session, conn = conn.get(), attempt, "connecting"
         ),
         Event::Connected { conn } => {
-            tracing::info!(target: TARGET, session, conn = conn.get(), "connected")
+            tracing::info!(target: TARGET, session = %session, conn = conn.get(), "connected")
         }
         Event::AttemptFailed {
             conn,
@@ -50,7 +52,7 @@ pub fn trace_event(session: &str, event: &Event) {
             disposition,
         } => tracing::warn!(
             target: TARGET,
-            session,
+            session = %session,
             conn = conn.map(|c| c.get()),
             attempt,
             cause_kind = cause_kind(cause),
@@ -59,13 +61,13 @@ pub fn trace_event(session: &str, event: &Event) {
             "attempt failed"
         ),
         Event::Authenticated { conn } => {
-            tracing::info!(target: TARGET, session, conn = conn.get(), "authenticated")
+            tracing::info!(target: TARGET, session = %session, conn = conn.get(), "authenticated")
         }
         Event::SetupComplete { conn } => {
-            tracing::info!(target: TARGET, session, conn = conn.get(), "setup complete")
+            tracing::info!(target: TARGET, session = %session, conn = conn.get(), "setup complete")
         }
         Event::Subscribed { conn, topic } => tracing::info!(
-            target: TARGET, session, conn = conn.get(), topic = topic.as_str(), "subscribed"
+            target: TARGET, session = %session, conn = conn.get(), topic = topic.as_str(), "subscribed"
         ),
         Event::SubscribeRejected {
             topic,
@@ -73,7 +75,7 @@ pub fn trace_event(session: &str, event: &Event) {
             retry_in,
         } => tracing::warn!(
             target: TARGET,
-            session,
+            session = %session,
             topic = topic.as_str(),
             error_code = error.code,
             error = error.message.as_str(),
@@ -81,7 +83,7 @@ pub fn trace_event(session: &str, event: &Event) {
             "subscription rejected"
         ),
         Event::Unsubscribed { conn, topic } => tracing::info!(
-            target: TARGET, session, conn = conn.get(), topic = topic.as_str(), "unsubscribed"
+            target: TARGET, session = %session, conn = conn.get(), topic = topic.as_str(), "unsubscribed"
         ),
         Event::Live {
             conn,
@@ -89,14 +91,14 @@ pub fn trace_event(session: &str, event: &Event) {
             outage,
         } => tracing::info!(
             target: TARGET,
-            session,
+            session = %session,
             conn = conn.get(),
             restored,
             outage_ms = millis(*outage),
             "live"
         ),
         Event::Stable { conn } => {
-            tracing::info!(target: TARGET, session, conn = conn.get(), "stable")
+            tracing::info!(target: TARGET, session = %session, conn = conn.get(), "stable")
         }
         Event::Message {
             conn,
@@ -105,7 +107,7 @@ pub fn trace_event(session: &str, event: &Event) {
             frame,
         } => tracing::debug!(
             target: TARGET,
-            session,
+            session = %session,
             conn = conn.get(),
             topic = topic.as_ref().map(|t| t.as_str()),
             seq = *seq,
@@ -119,7 +121,7 @@ pub fn trace_event(session: &str, event: &Event) {
             received,
         } => tracing::warn!(
             target: TARGET,
-            session,
+            session = %session,
             topic = topic.as_str(),
             expected,
             received,
@@ -131,11 +133,11 @@ pub fn trace_event(session: &str, event: &Event) {
             last,
             received,
         } => tracing::warn!(
-            target: TARGET, session, topic = topic.as_str(), last, received, "sequence regressed"
+            target: TARGET, session = %session, topic = topic.as_str(), last, received, "sequence regressed"
         ),
         Event::ServerError { conn, error } => tracing::warn!(
             target: TARGET,
-            session,
+            session = %session,
             conn = conn.get(),
             error_code = error.code,
             error = error.message.as_str(),
@@ -152,7 +154,7 @@ pub fn trace_event(session: &str, event: &Event) {
             if *disposition == Disposition::Closed {
                 tracing::info!(
                     target: TARGET,
-                    session,
+                    session = %session,
                     conn = conn.get(),
                     cause_kind = cause_kind(cause),
                     cause = %cause,
@@ -163,7 +165,7 @@ pub fn trace_event(session: &str, event: &Event) {
             } else {
                 tracing::warn!(
                     target: TARGET,
-                    session,
+                    session = %session,
                     conn = conn.get(),
                     cause_kind = cause_kind(cause),
                     cause = %cause,
@@ -180,7 +182,7 @@ pub fn trace_event(session: &str, event: &Event) {
             failures,
         } => tracing::info!(
             target: TARGET,
-            session,
+            session = %session,
             attempt,
             delay_ms = millis(delay.drawn),
             base_ms = millis(delay.base),
@@ -194,24 +196,24 @@ pub fn trace_event(session: &str, event: &Event) {
         ),
         Event::Circuit { state, failures } => match state {
             CircuitState::Open => tracing::warn!(
-                target: TARGET, session, state = "open", failures, "circuit changed"
+                target: TARGET, session = %session, state = "open", failures, "circuit changed"
             ),
             CircuitState::HalfOpen => tracing::info!(
-                target: TARGET, session, state = "half_open", failures, "circuit changed"
+                target: TARGET, session = %session, state = "half_open", failures, "circuit changed"
             ),
             CircuitState::Closed => tracing::info!(
-                target: TARGET, session, state = "closed", failures, "circuit changed"
+                target: TARGET, session = %session, state = "closed", failures, "circuit changed"
             ),
         },
         Event::CredentialsRequested => {
-            tracing::info!(target: TARGET, session, "credentials requested")
+            tracing::info!(target: TARGET, session = %session, "credentials requested")
         }
         Event::Reauthenticated { conn } => {
-            tracing::info!(target: TARGET, session, conn = conn.get(), "reauthenticated")
+            tracing::info!(target: TARGET, session = %session, conn = conn.get(), "reauthenticated")
         }
         Event::RenewalFailed { cause } => tracing::warn!(
             target: TARGET,
-            session,
+            session = %session,
             cause_kind = cause_kind(cause),
             cause = %cause,
             "renewal failed"
@@ -222,7 +224,7 @@ pub fn trace_event(session: &str, event: &Event) {
             used_refresh_token,
         } => tracing::info!(
             target: TARGET,
-            session,
+            session = %session,
             conn = conn.get(),
             expires_in_ms = expires_in.map(millis),
             used_refresh_token,
@@ -230,42 +232,42 @@ pub fn trace_event(session: &str, event: &Event) {
         ),
         Event::OutboxDropped { frame, reason } => tracing::debug!(
             target: TARGET,
-            session,
+            session = %session,
             reason = drop_word(reason),
             kind = frame_kind(frame),
             len = frame.len(),
             "outbox message dropped"
         ),
-        Event::Paused => tracing::info!(target: TARGET, session, "paused"),
-        Event::Resumed => tracing::info!(target: TARGET, session, "resumed"),
+        Event::Paused => tracing::info!(target: TARGET, session = %session, "paused"),
+        Event::Resumed => tracing::info!(target: TARGET, session = %session, "resumed"),
         Event::Recycling { conn } => {
-            tracing::info!(target: TARGET, session, conn = conn.get(), "recycling")
+            tracing::info!(target: TARGET, session = %session, conn = conn.get(), "recycling")
         }
         Event::Stopped { reason } => trace_stopped(session, reason),
         // An event kind newer than this mapping: named, never dumped (its payload is unknown).
-        _ => tracing::debug!(target: TARGET, session, "other event"),
+        _ => tracing::debug!(target: TARGET, session = %session, "other event"),
     }
 }
 
-fn trace_stopped(session: &str, reason: &StopReason) {
+fn trace_stopped(session: &dyn fmt::Display, reason: &StopReason) {
     match reason {
         StopReason::Closed { clean } => {
-            tracing::info!(target: TARGET, session, reason = "closed", clean, "stopped")
+            tracing::info!(target: TARGET, session = %session, reason = "closed", clean, "stopped")
         }
         StopReason::Fatal(cause) => tracing::warn!(
             target: TARGET,
-            session,
+            session = %session,
             reason = "fatal",
             cause_kind = cause_kind(cause),
             cause = %cause,
             "stopped"
         ),
         StopReason::GaveUp { attempts } => {
-            tracing::warn!(target: TARGET, session, reason = "gave_up", attempts, "stopped")
+            tracing::warn!(target: TARGET, session = %session, reason = "gave_up", attempts, "stopped")
         }
         StopReason::OutageTooLong { outage } => tracing::warn!(
             target: TARGET,
-            session,
+            session = %session,
             reason = "outage_too_long",
             outage_ms = millis(*outage),
             "stopped"

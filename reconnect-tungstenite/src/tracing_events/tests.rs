@@ -16,7 +16,7 @@ use crate::test_conn::a_conn_id;
 /// The one event `event` logs for the session "S3.1".
 fn logged(event: &Event) -> Captured {
     let capture = Capture::default();
-    tracing::subscriber::with_default(capture.clone(), || trace_event("S3.1", event));
+    tracing::subscriber::with_default(capture.clone(), || trace_event(&"S3.1", event));
     let mut seen = capture.take();
     assert_eq!(seen.len(), 1, "one log event per session event: {seen:#?}");
     seen.remove(0)
