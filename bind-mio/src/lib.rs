@@ -130,7 +130,7 @@
 //! - `WARN`: attempt failed, disconnected (any other cause), subscription rejected, gap
 //!   detected, sequence regressed, server error, circuit open, renewal failed, stopped for any
 //!   other reason (`reason`: `fatal`, `gave_up`, `outage_too_long`).
-//! - `DEBUG`: each message (topic, sequence number, kind and length) and each dropped outbox
+//! - `DEBUG`: each message received (topic, sequence number, kind and length) and each dropped outbox
 //!   message: nothing per message is logged above `DEBUG`.
 //!
 //! No secret is logged: no frame's content (a message is logged by its length, auth requests

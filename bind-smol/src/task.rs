@@ -86,6 +86,9 @@ pub(crate) struct Driver<P> {
     /// The session's name in its log events: `smol-` and the task's number in this process.
     #[cfg(feature = "tracing")]
     name: String,
+    /// The `session` span the task runs in, with the same name.
+    #[cfg(feature = "tracing")]
+    span: tracing::Span,
     // The last two fields are dropped last, in this order, when the task ends: every socket is
     // gone before the handles learn that the task has ended (`SessionHandle::close` resolves),
     // and that is so before the event stream ends.
@@ -101,6 +104,8 @@ impl<P: Protocol> Driver<P> {
         commands: CommandReceiver,
         events: EventSender,
     ) -> Self {
+        #[cfg(feature = "tracing")]
+        let name = next_task_name();
         Driver {
             session,
             endpoint,
@@ -116,7 +121,9 @@ impl<P: Protocol> Driver<P> {
             started: false,
             outputs: Vec::new(),
             #[cfg(feature = "tracing")]
-            name: next_task_name(),
+            span: tracing::info_span!(target: reconnect_tungstenite::tracing_events::TARGET, "session", session = %name),
+            #[cfg(feature = "tracing")]
+            name,
         }
     }
 
@@ -127,6 +134,9 @@ impl<P: Protocol> Driver<P> {
     }
 
     fn poll_run(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        // Whatever is logged while the task runs (by this crate or below it) names the session.
+        #[cfg(feature = "tracing")]
+        let _in_span = self.span.clone().entered();
         if !self.started {
             self.started = true;
             // A session the user already started keeps going; one that already stopped ends

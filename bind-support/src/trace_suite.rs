@@ -47,7 +47,8 @@ pub struct Captured {
     pub level: Level,
     /// The target.
     pub target: String,
-    /// Every field in order, the message included (as `message`); strings without quotes.
+    /// Every field in order, the message included (as `message`); strings without quotes. A
+    /// span's fields come after its name, as `span`.
     pub fields: Vec<(String, String)>,
 }
 
@@ -116,7 +117,13 @@ impl Subscriber for Capture {
     fn new_span(&self, span: &Attributes<'_>) -> Id {
         // A span's fields are logged with every event inside it: they must be clean too.
         let metadata = span.metadata();
-        self.keep(*metadata.level(), metadata.target(), |v| span.record(v));
+        let mut fields = Fields(vec![("span".to_owned(), metadata.name().to_owned())]);
+        span.record(&mut fields);
+        self.seen.lock().unwrap().push(Captured {
+            level: *metadata.level(),
+            target: metadata.target().to_owned(),
+            fields: fields.0,
+        });
         Id::from_u64(self.next_span.fetch_add(1, Ordering::Relaxed) + 1)
     }
 
@@ -178,7 +185,10 @@ pub fn lifecycle_without_secrets<H: Harness>() {
         assert!(!text.contains(secret), "{secret:?} was logged:\n{text}");
     }
 
-    let ours: Vec<&Captured> = logged.iter().filter(|c| c.target == "reconnect").collect();
+    let ours: Vec<&Captured> = logged
+        .iter()
+        .filter(|c| c.target == "reconnect" && c.field("span").is_none())
+        .collect();
     let named = |message: &str| -> Vec<&Captured> {
         ours.iter()
             .copied()
@@ -220,9 +230,15 @@ pub fn lifecycle_without_secrets<H: Harness>() {
         seen.len(),
         "one log event per session event:\n{text}"
     );
+    // A binding that runs the session in a `session` span names it as its events do.
+    for span in logged.iter().filter(|c| c.field("span") == Some("session")) {
+        assert_eq!(span.field("session"), sessions[0], "{text}");
+    }
     // Data is logged at debug only.
     assert!(
-        named("message").iter().all(|c| c.level == Level::DEBUG),
+        named("message received")
+            .iter()
+            .all(|c| c.level == Level::DEBUG),
         "{text}"
     );
 }

@@ -14,7 +14,7 @@
 //! |-------|--------|
 //! | `INFO` | connecting, connected, authenticated, setup complete, subscribed, unsubscribed, live, stable, reconnect scheduled, circuit half-open or closed, credentials requested, reauthenticated, credentials renewed, paused, resumed, recycling, a disconnect the application asked for, stopped by the application |
 //! | `WARN` | attempt failed, disconnected (any other cause), subscription rejected, gap detected, sequence regressed, server error, circuit open, renewal failed, stopped for any other reason (fatal, gave up, outage too long) |
-//! | `DEBUG` | message (its length, topic and sequence number; never its payload), outbox message dropped (per message, so no higher) |
+//! | `DEBUG` | message received (its length, topic and sequence number; never its payload), outbox message dropped (per message, so no higher) |
 //!
 //! Secrets never appear: no frame's content is logged (a message is logged by its length), and
 //! the credentials are in no event. What is logged as text is what the core documents as meant
@@ -113,7 +113,7 @@ pub fn trace_event(session: &dyn fmt::Display, event: &Event) {
             seq = *seq,
             kind = frame_kind(frame),
             len = frame.len(),
-            "message"
+            "message received"
         ),
         Event::Gap {
             topic,

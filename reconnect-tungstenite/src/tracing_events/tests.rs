@@ -326,7 +326,7 @@ fn a_message_is_debug_with_its_length_and_never_its_payload() {
         expect(
             Level::DEBUG,
             &[
-                ("message", "message"),
+                ("message", "message received"),
                 ("session", "S3.1"),
                 ("conn", &n),
                 ("topic", "trades"),
