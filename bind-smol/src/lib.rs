@@ -84,6 +84,36 @@
 //! each attempt then waits for a token before it dials, so a server restart seen by thousands
 //! of sessions does not open thousands of sockets at once (admission control, not policy: each
 //! session's backoff and jitter still decide when it wants to connect).
+//!
+//! # Logs (the `tracing` feature)
+//!
+//! With the `tracing` cargo feature (off by default), every session event is also logged as one
+//! structured [`tracing`](https://docs.rs/tracing) event with the target `reconnect`, a fixed
+//! short message and everything variable in fields: `session` (`smol-` and the task's number in the process), `conn` (the
+//! `ConnId` as a number), `attempt`, durations in milliseconds (`delay_ms`, `uptime_ms`,
+//! `outage_ms`, …), and a cause as a stable word (`cause_kind`) and as text (`cause`). The
+//! mapping is the WebSocket layer's (`reconnect_tungstenite::tracing_events`), the same for both
+//! bindings.
+//!
+//! - `INFO`: connecting, connected, authenticated, setup complete, subscribed, unsubscribed,
+//!   live, stable, reconnect scheduled (`delay_ms`: the drawn delay), circuit half-open or
+//!   closed, credentials requested, reauthenticated, credentials renewed, paused, resumed,
+//!   recycling, and a disconnect or a stop the application asked for.
+//! - `WARN`: attempt failed, disconnected (any other cause), subscription rejected, gap
+//!   detected, sequence regressed, server error, circuit open, renewal failed, stopped for any
+//!   other reason (`reason`: `fatal`, `gave_up`, `outage_too_long`).
+//! - `DEBUG`: each message received (topic, sequence number, kind and length) and each dropped outbox
+//!   message: nothing per message is logged above `DEBUG`.
+//!
+//! No secret is logged: no frame's content (a message is logged by its length, auth requests
+//! not at all) and no credentials. Install any subscriber, for instance `tracing-subscriber`'s:
+//!
+//! ```
+//! tracing_subscriber::fmt()
+//!     .with_max_level(tracing::Level::INFO) // lifecycle and failures, no per-message lines
+//!     .init();
+//! // INFO reconnect: live session=… conn=3 restored=2 outage_ms=412
+//! ```
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 

@@ -83,6 +83,12 @@ pub(crate) struct Driver<P> {
     started: bool,
     /// The drain buffer, kept to reuse its allocation.
     outputs: Vec<Output>,
+    /// The session's name in its log events: `smol-` and the task's number in this process.
+    #[cfg(feature = "tracing")]
+    name: String,
+    /// The `session` span the task runs in, with the same name.
+    #[cfg(feature = "tracing")]
+    span: tracing::Span,
     // The last two fields are dropped last, in this order, when the task ends: every socket is
     // gone before the handles learn that the task has ended (`SessionHandle::close` resolves),
     // and that is so before the event stream ends.
@@ -98,6 +104,8 @@ impl<P: Protocol> Driver<P> {
         commands: CommandReceiver,
         events: EventSender,
     ) -> Self {
+        #[cfg(feature = "tracing")]
+        let name = next_task_name();
         Driver {
             session,
             endpoint,
@@ -112,6 +120,10 @@ impl<P: Protocol> Driver<P> {
             orphaned: false,
             started: false,
             outputs: Vec::new(),
+            #[cfg(feature = "tracing")]
+            span: tracing::info_span!(target: reconnect_tungstenite::tracing_events::TARGET, "session", session = %name),
+            #[cfg(feature = "tracing")]
+            name,
         }
     }
 
@@ -122,6 +134,9 @@ impl<P: Protocol> Driver<P> {
     }
 
     fn poll_run(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        // Whatever is logged while the task runs (by this crate or below it) names the session.
+        #[cfg(feature = "tracing")]
+        let _in_span = self.span.clone().entered();
         if !self.started {
             self.started = true;
             // A session the user already started keeps going; one that already stopped ends
@@ -288,7 +303,11 @@ impl<P: Protocol> Driver<P> {
             for output in outputs.drain(..) {
                 match output {
                     Output::Action(action) => self.perform(action),
-                    Output::Event(event) => self.batch.push(Event::Session(event)),
+                    Output::Event(event) => {
+                        #[cfg(feature = "tracing")]
+                        reconnect_tungstenite::tracing_events::trace_event(&self.name, &event);
+                        self.batch.push(Event::Session(event))
+                    }
                 }
             }
             let Some(input) = self.produced.pop_front() else {
@@ -479,4 +498,12 @@ impl<P: Protocol> Driver<P> {
             self.batch.push(Event::Refused(refused));
         }
     }
+}
+
+/// A name per task for its log events, unique in the process: `smol-1`, `smol-2`, …
+#[cfg(feature = "tracing")]
+fn next_task_name() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static TASKS: AtomicU64 = AtomicU64::new(0);
+    format!("smol-{}", TASKS.fetch_add(1, Ordering::Relaxed) + 1)
 }

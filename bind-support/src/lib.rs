@@ -12,7 +12,8 @@
 //! - [`kit`]: the kit's specs and vocabulary in the core's terms.
 //! - [`harness`]: one session on a binding, driven from a test: what the suites need.
 //! - The suites, each a macro that writes the `#[test]` functions in the binding's test file:
-//!   [`transport_suite!`], [`python_suite!`], [`fd_suite!`], [`feed_cli_suite!`].
+//!   [`transport_suite!`], [`python_suite!`], [`fd_suite!`], [`feed_cli_suite!`],
+//!   [`trace_suite!`] (what the bindings' `tracing` feature logs, and that no secret is).
 //! - [`fleet`]: the many-session tests' and benchmarks' session and descriptor limit.
 //! - [`feed_cli`] and [`feed_lines`]: the feed followers' command line and JSON lines, the same
 //!   for `bind-mio`'s `wsfeed` and `bind-smol`'s `feed`.
@@ -27,4 +28,5 @@ pub mod fleet;
 pub mod harness;
 pub mod kit;
 pub mod python_suite;
+pub mod trace_suite;
 pub mod transport_suite;

@@ -24,6 +24,8 @@
 //!   peer may send ([`close::CloseTap`], [`close::closed_input`]).
 //! - [`message`]: the conversions between the core's frames and inputs and tungstenite's
 //!   messages, close frames included.
+//! - `tracing_events` (with the `tracing` feature): one structured `tracing` event per session
+//!   event, the one mapping both bindings log through.
 //!
 //! A driver of your own (another runtime) uses this crate the way the bindings do: build each
 //! attempt's request with [`Endpoint::request`], feed every byte read under the WebSocket to a
@@ -39,6 +41,8 @@ pub mod message;
 #[cfg(test)]
 mod test_conn;
 pub mod tls;
+#[cfg(feature = "tracing")]
+pub mod tracing_events;
 
 pub use endpoint::{
     default_websocket_config, max_frame_len, AttemptInfo, Endpoint, EndpointError, RequestHook,

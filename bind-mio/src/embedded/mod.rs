@@ -419,6 +419,10 @@ impl<P: Protocol> Embedded<P> {
     }
 
     fn deliver(&mut self, id: SessionId, event: Event) {
+        #[cfg(feature = "tracing")]
+        if let Event::Session(event) = &event {
+            reconnect_tungstenite::tracing_events::trace_event(&id, event);
+        }
         match self.handler.as_mut() {
             Some(handler) => handler(id, event),
             None => self.events.push_back((id, event)),
