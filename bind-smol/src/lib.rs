@@ -91,6 +91,7 @@ mod connect_budget;
 mod event;
 mod handle;
 mod mailbox;
+mod metrics;
 pub mod prelude;
 mod queue;
 mod task;
@@ -151,6 +152,11 @@ pub struct Options {
     /// default) dials at once. The counterpart of `bind_mio::DriverConfig::connect_rate`, whose
     /// budget is the driver's.
     pub connect_budget: Option<SharedConnectBudget>,
+    /// The session's name: the `session` label of its metrics (feature `metrics`; without it
+    /// the name is not used). `None` (the default) names it `session-<n>`, `n` counting the
+    /// sessions this process connected. The application must keep names unique among the
+    /// sessions of a process, and small (the name is in every series).
+    pub name: Option<String>,
 }
 
 impl Default for Options {
@@ -163,6 +169,7 @@ impl Default for Options {
             event_capacity: 1024,
             event_bytes: 1 << 20,
             connect_budget: None,
+            name: None,
         }
     }
 }
@@ -196,6 +203,12 @@ impl Options {
     /// one budget.
     pub fn connect_budget(mut self, budget: SharedConnectBudget) -> Self {
         self.connect_budget = Some(budget);
+        self
+    }
+
+    /// Sets [`name`](Self::name).
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.name = Some(name.into());
         self
     }
 }
@@ -261,6 +274,7 @@ where
         options.connect_budget,
         command_rx,
         event_tx,
+        metrics::Metrics::new(options.name),
     );
     let handle = SessionHandle {
         commands: command_tx.clone(),

@@ -40,6 +40,7 @@ use tungstenite::Message;
 
 use crate::event::Event;
 use crate::mailbox::CommandReceiver;
+use crate::metrics::Metrics;
 use crate::queue::{Batch, EventSender, Handover, Room};
 use crate::transport::{self, Attempt, AttemptPlan, Ws};
 use crate::{AttemptInfo, Endpoint, SharedConnectBudget};
@@ -83,6 +84,8 @@ pub(crate) struct Driver<P> {
     started: bool,
     /// The drain buffer, kept to reuse its allocation.
     outputs: Vec<Output>,
+    /// The session's metrics (nothing without the `metrics` feature).
+    metrics: Metrics,
     // The last two fields are dropped last, in this order, when the task ends: every socket is
     // gone before the handles learn that the task has ended (`SessionHandle::close` resolves),
     // and that is so before the event stream ends.
@@ -97,6 +100,7 @@ impl<P: Protocol> Driver<P> {
         budget: Option<SharedConnectBudget>,
         commands: CommandReceiver,
         events: EventSender,
+        metrics: Metrics,
     ) -> Self {
         Driver {
             session,
@@ -112,6 +116,7 @@ impl<P: Protocol> Driver<P> {
             orphaned: false,
             started: false,
             outputs: Vec::new(),
+            metrics,
         }
     }
 
@@ -288,7 +293,10 @@ impl<P: Protocol> Driver<P> {
             for output in outputs.drain(..) {
                 match output {
                     Output::Action(action) => self.perform(action),
-                    Output::Event(event) => self.batch.push(Event::Session(event)),
+                    Output::Event(event) => {
+                        self.metrics.record(&event, &self.session);
+                        self.batch.push(Event::Session(event));
+                    }
                 }
             }
             let Some(input) = self.produced.pop_front() else {

@@ -9,6 +9,8 @@
 
 mod attempt;
 mod deadlines;
+#[cfg(feature = "metrics")]
+mod metrics;
 mod perform;
 mod readiness;
 mod requests;
@@ -208,7 +210,33 @@ impl<P: Protocol> Embedded<P> {
     /// what the endpoint's WebSocket configuration can write
     /// ([`max_frame_len`](crate::max_frame_len)), so an oversized send is refused instead of
     /// ending the connection.
-    pub fn add_session(&mut self, mut session: Session<P>, endpoint: Endpoint) -> SessionId {
+    ///
+    /// Its name (the `session` label of its metrics, feature `metrics`) is `session-<n>`,
+    /// where `n` is the slot it takes; [`add_named_session`](Self::add_named_session) gives
+    /// one of your choosing.
+    pub fn add_session(&mut self, session: Session<P>, endpoint: Endpoint) -> SessionId {
+        self.insert_session(session, endpoint, None)
+    }
+
+    /// [`add_session`](Self::add_session), named `name`. The name is the `session` label of
+    /// the session's metrics (feature `metrics`; without it the name is not kept): the
+    /// application must keep it unique among the sessions of a process, and small (it is in
+    /// every series).
+    pub fn add_named_session(
+        &mut self,
+        session: Session<P>,
+        endpoint: Endpoint,
+        name: impl Into<String>,
+    ) -> SessionId {
+        self.insert_session(session, endpoint, Some(name.into()))
+    }
+
+    fn insert_session(
+        &mut self,
+        mut session: Session<P>,
+        endpoint: Endpoint,
+        name: Option<String>,
+    ) -> SessionId {
         session.limit_frame_len(reconnect_tungstenite::max_frame_len(&endpoint.websocket()));
         let index = match self.free_sessions.pop() {
             Some(i) => i,
@@ -220,6 +248,12 @@ impl<P: Protocol> Embedded<P> {
                 u32::try_from(self.sessions.len() - 1).expect("fewer than 2^32 sessions")
             }
         };
+        #[cfg(feature = "metrics")]
+        let metrics = reconnect_tungstenite::metrics::SessionMetrics::new(
+            name.unwrap_or_else(|| format!("session-{index}")),
+        );
+        #[cfg(not(feature = "metrics"))]
+        drop(name);
         let slot = &mut self.sessions[index as usize];
         let id = SessionId {
             index,
@@ -231,6 +265,8 @@ impl<P: Protocol> Embedded<P> {
             conns: Vec::new(),
             alive: Arc::new(AtomicBool::new(true)),
             scheduled: None,
+            #[cfg(feature = "metrics")]
+            metrics,
         });
         self.live_sessions += 1;
         let now = self.now();
@@ -419,6 +455,8 @@ impl<P: Protocol> Embedded<P> {
     }
 
     fn deliver(&mut self, id: SessionId, event: Event) {
+        #[cfg(feature = "metrics")]
+        self.record_metrics(id, &event);
         match self.handler.as_mut() {
             Some(handler) => handler(id, event),
             None => self.events.push_back((id, event)),

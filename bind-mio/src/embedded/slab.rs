@@ -24,6 +24,9 @@ pub(super) struct Entry<P> {
     pub(super) alive: Arc<AtomicBool>,
     /// The deadline pushed on the heap for this session, if any.
     pub(super) scheduled: Option<Instant>,
+    /// The session's metrics, recorded with each of its events.
+    #[cfg(feature = "metrics")]
+    pub(super) metrics: reconnect_tungstenite::metrics::SessionMetrics,
 }
 
 pub(super) struct Slot<P> {

@@ -1,0 +1,45 @@
+//! The session's metrics (feature `metrics`): the task records every event of its session
+//! with a [`SessionMetrics`](reconnect_tungstenite::metrics::SessionMetrics), the recorder
+//! bind-mio uses too, so both bindings report the same metrics (listed in
+//! `reconnect_tungstenite::metrics`). Without the feature, [`Metrics`] is empty and recording
+//! does nothing.
+
+use reconnect_core::{Event, Protocol, Session};
+
+/// The recorder of one session's metrics.
+pub(crate) struct Metrics {
+    #[cfg(feature = "metrics")]
+    recorder: reconnect_tungstenite::metrics::SessionMetrics,
+}
+
+impl Metrics {
+    /// The metrics of the session named `name` (`None`: `session-<n>`).
+    pub(crate) fn new(name: Option<String>) -> Self {
+        #[cfg(feature = "metrics")]
+        {
+            use std::sync::atomic::{AtomicU64, Ordering};
+            // Numbers default names apart: two unnamed sessions never share their series.
+            static NEXT: AtomicU64 = AtomicU64::new(1);
+            let name =
+                name.unwrap_or_else(|| format!("session-{}", NEXT.fetch_add(1, Ordering::Relaxed)));
+            Metrics {
+                recorder: reconnect_tungstenite::metrics::SessionMetrics::new(name),
+            }
+        }
+        #[cfg(not(feature = "metrics"))]
+        {
+            drop(name);
+            Metrics {}
+        }
+    }
+
+    /// Records `event`, which `session` just produced; the task must call it with each event,
+    /// in order, as it drains them.
+    #[inline]
+    pub(crate) fn record<P: Protocol>(&mut self, event: &Event, session: &Session<P>) {
+        #[cfg(feature = "metrics")]
+        self.recorder.record(event, session);
+        #[cfg(not(feature = "metrics"))]
+        let _ = (event, session);
+    }
+}
