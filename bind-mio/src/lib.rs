@@ -112,6 +112,13 @@
 //! - `cargo run -p bind-mio --example wsfeed -- [OPTIONS] URL`: follow a real JSON-RPC feed
 //!   from the command line; JSON lines out, commands (`sub`, `unsub`, `send`, `reconnect`,
 //!   `close`) in. `--help` lists the options.
+//!
+//! # Metrics
+//!
+//! With the `metrics` feature, every session's events are recorded through the `metrics`
+//! facade (the application installs the exporter, before it adds sessions), labelled
+//! `session="<name>"`: the name given to [`Driver::add_named_session`], else `session-<n>`.
+//! The metrics are `reconnect_tungstenite::metrics`' table, the same as bind-smol's.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 

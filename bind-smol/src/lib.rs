@@ -84,6 +84,13 @@
 //! each attempt then waits for a token before it dials, so a server restart seen by thousands
 //! of sessions does not open thousands of sockets at once (admission control, not policy: each
 //! session's backoff and jitter still decide when it wants to connect).
+//!
+//! # Metrics
+//!
+//! With the `metrics` feature, the task records its session's events through the `metrics`
+//! facade (the application installs the exporter, before it connects sessions), labelled
+//! `session="<name>"`: [`Options::name`], else `session-<n>`. The metrics are
+//! `reconnect_tungstenite::metrics`' table, the same as bind-mio's.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
