@@ -5,7 +5,8 @@
 //! nothing moves), a transient auth rejection, a refused subscription, a skipped sequence
 //! number, and a restart. The client (a `reconnect_core::Session` with three channels, on a
 //! `bind_mio::Driver`) rides through; the timeline shows one line per lifecycle event, and a
-//! summary closes the run.
+//! summary closes the run. While it runs, its metrics (the binding's `metrics` feature) are
+//! served in the Prometheus text format on 127.0.0.1, at the URL it prints first.
 
 use std::time::{Duration, Instant};
 
@@ -241,8 +242,13 @@ fn main() {
         server.addr(),
         CHANNELS.len()
     );
+    // Installed before the session is added, whose metrics are registered with it.
+    match bind_support::metrics_http::start(([127, 0, 0, 1], 0).into()) {
+        Ok(url) => println!("Metrics (Prometheus text) while it runs: curl {url}\n"),
+        Err(e) => eprintln!("no metrics: {e}"),
+    }
     let started = Instant::now();
-    let id = driver.add_session(session, endpoint);
+    let id = driver.add_named_session(session, endpoint, "demo");
     let mut faults = script().into_iter().peekable();
     let mut tally = Tally::default();
     let mut faults_injected = 0;

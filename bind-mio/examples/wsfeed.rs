@@ -11,8 +11,10 @@
 //! `--min-uptime MS`, `--max-attempts N`, `--circuit-threshold N`, `--circuit-cooldown MS`,
 //! `--seed N`, `--seq-pointer POINTER` (JSON pointer into a notification's `data` to its
 //! sequence number), `--ca FILE` (an extra root certificate, PEM), `--command-queue N` (the
-//! driver's mailbox), `--exit-after MS` (close cleanly after MS and exit). Every number is
-//! checked: a bad one is a usage error.
+//! driver's mailbox), `--exit-after MS` (close cleanly after MS and exit), `--metrics ADDR`
+//! (serve the session's metrics, labelled `session="wsfeed"`, in the Prometheus text format at
+//! `http://ADDR/metrics`; the URL is printed on standard error). Every number is checked: a
+//! bad one is a usage error.
 //!
 //! Commands on standard input, one per line: `sub NAME`, `unsub NAME`, `send TEXT`,
 //! `reconnect`, `close`. The reader never gives up on a line: a full mailbox is waited out, a
@@ -29,7 +31,7 @@ use std::io::BufRead;
 use std::time::{Duration, Instant};
 
 use bind_mio::{Driver, DriverConfig, Event, HandleError, SessionHandle};
-use bind_support::{feed_cli, feed_lines};
+use bind_support::{feed_cli, feed_lines, metrics_http};
 use reconnect_core::Command;
 use serde_json::json;
 
@@ -114,6 +116,16 @@ fn main() {
             std::process::exit(1);
         }
     };
+    // Before the session is added: its metrics are registered with the recorder installed then.
+    if let Some(addr) = options.metrics {
+        match metrics_http::start(addr) {
+            Ok(url) => eprintln!("wsfeed: metrics at {url}"),
+            Err(e) => {
+                eprintln!("wsfeed: {e}");
+                std::process::exit(1);
+            }
+        }
+    }
     let exit_after = options.exit_after;
     let (session, endpoint) = match feed_cli::setup(&options) {
         Ok(s) => s,
@@ -134,7 +146,7 @@ fn main() {
         }
     };
     let started = Instant::now();
-    let id = driver.add_session(session, endpoint);
+    let id = driver.add_named_session(session, endpoint, "wsfeed");
     let handle = driver.handle(id).expect("just added");
     std::thread::Builder::new()
         .name("wsfeed-stdin".into())

@@ -79,6 +79,17 @@ impl<P: Protocol> Driver<P> {
         self.sessions.add_session(session, endpoint)
     }
 
+    /// Adds a session named `name` (the `session` label of its metrics, feature `metrics`).
+    /// See [`Embedded::add_named_session`].
+    pub fn add_named_session(
+        &mut self,
+        session: Session<P>,
+        endpoint: Endpoint,
+        name: impl Into<String>,
+    ) -> SessionId {
+        self.sessions.add_named_session(session, endpoint, name)
+    }
+
     /// Removes a session at once. See [`Embedded::remove_session`].
     pub fn remove_session(&mut self, id: SessionId) -> Option<Session<P>> {
         self.sessions.remove_session(id)

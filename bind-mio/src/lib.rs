@@ -117,7 +117,7 @@
 //!
 //! With the `tracing` cargo feature (off by default), every session event is also logged as one
 //! structured [`tracing`](https://docs.rs/tracing) event with the target `reconnect`, a fixed
-//! short message and everything variable in fields: `session` (the session's `SessionId`, `S<index>.<generation>`), `conn` (the
+//! short message and everything variable in fields: `session` (the session's name, the same as its metrics' label), `conn` (the
 //! `ConnId` as a number), `attempt`, durations in milliseconds (`delay_ms`, `uptime_ms`,
 //! `outage_ms`, …), and a cause as a stable word (`cause_kind`) and as text (`cause`). The
 //! mapping is the WebSocket layer's (`reconnect_tungstenite::tracing_events`), the same for both
@@ -142,6 +142,12 @@
 //!     .init();
 //! // INFO reconnect: live session=… conn=3 restored=2 outage_ms=412
 //! ```
+//! # Metrics
+//!
+//! With the `metrics` feature, every session's events are recorded through the `metrics`
+//! facade (the application installs the exporter, before it adds sessions), labelled
+//! `session="<name>"`: the name given to [`Driver::add_named_session`], else `session-<n>`.
+//! The metrics are `reconnect_tungstenite::metrics`' table, the same as bind-smol's.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 

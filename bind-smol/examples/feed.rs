@@ -13,12 +13,12 @@
 //! lists them. The session runs as a task on smol's executor; this program awaits its event
 //! stream, feeds standard input to its handle (`--command-queue` is the handle's command
 //! queue, waited on when full), and reads the final stats from the session the task hands
-//! back.
+//! back. `--metrics ADDR` serves the session's metrics, labelled `session="feed"`.
 
 use std::time::Instant;
 
 use bind_smol::{Event, HandleError, SessionHandle};
-use bind_support::{feed_cli, feed_lines};
+use bind_support::{feed_cli, feed_lines, metrics_http};
 use futures_lite::{AsyncBufReadExt, StreamExt};
 use serde_json::Value;
 
@@ -76,6 +76,16 @@ fn main() {
             std::process::exit(1);
         }
     };
+    // Before the session is added: its metrics are registered with the recorder installed then.
+    if let Some(addr) = options.metrics {
+        match metrics_http::start(addr) {
+            Ok(url) => eprintln!("feed: metrics at {url}"),
+            Err(e) => {
+                eprintln!("feed: {e}");
+                std::process::exit(1);
+            }
+        }
+    }
     let (session, endpoint) = match feed_cli::setup(&options) {
         Ok(s) => s,
         Err(e) => {
@@ -83,7 +93,7 @@ fn main() {
             std::process::exit(1);
         }
     };
-    let mut binding = bind_smol::Options::default();
+    let mut binding = bind_smol::Options::default().name("feed");
     if let Some(n) = options.command_queue {
         binding = binding.mailbox_capacity(n);
     }

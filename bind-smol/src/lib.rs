@@ -89,7 +89,7 @@
 //!
 //! With the `tracing` cargo feature (off by default), every session event is also logged as one
 //! structured [`tracing`](https://docs.rs/tracing) event with the target `reconnect`, a fixed
-//! short message and everything variable in fields: `session` (`smol-` and the task's number in the process), `conn` (the
+//! short message and everything variable in fields: `session` (the session's name, the same as its metrics' label), `conn` (the
 //! `ConnId` as a number), `attempt`, durations in milliseconds (`delay_ms`, `uptime_ms`,
 //! `outage_ms`, …), and a cause as a stable word (`cause_kind`) and as text (`cause`). The
 //! mapping is the WebSocket layer's (`reconnect_tungstenite::tracing_events`), the same for both
@@ -114,6 +114,12 @@
 //!     .init();
 //! // INFO reconnect: live session=… conn=3 restored=2 outage_ms=412
 //! ```
+//! # Metrics
+//!
+//! With the `metrics` feature, the task records its session's events through the `metrics`
+//! facade (the application installs the exporter, before it connects sessions), labelled
+//! `session="<name>"`: [`Options::name`], else `session-<n>`. The metrics are
+//! `reconnect_tungstenite::metrics`' table, the same as bind-mio's.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -121,6 +127,7 @@ mod connect_budget;
 mod event;
 mod handle;
 mod mailbox;
+mod metrics;
 pub mod prelude;
 mod queue;
 mod task;
@@ -181,6 +188,11 @@ pub struct Options {
     /// default) dials at once. The counterpart of `bind_mio::DriverConfig::connect_rate`, whose
     /// budget is the driver's.
     pub connect_budget: Option<SharedConnectBudget>,
+    /// The session's name: the `session` label of its metrics (feature `metrics`) and the
+    /// `session` field of its log events and span (feature `tracing`). `None` (the default) names it `session-<n>`, `n` counting the
+    /// sessions this process connected. The application must keep names unique among the
+    /// sessions of a process, and small (the name is in every series).
+    pub name: Option<String>,
 }
 
 impl Default for Options {
@@ -193,6 +205,7 @@ impl Default for Options {
             event_capacity: 1024,
             event_bytes: 1 << 20,
             connect_budget: None,
+            name: None,
         }
     }
 }
@@ -226,6 +239,12 @@ impl Options {
     /// one budget.
     pub fn connect_budget(mut self, budget: SharedConnectBudget) -> Self {
         self.connect_budget = Some(budget);
+        self
+    }
+
+    /// Sets [`name`](Self::name).
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.name = Some(name.into());
         self
     }
 }
@@ -291,6 +310,7 @@ where
         options.connect_budget,
         command_rx,
         event_tx,
+        options.name,
     );
     let handle = SessionHandle {
         commands: command_tx.clone(),

@@ -40,6 +40,7 @@ use tungstenite::Message;
 
 use crate::event::Event;
 use crate::mailbox::CommandReceiver;
+use crate::metrics::Metrics;
 use crate::queue::{Batch, EventSender, Handover, Room};
 use crate::transport::{self, Attempt, AttemptPlan, Ws};
 use crate::{AttemptInfo, Endpoint, SharedConnectBudget};
@@ -83,12 +84,15 @@ pub(crate) struct Driver<P> {
     started: bool,
     /// The drain buffer, kept to reuse its allocation.
     outputs: Vec<Output>,
-    /// The session's name in its log events: `smol-` and the task's number in this process.
-    #[cfg(feature = "tracing")]
+    /// The session's name: the `session` label of its metrics and the `session` field of its
+    /// log events ([`Options::name`](crate::Options::name), else `session-<n>`).
+    #[cfg_attr(not(feature = "tracing"), allow(dead_code))]
     name: String,
     /// The `session` span the task runs in, with the same name.
     #[cfg(feature = "tracing")]
     span: tracing::Span,
+    /// The session's metrics (nothing without the `metrics` feature).
+    metrics: Metrics,
     // The last two fields are dropped last, in this order, when the task ends: every socket is
     // gone before the handles learn that the task has ended (`SessionHandle::close` resolves),
     // and that is so before the event stream ends.
@@ -103,9 +107,10 @@ impl<P: Protocol> Driver<P> {
         budget: Option<SharedConnectBudget>,
         commands: CommandReceiver,
         events: EventSender,
+        name: Option<String>,
     ) -> Self {
-        #[cfg(feature = "tracing")]
-        let name = next_task_name();
+        let name = name.unwrap_or_else(next_session_name);
+        let metrics = Metrics::new(name.clone());
         Driver {
             session,
             endpoint,
@@ -122,8 +127,8 @@ impl<P: Protocol> Driver<P> {
             outputs: Vec::new(),
             #[cfg(feature = "tracing")]
             span: tracing::info_span!(target: reconnect_tungstenite::tracing_events::TARGET, "session", session = %name),
-            #[cfg(feature = "tracing")]
             name,
+            metrics,
         }
     }
 
@@ -306,7 +311,8 @@ impl<P: Protocol> Driver<P> {
                     Output::Event(event) => {
                         #[cfg(feature = "tracing")]
                         reconnect_tungstenite::tracing_events::trace_event(&self.name, &event);
-                        self.batch.push(Event::Session(event))
+                        self.metrics.record(&event, &self.session);
+                        self.batch.push(Event::Session(event));
                     }
                 }
             }
@@ -500,10 +506,10 @@ impl<P: Protocol> Driver<P> {
     }
 }
 
-/// A name per task for its log events, unique in the process: `smol-1`, `smol-2`, …
-#[cfg(feature = "tracing")]
-fn next_task_name() -> String {
+/// The name of a session its application did not name, unique in the process: `session-1`,
+/// `session-2`, … (two unnamed sessions never share their metrics series).
+fn next_session_name() -> String {
     use std::sync::atomic::{AtomicU64, Ordering};
-    static TASKS: AtomicU64 = AtomicU64::new(0);
-    format!("smol-{}", TASKS.fetch_add(1, Ordering::Relaxed) + 1)
+    static SESSIONS: AtomicU64 = AtomicU64::new(0);
+    format!("session-{}", SESSIONS.fetch_add(1, Ordering::Relaxed) + 1)
 }

@@ -44,6 +44,9 @@ pub fn usage(tool: &str, event_lines: &str) -> String {
   --command-queue N         stdin commands that may wait for the session (default: the
                             binding's); the reader waits for room, it never drops one
   --exit-after MS           close cleanly after MS and exit
+  --metrics ADDR            serve the session's metrics (Prometheus text) at
+                            http://ADDR/metrics; ADDR is IP:PORT (port 0: any free port;
+                            the URL is printed on stderr)
   Every MS is whole milliseconds, at most 31536000000 (a year); the timeouts at least 1.
 
 stdin commands, one per line: sub NAME | unsub NAME | send TEXT | reconnect | close
@@ -71,6 +74,8 @@ pub struct Options {
     pub command_queue: Option<usize>,
     /// `--exit-after`.
     pub exit_after: Option<Duration>,
+    /// `--metrics`: where to serve the metrics.
+    pub metrics: Option<std::net::SocketAddr>,
 }
 
 /// `value` of `option` as an integer in `min..=max`; the error names both.
@@ -121,6 +126,7 @@ pub fn parse_args(args: impl Iterator<Item = String>) -> Result<Options, String>
     let mut ca = None;
     let mut command_queue = None;
     let mut exit_after = None;
+    let mut metrics = None;
     let mut seed = None;
     let mut circuit_threshold = None;
     let mut circuit_cooldown = None;
@@ -190,6 +196,12 @@ pub fn parse_args(args: impl Iterator<Item = String>) -> Result<Options, String>
                 command_queue = Some(integer(option, &value()?, 1, MAX_COMMAND_QUEUE)?);
             }
             "--exit-after" => exit_after = Some(millis(option, &value()?, 0)?),
+            "--metrics" => {
+                let v = value()?;
+                metrics = Some(v.parse().map_err(|_| {
+                    format!("--metrics: {v:?} is not an address IP:PORT (127.0.0.1:9100, [::1]:0)")
+                })?);
+            }
             "--help" => return Err(String::new()),
             other => return Err(format!("unknown option {other}")),
         }
@@ -223,6 +235,7 @@ pub fn parse_args(args: impl Iterator<Item = String>) -> Result<Options, String>
         ca,
         command_queue,
         exit_after,
+        metrics,
     })
 }
 

@@ -17,6 +17,7 @@
 //! - [`fleet`]: the many-session tests' and benchmarks' session and descriptor limit.
 //! - [`feed_cli`] and [`feed_lines`]: the feed followers' command line and JSON lines, the same
 //!   for `bind-mio`'s `wsfeed` and `bind-smol`'s `feed`.
+//! - [`metrics_http`]: the feed tools' and the demo's `/metrics` endpoint.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -27,6 +28,7 @@ pub mod feed_lines;
 pub mod fleet;
 pub mod harness;
 pub mod kit;
+pub mod metrics_http;
 pub mod python_suite;
 pub mod trace_suite;
 pub mod transport_suite;

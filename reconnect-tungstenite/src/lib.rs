@@ -38,6 +38,8 @@ pub mod close;
 mod endpoint;
 pub mod errors;
 pub mod message;
+#[cfg(feature = "metrics")]
+pub mod metrics;
 #[cfg(test)]
 mod test_conn;
 pub mod tls;

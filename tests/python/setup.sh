@@ -17,5 +17,5 @@ fi
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
     -r "$here/requirements.txt" >&2
 # Fail here, not in the tests, if the install did not produce an importable package.
-"$venv/bin/python" -c "import websockets" >&2
+"$venv/bin/python" -c "import websockets, prometheus_client" >&2
 echo "$(cd "$venv" && pwd)/bin/python"

@@ -9,6 +9,8 @@
 
 mod attempt;
 mod deadlines;
+#[cfg(feature = "metrics")]
+mod metrics;
 mod perform;
 mod readiness;
 mod requests;
@@ -208,7 +210,33 @@ impl<P: Protocol> Embedded<P> {
     /// what the endpoint's WebSocket configuration can write
     /// ([`max_frame_len`](crate::max_frame_len)), so an oversized send is refused instead of
     /// ending the connection.
-    pub fn add_session(&mut self, mut session: Session<P>, endpoint: Endpoint) -> SessionId {
+    ///
+    /// Its name (the `session` label of its metrics, feature `metrics`) is `session-<n>`,
+    /// where `n` is the slot it takes; [`add_named_session`](Self::add_named_session) gives
+    /// one of your choosing.
+    pub fn add_session(&mut self, session: Session<P>, endpoint: Endpoint) -> SessionId {
+        self.insert_session(session, endpoint, None)
+    }
+
+    /// [`add_session`](Self::add_session), named `name`. The name is the `session` label of
+    /// the session's metrics (feature `metrics`; without it the name is not kept): the
+    /// application must keep it unique among the sessions of a process, and small (it is in
+    /// every series).
+    pub fn add_named_session(
+        &mut self,
+        session: Session<P>,
+        endpoint: Endpoint,
+        name: impl Into<String>,
+    ) -> SessionId {
+        self.insert_session(session, endpoint, Some(name.into()))
+    }
+
+    fn insert_session(
+        &mut self,
+        mut session: Session<P>,
+        endpoint: Endpoint,
+        name: Option<String>,
+    ) -> SessionId {
         session.limit_frame_len(reconnect_tungstenite::max_frame_len(&endpoint.websocket()));
         let index = match self.free_sessions.pop() {
             Some(i) => i,
@@ -225,12 +253,19 @@ impl<P: Protocol> Embedded<P> {
             index,
             generation: slot.generation,
         };
+        // One name for the session's metrics and its log events.
+        let name = name.unwrap_or_else(|| format!("session-{index}"));
+        #[cfg(feature = "metrics")]
+        let metrics = reconnect_tungstenite::metrics::SessionMetrics::new(name.clone());
         slot.entry = Some(Entry {
             session,
             endpoint,
             conns: Vec::new(),
             alive: Arc::new(AtomicBool::new(true)),
             scheduled: None,
+            name,
+            #[cfg(feature = "metrics")]
+            metrics,
         });
         self.live_sessions += 1;
         let now = self.now();
@@ -420,9 +455,11 @@ impl<P: Protocol> Embedded<P> {
 
     fn deliver(&mut self, id: SessionId, event: Event) {
         #[cfg(feature = "tracing")]
-        if let Event::Session(event) = &event {
-            reconnect_tungstenite::tracing_events::trace_event(&id, event);
+        if let (Event::Session(event), Some(entry)) = (&event, self.entry(id)) {
+            reconnect_tungstenite::tracing_events::trace_event(&entry.name, event);
         }
+        #[cfg(feature = "metrics")]
+        self.record_metrics(id, &event);
         match self.handler.as_mut() {
             Some(handler) => handler(id, event),
             None => self.events.push_back((id, event)),

@@ -24,6 +24,13 @@ pub(super) struct Entry<P> {
     pub(super) alive: Arc<AtomicBool>,
     /// The deadline pushed on the heap for this session, if any.
     pub(super) scheduled: Option<Instant>,
+    /// The session's name: the `session` label of its metrics and the `session` field of its
+    /// log events (the name given to `add_named_session`, else `session-<slot index>`).
+    #[cfg_attr(not(any(feature = "tracing", feature = "metrics")), allow(dead_code))]
+    pub(super) name: String,
+    /// The session's metrics, recorded with each of its events.
+    #[cfg(feature = "metrics")]
+    pub(super) metrics: reconnect_tungstenite::metrics::SessionMetrics,
 }
 
 pub(super) struct Slot<P> {

@@ -109,14 +109,28 @@ macro_rules! feed_cli_suite {
         fn a_close_the_server_never_answers_ends_after_the_close_timeout() {
             $crate::feed_cli_suite::a_close_the_server_never_answers_ends_after_the_close_timeout(EXAMPLE);
         }
+
+        #[test]
+        fn metrics_follow_an_outage_and_agree_with_the_printed_events() {
+            $crate::feed_cli_suite::metrics_follow_an_outage_and_agree_with_the_printed_events(
+                EXAMPLE,
+            );
+        }
+
+        #[test]
+        fn a_bad_metrics_address_is_a_usage_error() {
+            $crate::feed_cli_suite::a_bad_metrics_address_is_a_usage_error(EXAMPLE);
+        }
     };
 }
 
 mod failures;
 mod following;
+mod metrics;
 
 pub use failures::*;
 pub use following::*;
+pub use metrics::*;
 
 /// A feed follower to run: an example's name and the manifest of the crate it belongs to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
