@@ -26,7 +26,7 @@ pub(super) struct Entry<P> {
     pub(super) scheduled: Option<Instant>,
     /// The session's name: the `session` label of its metrics and the `session` field of its
     /// log events (the name given to `add_named_session`, else `session-<slot index>`).
-    #[cfg_attr(not(any(feature = "tracing", feature = "metrics")), allow(dead_code))]
+    #[cfg_attr(not(feature = "tracing"), allow(dead_code))]
     pub(super) name: String,
     /// The session's metrics, recorded with each of its events.
     #[cfg(feature = "metrics")]
