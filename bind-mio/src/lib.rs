@@ -147,7 +147,26 @@
 //! With the `metrics` feature, every session's events are recorded through the `metrics`
 //! facade (the application installs the exporter, before it adds sessions), labelled
 //! `session="<name>"`: the name given to [`Driver::add_named_session`], else `session-<n>`.
-//! The metrics are `reconnect_tungstenite::metrics`' table, the same as bind-smol's.
+//! The metrics are `reconnect_tungstenite::metrics`' table, the same as bind-smol's. With the
+//! Prometheus exporter (`metrics-exporter-prometheus`, without its tokio listener):
+//!
+//! ```
+//! # #[cfg(feature = "metrics")] {
+//! use std::time::Duration;
+//! use bind_mio::prelude::*;
+//! use metrics_exporter_prometheus::PrometheusBuilder;
+//!
+//! // The recorder first: a session takes its metric handles when it is added.
+//! let prometheus = PrometheusBuilder::new().install_recorder().unwrap();
+//! let mut driver = Driver::new(DriverConfig::default()).unwrap();
+//! let session = Session::new(Config::new(1), RawAdapter::new()).unwrap();
+//! let endpoint = Endpoint::new("ws://127.0.0.1:9").unwrap(); // nothing listens: refused
+//! driver.add_named_session(session, endpoint, "orders");
+//! driver.run_once(Some(Duration::from_millis(50))).unwrap();
+//! let page = prometheus.render(); // serve this at /metrics
+//! assert!(page.contains(r#"reconnect_attempts_total{session="orders"}"#), "{page}");
+//! # }
+//! ```
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 

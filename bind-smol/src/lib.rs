@@ -119,7 +119,26 @@
 //! With the `metrics` feature, the task records its session's events through the `metrics`
 //! facade (the application installs the exporter, before it connects sessions), labelled
 //! `session="<name>"`: [`Options::name`], else `session-<n>`. The metrics are
-//! `reconnect_tungstenite::metrics`' table, the same as bind-mio's.
+//! `reconnect_tungstenite::metrics`' table, the same as bind-mio's. With the Prometheus
+//! exporter (`metrics-exporter-prometheus`, without its tokio listener):
+//!
+//! ```no_run
+//! # #[cfg(feature = "metrics")] {
+//! use bind_smol::prelude::*;
+//! use metrics_exporter_prometheus::PrometheusBuilder;
+//!
+//! // The recorder first: a session takes its metric handles when it is connected.
+//! let prometheus = PrometheusBuilder::new().install_recorder().unwrap();
+//! let session = Session::new(Config::new(1), RawAdapter::new()).unwrap();
+//! let endpoint = Endpoint::new("wss://example.com/feed").unwrap();
+//! let options = Options::default().name("orders");
+//! let (handle, events, task) = bind_smol::connect(session, endpoint, options);
+//! let task = smol::spawn(task);
+//! // ... later, from an HTTP handler of your own:
+//! let page = prometheus.render(); // reconnect_live{session="orders"} 1, ...
+//! # drop((handle, events, task, page));
+//! # }
+//! ```
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
