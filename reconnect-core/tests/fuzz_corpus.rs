@@ -3,6 +3,10 @@
 //! ordinary test run exercises them without cargo-fuzz.
 #![cfg(all(feature = "json", feature = "serde"))]
 
+// The one include that leaves this crate, on purpose: the fuzz project is a cargo-fuzz
+// workspace of its own (nightly, libfuzzer-sys), so it cannot be a dependency of the core's
+// tests; including its target bodies here is what lets the ordinary test run replay exactly
+// the code the fuzzer runs.
 #[allow(dead_code, unreachable_pub)]
 #[path = "../../fuzz/src/bodies/mod.rs"]
 mod bodies;

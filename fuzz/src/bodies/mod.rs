@@ -3,4 +3,5 @@
 
 pub mod jsonrpc_frames;
 pub mod session;
+mod session_checker;
 pub mod snapshot;
