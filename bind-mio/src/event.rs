@@ -95,13 +95,13 @@ mod tests {
     use reconnect_core::{Event as CoreEvent, StopReason};
 
     use super::*;
-    use crate::test_conn::a_conn_id;
+    use reconnect_core::sim::first_conn_id;
 
     // What each accessor reads is the core's (tested there); these check the delegation.
     #[test]
     fn a_session_message_reads_one_level_deep() {
         let event = Event::Session(CoreEvent::Message {
-            conn: a_conn_id(),
+            conn: first_conn_id(),
             topic: Some(Topic::new("trades")),
             seq: Some(7),
             frame: Frame::Text("hello".into()),

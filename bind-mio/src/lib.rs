@@ -180,8 +180,6 @@ mod handle;
 pub mod prelude;
 mod resolver;
 mod stream;
-#[cfg(test)]
-mod test_conn;
 mod wake;
 
 pub use config::{ConnectRate, DriverConfig};

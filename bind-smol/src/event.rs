@@ -133,29 +133,16 @@ impl Stream for EventStream {
 
 #[cfg(test)]
 mod tests {
-    use std::time::Instant;
-
-    use reconnect_core::adapters::RawAdapter;
-    use reconnect_core::{Action, Config, ConnId, Event as CoreEvent, Output, Session, StopReason};
+    use reconnect_core::sim::first_conn_id;
+    use reconnect_core::{Event as CoreEvent, StopReason};
 
     use super::*;
-
-    /// A real `ConnId` (they have no public constructor): the first attempt's.
-    fn a_conn() -> ConnId {
-        let mut session = Session::new(Config::new(1), RawAdapter::new()).unwrap();
-        session.start(Instant::now()).unwrap();
-        let conn = session.drain().find_map(|output| match output {
-            Output::Action(Action::Connect { conn, .. }) => Some(conn),
-            _ => None,
-        });
-        conn.expect("a started session connects")
-    }
 
     // What each accessor reads is the core's (tested there); these check the delegation.
     #[test]
     fn a_session_message_reads_one_level_deep() {
         let event = Event::Session(CoreEvent::Message {
-            conn: a_conn(),
+            conn: first_conn_id(),
             topic: Some(Topic::new("trades")),
             seq: Some(7),
             frame: Frame::Text("hello".into()),

@@ -14,6 +14,9 @@ use std::fmt;
 pub struct ConnId(pub(crate) u64);
 
 impl ConnId {
+    /// The id every session gives its first attempt; later ones count up from it.
+    pub(crate) const FIRST: ConnId = ConnId(1);
+
     /// The raw number, for logs and for keying a driver's own tables.
     pub fn get(self) -> u64 {
         self.0
@@ -29,5 +32,25 @@ impl fmt::Debug for ConnId {
 impl fmt::Display for ConnId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "#{}", self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Instant;
+
+    use crate::adapters::RawAdapter;
+    use crate::{Action, Config, Output, Session};
+
+    #[test]
+    fn the_simulators_first_conn_id_is_the_one_a_session_starts_with() {
+        let mut session = Session::new(Config::new(1), RawAdapter::new()).unwrap();
+        session.start(Instant::now()).unwrap();
+        let first = session.drain().find_map(|output| match output {
+            Output::Action(Action::Connect { conn, .. }) => Some(conn),
+            _ => None,
+        });
+        assert_eq!(first, Some(crate::sim::first_conn_id()));
+        assert_eq!(first.map(super::ConnId::get), Some(1));
     }
 }

@@ -73,27 +73,11 @@ impl Event {
 
 #[cfg(test)]
 mod tests {
-    use std::time::Instant;
-
-    use crate::adapters::RawAdapter;
-    use crate::{Action, Config, ConnId, Output, Session};
-
     use super::*;
-
-    /// A real `ConnId` (they have no public constructor): the first attempt's.
-    fn a_conn() -> ConnId {
-        let mut session = Session::new(Config::new(1), RawAdapter::new()).unwrap();
-        session.start(Instant::now()).unwrap();
-        let conn = session.drain().find_map(|output| match output {
-            Output::Action(Action::Connect { conn, .. }) => Some(conn),
-            _ => None,
-        });
-        conn.expect("a started session connects")
-    }
 
     fn message(frame: Frame, topic: Option<&str>, seq: Option<u64>) -> Event {
         Event::Message {
-            conn: a_conn(),
+            conn: crate::sim::first_conn_id(),
             topic: topic.map(Topic::new),
             seq,
             frame,
@@ -134,7 +118,9 @@ mod tests {
         assert_eq!((gap.text(), gap.data(), gap.seq()), (None, None, None));
         assert_eq!(gap.topic().map(Topic::as_str), Some("book"));
 
-        let connected = Event::Connected { conn: a_conn() };
+        let connected = Event::Connected {
+            conn: crate::sim::first_conn_id(),
+        };
         assert_eq!(connected.topic(), None);
         assert_eq!(connected.frame(), None);
         assert_eq!(connected.into_frame(), None);

@@ -311,7 +311,7 @@ mod tests {
 
     #[test]
     fn invalid_wire_codes_are_protocol_failures_that_name_the_code() {
-        let conn = crate::test_conn::a_conn_id();
+        let conn = reconnect_core::sim::first_conn_id();
         // What tungstenite hands over in their place.
         let replaced = || {
             Some(CloseFrame {

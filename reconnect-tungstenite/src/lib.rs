@@ -40,8 +40,6 @@ pub mod errors;
 pub mod message;
 #[cfg(feature = "metrics")]
 pub mod metrics;
-#[cfg(test)]
-mod test_conn;
 pub mod tls;
 #[cfg(feature = "tracing")]
 pub mod tracing_events;

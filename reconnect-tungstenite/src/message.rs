@@ -64,7 +64,7 @@ mod tests {
 
     #[test]
     fn data_frames_keep_their_kind_and_bytes_both_ways() {
-        let conn = crate::test_conn::a_conn_id();
+        let conn = reconnect_core::sim::first_conn_id();
         assert_eq!(
             data_message(Frame::Text("héllo".into())),
             Message::Text("héllo".into())
@@ -91,7 +91,7 @@ mod tests {
 
     #[test]
     fn pings_pongs_and_raw_frames() {
-        let conn = crate::test_conn::a_conn_id();
+        let conn = reconnect_core::sim::first_conn_id();
         assert_eq!(ping_message(), Message::Ping(Vec::new().into()));
         assert_eq!(
             inbound(conn, Message::Ping(vec![1].into()), None),
@@ -107,7 +107,7 @@ mod tests {
 
     #[test]
     fn close_frames_carry_code_and_reason_and_an_invalid_wire_code_fails() {
-        let conn = crate::test_conn::a_conn_id();
+        let conn = reconnect_core::sim::first_conn_id();
         let frame = close_frame(4001, "going away for maintenance");
         assert_eq!(u16::from(frame.code), 4001);
         assert_eq!(frame.reason.as_str(), "going away for maintenance");

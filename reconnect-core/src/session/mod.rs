@@ -227,7 +227,7 @@ impl<P: Protocol> Session<P> {
             now: None,
             phase: Phase::Idle,
             conn: None,
-            next_conn: 1,
+            next_conn: ConnId::FIRST.0,
             next_request: 1,
             timers: TimerTable::default(),
             out: VecDeque::new(),

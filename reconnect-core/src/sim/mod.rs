@@ -144,6 +144,13 @@ pub use simulator::{Simulator, TimedEvent};
 pub use summary::Summary;
 pub use transcript::{Line, LineKind, Transcript};
 
+/// The [`ConnId`](crate::ConnId) a session gives its first connection attempt. Ids are handed
+/// out only by sessions; a test of a driver, an adapter or an event consumer that needs a real
+/// one without running a session takes this one.
+pub fn first_conn_id() -> crate::ConnId {
+    crate::ConnId::FIRST
+}
+
 /// `n` seconds: virtual times and durations read well in scripts (`.at(secs(30), …)`).
 pub const fn secs(n: u64) -> Duration {
     Duration::from_secs(n)

@@ -11,7 +11,7 @@ use tracing::Level;
 
 use super::capture::{Capture, Captured};
 use super::trace_event;
-use crate::test_conn::a_conn_id;
+use reconnect_core::sim::first_conn_id;
 
 /// The one event `event` logs for the session "S3.1".
 fn logged(event: &Event) -> Captured {
@@ -34,7 +34,7 @@ fn expect(level: Level, fields: &[(&str, &str)]) -> Captured {
 }
 
 fn conn() -> (ConnId, String) {
-    let conn = a_conn_id();
+    let conn = first_conn_id();
     (conn, conn.get().to_string())
 }
 
