@@ -204,9 +204,13 @@ pub fn lifecycle_without_secrets<H: Harness>() {
     assert_eq!(levels("subscribed"), [Level::INFO; 4], "{text}");
     // The dropped connection is a warning; the closed one is what the application asked for.
     assert_eq!(levels("disconnected"), [Level::WARN, Level::INFO], "{text}");
-    assert_eq!(
-        named("disconnected")[0].field("cause_kind"),
-        Some("transport"),
+    // A dropped TCP connection reads as a reset or an end of stream, depending on timing: a
+    // transport word, the same the metrics' `cause` label uses.
+    assert!(
+        matches!(
+            named("disconnected")[0].field("cause_kind"),
+            Some("reset" | "eof")
+        ),
         "{text}"
     );
     let scheduled = named("reconnect scheduled");

@@ -34,6 +34,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod cause;
 pub mod close;
 mod endpoint;
 pub mod errors;
@@ -44,6 +45,7 @@ pub mod tls;
 #[cfg(feature = "tracing")]
 pub mod tracing_events;
 
+pub use cause::cause_word;
 pub use endpoint::{
     default_websocket_config, max_frame_len, AttemptInfo, Endpoint, EndpointError, RequestHook,
 };

@@ -37,17 +37,8 @@
 //! `connecting`, `authenticating`, `setting_up`, `restoring`, `live`, `closing`, `backoff`,
 //! `paused`, `stopped`.
 //!
-//! `cause` is the class of the [`EndCause`]:
-//!
-//! | `EndCause` | `cause` |
-//! |---|---|
-//! | `Transport` | the [`TransportErrorKind`]: `dns`, `refused`, `reset`, `timed_out`, `tls_certificate`, `tls`, `handshake`, `protocol`, `message_too_large`, `backpressure`, `eof`, `invalid_url`, `io` (`transport_other` for a kind newer than this list) |
-//! | `ServerClosed` | `server_close` |
-//! | `Timeout` | the [`TimeoutKind`] and `_timeout`: `connect_timeout`, `credentials_timeout`, `auth_timeout`, `setup_timeout`, `subscribe_timeout`, `heartbeat_timeout`, `pong_timeout`, `idle_timeout`, `close_timeout` |
-//! | `AuthRejected`, `SetupRejected` | `auth_rejected`, `setup_rejected` |
-//! | `CredentialsUnavailable` | `credentials_unavailable` |
-//! | `ReconnectRequested`, `Recycled`, `Closed`, `GaveUp` | `reconnect_requested`, `recycled`, `closed`, `gave_up` |
-//! | a cause newer than this list | `other` |
+//! `cause` is [`cause_word`](crate::cause_word) of the [`EndCause`]: the same closed set of
+//! words the log events' `cause_kind` field uses.
 //!
 //! The recorder takes its handles from the global recorder when it is made, so the application
 //! must install its exporter before it adds the session to a binding.
@@ -56,9 +47,7 @@ use metrics::{
     counter, describe_counter, describe_gauge, describe_histogram, gauge, histogram, Counter,
     Gauge, Histogram, Label, Unit,
 };
-use reconnect_core::{
-    EndCause, Event, Protocol, Session, State, SubscriptionStatus, TimeoutKind, TransportErrorKind,
-};
+use reconnect_core::{EndCause, Event, Protocol, Session, State, SubscriptionStatus};
 
 /// Every value of the `state` label, in the order of the core's [`State`].
 pub const STATES: [&str; 11] = [
@@ -89,49 +78,6 @@ fn state_index(state: &State) -> usize {
         State::Backoff { .. } => 8,
         State::Paused => 9,
         State::Stopped(_) => 10,
-    }
-}
-
-/// The `cause` label of an end cause: a closed set (see the module docs), never the error's
-/// text.
-pub fn cause_label(cause: &EndCause) -> &'static str {
-    match cause {
-        EndCause::Transport(error) => match error.kind {
-            TransportErrorKind::Dns => "dns",
-            TransportErrorKind::Refused => "refused",
-            TransportErrorKind::Reset => "reset",
-            TransportErrorKind::TimedOut => "timed_out",
-            TransportErrorKind::TlsCertificate => "tls_certificate",
-            TransportErrorKind::Tls => "tls",
-            TransportErrorKind::Handshake { .. } => "handshake",
-            TransportErrorKind::Protocol => "protocol",
-            TransportErrorKind::MessageTooLarge => "message_too_large",
-            TransportErrorKind::Backpressure => "backpressure",
-            TransportErrorKind::Eof => "eof",
-            TransportErrorKind::InvalidUrl => "invalid_url",
-            TransportErrorKind::Io => "io",
-            _ => "transport_other",
-        },
-        EndCause::ServerClosed { .. } => "server_close",
-        EndCause::Timeout(kind) => match kind {
-            TimeoutKind::Connect => "connect_timeout",
-            TimeoutKind::Credentials => "credentials_timeout",
-            TimeoutKind::Auth => "auth_timeout",
-            TimeoutKind::Setup => "setup_timeout",
-            TimeoutKind::Subscribe => "subscribe_timeout",
-            TimeoutKind::Heartbeat => "heartbeat_timeout",
-            TimeoutKind::Pong => "pong_timeout",
-            TimeoutKind::Idle => "idle_timeout",
-            TimeoutKind::Close => "close_timeout",
-        },
-        EndCause::AuthRejected(_) => "auth_rejected",
-        EndCause::SetupRejected(_) => "setup_rejected",
-        EndCause::CredentialsUnavailable(_) => "credentials_unavailable",
-        EndCause::ReconnectRequested => "reconnect_requested",
-        EndCause::Recycled => "recycled",
-        EndCause::Closed => "closed",
-        EndCause::GaveUp => "gave_up",
-        _ => "other",
     }
 }
 
@@ -343,7 +289,7 @@ impl SessionMetrics {
     }
 
     fn count_cause(&self, metric: &'static str, cause: &EndCause) {
-        counter!(metric, "session" => self.name.clone(), "cause" => cause_label(cause))
+        counter!(metric, "session" => self.name.clone(), "cause" => crate::cause_word(cause))
             .increment(1);
     }
 }

@@ -5,8 +5,9 @@
 //! Every event has the target [`TARGET`] (`"reconnect"`), a fixed short message, and everything
 //! that varies in fields: `session` (the name the binding passes), `conn` (the
 //! [`ConnId`](reconnect_core::ConnId) as a number), `attempt`, durations in milliseconds
-//! (`delay_ms`, `uptime_ms`, …), and a cause both as a stable word (`cause_kind`: `transport`,
-//! `server_closed`, `timeout`, …) and as text (`cause`).
+//! (`delay_ms`, `uptime_ms`, …), and a cause both as a stable word (`cause_kind`:
+//! [`cause_word`](crate::cause_word), the same word as the metrics' `cause` label: `reset`,
+//! `server_close`, `pong_timeout`, …) and as text (`cause`).
 //!
 //! Levels, as a production log wants them:
 //!
@@ -26,7 +27,7 @@ use std::fmt;
 use std::time::Duration;
 
 use reconnect_core::{
-    CircuitState, DelaySource, Disposition, DropReason, EndCause, Event, Frame, StopReason,
+    CircuitState, DelaySource, Disposition, DropReason, Event, Frame, StopReason,
 };
 
 /// The target of every event this module emits: filter on it (`RUST_LOG=reconnect=info`).
@@ -55,7 +56,7 @@ pub fn trace_event(session: &dyn fmt::Display, event: &Event) {
             session = %session,
             conn = conn.map(|c| c.get()),
             attempt,
-            cause_kind = cause_kind(cause),
+            cause_kind = crate::cause_word(cause),
             cause = %cause,
             disposition = disposition_word(disposition),
             "attempt failed"
@@ -156,7 +157,7 @@ pub fn trace_event(session: &dyn fmt::Display, event: &Event) {
                     target: TARGET,
                     session = %session,
                     conn = conn.get(),
-                    cause_kind = cause_kind(cause),
+                    cause_kind = crate::cause_word(cause),
                     cause = %cause,
                     uptime_ms = millis(*uptime),
                     disposition = disposition_word(disposition),
@@ -167,7 +168,7 @@ pub fn trace_event(session: &dyn fmt::Display, event: &Event) {
                     target: TARGET,
                     session = %session,
                     conn = conn.get(),
-                    cause_kind = cause_kind(cause),
+                    cause_kind = crate::cause_word(cause),
                     cause = %cause,
                     uptime_ms = millis(*uptime),
                     disposition = disposition_word(disposition),
@@ -214,7 +215,7 @@ pub fn trace_event(session: &dyn fmt::Display, event: &Event) {
         Event::RenewalFailed { cause } => tracing::warn!(
             target: TARGET,
             session = %session,
-            cause_kind = cause_kind(cause),
+            cause_kind = crate::cause_word(cause),
             cause = %cause,
             "renewal failed"
         ),
@@ -258,7 +259,7 @@ fn trace_stopped(session: &dyn fmt::Display, reason: &StopReason) {
             target: TARGET,
             session = %session,
             reason = "fatal",
-            cause_kind = cause_kind(cause),
+            cause_kind = crate::cause_word(cause),
             cause = %cause,
             "stopped"
         ),
@@ -278,23 +279,6 @@ fn trace_stopped(session: &dyn fmt::Display, reason: &StopReason) {
 /// A duration as whole milliseconds (saturating: no log field is worth a panic).
 fn millis(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
-}
-
-/// The cause's class as one stable word, to filter and count on.
-fn cause_kind(cause: &EndCause) -> &'static str {
-    match cause {
-        EndCause::Transport(_) => "transport",
-        EndCause::ServerClosed { .. } => "server_closed",
-        EndCause::Timeout(_) => "timeout",
-        EndCause::AuthRejected(_) => "auth_rejected",
-        EndCause::SetupRejected(_) => "setup_rejected",
-        EndCause::CredentialsUnavailable(_) => "credentials_unavailable",
-        EndCause::ReconnectRequested => "reconnect_requested",
-        EndCause::Recycled => "recycled",
-        EndCause::Closed => "closed",
-        EndCause::GaveUp => "gave_up",
-        _ => "other",
-    }
 }
 
 fn disposition_word(disposition: &Disposition) -> &'static str {

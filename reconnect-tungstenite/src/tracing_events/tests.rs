@@ -105,7 +105,7 @@ fn a_disconnect_is_a_warning_with_its_cause() {
                 ("message", "disconnected"),
                 ("session", "S3.1"),
                 ("conn", &n),
-                ("cause_kind", "server_closed"),
+                ("cause_kind", "server_close"),
                 ("cause", "server closed with 1012 \"restart\""),
                 ("uptime_ms", "61000"),
                 ("disposition", "retry"),
@@ -181,7 +181,7 @@ fn a_failed_attempt_is_a_warning_and_names_no_conn_before_one_existed() {
                 ("session", "S3.1"),
                 ("conn", &n),
                 ("attempt", "1"),
-                ("cause_kind", "transport"),
+                ("cause_kind", "refused"),
                 ("cause", "transport: Refused: connection refused"),
                 ("disposition", "retry"),
             ]
@@ -428,7 +428,7 @@ fn stopping_is_info_when_closed_and_a_warning_otherwise() {
                 ("message", "stopped"),
                 ("session", "S3.1"),
                 ("reason", "fatal"),
-                ("cause_kind", "timeout"),
+                ("cause_kind", "auth_timeout"),
                 ("cause", "Auth timeout"),
             ]
         )
