@@ -9,6 +9,7 @@
 //! | module | what it gives a test |
 //! |---|---|
 //! | [`server`] | [`TestServer`](server::TestServer): the JSON-RPC WebSocket server (ws or wss), its faults ([`server::fault`]) and what it observed ([`server::Stats`]) |
+//! | [`fleet_server`] | [`FleetServer`](fleet_server::FleetServer): an event-driven (one `mio` thread) server for fleets of thousands of idle sessions, with restart and reset-all |
 //! | [`proxy`] | [`FaultProxy`](proxy::FaultProxy): latency, bandwidth, blackhole and cut between client and server |
 //! | [`scenario`] | the scenario list, the [`ScenarioClient`](scenario::ScenarioClient) trait a binding implements, and the runner |
 //! | [`peer`] | the independent Python `websockets` peer as a child process |
@@ -72,6 +73,7 @@
 
 pub mod bench;
 pub mod fds;
+pub mod fleet_server;
 pub mod peer;
 pub mod proxy;
 pub mod rpc;

@@ -1,5 +1,5 @@
 //! The benchmarks' server child process: it serves on 127.0.0.1, counts connections, restarts
-//! on the same port, and is reaped when its handle drops.
+//! on the same port, resets every connection, and is reaped when its handle drops.
 //!
 //! A `harness = false` test, because the binary re-executes itself with the server flag.
 
@@ -52,7 +52,13 @@ fn main() {
     };
     assert_eq!(server.addr(), addr);
     until_open(&mut server, 1);
+    assert_eq!(server.accepted().unwrap(), 2);
+    // Reset-all resets the one connection; the listener stays.
+    assert_eq!(server.reset_all().unwrap(), 1);
+    until_open(&mut server, 0);
     drop(again);
+    // The child's CPU time is readable (its value is the benchmark's business).
+    server.cpu_time().unwrap();
 
     // Dropping the handle kills and reaps the child: its pid is gone from /proc.
     let pid = server.pid();

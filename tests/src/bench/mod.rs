@@ -4,17 +4,20 @@
 //! | item | what it gives a benchmark |
 //! |---|---|
 //! | [`Flood`] | a server that writes pre-encoded text frames as fast as the client reads, for throughput |
-//! | [`ServerProcess`], [`run_server_child`], [`SERVER_FLAG`] | the kit's [`TestServer`](crate::server::TestServer) in a child process, for fleets of thousands of sessions |
+//! | [`ServerProcess`], [`run_server_child`], [`SERVER_FLAG`] | the kit's event-driven [`FleetServer`](crate::fleet_server::FleetServer) in a child process, for fleets of thousands of sessions |
+//! | [`process_cpu_time`] | the CPU time of a process (the server child's, or the benchmark's own) |
 //! | [`rss_bytes`] | the resident memory of the benchmark's process |
 //! | [`peak_over_mean`] | how evenly a fleet's reconnects spread over time |
 //!
 //! Benchmarks print what they measure and never assert speed.
 
+mod cpu;
 mod flood;
 mod memory;
 mod rate;
 pub mod server_process;
 
+pub use cpu::process_cpu_time;
 pub use flood::{encoded_text_frame, Flood, CHUNK};
 pub use memory::rss_bytes;
 pub use rate::{peak_over_mean, PeakAndMean};

@@ -1,10 +1,10 @@
-//! The kit's [`TestServer`] in a child process, for benchmarks of whole fleets of sessions.
+//! The kit's [`FleetServer`] in a child process, for benchmarks of whole fleets of sessions.
 //!
-//! The server runs one thread per connection: in the benchmark's own process those threads
-//! would land in the memory being measured, and both ends would share one descriptor limit.
-//! So the benchmark binary re-executes itself with [`SERVER_FLAG`]; its `main` sees the flag
-//! and calls [`run_server_child`], which serves until its stdin ends. The parent drives it with
-//! [`ServerProcess`].
+//! In the benchmark's own process the server's memory, CPU and descriptors would land in what
+//! is being measured, and both ends would share one descriptor limit. So the benchmark binary
+//! re-executes itself with [`SERVER_FLAG`]; its `main` sees the flag and calls
+//! [`run_server_child`], which serves until its stdin ends. The parent drives it with
+//! [`ServerProcess`], and can read the child's CPU time ([`ServerProcess::cpu_time`]).
 //!
 //! ```no_run
 //! use std::time::Duration;
@@ -30,8 +30,10 @@
 //!
 //! | line | what the child does |
 //! |---|---|
-//! | `restart MS` | [`restart`](crate::server::ServerHandle::restart) with `MS` milliseconds of downtime; prints nothing |
-//! | `open` | prints the number of open connections ([`Stats::open`](crate::server::Stats::open)) |
+//! | `restart MS` | [`restart`](FleetServer::restart) with `MS` milliseconds of downtime; prints nothing |
+//! | `reset` | [`reset_all`](FleetServer::reset_all); prints how many connections were reset |
+//! | `open` | prints the number of open WebSocket connections ([`Counts::open`](crate::fleet_server::Counts::open)) |
+//! | `accepted` | prints the number of connections accepted since the start ([`Counts::accepted`](crate::fleet_server::Counts::accepted)) |
 //! | anything else, or the end of stdin | stops the server and returns |
 //!
 //! Because the end of stdin stops it, a child whose parent died (even by `SIGKILL`) exits too.
@@ -43,7 +45,9 @@ use std::sync::mpsc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use crate::server::{ServerConfig, TestServer};
+use crate::fleet_server::FleetServer;
+
+use super::cpu::process_cpu_time;
 
 /// The command-line flag that makes a benchmark binary run [`run_server_child`].
 pub const SERVER_FLAG: &str = "--fleet-server";
@@ -56,36 +60,32 @@ const REPLY_LIMIT: Duration = Duration::from_secs(120);
 /// serves, prints the address, obeys stdin (see the [module docs](self)) and returns when stdin
 /// ends.
 ///
-/// The server is configured for an idle fleet: a 100 ms tick keeps thousands of idle
-/// connection threads from waking the CPU every 2 ms, and a one-hour data interval keeps the
-/// sessions idle (a subscription, no traffic). Everything else is [`ServerConfig::default`].
-///
 /// # Panics
 /// Panics if the server cannot start or stdout is gone; the parent sees the pipe close.
 pub fn run_server_child() {
     // One descriptor per connection, in this process only.
     let _ = rlimit::increase_nofile_limit(1 << 20);
-    let server = TestServer::start(
-        ServerConfig::default()
-            .tick(Duration::from_millis(100))
-            .data_interval(Duration::from_secs(3600)),
-    )
-    .expect("the server starts");
+    let server = FleetServer::start().expect("the server starts");
     let mut stdout = io::stdout();
     writeln!(stdout, "{}", server.addr()).expect("the parent reads stdout");
     stdout.flush().expect("the parent reads stdout");
     for line in io::stdin().lock().lines() {
         let Ok(line) = line else { break };
         let mut words = line.split_whitespace();
-        match (words.next(), words.next().map(str::parse::<u64>)) {
-            (Some("restart"), Some(Ok(ms))) => server.restart(Duration::from_millis(ms)),
-            (Some("open"), None) => {
-                let open = server.stats().open;
-                writeln!(stdout, "{open}").expect("the parent reads stdout");
-                stdout.flush().expect("the parent reads stdout");
+        let answer = match (words.next(), words.next().map(str::parse::<u64>)) {
+            (Some("restart"), Some(Ok(ms))) => {
+                server
+                    .restart(Duration::from_millis(ms))
+                    .expect("the server restarts");
+                continue;
             }
+            (Some("reset"), None) => server.reset_all().expect("the server resets") as u64,
+            (Some("open"), None) => server.counts().expect("the server counts").open as u64,
+            (Some("accepted"), None) => server.counts().expect("the server counts").accepted,
             _ => break,
-        }
+        };
+        writeln!(stdout, "{answer}").expect("the parent reads stdout");
+        stdout.flush().expect("the parent reads stdout");
     }
 }
 
@@ -180,12 +180,40 @@ impl ServerProcess {
         self.command(&format!("restart {}", downtime.as_millis()))
     }
 
-    /// The number of connections the server holds open now.
+    /// The number of WebSocket connections the server holds open now.
     ///
     /// # Errors
     /// Fails if the child is gone, hangs, or answers something else than a number.
     pub fn open_connections(&mut self) -> io::Result<usize> {
-        self.command("open")?;
+        self.ask("open").map(|n| n as usize)
+    }
+
+    /// The number of connections the server accepted since it started.
+    ///
+    /// # Errors
+    /// Fails if the child is gone, hangs, or answers something else than a number.
+    pub fn accepted(&mut self) -> io::Result<u64> {
+        self.ask("accepted")
+    }
+
+    /// Resets every connection (the clients see an RST); returns how many there were.
+    ///
+    /// # Errors
+    /// Fails if the child is gone, hangs, or answers something else than a number.
+    pub fn reset_all(&mut self) -> io::Result<usize> {
+        self.ask("reset").map(|n| n as usize)
+    }
+
+    /// The CPU time (user + system) the child has used so far, from `/proc/PID/stat`.
+    ///
+    /// # Errors
+    /// Fails where `/proc` does not have it (not Linux, or the child is gone).
+    pub fn cpu_time(&self) -> io::Result<Duration> {
+        process_cpu_time(self.pid())
+    }
+
+    fn ask(&mut self, command: &str) -> io::Result<u64> {
+        self.command(command)?;
         let line = self.read_line()?;
         line.trim().parse().map_err(|_| {
             io::Error::other(format!("the server process printed {line:?}, not a count"))
