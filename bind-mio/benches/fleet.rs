@@ -7,9 +7,10 @@
 //! `fleet::BENCH_BUDGET`). A plain
 //! `harness = false` binary that does nothing without cargo's `--bench` flag.
 //!
-//! The kit's server runs in a child process (this same binary, re-executed with
-//! `SERVER_FLAG`): its thread per connection would otherwise land in the RSS being
-//! measured, and each process gets its own descriptor limit. The child is killed and reaped by
+//! The kit's event-driven `FleetServer` runs in a child process (this same binary,
+//! re-executed with `SERVER_FLAG`): its memory and CPU would otherwise land in what is
+//! measured, and each process gets its own descriptor limit. While the live fleet idles
+//! (`--idle-secs S`, 10 s by default) the bench reads the CPU time of both processes. The child is killed and reaped by
 //! `ServerProcess`'s `Drop` on every path.
 
 use std::time::{Duration, Instant};
@@ -78,16 +79,25 @@ fn main() {
     let mut lives = vec![0usize; sessions];
     let mut connected = Vec::with_capacity(2 * sessions);
     let first = until_all_live(&mut driver, &mut lives, &index, 1, &mut connected);
+    let first_connections = connected.len();
     // Idle: let every buffer settle (acks read, nothing in flight), then read RSS.
-    let settle = Instant::now();
-    while settle.elapsed() < Duration::from_millis(500) {
-        driver.run_once(Some(Duration::from_millis(50))).unwrap();
-        while driver.poll_event().is_some() {}
-    }
+    let idle = |driver: &mut Driver<JsonRpcAdapter>, span: Duration| {
+        let started = Instant::now();
+        while started.elapsed() < span {
+            driver.run_once(Some(Duration::from_millis(50))).unwrap();
+            while driver.poll_event().is_some() {}
+        }
+    };
+    idle(&mut driver, Duration::from_millis(500));
     let rss_live = rss_bytes().unwrap();
     assert_eq!(driver.sockets(), sessions);
     let open = server.open_connections().unwrap();
     let per_session = rss_live.saturating_sub(rss_before) as f64 / sessions as f64;
+    // The idle fleet's CPU, the server's and this process's, over a longer stretch.
+    let window = fleet::idle_window();
+    let cpu = fleet::CpuWindow::start(&server);
+    idle(&mut driver, window);
+    let (server_cores, own_cores) = cpu.cores(&server);
 
     connected.clear();
     let restart = Instant::now();
@@ -97,11 +107,17 @@ fn main() {
     let PeakAndMean { peak, mean } = peak_over_mean(&connected, restart + DOWNTIME, done, WINDOW);
     let open_after = server.open_connections().unwrap();
     println!(
-        "fleet/{sessions}: all live in {first:.2?}; idle RSS {:.1} MiB over {:.1} MiB before, \
-         {per_session:.0} bytes ({:.1} KiB) per session; server holds {open}",
+        "fleet/{sessions}: all live in {first:.2?} ({first_connections} connections); idle RSS \
+         {:.1} MiB over {:.1} MiB before, {per_session:.0} bytes ({:.1} KiB) per session; server \
+         holds {open}",
         rss_live as f64 / 1048576.0,
         rss_before as f64 / 1048576.0,
         per_session / 1024.0,
+    );
+    println!(
+        "fleet/{sessions}: idle for {window:.1?}: the server used {:.4} core, this process {:.4} \
+         core",
+        server_cores, own_cores,
     );
     println!(
         "fleet/{sessions}: restart ({DOWNTIME:?} downtime, {}): all restored {restored:.2?} after it \
@@ -111,5 +127,19 @@ fn main() {
         restored.saturating_sub(DOWNTIME),
         connected.len(),
         peak as f64 / mean,
+    );
+    fleet::print_results(
+        "mio",
+        &fleet::FleetResults {
+            sessions,
+            cold: first,
+            cold_connections: first_connections,
+            per_session_bytes: per_session,
+            server_idle_cores: server_cores,
+            client_idle_cores: own_cores,
+            restored,
+            restore_connections: connected.len(),
+            peak_over_mean: peak as f64 / mean,
+        },
     );
 }

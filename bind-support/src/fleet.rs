@@ -6,7 +6,9 @@ use std::time::{Duration, Instant};
 
 use reconnect_core::adapters::{JsonRpcAdapter, JsonRpcConfig, SeqPointer};
 use reconnect_core::{BackoffConfig, Config, Jitter, Session};
-use reconnect_testkit::bench::{run_server_child, ServerProcess, SERVER_FLAG};
+use reconnect_testkit::bench::{
+    process_cpu_time, result, run_server_child, ServerProcess, SERVER_FLAG,
+};
 
 /// The timing of one fleet's sessions.
 pub struct FleetTiming {
@@ -94,6 +96,49 @@ fn sessions_arg(args: &[String], default: usize) -> usize {
         .map_or(default, |n| n.parse().expect("--sessions N"))
 }
 
+/// The value of `--idle-secs S` among the arguments (how long a fleet bench idles while it
+/// reads the CPU time of both processes), or 10 s.
+pub fn idle_window() -> Duration {
+    let args: Vec<String> = std::env::args().collect();
+    let secs = args
+        .iter()
+        .position(|a| a == "--idle-secs")
+        .and_then(|i| args.get(i + 1))
+        .map_or(10.0, |s| s.parse::<f64>().expect("--idle-secs S"));
+    Duration::from_secs_f64(secs)
+}
+
+/// CPU readings of the server child and of the bench's own process, to tell how much of a
+/// core each uses over a stretch of wall time.
+pub struct CpuWindow {
+    at: Instant,
+    server: Duration,
+    own: Duration,
+}
+
+impl CpuWindow {
+    /// Takes the first readings.
+    pub fn start(server: &ServerProcess) -> CpuWindow {
+        CpuWindow {
+            at: Instant::now(),
+            server: server.cpu_time().expect("the server's /proc/PID/stat"),
+            own: process_cpu_time(std::process::id()).expect("this process's /proc/PID/stat"),
+        }
+    }
+
+    /// The cores used since [`start`](CpuWindow::start) (CPU time over wall time), by the
+    /// server and by this process.
+    pub fn cores(&self, server: &ServerProcess) -> (f64, f64) {
+        let wall = self.at.elapsed().as_secs_f64();
+        let server_now = server.cpu_time().expect("the server's /proc/PID/stat");
+        let own_now = process_cpu_time(std::process::id()).expect("this process's /proc/PID/stat");
+        (
+            (server_now - self.server).as_secs_f64() / wall,
+            (own_now - self.own).as_secs_f64() / wall,
+        )
+    }
+}
+
 /// A fleet bench's start, for `package`'s bench binary `fleet`. As the server child (the
 /// binary re-executed with [`SERVER_FLAG`]) it serves until told to stop and returns `None`;
 /// without cargo's `--bench` it says how to run it and returns `None`. Otherwise it raises the
@@ -117,4 +162,59 @@ pub fn bench_start(package: &str) -> Option<(usize, ServerProcess, Vec<String>)>
         .map(|i| server.url(&format!("c{i}")))
         .collect();
     Some((sessions, server, urls))
+}
+
+/// What a fleet bench measured, for [`print_results`].
+pub struct FleetResults {
+    /// The fleet's size.
+    pub sessions: usize,
+    /// From the first session added to the last one live.
+    pub cold: Duration,
+    /// `Connected` events during the cold start.
+    pub cold_connections: usize,
+    /// RSS growth per idle, live session, in bytes.
+    pub per_session_bytes: f64,
+    /// Cores the server child used while the fleet idled.
+    pub server_idle_cores: f64,
+    /// Cores the bench's own process used meanwhile.
+    pub client_idle_cores: f64,
+    /// From the restart command to the last session live again.
+    pub restored: Duration,
+    /// `Connected` events during the restore.
+    pub restore_connections: usize,
+    /// The restore's busiest 100 ms over its mean per 100 ms.
+    pub peak_over_mean: f64,
+}
+
+/// Prints `r` as `RESULT <binding>.fleet.<measure>=<value>` lines for `.ci/bench`.
+pub fn print_results(binding: &str, r: &FleetResults) {
+    let n = r.sessions as f64;
+    let key = |measure: &str| format!("{binding}.fleet.{measure}");
+    result(&key("sessions"), r.sessions);
+    result(&key("cold_s"), format!("{:.3}", r.cold.as_secs_f64()));
+    result(
+        &key("cold_connections_per_session"),
+        format!("{:.3}", r.cold_connections as f64 / n),
+    );
+    result(
+        &key("kib_per_session"),
+        format!("{:.2}", r.per_session_bytes / 1024.0),
+    );
+    result(
+        &key("server_idle_cores"),
+        format!("{:.4}", r.server_idle_cores),
+    );
+    result(
+        &key("client_idle_cores"),
+        format!("{:.4}", r.client_idle_cores),
+    );
+    result(
+        &key("restore_s"),
+        format!("{:.3}", r.restored.as_secs_f64()),
+    );
+    result(
+        &key("restore_connections_per_session"),
+        format!("{:.3}", r.restore_connections as f64 / n),
+    );
+    result(&key("peak_over_mean"), format!("{:.3}", r.peak_over_mean));
 }

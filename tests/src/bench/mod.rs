@@ -8,6 +8,7 @@
 //! | [`process_cpu_time`] | the CPU time of a process (the server child's, or the benchmark's own) |
 //! | [`rss_bytes`] | the resident memory of the benchmark's process |
 //! | [`peak_over_mean`] | how evenly a fleet's reconnects spread over time |
+//! | [`result`] | a `RESULT key=value` line for `.ci/bench`'s table |
 //!
 //! Benchmarks print what they measure and never assert speed.
 
@@ -22,3 +23,9 @@ pub use flood::{encoded_text_frame, Flood, CHUNK};
 pub use memory::rss_bytes;
 pub use rate::{peak_over_mean, PeakAndMean};
 pub use server_process::{run_server_child, ServerProcess, SERVER_FLAG};
+
+/// Prints one machine-readable result line, `RESULT key=value`, which `.ci/bench` collects
+/// into its table. Benchmarks print their human-readable lines beside it.
+pub fn result(key: &str, value: impl std::fmt::Display) {
+    println!("RESULT {key}={value}");
+}
