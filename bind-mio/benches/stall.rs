@@ -91,5 +91,9 @@ fn main() {
             ms(max),
             ms(max) - ms(bound),
         );
+        reconnect_testkit::bench::result(
+            &format!("mio.stall.{}ms.max_over_bound_ms", bound.as_millis()),
+            format!("{:.1}", ms(max) - ms(bound)),
+        );
     }
 }

@@ -10,8 +10,14 @@
 //! Both clients read with the same WebSocket configuration (tungstenite's default 128 KiB read
 //! buffer); the binding is also run with its own default (8 KiB, sized for thousands of
 //! connections).
-//! Rounds alternate raw, binding, binding (own buffers) so that load changes on the shared
-//! machine hit all alike; the median of each is reported.
+//! Rounds alternate raw, binding, raw (8 KiB), binding (own buffers) so that load changes on
+//! the shared machine hit all alike; the median of each is reported.
+//!
+//! `-- --profile raw|one [--size B] [--count N]` instead runs that one variant with the
+//! binding's default 8 KiB buffer (`one`: the driver with one session) for N messages of B bytes
+//! (ten million of 64 by default) and prints its rate, for `perf record` or for counting
+//! instructions with `valgrind --tool=callgrind`, which a loaded machine cannot disturb.
+//! `--rounds R` sets the rounds of the full run (5 by default).
 
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
@@ -21,7 +27,7 @@ use bind_mio::tungstenite::{self, Message};
 use bind_mio::{default_websocket_config, Driver, DriverConfig, Endpoint, Event};
 use reconnect_core::adapters::RawAdapter;
 use reconnect_core::{Config, Event as CoreEvent, Session};
-use reconnect_testkit::bench::Flood;
+use reconnect_testkit::bench::{result, Flood};
 
 const ROUNDS: usize = 5;
 
@@ -91,27 +97,74 @@ fn median(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
+/// The number after `flag` among `args`, or `default`.
+fn number(args: &[String], flag: &str, default: usize) -> usize {
+    args.iter()
+        .position(|a| a == flag)
+        .and_then(|i| args.get(i + 1))
+        .map_or(default, |n| n.parse().expect("a number"))
+}
+
 fn main() {
-    if !std::env::args().any(|a| a == "--bench") {
+    let args: Vec<String> = std::env::args().collect();
+    if !args.iter().any(|a| a == "--bench") {
         println!("throughput: run with `cargo bench -p bind-mio --bench throughput`");
         return;
     }
-    let same = WebSocketConfig::default();
     let own = default_websocket_config();
+    if let Some(variant) = args
+        .iter()
+        .position(|a| a == "--profile")
+        .and_then(|i| args.get(i + 1))
+    {
+        let (size, count) = (
+            number(&args, "--size", 64),
+            number(&args, "--count", 10_000_000),
+        );
+        let rate = match variant.as_str() {
+            "raw" => raw_blocking(size, count, own),
+            "one" => binding(size, count, own),
+            other => panic!("--profile takes raw or one, not {other}"),
+        };
+        println!("throughput/{size}B/{variant}: {rate:.0} msg/s");
+        return;
+    }
+    let rounds = number(&args, "--rounds", ROUNDS);
+    let same = WebSocketConfig::default();
     for (size, count) in [(64, 2_000_000), (4096, 200_000)] {
-        let (mut raw, mut bound, mut bound_own) = (Vec::new(), Vec::new(), Vec::new());
-        for _ in 0..ROUNDS {
+        let (mut raw, mut bound, mut raw_own, mut bound_own) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        for _ in 0..rounds {
             raw.push(raw_blocking(size, count, same));
             bound.push(binding(size, count, same));
+            raw_own.push(raw_blocking(size, count, own));
             bound_own.push(binding(size, count, own));
         }
-        let (raw, bound, bound_own) = (median(raw), median(bound), median(bound_own));
+        let (raw, bound) = (median(raw), median(bound));
+        let (raw_own, bound_own) = (median(raw_own), median(bound_own));
         println!(
             "throughput/{size}B: raw tungstenite {raw:.0} msg/s; bind-mio {bound:.0} msg/s \
-             (same 128 KiB read buffer), ratio {:.3}; bind-mio with its default 8 KiB buffer \
-             {bound_own:.0} msg/s, ratio {:.3}; median of {ROUNDS}, {count} messages each",
+             (same 128 KiB read buffer), ratio {:.3}; with the binding's default 8 KiB buffer \
+             for both: raw {raw_own:.0} msg/s, bind-mio {bound_own:.0} msg/s, ratio {:.3}; \
+             median of {rounds}, {count} messages each",
             bound / raw,
-            bound_own / raw,
+            bound_own / raw_own,
+        );
+        result(
+            &format!("mio.throughput.{size}.ratio_128k"),
+            format!("{:.3}", bound / raw),
+        );
+        result(
+            &format!("mio.throughput.{size}.ratio_8k"),
+            format!("{:.3}", bound_own / raw_own),
+        );
+        result(
+            &format!("mio.throughput.{size}.raw_8k"),
+            format!("{raw_own:.0}"),
+        );
+        result(
+            &format!("mio.throughput.{size}.bind_8k"),
+            format!("{bound_own:.0}"),
         );
     }
 }

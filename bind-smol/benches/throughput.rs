@@ -23,7 +23,7 @@
 //! `-- --profile one|two|raw [--size B] [--count N]` instead runs that one variant (8 KiB
 //! buffer) for N messages of B bytes (ten million of 64 by default) and prints its rate, for
 //! `perf record` or for counting instructions with `valgrind --tool=callgrind`, which a loaded
-//! machine cannot disturb.
+//! machine cannot disturb. `--rounds R` sets the rounds of the full run (5 by default).
 
 use std::time::{Duration, Instant};
 
@@ -35,7 +35,7 @@ use bind_smol::{
 use futures_lite::StreamExt;
 use reconnect_core::adapters::RawAdapter;
 use reconnect_core::{Config, Event as CoreEvent, Session};
-use reconnect_testkit::bench::Flood;
+use reconnect_testkit::bench::{result, Flood};
 
 const ROUNDS: usize = 5;
 /// A generous bound on one run: only a real hang reaches it.
@@ -190,20 +190,27 @@ fn main() {
         println!("throughput/{size}B/{variant}: {rate:.0} msg/s");
         return;
     }
+    let rounds = args
+        .iter()
+        .position(|a| a == "--rounds")
+        .and_then(|i| args.get(i + 1))
+        .map_or(ROUNDS, |n| n.parse().expect("--rounds R"));
     let configs = [
         (
             "8 KiB read buffer (the binding's default)",
+            "8k",
             default_websocket_config(),
         ),
         (
             "128 KiB read buffer (tungstenite's default)",
+            "128k",
             WebSocketConfig::default(),
         ),
     ];
-    for (name, config) in configs {
+    for (name, label, config) in configs {
         for (size, count) in [(64, 2_000_000), (4096, 200_000)] {
             let (mut raw_rates, mut one, mut two) = (Vec::new(), Vec::new(), Vec::new());
-            for _ in 0..ROUNDS {
+            for _ in 0..rounds {
                 raw_rates.push(measure(size, count, move |f, n| {
                     smol::block_on(raw(f, config, n))
                 }));
@@ -214,9 +221,25 @@ fn main() {
             println!(
                 "throughput/{size}B, {name}: raw async-tungstenite {raw_rate:.0} msg/s; \
                  bind-smol one thread {one:.0} msg/s, ratio {:.3}; two threads {two:.0} msg/s, \
-                 ratio {:.3}; median of {ROUNDS}, {count} messages each",
+                 ratio {:.3}; median of {rounds}, {count} messages each",
                 one / raw_rate,
                 two / raw_rate,
+            );
+            result(
+                &format!("smol.throughput.{size}.ratio_{label}"),
+                format!("{:.3}", one / raw_rate),
+            );
+            result(
+                &format!("smol.throughput.{size}.raw_{label}"),
+                format!("{raw_rate:.0}"),
+            );
+            result(
+                &format!("smol.throughput.{size}.bind_{label}"),
+                format!("{one:.0}"),
+            );
+            result(
+                &format!("smol.throughput.{size}.ratio_{label}_two_threads"),
+                format!("{:.3}", two / raw_rate),
             );
         }
     }

@@ -134,6 +134,10 @@ fn print_ratio(
         human(b),
         m / b
     );
+    // Machine-readable, for `.ci/bench`'s table.
+    println!("RESULT core.{what}.ns={m:.1}");
+    println!("RESULT core.{what}.baseline_ns={b:.1}");
+    println!("RESULT core.{what}.ratio={:.2}", m / b);
 }
 
 fn human(ns: f64) -> String {
