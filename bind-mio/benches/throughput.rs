@@ -17,7 +17,8 @@
 //! binding's default 8 KiB buffer (`one`: the driver with one session) for N messages of B bytes
 //! (ten million of 64 by default) and prints its rate, for `perf record` or for counting
 //! instructions with `valgrind --tool=callgrind`, which a loaded machine cannot disturb.
-//! `--rounds R` sets the rounds of the full run (5 by default).
+//! `--read-buffer B` gives that run another read buffer size, to measure what a different
+//! default would cost. `--rounds R` sets the rounds of the full run (5 by default).
 
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
@@ -111,7 +112,15 @@ fn main() {
         println!("throughput: run with `cargo bench -p bind-mio --bench throughput`");
         return;
     }
-    let own = default_websocket_config();
+    let mut own = default_websocket_config();
+    if let Some(read_buffer) = args
+        .iter()
+        .position(|a| a == "--read-buffer")
+        .and_then(|i| args.get(i + 1))
+    {
+        // Only for `--profile`: what another default read buffer would cost.
+        own = own.read_buffer_size(read_buffer.parse().expect("--read-buffer B"));
+    }
     if let Some(variant) = args
         .iter()
         .position(|a| a == "--profile")

@@ -23,7 +23,8 @@
 //! `-- --profile one|two|raw [--size B] [--count N]` instead runs that one variant (8 KiB
 //! buffer) for N messages of B bytes (ten million of 64 by default) and prints its rate, for
 //! `perf record` or for counting instructions with `valgrind --tool=callgrind`, which a loaded
-//! machine cannot disturb. `--rounds R` sets the rounds of the full run (5 by default).
+//! machine cannot disturb; `--read-buffer B` gives it another read buffer size, to measure what
+//! a different default would cost. `--rounds R` sets the rounds of the full run (5 by default).
 
 use std::time::{Duration, Instant};
 
@@ -180,7 +181,15 @@ fn main() {
                 .map_or(default, |n| n.parse().expect("a number"))
         };
         let (size, count) = (number("--size", 64), number("--count", 10_000_000));
-        let config = default_websocket_config();
+        let mut config = default_websocket_config();
+        if let Some(read_buffer) = args
+            .iter()
+            .position(|a| a == "--read-buffer")
+            .and_then(|i| args.get(i + 1))
+        {
+            // What another default read buffer would cost.
+            config = config.read_buffer_size(read_buffer.parse().expect("--read-buffer B"));
+        }
         let rate = match variant.as_str() {
             "raw" => measure(size, count, move |f, n| smol::block_on(raw(f, config, n))),
             "one" => measure(size, count, move |f, n| one_thread(f, config, n)),
