@@ -8,13 +8,13 @@
 //! writes pre-encoded, unmasked text frames from one buffer, so the server costs little more
 //! than a `write` syscall per 256 KiB and the client side is the bottleneck being compared.
 //! Both clients read with the same WebSocket configuration (tungstenite's default 128 KiB read
-//! buffer); the binding is also run with its own default (8 KiB, sized for thousands of
+//! buffer); the binding is also run with its own default (4 KiB, sized for thousands of
 //! connections).
-//! Rounds alternate raw, binding, raw (8 KiB), binding (own buffers) so that load changes on
+//! Rounds alternate raw, binding, raw (the binding's buffers), binding (own buffers) so that load changes on
 //! the shared machine hit all alike; the median of each is reported.
 //!
 //! `-- --profile raw|one [--size B] [--count N]` instead runs that one variant with the
-//! binding's default 8 KiB buffer (`one`: the driver with one session) for N messages of B bytes
+//! binding's default read buffer (`one`: the driver with one session) for N messages of B bytes
 //! (ten million of 64 by default) and prints its rate, for `perf record` or for counting
 //! instructions with `valgrind --tool=callgrind`, which a loaded machine cannot disturb.
 //! `--read-buffer B` gives that run another read buffer size, to measure what a different
@@ -153,7 +153,7 @@ fn main() {
         let (raw_own, bound_own) = (median(raw_own), median(bound_own));
         println!(
             "throughput/{size}B: raw tungstenite {raw:.0} msg/s; bind-mio {bound:.0} msg/s \
-             (same 128 KiB read buffer), ratio {:.3}; with the binding's default 8 KiB buffer \
+             (same 128 KiB read buffer), ratio {:.3}; with the binding's default read buffer \
              for both: raw {raw_own:.0} msg/s, bind-mio {bound_own:.0} msg/s, ratio {:.3}; \
              median of {rounds}, {count} messages each",
             bound / raw,
@@ -164,15 +164,15 @@ fn main() {
             format!("{:.3}", bound / raw),
         );
         result(
-            &format!("mio.throughput.{size}.ratio_8k"),
+            &format!("mio.throughput.{size}.ratio_default"),
             format!("{:.3}", bound_own / raw_own),
         );
         result(
-            &format!("mio.throughput.{size}.raw_8k"),
+            &format!("mio.throughput.{size}.raw_default"),
             format!("{raw_own:.0}"),
         );
         result(
-            &format!("mio.throughput.{size}.bind_8k"),
+            &format!("mio.throughput.{size}.bind_default"),
             format!("{bound_own:.0}"),
         );
     }

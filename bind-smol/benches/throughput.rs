@@ -6,8 +6,8 @@
 //!
 //! The kit's flood server (a thread of its own) writes pre-encoded frames in 256 KiB chunks, so
 //! the client side is the bottleneck being compared. Every client uses the same TCP setup and
-//! WebSocket configuration; the table is run twice, with the binding's default 8 KiB read
-//! buffer and with tungstenite's default 128 KiB. The variants:
+//! WebSocket configuration; the table is run twice, with the binding's default read buffer
+//! (4 KiB) and with tungstenite's default 128 KiB. The variants:
 //!
 //! - `raw`: async-tungstenite read in a loop (`ws.next().await`) under `smol::block_on`,
 //!   counting text messages: what any smol client pays at least.
@@ -20,7 +20,7 @@
 //! Rounds alternate the variants so that load changes on a shared machine hit all alike; the
 //! median of each is reported. Timing runs from the first message to the last.
 //!
-//! `-- --profile one|two|raw [--size B] [--count N]` instead runs that one variant (8 KiB
+//! `-- --profile one|two|raw [--size B] [--count N]` instead runs that one variant (default
 //! buffer) for N messages of B bytes (ten million of 64 by default) and prints its rate, for
 //! `perf record` or for counting instructions with `valgrind --tool=callgrind`, which a loaded
 //! machine cannot disturb; `--read-buffer B` gives it another read buffer size, to measure what
@@ -206,8 +206,8 @@ fn main() {
         .map_or(ROUNDS, |n| n.parse().expect("--rounds R"));
     let configs = [
         (
-            "8 KiB read buffer (the binding's default)",
-            "8k",
+            "the binding's default read buffer",
+            "default",
             default_websocket_config(),
         ),
         (
