@@ -19,7 +19,8 @@ pub(super) const LISTENER: Token = Token(0);
 pub(super) const WAKER: Token = Token(1);
 /// Connection `i` of the table has token `FIRST_CONN + i`.
 const FIRST_CONN: usize = 2;
-/// How soon a reopen that failed (the port taken meanwhile) is tried again.
+/// How soon a reopen that failed (the port taken meanwhile), or an accept that failed, is tried
+/// again.
 const REOPEN_RETRY: Duration = Duration::from_millis(100);
 
 /// What the handle asks of the loop. Every command answers on its channel once it is done.
@@ -60,6 +61,9 @@ pub(super) struct EventLoop {
     listener: Option<TcpListener>,
     /// When a restarted listener reopens; `None` while it is open.
     reopen_at: Option<Instant>,
+    /// When to try accepting again after an accept error (out of descriptors): the listener is
+    /// edge-triggered, so the connections left in the backlog would announce nothing.
+    accept_again_at: Option<Instant>,
     /// The connections by token; `free` lists the empty slots.
     conns: Vec<Option<Conn>>,
     free: Vec<usize>,
@@ -82,6 +86,7 @@ impl EventLoop {
             addr,
             listener: Some(listener),
             reopen_at: None,
+            accept_again_at: None,
             conns: Vec::new(),
             free: Vec::new(),
             accepted: 0,
@@ -98,8 +103,10 @@ impl EventLoop {
     pub(super) fn run(mut self) {
         let mut events = Events::with_capacity(1024);
         loop {
-            let timeout = self
-                .reopen_at
+            let timeout = [self.reopen_at, self.accept_again_at]
+                .into_iter()
+                .flatten()
+                .min()
                 .map(|at| at.saturating_duration_since(Instant::now()));
             if let Err(e) = self.poll.poll(&mut events, timeout) {
                 if e.kind() == io::ErrorKind::Interrupted {
@@ -121,6 +128,10 @@ impl EventLoop {
             }
             if self.reopen_at.is_some_and(|at| Instant::now() >= at) {
                 self.reopen();
+            }
+            if self.accept_again_at.is_some_and(|at| Instant::now() >= at) {
+                self.accept_again_at = None;
+                self.accept_all();
             }
         }
     }
@@ -154,10 +165,11 @@ impl EventLoop {
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                // Out of descriptors, or the peer left before the accept: the connection
-                // stays in the backlog (or is gone); the next arrival triggers a new event.
+                // Out of descriptors, typically: the connections stay in the backlog, and the
+                // edge-triggered listener will not announce them again, so try again soon.
                 Err(e) => {
                     eprintln!("fleet server: accept failed: {e}");
+                    self.accept_again_at = Some(Instant::now() + REOPEN_RETRY);
                     return;
                 }
             }

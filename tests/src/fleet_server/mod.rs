@@ -20,6 +20,8 @@
 //!   close) and [`counts`](FleetServer::counts).
 //!
 //! It sends no data and injects no other fault: the fault catalogue stays with `TestServer`.
+//! It also has no handshake timeout: it serves well-behaved clients, and a client that
+//! connects and never sends its upgrade request keeps its slot until it leaves.
 //!
 //! ```no_run
 //! use std::time::Duration;
