@@ -120,6 +120,7 @@
 //! ```
 
 mod format;
+pub mod invariants;
 #[cfg(feature = "json")]
 mod jsonrpc;
 mod network;
@@ -132,6 +133,7 @@ mod transcript;
 
 use std::time::Duration;
 
+pub use invariants::{Call, Invariant, Invariants, Violation};
 #[cfg(feature = "json")]
 pub use jsonrpc::{
     BadChannelRefusal, JsonRpcServer, JsonRpcServerConfig, AUTH_INVALID_CREDENTIALS,
