@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
+use reconnect_core::sim::{self, Invariants};
 use reconnect_core::{
     Action, CommandError, ConnId, Credentials, Event, Frame, Input, Output, SendError, SendOptions,
     SendStatus, Session, State, Stats, SubscribeError, SubscribeStatus, TransportError,
@@ -135,6 +136,29 @@ pub fn exec(session: &mut Session<line::LineAdapter>, at: Instant, call: &Call) 
     }
 }
 
+/// The call as the public checker knows it: subscriptions and unsubscriptions only when the
+/// session took them.
+fn public_call(call: &Call, ret: &Ret) -> sim::Call {
+    match (call, ret) {
+        (Call::Start, _) => sim::Call::Start,
+        (Call::Input(input), _) => sim::Call::Input(input.clone()),
+        (Call::Timeout, _) => sim::Call::Timeout,
+        (Call::Subscribe(topic), Ret::Subscribe(Ok(_))) => sim::Call::Subscribe(topic.clone()),
+        (
+            Call::Unsubscribe(topic),
+            Ret::Unsubscribe(Ok(UnsubscribeStatus::Sent | UnsubscribeStatus::Removed)),
+        ) => sim::Call::Unsubscribe(topic.clone()),
+        (Call::Send(frame, _), _) => sim::Call::Send(frame.clone()),
+        (Call::Close, _) => sim::Call::Close,
+        (Call::ReconnectNow, _) => sim::Call::ReconnectNow,
+        (Call::Pause, _) => sim::Call::Pause,
+        (Call::Resume, _) => sim::Call::Resume,
+        (Call::ProvideCredentials, _) => sim::Call::ProvideCredentials,
+        (Call::CredentialsFailed, _) => sim::Call::CredentialsFailed,
+        _ => sim::Call::Other,
+    }
+}
+
 /// Drains every output (rule 2 of the contract).
 pub fn drain(session: &mut Session<line::LineAdapter>) -> Vec<Output> {
     std::iter::from_fn(|| session.poll_output()).collect()
@@ -158,6 +182,8 @@ pub struct Driver {
     scenario: Scenario,
     session: Session<line::LineAdapter>,
     obs: Observer,
+    /// The library's public invariant checker, fed every call as the observer is.
+    invariants: Invariants,
     /// The driver's clock; never goes back.
     clock: Instant,
     /// The session's clock: the latest `now` of a call that advanced it.
@@ -174,10 +200,12 @@ impl Driver {
     pub fn new(scenario: Scenario) -> Self {
         let session = new_session(&scenario);
         let obs = Observer::new(scenario.config.clone(), scenario.adapter.clone());
+        let invariants = Invariants::for_session(&session);
         Driver {
             scenario,
             session,
             obs,
+            invariants,
             clock: base(),
             session_clock: base(),
             rewind: None,
@@ -306,6 +334,12 @@ impl Driver {
                     Err(e) => Err((e.kind, e.frame.clone())),
                 },
             });
+        }
+        if let Err(v) = self
+            .invariants
+            .check(at, public_call(&call, &ret), &outputs, &self.session)
+        {
+            self.fail(&v.to_string());
         }
         if let Err(e) = self.obs.observe(&mut ctx, &outputs) {
             self.fail(&e);

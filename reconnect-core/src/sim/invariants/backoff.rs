@@ -87,6 +87,10 @@ pub(crate) struct Backoff {
     next_attempt: Option<u32>,
     /// A pause since the last schedule: endings may have been counted without an event.
     paused: bool,
+    /// Whether the last ending was of a stable connection.
+    ending_stable: bool,
+    /// Between `Paused` and `Resumed`.
+    paused_now: bool,
     /// Draws at the cap not yet checked for spread.
     at_cap: Vec<Duration>,
     /// When the scheduled delay ends.
@@ -124,7 +128,20 @@ impl Backoff {
             Output::Event(Event::CredentialsRequested) if conns.current.is_none() => {
                 self.check_attempt_time(ctx, "CredentialsRequested before an attempt")?;
             }
-            Output::Event(Event::Paused) => self.paused = true,
+            Output::Event(Event::Paused) => {
+                self.paused = true;
+                self.paused_now = true;
+            }
+            Output::Event(Event::Resumed) => self.paused_now = false,
+            Output::Event(Event::Disconnected { conn, .. }) => {
+                self.ending_stable = self.stable == Some(*conn);
+                // While paused, an ending is counted without a schedule to show it.
+                self.paused |= self.paused_now;
+            }
+            Output::Event(Event::AttemptFailed { .. }) => {
+                self.ending_stable = false;
+                self.paused |= self.paused_now;
+            }
             Output::Event(Event::Live { conn, .. }) => self.live = Some((*conn, ctx.now)),
             Output::Event(Event::Stable { conn }) => {
                 let min = ctx.config.backoff.min_uptime;
@@ -161,7 +178,7 @@ impl Backoff {
                 source,
                 failures,
             }) => {
-                self.scheduled(ctx, conns, *attempt, delay.drawn, *source, *failures)?;
+                self.scheduled(ctx, *attempt, delay.drawn, *source, *failures)?;
             }
             _ => {}
         }
@@ -187,7 +204,6 @@ impl Backoff {
     fn scheduled(
         &mut self,
         ctx: &Ctx<'_>,
-        conns: &Connections,
         attempt: u32,
         drawn: Duration,
         source: DelaySource,
@@ -202,7 +218,7 @@ impl Backoff {
                 format!("attempt {attempt} scheduled after {failures} failure(s)"),
             ));
         }
-        let stable_ending = conns.released.is_some() && conns.released == self.stable;
+        let stable_ending = self.ending_stable;
         let grows = self.paused || failures > self.failures;
         let bounds = |ok: bool, what: &str| {
             if ok {

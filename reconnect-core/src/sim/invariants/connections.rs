@@ -117,8 +117,9 @@ impl Connections {
                         ),
                     ));
                 }
+                // A re-authentication while live may run beside subscriptions.
                 match purpose {
-                    Purpose::Auth => c.auth_sent = true,
+                    Purpose::Auth if !c.live => c.auth_sent = true,
                     Purpose::Setup | Purpose::Subscribe if c.auth_sent && !c.authed => {
                         return Err(ctx.fail(
                             Invariant::FrameOrder,

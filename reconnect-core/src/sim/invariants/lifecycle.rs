@@ -10,6 +10,7 @@ use crate::session::Session;
 #[derive(Debug, Default)]
 pub(crate) struct Lifecycle {
     close_called: bool,
+    started: bool,
     stopped: bool,
     /// Outputs before the stop in the current call.
     stopped_in_call: bool,
@@ -26,10 +27,19 @@ impl Lifecycle {
         self.stopped
     }
 
+    pub(crate) fn close_called(&self) -> bool {
+        self.close_called
+    }
+
+    pub(crate) fn started(&self) -> bool {
+        self.started
+    }
+
     pub(crate) fn begin(&mut self, ctx: &Ctx<'_>) {
         self.stopped_in_call = false;
         match ctx.call {
             Call::Close => self.close_called = true,
+            Call::Start => self.started = true,
             Call::ProvideCredentials | Call::CredentialsFailed => self.asked = false,
             _ => {}
         }

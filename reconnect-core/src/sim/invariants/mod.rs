@@ -220,6 +220,8 @@ pub(crate) struct Ctx<'a> {
     pub(crate) step: u64,
     pub(crate) now: Instant,
     pub(crate) at: Duration,
+    /// Whether the session took the call's `now` as its clock.
+    pub(crate) advanced: bool,
     pub(crate) call: &'a Call,
     pub(crate) config: &'a Config,
 }
@@ -314,12 +316,16 @@ impl Invariants {
         }
         self.step += 1;
         let base = *self.base.get_or_insert(now);
-        // The session clamps time: it never goes backwards.
-        let now = self.last_now.map_or(now, |last| now.max(last));
+        // The session clamps time (it never goes backwards), and a call it refuses up front
+        // (an input for a stale transport, a command after close) leaves its clock alone.
+        let advances = self.rules.advances(&call);
+        let clock = self.last_now.unwrap_or(now);
+        let now = if advances { now.max(clock) } else { clock };
         self.last_now = Some(now);
         let ctx = Ctx {
             step: self.step,
             now,
+            advanced: advances,
             at: now.saturating_duration_since(base),
             call: &call,
             config: &self.config,
@@ -379,18 +385,26 @@ impl Invariants {
 }
 
 impl Rules {
+    /// Whether the session takes the call's `now` (calls it refuses up front do not).
+    fn advances(&self, call: &Call) -> bool {
+        let current = self.connections.current.as_ref().map(|c| c.id);
+        let closing = self.lifecycle.stopped() || self.lifecycle.close_called();
+        let started = self.lifecycle.started();
+        match call {
+            Call::Start => !started && !closing,
+            Call::Input(input) => Some(input.conn()) == current,
+            Call::Timeout => true,
+            Call::ReconnectNow => started && !closing,
+            _ => !closing,
+        }
+    }
+
     fn check_call<P: Protocol>(
         &mut self,
         ctx: &Ctx<'_>,
         outputs: &[Output],
         session: &Session<P>,
     ) -> Checked {
-        let input_was_current = match ctx.call {
-            Call::Input(input) => {
-                self.connections.current.as_ref().map(|c| c.id) == Some(input.conn())
-            }
-            _ => false,
-        };
         self.subscriptions.begin(ctx);
         self.lifecycle.begin(ctx);
         self.outbox.begin(ctx);
@@ -406,8 +420,7 @@ impl Rules {
         self.connections.after(ctx, session)?;
         self.lifecycle.after(ctx, session)?;
         self.backoff.after(ctx, session)?;
-        self.timers
-            .after(ctx, session, &self.connections, input_was_current)?;
+        self.timers.after(ctx, session, &self.connections)?;
         self.outbox.after(ctx, session)?;
         Ok(())
     }

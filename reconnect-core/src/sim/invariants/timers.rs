@@ -5,7 +5,7 @@
 use std::time::Instant;
 
 use super::connections::Connections;
-use super::{Call, Checked, Ctx, Invariant};
+use super::{Checked, Ctx, Invariant};
 use crate::boundary::{Event, Output, State};
 use crate::protocol::Protocol;
 use crate::session::Session;
@@ -38,16 +38,9 @@ impl Timers {
         ctx: &Ctx<'_>,
         session: &Session<P>,
         conns: &Connections,
-        input_was_current: bool,
     ) -> Checked {
-        // Inputs for stale transports and refused commands may leave the clock where it was;
-        // a timeout and an input on the current transport may not.
-        let takes_clock = match ctx.call {
-            Call::Timeout => true,
-            Call::Input(_) => input_was_current,
-            _ => false,
-        };
-        if takes_clock {
+        // Every deadline due by the latest `now` the session took has run.
+        if ctx.advanced {
             self.clock = Some(self.clock.map_or(ctx.now, |c| c.max(ctx.now)));
         }
         let state = session.state();
