@@ -124,6 +124,8 @@ pub mod invariants;
 #[cfg(feature = "json")]
 mod jsonrpc;
 mod network;
+#[cfg(feature = "proptest")]
+pub mod proptest;
 mod queue;
 mod script;
 mod server;
