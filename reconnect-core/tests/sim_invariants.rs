@@ -89,7 +89,7 @@ fn a_correct_session_keeps_every_rule_through_every_fault() {
 }
 
 #[test]
-fn an_unwanted_topic_on_the_wire_is_named() {
+fn an_unwanted_topic_restored_is_named() {
     // The checker believes only two topics are wanted: the third, which the session restores
     // and the server holds, is reported.
     let mut config = Config::new(3);
@@ -109,4 +109,167 @@ fn an_unwanted_topic_on_the_wire_is_named() {
     let violation = sim.violation().expect("a violation");
     assert_eq!(violation.invariant, Invariant::Restore, "{violation}");
     assert!(violation.evidence.contains("ticker.C"), "{violation}");
+}
+
+// ---- the checker fed doctored outputs names the rule each breaks ----------------------------
+
+mod doctored {
+    use std::time::{Duration, Instant};
+
+    use reconnect_core::adapters::RawAdapter;
+    use reconnect_core::sim::{Call, Invariant, Invariants};
+    use reconnect_core::{
+        Action, Config, Delay, DelaySource, Event, Input, Jitter, Output, Purpose, Session,
+        TransportError, TransportErrorKind,
+    };
+
+    /// A session that connected and failed once, with the checker fed everything so far; returns
+    /// the checker, the session, and the time.
+    fn after_one_failure(config: Config) -> (Invariants, Session<RawAdapter>, Instant) {
+        let mut session = Session::new(config, RawAdapter::new()).unwrap();
+        let mut inv = Invariants::for_session(&session);
+        let now = Instant::now();
+        session.start(now).unwrap();
+        let outputs: Vec<Output> = session.drain().collect();
+        inv.check(now, Call::Start, &outputs, &session).unwrap();
+        let conn = session.current_conn().unwrap();
+        let input = Input::ConnectFailed {
+            conn,
+            error: TransportError::new(TransportErrorKind::Refused, "refused"),
+        };
+        session.handle_input(now, input.clone());
+        let outputs: Vec<Output> = session.drain().collect();
+        inv.check(now, Call::Input(input), &outputs, &session)
+            .unwrap();
+        (inv, session, now)
+    }
+
+    fn scheduled(drawn: Duration, failures: u32) -> Output {
+        Output::Event(Event::ReconnectScheduled {
+            attempt: failures + 1,
+            delay: Delay {
+                base: drawn,
+                drawn,
+                jitter: Jitter::Equal,
+            },
+            source: DelaySource::Backoff,
+            failures,
+        })
+    }
+
+    fn equal_jitter() -> Config {
+        let mut config = Config::new(5);
+        config.backoff.jitter = Jitter::Equal;
+        config.backoff.initial = Duration::from_millis(100);
+        config.backoff.factor = 2.0;
+        config.backoff.max = Duration::from_millis(400);
+        config
+    }
+
+    #[test]
+    fn a_draw_above_the_documented_range() {
+        // Second failure, Equal jitter: base 200 ms, the range is 100..=200 ms.
+        let (mut inv, session, now) = after_one_failure(equal_jitter());
+        let v = inv
+            .check(
+                now,
+                Call::Timeout,
+                &[scheduled(Duration::from_millis(201), 2)],
+                &session,
+            )
+            .unwrap_err();
+        assert_eq!(v.invariant, Invariant::BackoffBounds, "{v}");
+        assert!(v.evidence.contains("100ms..=200ms"), "{v}");
+    }
+
+    #[test]
+    fn a_failure_count_that_does_not_grow() {
+        let (mut inv, session, now) = after_one_failure(equal_jitter());
+        let v = inv
+            .check(
+                now,
+                Call::Timeout,
+                &[scheduled(Duration::from_millis(60), 1)],
+                &session,
+            )
+            .unwrap_err();
+        assert_eq!(v.invariant, Invariant::BackoffGrowth, "{v}");
+    }
+
+    #[test]
+    fn draws_at_the_cap_that_never_spread() {
+        // From the third failure on the base is at the cap (400 ms): 200..=400 ms, spread.
+        let (mut inv, session, now) = after_one_failure(equal_jitter());
+        let mut result = Ok(());
+        for failures in 2..=6 {
+            let drawn = Duration::from_millis(if failures == 2 { 150 } else { 300 });
+            result = inv.check(now, Call::Timeout, &[scheduled(drawn, failures)], &session);
+            if result.is_err() {
+                break;
+            }
+        }
+        let v = result.unwrap_err();
+        assert_eq!(v.invariant, Invariant::BackoffSpread, "{v}");
+    }
+
+    #[test]
+    fn a_second_connection_while_one_is_in_flight() {
+        let mut session = Session::new(Config::new(1), RawAdapter::new()).unwrap();
+        let mut inv = Invariants::for_session(&session);
+        let now = Instant::now();
+        session.start(now).unwrap();
+        let mut outputs: Vec<Output> = session.drain().collect();
+        outputs.extend(outputs.clone());
+        let v = inv.check(now, Call::Start, &outputs, &session).unwrap_err();
+        assert_eq!(v.invariant, Invariant::OneConnection, "{v}");
+    }
+
+    #[test]
+    fn an_application_frame_before_open_and_anything_after_stopped() {
+        let mut session = Session::new(Config::new(1), RawAdapter::new()).unwrap();
+        let mut inv = Invariants::for_session(&session);
+        let now = Instant::now();
+        session.start(now).unwrap();
+        let mut outputs: Vec<Output> = session.drain().collect();
+        let conn = session.current_conn().unwrap();
+        outputs.push(Output::Action(Action::Send {
+            conn,
+            frame: "early".into(),
+            purpose: Purpose::Application,
+        }));
+        let v = inv.check(now, Call::Start, &outputs, &session).unwrap_err();
+        assert_eq!(v.invariant, Invariant::FrameOrder, "{v}");
+
+        let mut session = Session::new(Config::new(1), RawAdapter::new()).unwrap();
+        let mut inv = Invariants::for_session(&session);
+        session.start(now).unwrap();
+        let outputs: Vec<Output> = session.drain().collect();
+        inv.check(now, Call::Start, &outputs, &session).unwrap();
+        session.close(now).unwrap();
+        let mut outputs: Vec<Output> = session.drain().collect();
+        assert!(session.is_stopped());
+        outputs.push(Output::Event(Event::Paused));
+        let v = inv.check(now, Call::Close, &outputs, &session).unwrap_err();
+        assert_eq!(v.invariant, Invariant::CloseTerminal, "{v}");
+    }
+
+    #[test]
+    fn live_without_a_wanted_topic() {
+        let now = Instant::now();
+        let mut session = Session::new(Config::new(1), RawAdapter::new()).unwrap();
+        session.subscribe(now, "ticks").unwrap();
+        let mut inv = Invariants::for_session(&session).wanting("quotes");
+        session.start(now).unwrap();
+        let outputs: Vec<Output> = session.drain().collect();
+        inv.check(now, Call::Start, &outputs, &session).unwrap();
+        let conn = session.current_conn().unwrap();
+        session.handle_input(now, Input::Opened { conn });
+        let outputs: Vec<Output> = session.drain().collect();
+        let v = inv
+            .check(now, Call::Input(Input::Opened { conn }), &outputs, &session)
+            .unwrap_err();
+        assert_eq!(v.invariant, Invariant::Restore, "{v}");
+        assert!(v.evidence.contains("quotes"), "{v}");
+        assert_eq!(inv.violation(), Some(&v), "the first violation is kept");
+    }
 }
