@@ -22,7 +22,10 @@ fn property(cases: u32) -> Result<(), Failure> {
     Kit::new(["btcusdt@trade", "ethusdt@trade", "btcusdt@depth@100ms"])
         .cases(cases)
         // A failing case is written here and replayed first on every later run: check it in.
-        .regressions("examples/binance_property.proptest-regressions")
+        .regressions(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/examples/binance_property.proptest-regressions"
+        ))
         .check(|| Binance, BinanceServer::new)
 }
 

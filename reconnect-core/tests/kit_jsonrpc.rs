@@ -16,7 +16,10 @@ fn adapter() -> JsonRpcAdapter {
 }
 
 fn kit() -> Kit {
-    Kit::new(TOPICS).regressions("tests/kit_jsonrpc.proptest-regressions")
+    Kit::new(TOPICS).regressions(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/kit_jsonrpc.proptest-regressions"
+    ))
 }
 
 #[test]

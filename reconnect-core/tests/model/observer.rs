@@ -921,17 +921,14 @@ impl Observer {
                 if let Some(m) = self.outbox.front() {
                     return Err(format!("(g) Stopped with m{} still queued", m.n));
                 }
-                match reason {
-                    StopReason::GaveUp { attempts } => {
-                        if *attempts != self.running_failures.saturating_add(1) {
-                            return Err(format!(
-                                "gave up after {attempts} (counted {}), max_attempts is {:?}",
-                                self.running_failures, self.config.limits.max_attempts
-                            ));
-                        }
-                        self.running_failures = *attempts;
+                if let StopReason::GaveUp { attempts } = reason {
+                    if *attempts != self.running_failures.saturating_add(1) {
+                        return Err(format!(
+                            "gave up after {attempts} (counted {}), max_attempts is {:?}",
+                            self.running_failures, self.config.limits.max_attempts
+                        ));
                     }
-                    _ => {}
+                    self.running_failures = *attempts;
                 }
                 self.unscheduled_ending = None;
                 self.stopped = true;

@@ -189,16 +189,16 @@ impl Connections {
                 }
                 c.live = true;
             }
-            Output::Event(Event::Disconnected { conn, .. })
-            | Output::Event(Event::AttemptFailed {
-                conn: Some(conn), ..
-            }) => {
-                if self.released != Some(*conn) || self.current.is_some() {
-                    return Err(ctx.fail(
-                        Invariant::OneConnection,
-                        format!("the end of {conn:?} reported without its Release first"),
-                    ));
-                }
+            Output::Event(
+                Event::Disconnected { conn, .. }
+                | Event::AttemptFailed {
+                    conn: Some(conn), ..
+                },
+            ) if self.released != Some(*conn) || self.current.is_some() => {
+                return Err(ctx.fail(
+                    Invariant::OneConnection,
+                    format!("the end of {conn:?} reported without its Release first"),
+                ));
             }
             _ => {}
         }

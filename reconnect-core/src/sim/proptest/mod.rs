@@ -70,7 +70,7 @@ pub struct Kit {
 #[derive(Clone, Debug)]
 pub struct Failure {
     /// The smallest failing scenario found.
-    pub scenario: Scenario,
+    pub scenario: Box<Scenario>,
     /// The violation it causes (its first).
     pub violation: Violation,
 }
@@ -123,8 +123,10 @@ impl Kit {
         self
     }
 
-    /// Persists failing cases in this file (relative to the working directory, which for
-    /// `cargo test` is the package's root) and replays them first on every run; check it in.
+    /// Persists failing cases in this file and replays them first on every run; check it in.
+    /// A relative path is taken from the working directory (for `cargo test`, the package's
+    /// root); `concat!(env!("CARGO_MANIFEST_DIR"), "/tests/my.proptest-regressions")` is the
+    /// same file whatever the working directory.
     pub fn regressions(mut self, path: &'static str) -> Self {
         self.regressions = Some(path);
         self
@@ -197,7 +199,7 @@ impl Kit {
                     Ok(_) => unreachable!("a shrunk failure fails again: runs are deterministic"),
                 };
                 Err(Failure {
-                    scenario,
+                    scenario: Box::new(scenario),
                     violation,
                 })
             }
