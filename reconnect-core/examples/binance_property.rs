@@ -11,6 +11,8 @@ mod adapter;
 #[path = "binance/server.rs"]
 mod server;
 
+use std::time::Instant;
+
 use reconnect_core::sim::proptest::{Failure, Kit};
 
 use adapter::Binance;
@@ -19,14 +21,17 @@ use server::BinanceServer;
 /// Runs `cases` generated cases against the adapter; a failure comes back shrunk, with the
 /// step, the invariant and the evidence.
 fn property(cases: u32) -> Result<(), Failure> {
-    Kit::new(["btcusdt@trade", "ethusdt@trade", "btcusdt@depth@100ms"])
-        .cases(cases)
-        // A failing case is written here and replayed first on every later run: check it in.
-        .regressions(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/examples/binance_property.proptest-regressions"
-        ))
-        .check(|| Binance, BinanceServer::new)
+    Kit::new(
+        Instant::now(),
+        ["btcusdt@trade", "ethusdt@trade", "btcusdt@depth@100ms"],
+    )
+    .cases(cases)
+    // A failing case is written here and replayed first on every later run: check it in.
+    .regressions(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/examples/binance_property.proptest-regressions"
+    ))
+    .check(|| Binance, BinanceServer::new)
 }
 
 fn main() {

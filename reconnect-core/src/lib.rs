@@ -139,7 +139,8 @@
 //!     }
 //! }
 //!
-//! let kit = Kit::new(["ticks", "quotes"]).cases(8);
+//! // The crate reads no clock: the virtual clocks start at an instant you read once.
+//! let kit = Kit::new(std::time::Instant::now(), ["ticks", "quotes"]).cases(8);
 //! if let Err(failure) = kit.check(|| Lines, LineServer::default) {
 //!     panic!("{failure}"); // the step, the invariant, the evidence and the shrunk script
 //! }

@@ -9,6 +9,7 @@ mod adapter;
 mod server;
 
 use std::collections::BTreeSet;
+use std::time::Instant;
 
 use reconnect_core::sim::proptest::{Failure, Kit};
 use reconnect_core::sim::Invariant;
@@ -23,7 +24,7 @@ const STREAMS: [&str; 3] = ["btcusdt@trade", "ethusdt@trade", "solusdt@trade"];
 const SHORT: usize = 3;
 
 fn kit() -> Kit {
-    Kit::new(STREAMS).cases(32)
+    Kit::new(Instant::now(), STREAMS).cases(32)
 }
 
 fn caught(failure: Result<(), Failure>) -> Failure {

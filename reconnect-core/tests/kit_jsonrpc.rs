@@ -3,6 +3,8 @@
 #![cfg(all(feature = "proptest", feature = "json"))]
 
 use proptest::strategy::{Strategy, ValueTree};
+use std::time::Instant;
+
 use reconnect_core::adapters::{JsonRpcAdapter, JsonRpcConfig, SeqPointer};
 use reconnect_core::sim::proptest::{Kit, Outcome, RarePath};
 use reconnect_core::sim::{secs, JsonRpcServer};
@@ -16,7 +18,7 @@ fn adapter() -> JsonRpcAdapter {
 }
 
 fn kit() -> Kit {
-    Kit::new(TOPICS).regressions(concat!(
+    Kit::new(Instant::now(), TOPICS).regressions(concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/tests/kit_jsonrpc.proptest-regressions"
     ))
@@ -65,7 +67,9 @@ fn hunt() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(1000);
     for round in 0..4u8 {
-        let kit = Kit::new(TOPICS).cases(cases).seed([round + 1; 32]);
+        let kit = Kit::new(Instant::now(), TOPICS)
+            .cases(cases)
+            .seed([round + 1; 32]);
         if let Err(failure) = kit.check(adapter, JsonRpcServer::new) {
             panic!("{failure}");
         }

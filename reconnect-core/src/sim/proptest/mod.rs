@@ -20,7 +20,7 @@
 //! use reconnect_core::sim::proptest::Kit;
 //! use reconnect_core::sim::JsonRpcServer;
 //!
-//! let kit = Kit::new(["book.BTC", "trades.BTC"]).cases(4);
+//! let kit = Kit::new(std::time::Instant::now(), ["book.BTC", "trades.BTC"]).cases(4);
 //! kit.check(
 //!     || JsonRpcAdapter::new(JsonRpcConfig::default()),
 //!     JsonRpcServer::new,
@@ -33,6 +33,7 @@ mod scenario;
 mod strategies;
 
 use std::fmt;
+use std::time::Instant;
 
 use proptest::strategy::Strategy;
 use proptest::test_runner::{
@@ -57,6 +58,7 @@ const DEFAULT_SEED: [u8; 32] = *b"reconnect-core property kit seed";
 /// number of cases and where failures persist.
 #[derive(Clone, Debug)]
 pub struct Kit {
+    clock: Instant,
     topics: Vec<String>,
     base: Config,
     credentials: Option<Credentials>,
@@ -84,10 +86,13 @@ impl fmt::Display for Failure {
 impl std::error::Error for Failure {}
 
 impl Kit {
-    /// A kit that subscribes `topics` before each run (commands subscribe and unsubscribe
-    /// among them too), with 64 cases, `Config::new(0)` as the base and no persistence.
-    pub fn new<T: Into<String>>(topics: impl IntoIterator<Item = T>) -> Self {
+    /// A kit whose runs start their virtual clocks at `base` (the crate reads no clock: read
+    /// one once, `Instant::now()`, and hand it over), and that subscribes `topics` before each
+    /// run (commands subscribe and unsubscribe among them too), with 64 cases,
+    /// `Config::new(0)` as the base configuration and no persistence.
+    pub fn new<T: Into<String>>(base: Instant, topics: impl IntoIterator<Item = T>) -> Self {
         Kit {
+            clock: base,
             topics: topics.into_iter().map(Into::into).collect(),
             base: Config::new(0),
             credentials: None,
@@ -166,6 +171,7 @@ impl Kit {
         server: impl Fn() -> S,
     ) -> Result<Option<Outcome>, Violation> {
         let pieces = scenario::Pieces {
+            base: self.clock,
             topics: &self.topics,
             credentials: self.credentials.as_ref(),
             adapter: &adapter,

@@ -145,6 +145,7 @@ pub struct Outcome {
 
 /// What the runner needs to build the pieces of a run.
 pub(crate) struct Pieces<'a, P, S> {
+    pub(crate) base: Instant,
     pub(crate) topics: &'a [String],
     pub(crate) credentials: Option<&'a Credentials>,
     pub(crate) adapter: &'a dyn Fn() -> P,
@@ -174,7 +175,7 @@ fn run_once<P: Protocol, S: SimServer>(
     scenario: &Scenario,
     pieces: &Pieces<'_, P, S>,
 ) -> Option<Run> {
-    let base = Instant::now();
+    let base = pieces.base;
     let mut session = Session::new(scenario.config.clone(), (pieces.adapter)()).ok()?;
     if let Some(credentials) = pieces.credentials {
         session.set_credentials(credentials.clone());
