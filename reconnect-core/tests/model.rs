@@ -42,10 +42,12 @@ mod model {
 use std::sync::Once;
 
 use proptest::prelude::*;
+use proptest::test_runner::TestRunner;
 use proptest::test_runner::{Config as ProptestConfig, FileFailurePersistence};
-use proptest_state_machine::{prop_state_machine, ReferenceStateMachine, StateMachineTest};
+use proptest_state_machine::{ReferenceStateMachine, StateMachineTest};
+use std::sync::atomic::Ordering;
 
-use model::driver::Driver;
+use model::driver::{Driver, RARE_PATHS};
 use model::steps::{scenario, step, Scenario, Step};
 
 /// The reference side of the state machine: only the scenario. Steps are abstract and resolved
@@ -127,8 +129,9 @@ fn max_steps() -> usize {
         .unwrap_or(160)
 }
 
-prop_state_machine! {
-    #![proptest_config(ProptestConfig {
+/// The property run's configuration.
+fn proptest_config() -> ProptestConfig {
+    ProptestConfig {
         cases: cases(),
         // Shrinking re-runs whole sequences; bound it so a failure reports in seconds.
         max_shrink_iters: 20_000,
@@ -136,12 +139,41 @@ prop_state_machine! {
         // A failing case's seed is written to tests/model.proptest-regressions (checked in)
         // and replayed first on every later run; once understood, it also becomes a named
         // test in tests/model_regressions.rs.
-        failure_persistence: Some(Box::new(FileFailurePersistence::Direct(
-            "tests/model.proptest-regressions"
-        ))),
-        .. ProptestConfig::default()
-    })]
+        failure_persistence: Some(Box::new(FileFailurePersistence::Direct(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/model.proptest-regressions"
+        )))),
+        ..ProptestConfig::default()
+    }
+}
 
-    #[test]
-    fn session_keeps_its_contract(sequential 1..max_steps() => SessionModel);
+/// The property (what `prop_state_machine!` would generate), followed by the check that the
+/// run reached every rare path: the strategies weight them so that it does, every run, not by
+/// luck.
+#[test]
+fn session_keeps_its_contract() {
+    let config = proptest_config();
+    let mut runner = TestRunner::new(config.clone());
+    let strategy = Reference::sequential_strategy(1..max_steps());
+    let result = runner.run(&strategy, |(initial, transitions, seen)| {
+        SessionModel::test_sequential(config.clone(), initial, transitions, seen);
+        Ok(())
+    });
+    if let Err(e) = result {
+        panic!("{e}");
+    }
+    let reached: Vec<u64> = RARE_PATHS
+        .iter()
+        .map(|n| n.load(Ordering::Relaxed))
+        .collect();
+    println!("rare paths reached (close while recycling, gave up, breaker opened): {reached:?}");
+    if cases() >= 4096 {
+        for (count, path) in reached.iter().zip([
+            "a close while recycling",
+            "a give-up",
+            "the breaker opening",
+        ]) {
+            assert!(*count > 0, "no case reached {path}: {reached:?}");
+        }
+    }
 }

@@ -5,6 +5,7 @@
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use reconnect_core::sim::{self, Invariants};
@@ -177,6 +178,10 @@ fn timeless(stats: &Stats) -> Stats {
     s
 }
 
+/// How often the runs so far reached each rare path: `close()` while a connection was being
+/// recycled, giving up after `max_attempts`, the circuit breaker opening.
+pub static RARE_PATHS: [AtomicU64; 3] = [AtomicU64::new(0), AtomicU64::new(0), AtomicU64::new(0)];
+
 /// Runs steps against one session and checks every invariant after each.
 pub struct Driver {
     scenario: Scenario,
@@ -193,6 +198,8 @@ pub struct Driver {
     next_msg: u64,
     data_seq: HashMap<&'static str, u64>,
     steps: usize,
+    /// A `Recycling` event was seen and the recycled connection has not been replaced yet.
+    recycling: bool,
 }
 
 impl Driver {
@@ -213,6 +220,7 @@ impl Driver {
             next_msg: 0,
             data_seq: HashMap::new(),
             steps: 0,
+            recycling: false,
         }
     }
 
@@ -265,6 +273,36 @@ impl Driver {
         }
     }
 
+    /// Counts the rare paths this call reached (see [`RARE_PATHS`]).
+    fn count_rare_paths(&mut self, call: &Call, outputs: &[Output]) {
+        use reconnect_core::{CircuitState, Event, StopReason};
+        if matches!(call, Call::Close) && self.recycling {
+            RARE_PATHS[0].fetch_add(1, Ordering::Relaxed);
+        }
+        for output in outputs {
+            match output {
+                Output::Event(Event::Recycling { .. }) => self.recycling = true,
+                Output::Event(Event::Live { .. } | Event::Stopped { .. })
+                | Output::Action(Action::Connect { .. }) => self.recycling = false,
+                _ => {}
+            }
+            match output {
+                Output::Event(Event::Stopped {
+                    reason: StopReason::GaveUp { .. },
+                }) => {
+                    RARE_PATHS[1].fetch_add(1, Ordering::Relaxed);
+                }
+                Output::Event(Event::Circuit {
+                    state: CircuitState::Open,
+                    ..
+                }) => {
+                    RARE_PATHS[2].fetch_add(1, Ordering::Relaxed);
+                }
+                _ => {}
+            }
+        }
+    }
+
     /// Performs a call, checks its outputs and the session's getters, and records it.
     fn call(&mut self, call: Call, answered: Option<u64>) -> Ret {
         let at = self.at();
@@ -287,6 +325,7 @@ impl Driver {
 
         let ret = exec(&mut self.session, at, &call);
         let outputs = drain(&mut self.session);
+        self.count_rare_paths(&call, &outputs);
         if advances {
             self.session_clock = effective;
         }
