@@ -50,7 +50,6 @@ fn every_rare_path_is_reached_in_every_run() {
             assert!(outcome.gave_up, "{scenario}");
         }
     }
-    let _ = secs(1);
     assert!(
         reached.iter().all(|n| *n > 0),
         "reached (recycle close, give-up, breaker): {reached:?}"
@@ -73,5 +72,26 @@ fn hunt() {
         if let Err(failure) = kit.check(adapter, JsonRpcServer::new) {
             panic!("{failure}");
         }
+        let kit = kit.credentials(JsonRpcAdapter::client_credentials("hunt", "s3cret"));
+        if let Err(failure) = kit.check(heartbeats, JsonRpcServer::new) {
+            panic!("with credentials and heartbeats: {failure}");
+        }
+    }
+}
+
+/// The adapter with the server's heartbeat switched on.
+fn heartbeats() -> JsonRpcAdapter {
+    JsonRpcAdapter::new(
+        JsonRpcConfig::default()
+            .server_heartbeat(Some(secs(10)))
+            .seq_pointer(Some(SeqPointer::parse("/seq").unwrap())),
+    )
+}
+
+#[test]
+fn with_credentials_and_server_heartbeats() {
+    let kit = kit().credentials(JsonRpcAdapter::client_credentials("kit", "s3cret"));
+    if let Err(failure) = kit.check(heartbeats, JsonRpcServer::new) {
+        panic!("{failure}");
     }
 }
