@@ -15,6 +15,7 @@ pub(crate) struct Conn {
     pub(crate) connect_at: Instant,
     pub(crate) opened: bool,
     pub(crate) auth_sent: bool,
+    pub(crate) auth_sent_at: Option<Instant>,
     pub(crate) authed: bool,
     pub(crate) live: bool,
     pub(crate) closing_at: Option<Instant>,
@@ -93,6 +94,7 @@ impl Connections {
                     connect_at: ctx.now,
                     opened: false,
                     auth_sent: false,
+                    auth_sent_at: None,
                     authed: false,
                     live: false,
                     closing_at: None,
@@ -119,7 +121,10 @@ impl Connections {
                 }
                 // A re-authentication while live may run beside subscriptions.
                 match purpose {
-                    Purpose::Auth if !c.live => c.auth_sent = true,
+                    Purpose::Auth if !c.live => {
+                        c.auth_sent = true;
+                        c.auth_sent_at = Some(ctx.now);
+                    }
                     Purpose::Setup | Purpose::Subscribe if c.auth_sent && !c.authed => {
                         return Err(ctx.fail(
                             Invariant::FrameOrder,

@@ -22,7 +22,7 @@
 //! | `Restore` | at `Live`, every topic wanted all along is subscribed (or waits to retry); never a topic that is not wanted |
 //! | `Wire` | what the server holds: every topic the session confirmed is there, nothing unwanted is |
 //! | `Timers` | `poll_timeout()` is never before the latest `now`, and is set while a deadline-driven state is active |
-//! | `Deadline` | the connect, credentials, close and backoff deadlines fire within their configured durations, and no attempt starts before its delay ended |
+//! | `Deadline` | the connect, credentials, auth, close and backoff deadlines fire within their configured durations, and no attempt starts before its delay ended |
 //! | `Outbox` | application frames only while live, in the order given, each once; the queue within its bound |
 //! | `CloseTerminal` | no attempt after `close()` or a stop; nothing at all after `Stopped`; no transport and no deadline once stopped |
 //! | `Credentials` | the application is asked for credentials before an attempt exactly when the policy (or an ending that asked for fresh ones) says so |

@@ -1,5 +1,5 @@
-//! `poll_timeout()`: never before the latest `now` a clock-carrying input gave, always set
-//! while a deadline-driven state is active; and the connect, credentials and close deadlines
+//! `poll_timeout()`: never before the latest `now` the session took, always set while a
+//! deadline-driven state is active; and the connect, credentials, auth and close deadlines
 //! fire within their configured durations.
 
 use std::time::Instant;
@@ -77,6 +77,11 @@ impl Timers {
                 .current
                 .as_ref()
                 .map(|c| (c.connect_at + timeouts.connect, "connect")),
+            State::Authenticating { .. } => conns
+                .current
+                .as_ref()
+                .and_then(|c| c.auth_sent_at)
+                .map(|at| (at + timeouts.auth, "auth")),
             State::Closing { .. } => conns
                 .current
                 .as_ref()
