@@ -149,7 +149,8 @@
 //!
 //! `examples/binance_property.rs` does the same for the Binance-style example adapter, and
 //! `tests/kit_broken_adapter.rs` plants bugs in it (a topic forgotten on resubscribe, acks for
-//! the wrong request id) that the kit catches, each shrunk to a script of a step or none.
+//! the wrong request id, refusals swallowed as successes) that the kit catches, each shrunk to
+//! a script of two steps or fewer.
 //!
 //! # Features
 //!

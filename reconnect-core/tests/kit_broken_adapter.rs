@@ -1,5 +1,6 @@
 //! Proof that the property kit finds real bugs: the Binance-style example adapter with a bug
-//! planted in it, run through the kit with a fixed seed. The kit must catch each bug, name the
+//! planted in it (a topic forgotten on resubscribe, acks for the wrong request id, refusals
+//! swallowed as successes), run through the kit with a fixed seed. The kit must catch each bug, name the
 //! invariant it breaks, and shrink the case to a script of a few steps.
 #![cfg(feature = "proptest")]
 
@@ -97,6 +98,33 @@ impl Protocol for AcksTheWrongId {
     }
 }
 
+/// Swallows rejections: reports the server's refusal of a subscribe request as a success.
+#[derive(Default)]
+struct SwallowsRejections {
+    inner: Binance,
+}
+
+impl Protocol for SwallowsRejections {
+    fn subscribe_request(&mut self, id: RequestId, topics: &[Resume]) -> Frame {
+        self.inner.subscribe_request(id, topics)
+    }
+    fn unsubscribe_request(&mut self, id: RequestId, topics: &[Topic]) -> Option<Frame> {
+        self.inner.unsubscribe_request(id, topics)
+    }
+    fn max_batch(&self) -> usize {
+        self.inner.max_batch()
+    }
+    fn classify(&mut self, frame: &Frame, topics: &dyn TopicLookup) -> Inbound {
+        match self.inner.classify(frame, topics) {
+            Inbound::Nack { id, .. } => Inbound::Ack {
+                id,
+                rejected: vec![],
+            },
+            other => other,
+        }
+    }
+}
+
 #[test]
 fn the_correct_adapter_passes() {
     if let Err(failure) = kit().check(|| Binance, BinanceServer::new) {
@@ -122,6 +150,17 @@ fn acks_of_the_wrong_request_are_caught() {
     assert_eq!(
         failure.violation.invariant,
         Invariant::Recovery,
+        "{failure}"
+    );
+}
+
+#[test]
+fn a_swallowed_rejection_is_caught_on_the_wire() {
+    let failure = caught(kit().check(SwallowsRejections::default, BinanceServer::new));
+    assert_eq!(failure.violation.invariant, Invariant::Wire, "{failure}");
+    // Only a server that refuses shows it: the shrunk script holds the refusal.
+    assert!(
+        failure.scenario.to_string().contains("refuses"),
         "{failure}"
     );
 }

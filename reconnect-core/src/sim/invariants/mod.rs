@@ -1,7 +1,8 @@
 //! The invariants every session must keep, as a checker anyone can attach: to the
 //! [`Simulator`](super::Simulator) (see [`Simulator::check`](super::Simulator::check)), to a
-//! property test of their own adapter (feature `proptest`, see [`sim::proptest`](super)), to a
-//! fuzz target, or to a hand-written driver.
+//! property test of their own adapter (feature `proptest`: `sim::proptest::Kit` runs an
+//! adapter through generated faults with this checker attached), to a fuzz target, or to a
+//! hand-written driver.
 //!
 //! [`Invariants`] watches the calls a driver makes into a [`Session`], the outputs each call
 //! produced, the session's getters after it and, where a simulated server can say which topics
