@@ -5,14 +5,18 @@
 //! under configurations drawn across the whole space (jitter modes, limits, circuit breaker,
 //! outbox policies, pacing, acks or not).
 //!
-//! After every call the driver drains `poll_output()` and checks:
+//! After every call the driver drains `poll_output()` and hands the call and its outputs to the
+//! library's public invariant checker, `reconnect_core::sim::Invariants` (the one definition of
+//! "correct" that the fuzz target and users' property tests share), then to the model's own
+//! observer (`model/observer.rs`) for what only a model of this adapter can predict (exact
+//! statistics, outbox fates, the failure count, request-level details). Together they check:
 //!
 //! - (a) at most one attempt in flight; one `Connect` then one `Release` per `ConnId`;
 //! - (b) stale inputs change nothing but `stats().stale_inputs`;
 //! - (c) every drawn delay is within the range `BackoffConfig`'s documentation gives for its jitter
-//!   mode and the first-retry rule (worked out by the model, never asked of the library), draws
-//!   with the base at the cap are not all equal, and the failure count resets only after
-//!   `Event::Stable`;
+//!   mode and the first-retry rule, and draws with the base at the cap are not all equal (the
+//!   public checker's rules, worked out from the configuration, never asked of the backoff code),
+//!   and the failure count resets only after `Event::Stable`;
 //! - (d) each restore sends exactly the wanted topics, once each, only after the auth ack;
 //! - (e) no attempt after `close()` or a fatal stop, and nothing at all after `Event::Stopped`;
 //! - (f) a deadline whenever a deadline-driven state is active, never one before the latest
@@ -38,10 +42,12 @@ mod model {
 use std::sync::Once;
 
 use proptest::prelude::*;
-use proptest::test_runner::Config as ProptestConfig;
-use proptest_state_machine::{prop_state_machine, ReferenceStateMachine, StateMachineTest};
+use proptest::test_runner::TestRunner;
+use proptest::test_runner::{Config as ProptestConfig, FileFailurePersistence};
+use proptest_state_machine::{ReferenceStateMachine, StateMachineTest};
+use std::sync::atomic::Ordering;
 
-use model::driver::Driver;
+use model::driver::{Driver, RARE_PATHS};
 use model::steps::{scenario, step, Scenario, Step};
 
 /// The reference side of the state machine: only the scenario. Steps are abstract and resolved
@@ -123,18 +129,51 @@ fn max_steps() -> usize {
         .unwrap_or(160)
 }
 
-prop_state_machine! {
-    #![proptest_config(ProptestConfig {
+/// The property run's configuration.
+fn proptest_config() -> ProptestConfig {
+    ProptestConfig {
         cases: cases(),
         // Shrinking re-runs whole sequences; bound it so a failure reports in seconds.
         max_shrink_iters: 20_000,
         max_shrink_time: 60_000,
-        // Failures become regular regression tests (tests/model_regressions.rs) instead of
-        // files the run writes next to the sources.
-        failure_persistence: None,
-        .. ProptestConfig::default()
-    })]
+        // A failing case's seed is written to tests/model.proptest-regressions (checked in)
+        // and replayed first on every later run; once understood, it also becomes a named
+        // test in tests/model_regressions.rs.
+        failure_persistence: Some(Box::new(FileFailurePersistence::Direct(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/model.proptest-regressions"
+        )))),
+        ..ProptestConfig::default()
+    }
+}
 
-    #[test]
-    fn session_keeps_its_contract(sequential 1..max_steps() => SessionModel);
+/// The property (what `prop_state_machine!` would generate), followed by the check that the
+/// run reached every rare path: the strategies weight them so that it does, every run, not by
+/// luck.
+#[test]
+fn session_keeps_its_contract() {
+    let config = proptest_config();
+    let mut runner = TestRunner::new(config.clone());
+    let strategy = Reference::sequential_strategy(1..max_steps());
+    let result = runner.run(&strategy, |(initial, transitions, seen)| {
+        SessionModel::test_sequential(config.clone(), initial, transitions, seen);
+        Ok(())
+    });
+    if let Err(e) = result {
+        panic!("{e}");
+    }
+    let reached: Vec<u64> = RARE_PATHS
+        .iter()
+        .map(|n| n.load(Ordering::Relaxed))
+        .collect();
+    println!("rare paths reached (close while recycling, gave up, breaker opened): {reached:?}");
+    if cases() >= 4096 {
+        for (count, path) in reached.iter().zip([
+            "a close while recycling",
+            "a give-up",
+            "the breaker opening",
+        ]) {
+            assert!(*count > 0, "no case reached {path}: {reached:?}");
+        }
+    }
 }

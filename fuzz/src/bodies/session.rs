@@ -1,25 +1,25 @@
 //! `session`: an arbitrary sequence of inputs, commands and time advances (stale `ConnId`s,
 //! out-of-order inputs, huge and zero durations) into a session using the JSON-RPC adapter,
-//! checking the core's invariants after every step:
+//! checking after every step every rule of the public checker, `reconnect_core::sim::Invariants`
+//! (one connection at a time, drawn delays within the documented bounds, no frame before ready
+//! or after close, exactly the wanted topics restored, `poll_timeout()` never in the past and
+//! set when needed, deadlines in time, the outbox, close terminal, credentials when the policy
+//! says), and beyond it:
 //!
-//! - at most one attempt in flight, one `Connect` and one `Release` per `ConnId`;
-//! - stale inputs change nothing but the stale counter;
-//! - every drawn delay is within its bounds;
-//! - no `Connect` after `close()` or a fatal stop, and nothing at all after `Stopped`;
-//! - a restore sends each wanted topic once, after the auth ack;
-//! - no application send before live;
-//! - `poll_timeout()` is set while a deadline-driven state is active, and a tick before it does
+//! - stale inputs change nothing but the stale counter, and a tick before the deadline does
 //!   nothing;
+//! - a restore sends each wanted topic once (`session_checker.rs`, which reads the frames);
 //! - the same steps replayed give the same outputs.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 use arbitrary::{Arbitrary, Unstructured};
 use reconnect_core::adapters::{JsonRpcAdapter, JsonRpcConfig, SeqPointer};
+use reconnect_core::sim::{Call, Invariants};
 use reconnect_core::{
     Action, CircuitBreaker, Config, ConnId, Credentials, Frame, Input, Jitter, Output, Session,
-    TransportError, TransportErrorKind,
+    SubscribeStatus, TransportError, TransportErrorKind, UnsubscribeStatus,
 };
 
 use super::session_checker::Checker;
@@ -141,34 +141,36 @@ fn drive(setup: &Setup, steps: &[Step]) -> Vec<String> {
     if setup.credentials {
         session.set_credentials(JsonRpcAdapter::client_credentials("id", "secret"));
     }
-    let mut checker = Checker {
-        config,
-        conns: HashMap::new(),
-        in_flight: None,
-        credentials: setup.credentials,
-        close_called: false,
-        stopped: false,
-        requests: Vec::new(),
-        last_seq: HashMap::new(),
-    };
+    let _ = config;
+    let mut invariants = Invariants::for_session(&session);
+    let mut checker = Checker::default();
     let mut now = Instant::now();
     let mut log = Vec::new();
     let mut stale_ids: BTreeSet<ConnId> = BTreeSet::new();
     for step in steps {
         let current = session.current_conn();
         let mut stale_check = false;
+        // The call made, as the public checker knows it (`None`: no call this step).
+        let mut call = None;
+        let mut at = now;
+        let mut input = |session: &mut Session<JsonRpcAdapter>, now, i: Input| {
+            call = Some(Call::Input(i.clone()));
+            session.handle_input(now, i);
+        };
         match step.clone() {
             Step::Start => {
+                call = Some(Call::Start);
                 let _ = session.start(now);
             }
             Step::Opened => {
                 if let Some(conn) = current {
-                    session.handle_input(now, Input::Opened { conn });
+                    input(&mut session, now, Input::Opened { conn });
                 }
             }
             Step::ConnectFailed(code) => {
                 if let Some(conn) = current {
-                    session.handle_input(
+                    input(
+                        &mut session,
                         now,
                         Input::ConnectFailed {
                             conn,
@@ -179,7 +181,8 @@ fn drive(setup: &Setup, steps: &[Step]) -> Vec<String> {
             }
             Step::Failed(code) => {
                 if let Some(conn) = current {
-                    session.handle_input(
+                    input(
+                        &mut session,
                         now,
                         Input::Failed {
                             conn,
@@ -190,7 +193,8 @@ fn drive(setup: &Setup, steps: &[Step]) -> Vec<String> {
             }
             Step::ServerClosed(code) => {
                 if let Some(conn) = current {
-                    session.handle_input(
+                    input(
+                        &mut session,
                         now,
                         Input::Closed {
                             conn,
@@ -229,11 +233,12 @@ fn drive(setup: &Setup, steps: &[Step]) -> Vec<String> {
                         serde_json::json!({"jsonrpc":"2.0","id":id,
                             "error":{"code":code,"message":"fuzz","data":{"retry_after_ms":250}}})
                     };
-                    session.handle_input(
+                    input(
+                        &mut session,
                         now,
                         Input::Frame {
                             conn,
-                            frame: Frame::Text(text.to_string()),
+                            frame: Frame::from(text.to_string()),
                         },
                     );
                 }
@@ -243,12 +248,12 @@ fn drive(setup: &Setup, steps: &[Step]) -> Vec<String> {
                     let channel = TOPICS[usize::from(topic) % TOPICS.len()];
                     let text = serde_json::json!({"jsonrpc":"2.0","method":"subscription",
                         "params":{"channel":channel,"data":{"seq":seq}}});
-                    checker.last_seq.insert(channel.to_owned(), u64::from(seq));
-                    session.handle_input(
+                    input(
+                        &mut session,
                         now,
                         Input::Frame {
                             conn,
-                            frame: Frame::Text(text.to_string()),
+                            frame: Frame::from(text.to_string()),
                         },
                     );
                 }
@@ -262,49 +267,58 @@ fn drive(setup: &Setup, steps: &[Step]) -> Vec<String> {
                     };
                     let text = serde_json::json!({"jsonrpc":"2.0","method":"heartbeat",
                         "params":{"type":kind}});
-                    session.handle_input(
+                    input(
+                        &mut session,
                         now,
                         Input::Frame {
                             conn,
-                            frame: Frame::Text(text.to_string()),
+                            frame: Frame::from(text.to_string()),
                         },
                     );
                 }
             }
             Step::Garbage(text) => {
                 if let Some(conn) = current {
-                    session.handle_input(
+                    input(
+                        &mut session,
                         now,
                         Input::Frame {
                             conn,
-                            frame: Frame::Text(text),
+                            frame: Frame::from(text),
                         },
                     );
                 }
             }
             Step::Pong => {
                 if let Some(conn) = current {
-                    session.handle_input(now, Input::Pong { conn });
+                    input(&mut session, now, Input::Pong { conn });
                 }
             }
             Step::Advance(ms) => {
                 now += Duration::from_millis(u64::from(ms % 120_000));
+                at = now;
+                call = Some(Call::Timeout);
                 session.handle_timeout(now);
             }
             Step::AdvanceHuge => {
                 now += Duration::from_secs(30 * 24 * 3600);
+                at = now;
+                call = Some(Call::Timeout);
                 session.handle_timeout(now);
             }
             Step::ToDeadline => {
-                if let Some(at) = session.poll_timeout() {
-                    now = now.max(at);
+                if let Some(deadline) = session.poll_timeout() {
+                    now = now.max(deadline);
+                    at = now;
+                    call = Some(Call::Timeout);
                     session.handle_timeout(now);
                 }
             }
             Step::EarlyTick => {
-                if let Some(at) = session.poll_timeout() {
-                    if at > now {
+                if let Some(deadline) = session.poll_timeout() {
+                    if deadline > now {
                         let state = session.state();
+                        call = Some(Call::Timeout);
                         session.handle_timeout(now);
                         assert!(session.poll_output().is_none(), "an early tick acted");
                         assert_eq!(session.state(), state);
@@ -321,8 +335,10 @@ fn drive(setup: &Setup, steps: &[Step]) -> Vec<String> {
                         let before = (session.state(), session.poll_timeout());
                         let count = session.stats().stale_inputs;
                         // A stale input far in the future must not even move the clock.
-                        session.handle_input(
-                            now + Duration::from_secs(3600),
+                        at = now + Duration::from_secs(3600);
+                        input(
+                            &mut session,
+                            at,
                             Input::Failed {
                                 conn,
                                 error: transport_error(n),
@@ -335,31 +351,56 @@ fn drive(setup: &Setup, steps: &[Step]) -> Vec<String> {
                 }
             }
             Step::Subscribe(n) => {
-                let _ = session.subscribe(now, TOPICS[usize::from(n) % TOPICS.len()]);
+                let topic = TOPICS[usize::from(n) % TOPICS.len()];
+                let taken = matches!(
+                    session.subscribe(now, topic),
+                    Ok(SubscribeStatus::Sent | SubscribeStatus::Recorded)
+                );
+                call = Some(if taken {
+                    Call::Subscribe(topic.to_owned())
+                } else {
+                    Call::Other
+                });
             }
             Step::Unsubscribe(n) => {
-                let _ = session.unsubscribe(now, TOPICS[usize::from(n) % TOPICS.len()]);
+                let topic = TOPICS[usize::from(n) % TOPICS.len()];
+                let taken = matches!(
+                    session.unsubscribe(now, topic),
+                    Ok(UnsubscribeStatus::Sent | UnsubscribeStatus::Removed)
+                );
+                call = Some(if taken {
+                    Call::Unsubscribe(topic.to_owned())
+                } else {
+                    Call::Other
+                });
             }
             Step::Send(n) => {
-                let _ = session.send(now, format!("{{\"app\":{n}}}"));
+                let frame = Frame::from(format!("{{\"app\":{n}}}"));
+                call = Some(Call::Send(frame.clone()));
+                let _ = session.send(now, frame);
             }
             Step::Close => {
-                checker.close_called = true;
+                call = Some(Call::Close);
                 let _ = session.close(now);
             }
             Step::ReconnectNow => {
+                call = Some(Call::ReconnectNow);
                 let _ = session.reconnect_now(now);
             }
             Step::Pause => {
+                call = Some(Call::Pause);
                 let _ = session.pause(now);
             }
             Step::Resume => {
+                call = Some(Call::Resume);
                 let _ = session.resume(now);
             }
             Step::ProvideCredentials => {
+                call = Some(Call::ProvideCredentials);
                 let _ = session.provide_credentials(now, Credentials::new("{\"k\":1}"));
             }
             Step::CredentialsFailed => {
+                call = Some(Call::CredentialsFailed);
                 let _ = session.credentials_failed(now, "fuzz");
             }
         }
@@ -368,7 +409,14 @@ fn drive(setup: &Setup, steps: &[Step]) -> Vec<String> {
             eprintln!("{step:?} -> {:?}: {outputs:?}", session.state());
         }
         assert!(!stale_check || outputs.is_empty());
-        checker.observe(&session, &outputs);
+        if let Some(call) = call {
+            if let Err(violation) = invariants.check(at, call, &outputs, &session) {
+                panic!("{violation}");
+            }
+        } else {
+            assert!(outputs.is_empty(), "outputs without a call: {outputs:?}");
+        }
+        checker.observe(&outputs);
         for o in &outputs {
             if let Output::Action(Action::Connect { conn, .. }) = o {
                 stale_ids.insert(*conn);

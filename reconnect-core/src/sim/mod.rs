@@ -120,9 +120,12 @@
 //! ```
 
 mod format;
+pub mod invariants;
 #[cfg(feature = "json")]
 mod jsonrpc;
 mod network;
+#[cfg(feature = "proptest")]
+pub mod proptest;
 mod queue;
 mod script;
 mod server;
@@ -132,6 +135,7 @@ mod transcript;
 
 use std::time::Duration;
 
+pub use invariants::{Call, Invariant, Invariants, Violation};
 #[cfg(feature = "json")]
 pub use jsonrpc::{
     BadChannelRefusal, JsonRpcServer, JsonRpcServerConfig, AUTH_INVALID_CREDENTIALS,

@@ -104,6 +104,13 @@ pub trait SimServer {
     /// already closed (and [`on_disconnect`](Self::on_disconnect) called). Forget whatever a
     /// real restart forgets.
     fn on_restart(&mut self, _ctx: &mut ServerCtx<'_>) {}
+
+    /// The topics the server holds for `conn`, if it can tell: what the
+    /// [`Invariants`](super::Invariants) checker compares with what the session believes it
+    /// subscribed. `None` (the default) skips that check.
+    fn topics(&self, _conn: ConnId) -> Option<Vec<String>> {
+        None
+    }
 }
 
 impl<S: SimServer + ?Sized> SimServer for Box<S> {
@@ -127,5 +134,8 @@ impl<S: SimServer + ?Sized> SimServer for Box<S> {
     }
     fn on_restart(&mut self, ctx: &mut ServerCtx<'_>) {
         (**self).on_restart(ctx)
+    }
+    fn topics(&self, conn: ConnId) -> Option<Vec<String>> {
+        (**self).topics(conn)
     }
 }

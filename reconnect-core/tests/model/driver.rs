@@ -5,8 +5,10 @@
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use reconnect_core::sim::{self, Invariants};
 use reconnect_core::{
     Action, CommandError, ConnId, Credentials, Event, Frame, Input, Output, SendError, SendOptions,
     SendStatus, Session, State, Stats, SubscribeError, SubscribeStatus, TransportError,
@@ -135,6 +137,29 @@ pub fn exec(session: &mut Session<line::LineAdapter>, at: Instant, call: &Call) 
     }
 }
 
+/// The call as the public checker knows it: subscriptions and unsubscriptions only when the
+/// session took them.
+fn public_call(call: &Call, ret: &Ret) -> sim::Call {
+    match (call, ret) {
+        (Call::Start, _) => sim::Call::Start,
+        (Call::Input(input), _) => sim::Call::Input(input.clone()),
+        (Call::Timeout, _) => sim::Call::Timeout,
+        (Call::Subscribe(topic), Ret::Subscribe(Ok(_))) => sim::Call::Subscribe(topic.clone()),
+        (
+            Call::Unsubscribe(topic),
+            Ret::Unsubscribe(Ok(UnsubscribeStatus::Sent | UnsubscribeStatus::Removed)),
+        ) => sim::Call::Unsubscribe(topic.clone()),
+        (Call::Send(frame, _), _) => sim::Call::Send(frame.clone()),
+        (Call::Close, _) => sim::Call::Close,
+        (Call::ReconnectNow, _) => sim::Call::ReconnectNow,
+        (Call::Pause, _) => sim::Call::Pause,
+        (Call::Resume, _) => sim::Call::Resume,
+        (Call::ProvideCredentials, _) => sim::Call::ProvideCredentials,
+        (Call::CredentialsFailed, _) => sim::Call::CredentialsFailed,
+        _ => sim::Call::Other,
+    }
+}
+
 /// Drains every output (rule 2 of the contract).
 pub fn drain(session: &mut Session<line::LineAdapter>) -> Vec<Output> {
     std::iter::from_fn(|| session.poll_output()).collect()
@@ -153,11 +178,17 @@ fn timeless(stats: &Stats) -> Stats {
     s
 }
 
+/// How often the runs so far reached each rare path: `close()` while a connection was being
+/// recycled, giving up after `max_attempts`, the circuit breaker opening.
+pub static RARE_PATHS: [AtomicU64; 3] = [AtomicU64::new(0), AtomicU64::new(0), AtomicU64::new(0)];
+
 /// Runs steps against one session and checks every invariant after each.
 pub struct Driver {
     scenario: Scenario,
     session: Session<line::LineAdapter>,
     obs: Observer,
+    /// The library's public invariant checker, fed every call as the observer is.
+    invariants: Invariants,
     /// The driver's clock; never goes back.
     clock: Instant,
     /// The session's clock: the latest `now` of a call that advanced it.
@@ -167,6 +198,8 @@ pub struct Driver {
     next_msg: u64,
     data_seq: HashMap<&'static str, u64>,
     steps: usize,
+    /// A `Recycling` event was seen and the recycled connection has not been replaced yet.
+    recycling: bool,
 }
 
 impl Driver {
@@ -174,10 +207,12 @@ impl Driver {
     pub fn new(scenario: Scenario) -> Self {
         let session = new_session(&scenario);
         let obs = Observer::new(scenario.config.clone(), scenario.adapter.clone());
+        let invariants = Invariants::for_session(&session);
         Driver {
             scenario,
             session,
             obs,
+            invariants,
             clock: base(),
             session_clock: base(),
             rewind: None,
@@ -185,6 +220,7 @@ impl Driver {
             next_msg: 0,
             data_seq: HashMap::new(),
             steps: 0,
+            recycling: false,
         }
     }
 
@@ -237,6 +273,36 @@ impl Driver {
         }
     }
 
+    /// Counts the rare paths this call reached (see [`RARE_PATHS`]).
+    fn count_rare_paths(&mut self, call: &Call, outputs: &[Output]) {
+        use reconnect_core::{CircuitState, Event, StopReason};
+        if matches!(call, Call::Close) && self.recycling {
+            RARE_PATHS[0].fetch_add(1, Ordering::Relaxed);
+        }
+        for output in outputs {
+            match output {
+                Output::Event(Event::Recycling { .. }) => self.recycling = true,
+                Output::Event(Event::Live { .. } | Event::Stopped { .. })
+                | Output::Action(Action::Connect { .. }) => self.recycling = false,
+                _ => {}
+            }
+            match output {
+                Output::Event(Event::Stopped {
+                    reason: StopReason::GaveUp { .. },
+                }) => {
+                    RARE_PATHS[1].fetch_add(1, Ordering::Relaxed);
+                }
+                Output::Event(Event::Circuit {
+                    state: CircuitState::Open,
+                    ..
+                }) => {
+                    RARE_PATHS[2].fetch_add(1, Ordering::Relaxed);
+                }
+                _ => {}
+            }
+        }
+    }
+
     /// Performs a call, checks its outputs and the session's getters, and records it.
     fn call(&mut self, call: Call, answered: Option<u64>) -> Ret {
         let at = self.at();
@@ -259,6 +325,7 @@ impl Driver {
 
         let ret = exec(&mut self.session, at, &call);
         let outputs = drain(&mut self.session);
+        self.count_rare_paths(&call, &outputs);
         if advances {
             self.session_clock = effective;
         }
@@ -306,6 +373,12 @@ impl Driver {
                     Err(e) => Err((e.kind, e.frame.clone())),
                 },
             });
+        }
+        if let Err(v) = self
+            .invariants
+            .check(at, public_call(&call, &ret), &outputs, &self.session)
+        {
+            self.fail(&v.to_string());
         }
         if let Err(e) = self.obs.observe(&mut ctx, &outputs) {
             self.fail(&e);
@@ -481,33 +554,9 @@ impl Driver {
         if self.obs.stopped != matches!(state, State::Stopped(_)) {
             self.fail("(e) Stopped state and Event::Stopped disagree");
         }
-        // (f) every deadline-driven state has a deadline, and no deadline lies before the
-        // latest `now` the session was given: everything due by then has already run.
+        // (f) a deadline whenever a deadline-driven state is active, never one before the
+        // latest `now`: the public checker's `Timers` rule. The model adds the backoff's own.
         let timeout = self.session.poll_timeout();
-        if let Some(deadline) = timeout {
-            if deadline < self.session_clock {
-                self.fail(&format!(
-                    "(f) poll_timeout() at +{:?} is before the latest now, +{:?}",
-                    t(deadline),
-                    t(self.session_clock)
-                ));
-            }
-        }
-        let ping = self.scenario.config.liveness.ping_interval.is_some();
-        let needs_deadline = match &state {
-            State::AwaitingCredentials
-            | State::Connecting { .. }
-            | State::Authenticating { .. }
-            | State::SettingUp { .. }
-            | State::Restoring { .. }
-            | State::Closing { .. }
-            | State::Backoff { .. } => true,
-            State::Live { .. } => ping,
-            _ => false,
-        };
-        if needs_deadline && timeout.is_none() {
-            self.fail(&format!("(f) {state:?} without a deadline"));
-        }
         match &state {
             State::Backoff { until, attempt } => {
                 if timeout.is_some_and(|d| d > *until) {

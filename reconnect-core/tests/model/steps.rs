@@ -314,7 +314,9 @@ fn config() -> impl Strategy<Value = Config> {
         credentials,
         restore,
         outbox,
-        option::weighted(0.15, secs(10..600)),
+        // Recycling: short lifetimes often, so that a close lands during a recycle in every
+        // run (the model counts it).
+        option::weighted(0.3, prop_oneof![secs(1..30), secs(10..600)]),
         classifier(),
     )
         .prop_map(

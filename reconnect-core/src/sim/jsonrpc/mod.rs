@@ -495,6 +495,10 @@ impl SimServer for JsonRpcServer {
         self.clients.clear();
         self.next_data = None;
     }
+
+    fn topics(&self, conn: ConnId) -> Option<Vec<String>> {
+        Some(self.channels(conn))
+    }
 }
 
 #[cfg(test)]

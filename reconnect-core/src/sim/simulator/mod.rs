@@ -1,5 +1,6 @@
 //! The simulator: a virtual clock and a fake network that drive a session as its driver would.
 
+mod checked;
 mod faults;
 mod session_side;
 mod wire;
@@ -81,6 +82,8 @@ pub struct Simulator<P, S> {
     steps_at_now: u32,
     /// The drain buffer, kept to reuse its allocation.
     outputs: Vec<Output>,
+    /// The invariant checker, when one is attached, and the call being made.
+    checker: Option<checked::Checker>,
 }
 
 impl<P: Protocol, S: SimServer> Simulator<P, S> {
@@ -106,6 +109,7 @@ impl<P: Protocol, S: SimServer> Simulator<P, S> {
             tally: Tally::default(),
             steps_at_now: 0,
             outputs: Vec::new(),
+            checker: None,
         }
     }
 
@@ -213,6 +217,7 @@ impl<P: Protocol, S: SimServer> Simulator<P, S> {
 
     /// Starts the session at the current virtual time.
     pub fn start(&mut self) -> Result<(), CommandError> {
+        self.expect_call(|| super::Call::Start);
         self.command("start", |session, now| session.start(now))
     }
 
@@ -251,10 +256,12 @@ impl<P: Protocol, S: SimServer> Simulator<P, S> {
                 }
             }
             Source::Session => {
+                self.expect_call(|| super::Call::Timeout);
                 self.session.handle_timeout(self.now);
                 self.drain();
             }
         }
+        self.check_wire();
         Some(self.elapsed())
     }
 

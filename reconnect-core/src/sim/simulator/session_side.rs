@@ -19,6 +19,7 @@ impl<P: Protocol, S: SimServer> Simulator<P, S> {
     pub(super) fn drain(&mut self) {
         let mut outputs = std::mem::take(&mut self.outputs);
         outputs.extend(self.session.drain());
+        self.check_outputs(&outputs);
         for output in outputs.drain(..) {
             match output {
                 Output::Action(action) => {

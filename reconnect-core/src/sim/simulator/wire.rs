@@ -72,6 +72,7 @@ impl<P: Protocol, S: SimServer> Simulator<P, S> {
                 if late {
                     self.tally.late_deliveries += 1;
                 }
+                self.expect_call(|| super::super::Call::Input(input.clone()));
                 self.session.handle_input(self.now, input);
                 self.drain();
             }
@@ -89,6 +90,7 @@ impl<P: Protocol, S: SimServer> Simulator<P, S> {
             Delivery::Credentials => {
                 if let Some(credentials) = self.credentials.clone() {
                     self.line(LineKind::Detail, "credentials provided".to_owned());
+                    self.expect_call(|| super::super::Call::ProvideCredentials);
                     // A refusal only means the session stopped meanwhile.
                     let _ = self.session.provide_credentials(self.now, credentials);
                     self.drain();
