@@ -19,7 +19,7 @@ struct Binance;
 
 /// `{"method":…,"params":[…],"id":…}`, in the order Binance documents.
 fn request(method: &str, id: RequestId, streams: Vec<&str>) -> Frame {
-    Frame::Text(format!(
+    Frame::text(format!(
         r#"{{"method":"{method}","params":{},"id":{}}}"#,
         json!(streams),
         id.0

@@ -233,7 +233,7 @@ fn drive(setup: &Setup, steps: &[Step]) -> Vec<String> {
                         now,
                         Input::Frame {
                             conn,
-                            frame: Frame::Text(text.to_string()),
+                            frame: Frame::text(text.to_string()),
                         },
                     );
                 }
@@ -248,7 +248,7 @@ fn drive(setup: &Setup, steps: &[Step]) -> Vec<String> {
                         now,
                         Input::Frame {
                             conn,
-                            frame: Frame::Text(text.to_string()),
+                            frame: Frame::text(text.to_string()),
                         },
                     );
                 }
@@ -266,7 +266,7 @@ fn drive(setup: &Setup, steps: &[Step]) -> Vec<String> {
                         now,
                         Input::Frame {
                             conn,
-                            frame: Frame::Text(text.to_string()),
+                            frame: Frame::text(text.to_string()),
                         },
                     );
                 }
@@ -277,7 +277,7 @@ fn drive(setup: &Setup, steps: &[Step]) -> Vec<String> {
                         now,
                         Input::Frame {
                             conn,
-                            frame: Frame::Text(text),
+                            frame: Frame::text(text),
                         },
                     );
                 }
