@@ -20,10 +20,9 @@ const WANTED: usize = 400;
 #[test]
 fn batches_keep_the_order_and_lose_nothing() {
     let server =
-        TestServer::start(ServerConfig::default().data_interval(Duration::from_millis(1)))
-            .unwrap();
+        TestServer::start(ServerConfig::default().data_interval(Duration::from_millis(1))).unwrap();
     let mut spec = ClientSpec::new(server.url("batches"), "batches");
-    spec.channels = vec!["a".into()];
+    spec.channels = vec!["a".into(), "b".into(), "c".into()];
     // No liveness pings: a loaded machine must not cause a reconnect in the middle.
     spec.ping_interval = None;
     let (handle, mut events, task) = bind_smol::connect(
@@ -47,6 +46,11 @@ fn batches_keep_the_order_and_lose_nothing() {
             // Three ways to take events, in turn: one event, a waiting batch, a non-blocking
             // batch (which may find nothing). Whatever a batch appends comes after what `batch`
             // holds already.
+            // The pauses let events pile up, so that `next()` leaves some of the batch it
+            // took behind and the following batch finds both those and newer ones waiting.
+            if round % 3 != 2 {
+                async_io::Timer::after(Duration::from_millis(30)).await;
+            }
             match round % 3 {
                 0 => match events.next().await {
                     Some(Event::Session(e)) => seen.push(e),
@@ -57,8 +61,16 @@ fn batches_keep_the_order_and_lose_nothing() {
                     batch.push(Event::Refused(marker()));
                     let n = events.next_batch(&mut batch).await;
                     assert!(n > 0, "the stream ended; events: {seen:#?}");
-                    assert_eq!(batch.len(), n + 1, "a batch appends exactly what it reports");
-                    assert_eq!(batch[0], Event::Refused(marker()), "what `out` held stays first");
+                    assert_eq!(
+                        batch.len(),
+                        n + 1,
+                        "a batch appends exactly what it reports"
+                    );
+                    assert_eq!(
+                        batch[0],
+                        Event::Refused(marker()),
+                        "what `out` held stays first"
+                    );
                     batches += 1;
                     largest = largest.max(n);
                     take(&mut batch, &mut seen, 1);
@@ -91,23 +103,42 @@ fn batches_keep_the_order_and_lose_nothing() {
     task.join().unwrap();
 
     // The stream's order: the lifecycle first, then the data, each seq once and in order.
-    assert!(matches!(seen.first(), Some(CoreEvent::Connecting { .. })), "{seen:#?}");
-    assert!(matches!(seen.last(), Some(CoreEvent::Stopped { .. })), "{seen:#?}");
+    assert!(
+        matches!(seen.first(), Some(CoreEvent::Connecting { .. })),
+        "{seen:#?}"
+    );
+    assert!(
+        matches!(seen.last(), Some(CoreEvent::Stopped { .. })),
+        "{seen:#?}"
+    );
     let live_at = seen
         .iter()
         .position(|e| matches!(e, CoreEvent::Live { .. }))
         .expect("live");
-    let seqs: Vec<u64> = seen
-        .iter()
-        .filter(|e| e.topic().is_some_and(|t| t.as_str() == "a"))
-        .filter_map(CoreEvent::seq)
-        .collect();
-    assert!(seqs.len() >= WANTED, "{} data messages", seqs.len());
-    for pair in seqs.windows(2) {
-        assert_eq!(pair[1], pair[0] + 1, "lost or reordered: {pair:?}");
+    for channel in ["a", "b", "c"] {
+        let seqs: Vec<u64> = seen
+            .iter()
+            .filter(|e| e.topic().is_some_and(|t| t.as_str() == channel))
+            .filter_map(CoreEvent::seq)
+            .collect();
+        assert!(
+            seqs.len() >= WANTED / 4,
+            "{} data messages on {channel}",
+            seqs.len()
+        );
+        for pair in seqs.windows(2) {
+            assert_eq!(
+                pair[1],
+                pair[0] + 1,
+                "lost or reordered on {channel}: {pair:?}"
+            );
+        }
     }
     assert!(
-        seen.iter().all(|e| !matches!(e, CoreEvent::Gap { .. } | CoreEvent::SequenceRegressed { .. })),
+        seen.iter().all(|e| !matches!(
+            e,
+            CoreEvent::Gap { .. } | CoreEvent::SequenceRegressed { .. }
+        )),
         "{seen:#?}"
     );
     assert!(
@@ -133,4 +164,58 @@ fn take(batch: &mut Vec<Event>, seen: &mut Vec<CoreEvent>, skip: usize) {
             other => panic!("unexpected {other:?}"),
         }
     }
+}
+
+/// No copy from the socket to the application: tungstenite reads a burst of messages into one
+/// buffer and hands out each payload as a slice of it, so the payloads of messages that
+/// arrived in one read sit back to back, one frame header (2 or 4 bytes from a server) apart.
+/// A copy anywhere on the way (the conversion, the session, the binding's queue) would put
+/// each payload in its own allocation, at least 8 bytes of allocator overhead apart.
+#[test]
+fn payloads_reach_the_application_where_tungstenite_read_them() {
+    let server =
+        TestServer::start(ServerConfig::default().data_interval(Duration::from_millis(2))).unwrap();
+    let mut spec = ClientSpec::new(server.url("nocopy"), "nocopy");
+    // Four channels: each tick's four messages go out in one write.
+    spec.channels = vec!["a".into(), "b".into(), "c".into(), "d".into()];
+    spec.ping_interval = None;
+    let (handle, mut events, task) = bind_smol::connect(
+        session_for(&spec).unwrap(),
+        endpoint_for(&spec).unwrap(),
+        Options::default(),
+    );
+    let task = std::thread::spawn(move || smol::block_on(task));
+    let deadline = Instant::now() + LIMIT;
+    // The frames stay alive, so no address is reused while we compare.
+    let mut frames = Vec::new();
+    let mut batch = Vec::new();
+    smol::block_on(async {
+        while frames.len() < 400 {
+            assert!(Instant::now() < deadline, "timed out");
+            assert!(events.next_batch(&mut batch).await > 0, "ended");
+            frames.extend(batch.drain(..).filter_map(Event::into_frame));
+        }
+    });
+    handle.try_close().unwrap();
+    drop(events);
+    task.join().unwrap();
+    assert!(frames.iter().all(|f| f.as_text().is_some()));
+    let adjacent = back_to_back(&frames);
+    assert!(
+        adjacent > 0,
+        "no two of {} payloads share tungstenite's read buffer: something copies them",
+        frames.len()
+    );
+}
+
+/// How many consecutive payloads sit one server frame header (2 or 4 bytes) after the previous.
+fn back_to_back(frames: &[reconnect_core::Frame]) -> usize {
+    frames
+        .windows(2)
+        .filter(|pair| {
+            let end = pair[0].as_bytes().as_ptr() as usize + pair[0].len();
+            let next = pair[1].as_bytes().as_ptr() as usize;
+            matches!(next.wrapping_sub(end), 2 | 4)
+        })
+        .count()
 }

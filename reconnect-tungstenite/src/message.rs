@@ -13,10 +13,10 @@
 //! states why the invariant holds.
 
 use reconnect_core::{ConnId, Frame, Input, Text};
-use tungstenite::Utf8Bytes;
 use tungstenite::protocol::frame::coding::CloseCode;
 use tungstenite::protocol::frame::CloseFrame;
 use tungstenite::Message;
+use tungstenite::Utf8Bytes;
 
 use crate::close::closed_input;
 

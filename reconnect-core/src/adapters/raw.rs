@@ -38,8 +38,7 @@ impl RawAdapter {
 
 impl Protocol for RawAdapter {
     fn auth_request(&mut self, _id: RequestId, credentials: &Credentials) -> Option<Frame> {
-        self.auth_frame
-            .then(|| Frame::from(credentials.expose()))
+        self.auth_frame.then(|| Frame::from(credentials.expose()))
     }
 
     fn subscribe_request(&mut self, _id: RequestId, topics: &[Resume]) -> Frame {

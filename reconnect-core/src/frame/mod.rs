@@ -160,7 +160,10 @@ mod tests {
         assert_eq!(Frame::from(String::from("x")), Frame::text("x"));
         assert_eq!(Frame::from(vec![0u8, 255]).as_bytes(), &[0, 255]);
         assert_eq!(Frame::from(vec![0u8, 255]).as_text(), None);
-        assert_eq!(Frame::binary(vec![1u8]), Frame::Binary(Bytes::from_static(&[1])));
+        assert_eq!(
+            Frame::binary(vec![1u8]),
+            Frame::Binary(Bytes::from_static(&[1]))
+        );
         assert_eq!(Frame::from("héllo").len(), 6);
         assert!(Frame::from("").is_empty());
         // The same bytes as text and as binary are different messages.
@@ -186,6 +189,9 @@ mod tests {
         let long = "é".repeat(100);
         let shown = format!("{:?}", Frame::from(long.as_str()));
         assert!(shown.ends_with("… 200 bytes)"), "{shown}");
-        assert_eq!(format!("{:?}", Frame::from(vec![1u8, 2])), "Binary(2 bytes)");
+        assert_eq!(
+            format!("{:?}", Frame::from(vec![1u8, 2])),
+            "Binary(2 bytes)"
+        );
     }
 }
