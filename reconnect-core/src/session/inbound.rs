@@ -285,7 +285,7 @@ impl<P: Protocol> Session<P> {
                 self.registry.remove(topic.as_str());
                 self.emit(Event::SubscribeRejected {
                     topic,
-                    error,
+                    error: Box::new(error),
                     retry_in: None,
                 });
             }
@@ -317,7 +317,7 @@ impl<P: Protocol> Session<P> {
                 self.timers.set(Timer::SubscriptionRetry, next);
                 self.emit(Event::SubscribeRejected {
                     topic,
-                    error,
+                    error: Box::new(error),
                     retry_in: Some(delay),
                 });
             }

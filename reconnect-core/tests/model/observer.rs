@@ -899,7 +899,7 @@ impl Observer {
                 if self.released.last() != Some(conn) || self.conn.is_some() {
                     return Err(format!("Disconnected {conn:?} without its Release first"));
                 }
-                if matches!(cause, reconnect_core::EndCause::Recycled) {
+                if matches!(**cause, reconnect_core::EndCause::Recycled) {
                     self.ended_recycled = true;
                 }
                 self.unscheduled_ending = Some(self.ending_stable == Some(true));
