@@ -169,10 +169,21 @@ impl Registry {
     }
 
     /// The entry of `topic`, using the slot a [`Recorder`] found it in when `hit` is that
-    /// find's (the same `Arc` as the registry's key), else looking it up by name.
+    /// find's (the same `Arc` as the registry's key, still the key in that slot), else looking
+    /// it up by name.
     pub(crate) fn entry_for(&mut self, topic: &Topic, hit: Option<Hit>) -> Option<&mut Entry> {
+        let key = topic.key_ptr();
         match hit {
-            Some(hit) if hit.key == topic.key_ptr() => self.entries[hit.slot as usize].as_mut(),
+            Some(hit)
+                if hit.key == key
+                    && self
+                        .entries
+                        .get(hit.slot as usize)
+                        .and_then(Option::as_ref)
+                        .is_some_and(|e| e.topic.key_ptr() == key) =>
+            {
+                self.entries[hit.slot as usize].as_mut()
+            }
             _ => self.entry_mut(topic.as_str()),
         }
     }
@@ -363,6 +374,38 @@ mod tests {
         r.reset_for_new_connection();
         let taken = r.take_unsent(10, RequestId(2));
         assert_eq!(taken, vec![("a".into(), Some(4))]);
+    }
+
+    /// The slot a recorder found is used only for the very topic it found; any other topic
+    /// (an earlier find, or one the adapter made itself) is looked up by name, and a freed
+    /// slot reused by another topic never answers for the old one.
+    #[test]
+    fn a_recorded_find_answers_only_for_the_topic_it_found() {
+        let mut r = Registry::default();
+        r.insert("a".into(), Some(1));
+        r.insert("b".into(), Some(2));
+        let (a, b, hit) = {
+            let lookup = Recorder::new(&r);
+            assert_eq!(lookup.hit(), None);
+            assert_eq!(lookup.find("zz"), None);
+            assert_eq!(lookup.hit(), None, "a miss records nothing");
+            let a = lookup.find("a").unwrap();
+            let b = lookup.find("b").unwrap();
+            (a, b, lookup.hit())
+        };
+        assert_eq!(r.entry_for(&b, hit).unwrap().last_seq, Some(2));
+        // The hit is b's: a (found earlier) and a topic made apart are found by name.
+        assert_eq!(r.entry_for(&a, hit).unwrap().last_seq, Some(1));
+        assert_eq!(r.entry_for(&Topic::new("b"), hit).unwrap().last_seq, Some(2));
+        assert_eq!(r.entry_for(&Topic::new("a"), hit).unwrap().last_seq, Some(1));
+        // b leaves; c takes its slot. The old hit named b's key, so it cannot answer for c,
+        // and b is gone.
+        r.remove("b");
+        r.insert("c".into(), Some(3));
+        assert!(r.entry_for(&b, hit).is_none());
+        assert_eq!(r.entry_for(&Topic::new("c"), hit).unwrap().last_seq, Some(3));
+        let names: Vec<_> = r.iter().map(|(t, _)| t.as_str().to_owned()).collect();
+        assert_eq!(names, ["a", "c"]);
     }
 
     #[test]
