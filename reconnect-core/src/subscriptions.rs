@@ -1,7 +1,7 @@
 //! The registry of wanted topics: insertion-ordered, without duplicates, with per-topic state.
 
 use std::cell::Cell;
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
 use std::time::Instant;
 
 use crate::protocol::{RequestId, TopicLookup};
@@ -70,7 +70,9 @@ pub(crate) struct Registry {
     index: crate::FixedHashMap<Topic, u32>,
     /// Insertion order to slot.
     order: BTreeMap<u64, u32>,
-    unsent: BTreeSet<u64>,
+    /// The unsent topics: insertion order to slot, so taking the next ones needs no other
+    /// lookup.
+    unsent: BTreeMap<u64, u32>,
     requeued: VecDeque<Requeued>,
     next_order: u64,
     active: usize,
@@ -119,7 +121,7 @@ impl Registry {
             }
         };
         self.order.insert(order, slot);
-        self.unsent.insert(order);
+        self.unsent.insert(order, slot);
         self.index.insert(topic, slot);
         true
     }
@@ -138,9 +140,25 @@ impl Registry {
     }
 
     pub(crate) fn set_status(&mut self, name: &str, status: SubscriptionStatus) {
+        if let Some(slot) = self.slot(name) {
+            self.set_status_at(slot, status);
+        }
+    }
+
+    /// Marks a topic confirmed (its rejection count starts over); false when it is not wanted
+    /// (any more). One lookup.
+    pub(crate) fn activate(&mut self, name: &str) -> bool {
         let Some(slot) = self.slot(name) else {
-            return;
+            return false;
         };
+        self.set_status_at(slot, SubscriptionStatus::Active);
+        if let Some(entry) = self.entries[slot].as_mut() {
+            entry.nacks = 0;
+        }
+        true
+    }
+
+    fn set_status_at(&mut self, slot: usize, status: SubscriptionStatus) {
         let Some(entry) = self.entries[slot].as_mut() else {
             return;
         };
@@ -154,7 +172,7 @@ impl Registry {
         match status {
             SubscriptionStatus::Active => self.active += 1,
             SubscriptionStatus::Unsent => {
-                self.unsent.insert(entry.order);
+                self.unsent.insert(entry.order, slot as u32);
             }
             _ => {}
         }
@@ -195,11 +213,11 @@ impl Registry {
         n: usize,
         request: RequestId,
     ) -> Vec<(Topic, Option<u64>)> {
-        let orders: Vec<u64> = self.unsent.iter().take(n).copied().collect();
-        let mut taken = Vec::with_capacity(orders.len());
-        for order in orders {
-            self.unsent.remove(&order);
-            let slot = self.order[&order];
+        let mut taken = Vec::with_capacity(n.min(self.unsent.len()));
+        while taken.len() < n {
+            let Some((_, slot)) = self.unsent.pop_first() else {
+                break;
+            };
             let entry = self.entries[slot as usize].as_mut().expect("indexed topic");
             entry.status = SubscriptionStatus::Pending;
             entry.request = Some(request);
@@ -219,24 +237,28 @@ impl Registry {
     /// After a connection ended: every topic must be requested again on the next one. Retry
     /// waits end too (the reconnect itself is backed off); rejection counts are kept.
     pub(crate) fn reset_for_new_connection(&mut self) {
-        self.unsent.clear();
         self.requeued.clear();
         for entry in self.entries.iter_mut().flatten() {
             entry.status = SubscriptionStatus::Unsent;
             entry.request = None;
-            self.unsent.insert(entry.order);
         }
+        // Every topic, in order: built in bulk from the sorted order index (one pass), not
+        // inserted one by one.
+        self.unsent = self.order.iter().map(|(&o, &slot)| (o, slot)).collect();
         self.active = 0;
     }
 
     /// Topics whose retry time has come go back to unsent; returns the earliest retry time left.
     pub(crate) fn release_due_retries(&mut self, now: Instant) -> Option<Instant> {
         let mut next: Option<Instant> = None;
-        for entry in self.entries.iter_mut().flatten() {
+        for (slot, entry) in self.entries.iter_mut().enumerate() {
+            let Some(entry) = entry else {
+                continue;
+            };
             if let SubscriptionStatus::RetryAt(at) = entry.status {
                 if at <= now {
                     entry.status = SubscriptionStatus::Unsent;
-                    self.unsent.insert(entry.order);
+                    self.unsent.insert(entry.order, slot as u32);
                 } else {
                     next = Some(next.map_or(at, |n| n.min(at)));
                 }
