@@ -418,14 +418,23 @@ mod tests {
         assert_eq!(r.entry_for(&b, hit).unwrap().last_seq, Some(2));
         // The hit is b's: a (found earlier) and a topic made apart are found by name.
         assert_eq!(r.entry_for(&a, hit).unwrap().last_seq, Some(1));
-        assert_eq!(r.entry_for(&Topic::new("b"), hit).unwrap().last_seq, Some(2));
-        assert_eq!(r.entry_for(&Topic::new("a"), hit).unwrap().last_seq, Some(1));
+        assert_eq!(
+            r.entry_for(&Topic::new("b"), hit).unwrap().last_seq,
+            Some(2)
+        );
+        assert_eq!(
+            r.entry_for(&Topic::new("a"), hit).unwrap().last_seq,
+            Some(1)
+        );
         // b leaves; c takes its slot. The old hit named b's key, so it cannot answer for c,
         // and b is gone.
         r.remove("b");
         r.insert("c".into(), Some(3));
         assert!(r.entry_for(&b, hit).is_none());
-        assert_eq!(r.entry_for(&Topic::new("c"), hit).unwrap().last_seq, Some(3));
+        assert_eq!(
+            r.entry_for(&Topic::new("c"), hit).unwrap().last_seq,
+            Some(3)
+        );
         let names: Vec<_> = r.iter().map(|(t, _)| t.as_str().to_owned()).collect();
         assert_eq!(names, ["a", "c"]);
     }
