@@ -98,6 +98,9 @@ pub use error::{
     Disposition, EndCause, ServerError, TimeoutKind, TransportError, TransportErrorKind,
 };
 pub use frame::{Frame, Text};
+/// The `bytes` crate, whose [`Bytes`](bytes::Bytes) holds every frame's payload: re-exported so
+/// that code naming it needs no dependency of its own (and always gets the same version).
+pub use bytes;
 pub use outbox::{SendError, SendErrorKind, SendOptions};
 pub use protocol::{
     parse_retry_after_seconds, Inbound, NackKind, Protocol, RequestId, Resume, TopicLookup,
