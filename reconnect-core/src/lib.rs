@@ -85,6 +85,9 @@ pub use backoff::{BackoffConfig, Delay, FirstRetry, Jitter};
 pub use boundary::{
     Action, CircuitState, DelaySource, DropReason, Event, Input, Output, Purpose, State, StopReason,
 };
+/// The `bytes` crate, whose [`Bytes`](bytes::Bytes) holds every frame's payload: re-exported so
+/// that code naming it needs no dependency of its own (and always gets the same version).
+pub use bytes;
 pub use classify::{Classifier, FixedCloseCode};
 pub use command::{Command, CommandKind, Refusal, Refused};
 pub use config::{
@@ -98,9 +101,6 @@ pub use error::{
     Disposition, EndCause, ServerError, TimeoutKind, TransportError, TransportErrorKind,
 };
 pub use frame::{Frame, Text};
-/// The `bytes` crate, whose [`Bytes`](bytes::Bytes) holds every frame's payload: re-exported so
-/// that code naming it needs no dependency of its own (and always gets the same version).
-pub use bytes;
 pub use outbox::{SendError, SendErrorKind, SendOptions};
 pub use protocol::{
     parse_retry_after_seconds, Inbound, NackKind, Protocol, RequestId, Resume, TopicLookup,
