@@ -146,6 +146,43 @@ impl<P: Protocol> Driver<P> {
             .or_else(|| self.sessions.poll_event())
     }
 
+    /// Moves every event queued for [`poll_event`](Self::poll_event) to the end of `out` at
+    /// once, and returns how many it moved (0 when none was queued, or a handler is set).
+    ///
+    /// The batch form of `poll_event`, for throughput: one call per
+    /// [`run_once`](Self::run_once) hands over everything the iteration produced, instead of one
+    /// call per event.
+    ///
+    /// - **Order.** Events are appended in exactly the order `poll_event` would have returned
+    ///   them (per session: the order the session produced them; across sessions: the order
+    ///   the driver delivered them). What `out` already holds stays in front.
+    /// - **Nothing lost.** After it returns, no event is left queued: the next `poll_event`
+    ///   returns `None` until the driver delivers more. Mixing the two calls is fine.
+    /// - **The caller's duty.** Events queue until taken (when no handler is set), so call it
+    ///   after every `run_once`. Reuse `out` (clear it after handling the batch) so its
+    ///   capacity is allocated once; a `Vec` that is never cleared grows without bound.
+    ///
+    /// ```no_run
+    /// # use bind_mio::prelude::*;
+    /// # fn run(driver: &mut Driver<RawAdapter>) -> std::io::Result<()> {
+    /// let mut batch = Vec::new();
+    /// loop {
+    ///     driver.run_once(None)?;
+    ///     driver.drain_events(&mut batch);
+    ///     for (id, event) in batch.drain(..) {
+    ///         if let Some(bytes) = event.data() {
+    ///             println!("{id}: {} bytes", bytes.len());
+    ///         }
+    ///     }
+    /// }
+    /// # }
+    /// ```
+    pub fn drain_events(&mut self, out: &mut Vec<(SessionId, Event)>) -> usize {
+        let n = self.ready.len();
+        out.extend(self.ready.drain(..));
+        n + self.sessions.drain_events(out)
+    }
+
     /// Delivers every event to `handler` as it happens. See [`Embedded::set_event_handler`].
     pub fn set_event_handler(&mut self, handler: impl FnMut(SessionId, Event) + Send + 'static) {
         self.sessions.set_event_handler(handler);

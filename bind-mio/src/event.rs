@@ -136,4 +136,17 @@ mod tests {
         assert_eq!(Event::Removed.stop_reason(), None);
         assert_eq!(Event::Removed.into_frame(), None);
     }
+
+    /// The binding's event wraps the session's without growing it: the session's `Event` is
+    /// 80 bytes (its `Message`, see `reconnect_core::Event`) and the binding's own variants
+    /// fit in its spare tag values.
+    #[test]
+    #[cfg(target_pointer_width = "64")]
+    fn an_event_is_no_larger_than_the_sessions() {
+        assert!(
+            std::mem::size_of::<Event>() <= 80,
+            "Event is {} bytes",
+            std::mem::size_of::<Event>()
+        );
+    }
 }

@@ -186,7 +186,7 @@ fn a_peer_that_stops_reading_is_reported_as_backpressure() {
         }
     }
     let cause = seen.iter().find_map(|(_, e)| match e {
-        CoreEvent::Disconnected { cause, .. } => Some(cause.clone()),
+        CoreEvent::Disconnected { cause, .. } => Some((**cause).clone()),
         _ => None,
     });
     assert!(

@@ -119,6 +119,60 @@ impl fmt::Debug for EventStream {
     }
 }
 
+/// Batches: every waiting event at once.
+///
+/// The [`Stream`] impl hands out one event per poll; these methods move every event that is
+/// waiting into a caller's `Vec` in one call, for consumers that want throughput. The rules
+/// are the stream's:
+///
+/// - **Order.** Events are appended in exactly the order the stream would have yielded them;
+///   what `out` already holds stays in front. Mixing batches and `next()` is fine.
+/// - **Nothing lost.** Every event the session produced is handed out once, by one of the
+///   calls; a batch never skips or duplicates one.
+/// - **The caller's duty.** The queue is bounded ([`Options::event_capacity`](crate::Options)):
+///   while it is full, the session's task stops reading its socket. Keep taking batches until
+///   the end (`0` from [`next_batch`](Self::next_batch)). Reuse `out` (clear it after handling
+///   the batch) so its capacity is allocated once.
+impl EventStream {
+    /// Waits until at least one event is waiting, then moves every waiting event to the end of
+    /// `out` and returns how many it moved. Returns 0 only at the end: the session has stopped
+    /// and every event (its `Stopped` last) was taken; every later call returns 0 too.
+    ///
+    /// ```no_run
+    /// # async fn run(mut events: bind_smol::EventStream) {
+    /// let mut batch = Vec::new();
+    /// while events.next_batch(&mut batch).await > 0 {
+    ///     for event in batch.drain(..) {
+    ///         if let Some(text) = event.text() {
+    ///             println!("{text}");
+    ///         }
+    ///     }
+    /// }
+    /// # }
+    /// ```
+    pub async fn next_batch(&mut self, out: &mut Vec<Event>) -> usize {
+        std::future::poll_fn(|cx| self.poll_next_batch(cx, out)).await
+    }
+
+    /// The poll form of [`next_batch`](Self::next_batch): `Ready(n)` with `n > 0` events
+    /// moved to `out`, `Ready(0)` at the end, `Pending` when none is waiting (the waker of
+    /// `cx` is woken when one is).
+    pub fn poll_next_batch(&mut self, cx: &mut Context<'_>, out: &mut Vec<Event>) -> Poll<usize> {
+        self.events.poll_batch(Some(cx), out)
+    }
+
+    /// Moves every event waiting now to the end of `out`, without waiting: `Some(n)` with the
+    /// number moved (`Some(0)` when none is waiting yet), `None` at the end (the session has
+    /// stopped and every event was taken).
+    pub fn try_next_batch(&mut self, out: &mut Vec<Event>) -> Option<usize> {
+        match self.events.poll_batch(None, out) {
+            Poll::Ready(0) => None,
+            Poll::Ready(n) => Some(n),
+            Poll::Pending => Some(0),
+        }
+    }
+}
+
 impl Stream for EventStream {
     type Item = Event;
 
@@ -168,5 +222,18 @@ mod tests {
         );
         assert!(!stopped.is_message());
         assert!(stopped.as_session().is_some());
+    }
+
+    /// The binding's event wraps the session's without growing it: the session's `Event` is
+    /// 80 bytes (its `Message`, see `reconnect_core::Event`) and the binding's own variants
+    /// fit in its spare tag values.
+    #[test]
+    #[cfg(target_pointer_width = "64")]
+    fn an_event_is_no_larger_than_the_sessions() {
+        assert!(
+            std::mem::size_of::<Event>() <= 80,
+            "Event is {} bytes",
+            std::mem::size_of::<Event>()
+        );
     }
 }

@@ -322,13 +322,13 @@ mod tests {
     #[test]
     fn the_byte_bound_holds_and_hands_the_frame_back() {
         use reconnect_core::{Frame, SendOptions};
-        let send = |n: usize| Command::Send(Frame::Binary(vec![7; n]), SendOptions::default());
+        let send = |n: usize| Command::Send(Frame::binary(vec![7; n]), SendOptions::default());
         let (tx, mut rx) = mailbox(100, 10_000);
         // Alone, a frame over the bound passes: it could never pass otherwise.
         assert!(tx.try_send(send(12_000)).is_ok());
         match tx.try_send(send(1)) {
             Err(TrySendError::Full(command)) => {
-                assert_eq!(command.into_frame(), Some(Frame::Binary(vec![7; 1])))
+                assert_eq!(command.into_frame(), Some(Frame::binary(vec![7; 1])))
             }
             _ => panic!("a byte over the bound is refused"),
         }
@@ -340,7 +340,7 @@ mod tests {
         }
         match tx.try_send(send(1)) {
             Err(TrySendError::Full(command)) => {
-                assert_eq!(command.into_frame(), Some(Frame::Binary(vec![7; 1])))
+                assert_eq!(command.into_frame(), Some(Frame::binary(vec![7; 1])))
             }
             _ => panic!("the bound holds"),
         }

@@ -264,6 +264,46 @@ impl EventReceiver {
         Poll::Ready(self.taken.pop_front())
     }
 
+    /// Moves every waiting event to the end of `out`, in order: `Ready(n)` with `n > 0` events
+    /// moved, `Ready(0)` once the task has ended and every event was taken, else `Pending`
+    /// (with `cx`'s waker registered; without `cx`, `Ready(0)` is never returned for "nothing
+    /// yet": that is `Pending` too).
+    pub(crate) fn poll_batch(
+        &mut self,
+        cx: Option<&mut Context<'_>>,
+        out: &mut Vec<Event>,
+    ) -> Poll<usize> {
+        let mut moved = self.taken.len();
+        out.extend(self.taken.drain(..));
+        let writer = {
+            let mut shared = lock(&self.shared);
+            if shared.queued.is_empty() {
+                if moved > 0 {
+                    return Poll::Ready(moved);
+                }
+                if shared.writer_gone {
+                    return Poll::Ready(0);
+                }
+                if let Some(cx) = cx {
+                    match &mut shared.reader {
+                        Some(waker) if waker.will_wake(cx.waker()) => {}
+                        slot => *slot = Some(cx.waker().clone()),
+                    }
+                }
+                return Poll::Pending;
+            }
+            // The buffer stays with the task (its capacity suits the flow); only the events move.
+            moved += shared.queued.len();
+            out.extend(shared.queued.events.drain(..));
+            shared.queued.bytes = 0;
+            shared.writer.take()
+        };
+        if let Some(writer) = writer {
+            writer.wake();
+        }
+        Poll::Ready(moved)
+    }
+
     /// Events waiting, taken or not.
     pub(crate) fn len(&self) -> usize {
         self.taken.len() + lock(&self.shared).queued.len()

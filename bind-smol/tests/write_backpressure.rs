@@ -63,7 +63,7 @@ fn a_peer_that_stops_reading_is_reported_as_backpressure() {
         });
         let cause = loop {
             match next(&mut events, deadline).await {
-                Some(Event::Session(CoreEvent::Disconnected { cause, .. })) => break cause,
+                Some(Event::Session(CoreEvent::Disconnected { cause, .. })) => break *cause,
                 Some(_) => {}
                 None => panic!("the stream ended before a disconnect"),
             }

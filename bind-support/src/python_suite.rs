@@ -140,10 +140,7 @@ pub fn reconnect_now_restores<H: Harness>() {
     assert_eq!(
         count(&seen, |e| matches!(
             e,
-            Event::Disconnected {
-                cause: EndCause::ReconnectRequested,
-                ..
-            }
+            Event::Disconnected { cause, .. } if **cause == EndCause::ReconnectRequested
         )),
         3
     );
@@ -206,10 +203,8 @@ pub fn vanished_peer<H: Harness>() {
     let refused = count(&seen, |e| {
         matches!(
             e,
-            Event::AttemptFailed {
-                cause: EndCause::Transport(t),
-                ..
-            } if t.kind == TransportErrorKind::Refused
+            Event::AttemptFailed { cause, .. }
+                if matches!(cause.as_ref(), EndCause::Transport(t) if t.kind == TransportErrorKind::Refused)
         )
     });
     assert!(refused >= 3, "{seen:#?}");

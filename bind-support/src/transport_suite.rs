@@ -73,10 +73,10 @@ fn start<H: Harness>(spec: &ClientSpec, endpoint: Endpoint) -> H {
 
 fn first_failure(seen: &[Event]) -> Option<TransportErrorKind> {
     seen.iter().find_map(|e| match e {
-        Event::AttemptFailed {
-            cause: EndCause::Transport(t),
-            ..
-        } => Some(t.kind.clone()),
+        Event::AttemptFailed { cause, .. } => match cause.as_ref() {
+            EndCause::Transport(t) => Some(t.kind.clone()),
+            _ => None,
+        },
         _ => None,
     })
 }
@@ -221,10 +221,8 @@ pub fn connect_deadline<H: Harness>() {
     assert!(
         seen.iter().any(|e| matches!(
             e,
-            Event::AttemptFailed {
-                cause: EndCause::Timeout(TimeoutKind::Connect),
-                ..
-            }
+            Event::AttemptFailed { cause, .. }
+                if **cause == EndCause::Timeout(TimeoutKind::Connect)
         )),
         "{seen:#?}"
     );
@@ -301,10 +299,10 @@ fn read_request(stream: &mut TcpStream) {
 fn failures(seen: &[Event]) -> Vec<TransportErrorKind> {
     seen.iter()
         .filter_map(|e| match e {
-            Event::AttemptFailed {
-                cause: EndCause::Transport(t),
-                ..
-            } => Some(t.kind.clone()),
+            Event::AttemptFailed { cause, .. } => match cause.as_ref() {
+                EndCause::Transport(t) => Some(t.kind.clone()),
+                _ => None,
+            },
             _ => None,
         })
         .collect()
@@ -380,7 +378,7 @@ pub fn invalid_close_codes<H: Harness>() {
             .filter_map(|e| match e {
                 Event::Disconnected {
                     cause, disposition, ..
-                } => Some((cause.clone(), *disposition)),
+                } => Some(((**cause).clone(), *disposition)),
                 _ => None,
             })
             .collect()

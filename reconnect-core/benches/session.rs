@@ -45,7 +45,7 @@ struct BenchAdapter;
 
 impl Protocol for BenchAdapter {
     fn auth_request(&mut self, id: RequestId, _credentials: &Credentials) -> Option<Frame> {
-        Some(Frame::Text(format!("auth|{}", id.0)))
+        Some(Frame::text(format!("auth|{}", id.0)))
     }
 
     fn subscribe_request(&mut self, id: RequestId, topics: &[Resume]) -> Frame {
@@ -56,7 +56,7 @@ impl Protocol for BenchAdapter {
             }
             text.push_str(resume.topic.as_str());
         }
-        Frame::Text(text)
+        Frame::text(text)
     }
 
     fn max_batch(&self) -> usize {
@@ -90,11 +90,11 @@ fn ack_for(request: &Frame) -> Option<Frame> {
         .strip_prefix("auth|")
         .or_else(|| text.strip_prefix("sub|"))?;
     let id = rest.split('|').next()?;
-    Some(Frame::Text(format!("ack|{id}")))
+    Some(Frame::text(format!("ack|{id}")))
 }
 
 fn data_frame(seq: u64) -> Frame {
-    Frame::Text(format!("d|{TOPIC}|{seq}|{PAYLOAD}"))
+    Frame::text(format!("d|{TOPIC}|{seq}|{PAYLOAD}"))
 }
 
 /// Nanoseconds per iteration of every call criterion made to one benchmark (warm-up included),

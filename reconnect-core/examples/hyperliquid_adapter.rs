@@ -42,7 +42,7 @@ fn topic_of(kind: Option<&str>, coin: Option<&str>) -> Option<String> {
 impl Hyperliquid {
     fn request(&mut self, id: RequestId, method: &'static str, topic: &str) -> Frame {
         self.in_flight.push_back((id, method, topic.to_owned()));
-        Frame::Text(json!({"method": method, "subscription": subscription(topic)}).to_string())
+        Frame::text(json!({"method": method, "subscription": subscription(topic)}).to_string())
     }
 }
 

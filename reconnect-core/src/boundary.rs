@@ -270,6 +270,12 @@ pub enum CircuitState {
 /// Something the application may want to know. Events come out of
 /// [`Session::drain`](crate::Session::drain) interleaved with actions, in causal
 /// order. Every event carries why it happened.
+///
+/// Every event is moved several times on its way to the application (out of the session's
+/// queue, through a binding's hand-over), so the type is kept small: at most 80 bytes on 64-bit
+/// targets, the size of [`Event::Message`] (a [`Frame`]'s shared buffer and kind, the
+/// connection, the topic and the sequence number). Rare variants with large payloads box them
+/// (`AttemptFailed` and `Disconnected`'s cause, `SubscribeRejected`'s error).
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Event {
@@ -292,8 +298,8 @@ pub enum Event {
         conn: Option<ConnId>,
         /// Which attempt.
         attempt: u32,
-        /// Why.
-        cause: EndCause,
+        /// Why (boxed: a rare event should not make every event larger).
+        cause: Box<EndCause>,
         /// What the session does about it.
         disposition: Disposition,
     },
@@ -318,8 +324,8 @@ pub enum Event {
     SubscribeRejected {
         /// The topic.
         topic: Topic,
-        /// The server's reason.
-        error: ServerError,
+        /// The server's reason (boxed: a rare event should not make every event larger).
+        error: Box<ServerError>,
         /// When it will be retried; `None` when it was permanent and the topic left the registry.
         retry_in: Option<Duration>,
     },
@@ -386,8 +392,8 @@ pub enum Event {
     Disconnected {
         /// The transport.
         conn: ConnId,
-        /// Why.
-        cause: EndCause,
+        /// Why (boxed: a rare event should not make every event larger).
+        cause: Box<EndCause>,
         /// How long it was open.
         uptime: Duration,
         /// What the session does about it.
@@ -539,5 +545,26 @@ impl State {
             | State::Closing { conn } => Some(*conn),
             _ => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every event is moved several times between the session and the application, so its
+    /// size is part of the data path's cost. [`Event::Message`] sets the floor: a frame (a
+    /// `Bytes`, 32 bytes, and its kind), the connection (8), the topic (16) and the sequence
+    /// number (16) make 80 bytes on a 64-bit target; no other variant may be larger.
+    #[test]
+    #[cfg(target_pointer_width = "64")]
+    fn an_event_is_no_larger_than_a_message() {
+        assert_eq!(std::mem::size_of::<Frame>(), 40);
+        assert!(
+            std::mem::size_of::<Event>() <= 80,
+            "Event is {} bytes",
+            std::mem::size_of::<Event>()
+        );
+        assert!(std::mem::size_of::<Output>() <= 80);
     }
 }

@@ -86,20 +86,20 @@ mod tests {
 
     #[test]
     fn a_text_message_gives_its_text_bytes_topic_and_seq() {
-        let event = message(Frame::Text("hello".into()), Some("trades"), Some(7));
+        let event = message(Frame::from("hello"), Some("trades"), Some(7));
         assert!(event.is_message());
         assert_eq!(event.text(), Some("hello"));
         assert_eq!(event.data(), Some(&b"hello"[..]));
-        assert_eq!(event.frame(), Some(&Frame::Text("hello".into())));
+        assert_eq!(event.frame(), Some(&Frame::from("hello")));
         assert_eq!(event.topic().map(Topic::as_str), Some("trades"));
         assert_eq!(event.seq(), Some(7));
         assert_eq!(event.stop_reason(), None);
-        assert_eq!(event.into_frame(), Some(Frame::Text("hello".into())));
+        assert_eq!(event.into_frame(), Some(Frame::from("hello")));
     }
 
     #[test]
     fn a_binary_message_has_bytes_but_no_text_and_may_lack_topic_and_seq() {
-        let event = message(Frame::Binary(vec![0, 159, 146]), None, None);
+        let event = message(Frame::from(vec![0, 159, 146]), None, None);
         assert!(event.is_message());
         assert_eq!(event.text(), None);
         assert_eq!(event.data(), Some(&[0u8, 159, 146][..]));

@@ -56,7 +56,8 @@ pub enum Inbound {
     /// Application data, for `topic` (when the adapter can tell and the topic is registered),
     /// with its sequence number (when the protocol numbers messages).
     Data {
-        /// The topic, looked up with [`TopicLookup::find`].
+        /// The topic, as [`TopicLookup::find`] returned it (then the session needs no second
+        /// lookup for the sequence check).
         topic: Option<Topic>,
         /// The message's sequence number.
         seq: Option<u64>,
@@ -76,6 +77,11 @@ pub enum Inbound {
 }
 
 /// Finds registered topics by name without allocating, for [`Protocol::classify`].
+///
+/// A data frame's topic should be looked up once: return the [`Topic`] that `find` returned
+/// in [`Inbound::Data`] as it is (not a new `Topic` of the same name). The session remembers
+/// where its last `find` found the topic and uses that for the sequence check, so a topic
+/// passed through unchanged costs no second lookup; any other topic is looked up again by name.
 pub trait TopicLookup {
     /// The registered topic named `name`, if any.
     fn find(&self, name: &str) -> Option<Topic>;

@@ -1,6 +1,7 @@
 //! The registry of wanted topics: insertion-ordered, without duplicates, with per-topic state.
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::cell::Cell;
+use std::collections::{BTreeMap, VecDeque};
 use std::time::Instant;
 
 use crate::protocol::{RequestId, TopicLookup};
@@ -35,6 +36,7 @@ pub struct Subscription {
 
 #[derive(Clone, Debug)]
 pub(crate) struct Entry {
+    pub(crate) topic: Topic,
     order: u64,
     pub(crate) status: SubscriptionStatus,
     pub(crate) request: Option<RequestId>,
@@ -55,14 +57,22 @@ struct Requeued {
     topics: Vec<Topic>,
 }
 
-/// Topics in insertion order. `unsent` indexes the topics that still have to be requested on the
-/// current connection, so that a paced resubscription of many topics costs O(log n) per batch.
-/// `requeued` holds groups of topics to request again as they are, ahead of the unsent ones.
+/// Topics in insertion order. Entries live in slots (`entries`, reused through `free`), found by
+/// name through `index`; a data frame's topic is looked up once, by the adapter through
+/// [`Recorder`], which remembers the slot for the sequence check. `unsent` indexes the topics
+/// that still have to be requested on the current connection, so that a paced resubscription
+/// of many topics costs O(log n) per batch. `requeued` holds groups of topics to request again
+/// as they are, ahead of the unsent ones.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Registry {
-    entries: crate::FixedHashMap<Topic, Entry>,
-    order: BTreeMap<u64, Topic>,
-    unsent: BTreeSet<u64>,
+    entries: Vec<Option<Entry>>,
+    free: Vec<u32>,
+    index: crate::FixedHashMap<Topic, u32>,
+    /// Insertion order to slot.
+    order: BTreeMap<u64, u32>,
+    /// The unsent topics: insertion order to slot, so taking the next ones needs no other
+    /// lookup.
+    unsent: BTreeMap<u64, u32>,
     requeued: VecDeque<Requeued>,
     next_order: u64,
     active: usize,
@@ -70,38 +80,57 @@ pub(crate) struct Registry {
 
 impl Registry {
     pub(crate) fn len(&self) -> usize {
-        self.entries.len()
+        self.index.len()
     }
 
     pub(crate) fn contains(&self, name: &str) -> bool {
-        self.entries.contains_key(name)
+        self.index.contains_key(name)
+    }
+
+    fn slot(&self, name: &str) -> Option<usize> {
+        self.index.get(name).map(|&slot| slot as usize)
+    }
+
+    fn get(&self, name: &str) -> Option<&Entry> {
+        self.entries[self.slot(name)?].as_ref()
     }
 
     /// Adds a topic as unsent; false when it was already wanted.
     pub(crate) fn insert(&mut self, topic: Topic, last_seq: Option<u64>) -> bool {
-        if self.entries.contains_key(topic.as_str()) {
+        if self.index.contains_key(topic.as_str()) {
             return false;
         }
         let order = self.next_order;
         self.next_order += 1;
-        self.order.insert(order, topic.clone());
-        self.unsent.insert(order);
-        self.entries.insert(
-            topic,
-            Entry {
-                order,
-                status: SubscriptionStatus::Unsent,
-                request: None,
-                last_seq,
-                nacks: 0,
-            },
-        );
+        let entry = Entry {
+            topic: topic.clone(),
+            order,
+            status: SubscriptionStatus::Unsent,
+            request: None,
+            last_seq,
+            nacks: 0,
+        };
+        let slot = match self.free.pop() {
+            Some(slot) => {
+                self.entries[slot as usize] = Some(entry);
+                slot
+            }
+            None => {
+                self.entries.push(Some(entry));
+                u32::try_from(self.entries.len() - 1).expect("fewer than 2^32 topics")
+            }
+        };
+        self.order.insert(order, slot);
+        self.unsent.insert(order, slot);
+        self.index.insert(topic, slot);
         true
     }
 
     /// Removes a topic; returns its entry.
     pub(crate) fn remove(&mut self, name: &str) -> Option<Entry> {
-        let entry = self.entries.remove(name)?;
+        let slot = self.index.remove(name)?;
+        let entry = self.entries[slot as usize].take().expect("indexed slot");
+        self.free.push(slot);
         self.order.remove(&entry.order);
         self.unsent.remove(&entry.order);
         if entry.status == SubscriptionStatus::Active {
@@ -111,7 +140,26 @@ impl Registry {
     }
 
     pub(crate) fn set_status(&mut self, name: &str, status: SubscriptionStatus) {
-        let Some(entry) = self.entries.get_mut(name) else {
+        if let Some(slot) = self.slot(name) {
+            self.set_status_at(slot, status);
+        }
+    }
+
+    /// Marks a topic confirmed (its rejection count starts over); false when it is not wanted
+    /// (any more). One lookup.
+    pub(crate) fn activate(&mut self, name: &str) -> bool {
+        let Some(slot) = self.slot(name) else {
+            return false;
+        };
+        self.set_status_at(slot, SubscriptionStatus::Active);
+        if let Some(entry) = self.entries[slot].as_mut() {
+            entry.nacks = 0;
+        }
+        true
+    }
+
+    fn set_status_at(&mut self, slot: usize, status: SubscriptionStatus) {
+        let Some(entry) = self.entries[slot].as_mut() else {
             return;
         };
         if entry.status == SubscriptionStatus::Active {
@@ -124,7 +172,7 @@ impl Registry {
         match status {
             SubscriptionStatus::Active => self.active += 1,
             SubscriptionStatus::Unsent => {
-                self.unsent.insert(entry.order);
+                self.unsent.insert(entry.order, slot as u32);
             }
             _ => {}
         }
@@ -134,7 +182,28 @@ impl Registry {
     }
 
     pub(crate) fn entry_mut(&mut self, name: &str) -> Option<&mut Entry> {
-        self.entries.get_mut(name)
+        let slot = self.slot(name)?;
+        self.entries[slot].as_mut()
+    }
+
+    /// The entry of `topic`, using the slot a [`Recorder`] found it in when `hit` is that
+    /// find's (the same `Arc` as the registry's key, still the key in that slot), else looking
+    /// it up by name.
+    pub(crate) fn entry_for(&mut self, topic: &Topic, hit: Option<Hit>) -> Option<&mut Entry> {
+        let key = topic.key_ptr();
+        match hit {
+            Some(hit)
+                if hit.key == key
+                    && self
+                        .entries
+                        .get(hit.slot as usize)
+                        .and_then(Option::as_ref)
+                        .is_some_and(|e| e.topic.key_ptr() == key) =>
+            {
+                self.entries[hit.slot as usize].as_mut()
+            }
+            _ => self.entry_mut(topic.as_str()),
+        }
     }
 
     /// Marks up to `n` unsent topics pending under `request`, in insertion order, and returns
@@ -144,15 +213,15 @@ impl Registry {
         n: usize,
         request: RequestId,
     ) -> Vec<(Topic, Option<u64>)> {
-        let orders: Vec<u64> = self.unsent.iter().take(n).copied().collect();
-        let mut taken = Vec::with_capacity(orders.len());
-        for order in orders {
-            self.unsent.remove(&order);
-            let topic = self.order[&order].clone();
-            let entry = self.entries.get_mut(topic.as_str()).expect("indexed topic");
+        let mut taken = Vec::with_capacity(n.min(self.unsent.len()));
+        while taken.len() < n {
+            let Some((_, slot)) = self.unsent.pop_first() else {
+                break;
+            };
+            let entry = self.entries[slot as usize].as_mut().expect("indexed topic");
             entry.status = SubscriptionStatus::Pending;
             entry.request = Some(request);
-            taken.push((topic, entry.last_seq));
+            taken.push((entry.topic.clone(), entry.last_seq));
         }
         taken
     }
@@ -168,24 +237,28 @@ impl Registry {
     /// After a connection ended: every topic must be requested again on the next one. Retry
     /// waits end too (the reconnect itself is backed off); rejection counts are kept.
     pub(crate) fn reset_for_new_connection(&mut self) {
-        self.unsent.clear();
         self.requeued.clear();
-        for entry in self.entries.values_mut() {
+        for entry in self.entries.iter_mut().flatten() {
             entry.status = SubscriptionStatus::Unsent;
             entry.request = None;
-            self.unsent.insert(entry.order);
         }
+        // Every topic, in order: built in bulk from the sorted order index (one pass), not
+        // inserted one by one.
+        self.unsent = self.order.iter().map(|(&o, &slot)| (o, slot)).collect();
         self.active = 0;
     }
 
     /// Topics whose retry time has come go back to unsent; returns the earliest retry time left.
     pub(crate) fn release_due_retries(&mut self, now: Instant) -> Option<Instant> {
         let mut next: Option<Instant> = None;
-        for entry in self.entries.values_mut() {
+        for (slot, entry) in self.entries.iter_mut().enumerate() {
+            let Some(entry) = entry else {
+                continue;
+            };
             if let SubscriptionStatus::RetryAt(at) = entry.status {
                 if at <= now {
                     entry.status = SubscriptionStatus::Unsent;
-                    self.unsent.insert(entry.order);
+                    self.unsent.insert(entry.order, slot as u32);
                 } else {
                     next = Some(next.map_or(at, |n| n.min(at)));
                 }
@@ -196,14 +269,20 @@ impl Registry {
 
     /// Every wanted topic in insertion order.
     pub(crate) fn iter(&self) -> impl Iterator<Item = (&Topic, &Entry)> + '_ {
-        self.order
-            .values()
-            .map(move |t| (t, self.entries.get(t.as_str()).expect("indexed topic")))
+        self.order.values().map(move |&slot| {
+            let entry = self.entries[slot as usize].as_ref().expect("indexed topic");
+            (&entry.topic, entry)
+        })
     }
 
     /// Bytes this registry holds beyond its topics' names, for the bounded-memory soak.
     pub(crate) fn footprint(&self) -> usize {
-        self.entries.capacity() + self.order.len() + self.unsent.len() + self.requeued.capacity()
+        self.entries.capacity()
+            + self.free.capacity()
+            + self.index.capacity()
+            + self.order.len()
+            + self.unsent.len()
+            + self.requeued.capacity()
     }
 
     /// Queues `topics`, which still wait on the refused request `refused` (status pending,
@@ -234,7 +313,7 @@ impl Registry {
                 if !self.still_refused(&topic, group.refused) {
                     continue;
                 }
-                let entry = self.entries.get_mut(topic.as_str()).expect("checked above");
+                let entry = self.entry_mut(topic.as_str()).expect("checked above");
                 entry.request = Some(request);
                 taken.push((topic, entry.last_seq));
             }
@@ -246,15 +325,55 @@ impl Registry {
     }
 
     fn still_refused(&self, topic: &Topic, refused: RequestId) -> bool {
-        self.entries
-            .get(topic.as_str())
+        self.get(topic.as_str())
             .is_some_and(|e| e.status == SubscriptionStatus::Pending && e.request == Some(refused))
     }
 }
 
 impl TopicLookup for Registry {
     fn find(&self, name: &str) -> Option<Topic> {
-        self.entries.get_key_value(name).map(|(t, _)| t.clone())
+        self.index.get_key_value(name).map(|(t, _)| t.clone())
+    }
+}
+
+/// Where a [`Recorder`] found a topic: the registry key's identity and its slot.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Hit {
+    key: *const u8,
+    slot: u32,
+}
+
+/// The registry as the adapter's [`TopicLookup`] during one `classify`: it remembers where the
+/// last topic it found lives, so that the session's sequence check of a data frame uses that
+/// slot instead of looking the name up again (one hash lookup per data frame, the adapter's).
+pub(crate) struct Recorder<'a> {
+    registry: &'a Registry,
+    hit: Cell<Option<Hit>>,
+}
+
+impl<'a> Recorder<'a> {
+    pub(crate) fn new(registry: &'a Registry) -> Self {
+        Recorder {
+            registry,
+            hit: Cell::new(None),
+        }
+    }
+
+    /// The last topic found. Valid for the registry only until it next changes: the session
+    /// uses it right after `classify`, before anything else touches the registry.
+    pub(crate) fn hit(&self) -> Option<Hit> {
+        self.hit.get()
+    }
+}
+
+impl TopicLookup for Recorder<'_> {
+    fn find(&self, name: &str) -> Option<Topic> {
+        let (topic, &slot) = self.registry.index.get_key_value(name)?;
+        self.hit.set(Some(Hit {
+            key: topic.key_ptr(),
+            slot,
+        }));
+        Some(topic.clone())
     }
 }
 
@@ -277,6 +396,47 @@ mod tests {
         r.reset_for_new_connection();
         let taken = r.take_unsent(10, RequestId(2));
         assert_eq!(taken, vec![("a".into(), Some(4))]);
+    }
+
+    /// The slot a recorder found is used only for the very topic it found; any other topic
+    /// (an earlier find, or one the adapter made itself) is looked up by name, and a freed
+    /// slot reused by another topic never answers for the old one.
+    #[test]
+    fn a_recorded_find_answers_only_for_the_topic_it_found() {
+        let mut r = Registry::default();
+        r.insert("a".into(), Some(1));
+        r.insert("b".into(), Some(2));
+        let (a, b, hit) = {
+            let lookup = Recorder::new(&r);
+            assert_eq!(lookup.hit(), None);
+            assert_eq!(lookup.find("zz"), None);
+            assert_eq!(lookup.hit(), None, "a miss records nothing");
+            let a = lookup.find("a").unwrap();
+            let b = lookup.find("b").unwrap();
+            (a, b, lookup.hit())
+        };
+        assert_eq!(r.entry_for(&b, hit).unwrap().last_seq, Some(2));
+        // The hit is b's: a (found earlier) and a topic made apart are found by name.
+        assert_eq!(r.entry_for(&a, hit).unwrap().last_seq, Some(1));
+        assert_eq!(
+            r.entry_for(&Topic::new("b"), hit).unwrap().last_seq,
+            Some(2)
+        );
+        assert_eq!(
+            r.entry_for(&Topic::new("a"), hit).unwrap().last_seq,
+            Some(1)
+        );
+        // b leaves; c takes its slot. The old hit named b's key, so it cannot answer for c,
+        // and b is gone.
+        r.remove("b");
+        r.insert("c".into(), Some(3));
+        assert!(r.entry_for(&b, hit).is_none());
+        assert_eq!(
+            r.entry_for(&Topic::new("c"), hit).unwrap().last_seq,
+            Some(3)
+        );
+        let names: Vec<_> = r.iter().map(|(t, _)| t.as_str().to_owned()).collect();
+        assert_eq!(names, ["a", "c"]);
     }
 
     #[test]

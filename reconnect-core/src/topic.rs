@@ -21,6 +21,12 @@ impl Topic {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The identity of this topic's shared name: equal for clones of one `Topic` (and only
+    /// for them, while any of them lives).
+    pub(crate) fn key_ptr(&self) -> *const u8 {
+        self.0.as_ptr()
+    }
 }
 
 impl From<&str> for Topic {

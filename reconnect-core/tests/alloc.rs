@@ -33,7 +33,7 @@ fn line_adapter() -> LineAdapter {
 }
 
 fn seq_frame(seq: u64) -> Frame {
-    Frame::Text(format!("data {TOPIC} {seq} {PAYLOAD}"))
+    Frame::text(format!("data {TOPIC} {seq} {PAYLOAD}"))
 }
 
 /// Subscribes `topic`, starts, and drives the session to live at `now`, answering each request
@@ -203,12 +203,12 @@ mod jsonrpc {
             "id": request["id"],
             "result": request["params"]["channels"],
         });
-        Some(Frame::Text(answer.to_string()))
+        Some(Frame::text(answer.to_string()))
     }
 
     /// A book change notification; `instrument` goes into the data as a raw JSON string body.
     fn notification(change_id: u64, instrument: &str) -> Frame {
-        Frame::Text(format!(
+        Frame::text(format!(
             r#"{{"jsonrpc":"2.0","method":"subscription","params":{{"channel":"{CHANNEL}","data":{{"type":"change","timestamp":1718000000123,"instrument_name":"{instrument}","prev_change_id":{},"change_id":{change_id},"bids":[["new",64123.5,1250.0],["delete",64120.0,0.0]],"asks":[["change",64125.0,300.0]]}}}}}}"#,
             change_id - 1
         ))

@@ -242,7 +242,7 @@ fn run(case: &Case) -> Result<Run, TestCaseError> {
                 json!({"jsonrpc": "2.0", "id": id, "error": error})
             };
             let conn = session.current_conn().unwrap();
-            let frame = Frame::Text(answer.to_string());
+            let frame = Frame::text(answer.to_string());
             session.handle_input(now, Input::Frame { conn, frame });
             continue;
         }

@@ -532,7 +532,7 @@ fn unsolicited_errors_foreign_ids_and_garbage() {
     ] {
         assert_eq!(classify(&mut a, other), Inbound::Other, "{other}");
     }
-    let binary = Frame::Binary(br#"{"id":1,"result":1}"#.to_vec());
+    let binary = Frame::binary(br#"{"id":1,"result":1}"#.to_vec());
     assert_eq!(a.classify(&binary, &Topics::of(&[])), Inbound::Other);
 }
 
@@ -760,7 +760,7 @@ proptest! {
             JsonRpcConfig::default().seq_pointer(Some(SeqPointer::parse("/seq").unwrap())),
         );
         check_invariants(&mut a, &Topics::of(&["book.A"]), &frame);
-        prop_assert!(a.classify(&Frame::Binary(frame.into_bytes()), &Topics::of(&[])) == Inbound::Other);
+        prop_assert!(a.classify(&Frame::binary(frame.into_bytes()), &Topics::of(&[])) == Inbound::Other);
     }
 
     #[test]

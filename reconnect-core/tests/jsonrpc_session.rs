@@ -147,7 +147,10 @@ fn auth_setup_partial_subscribe_live_gap_and_heartbeats() {
             }),
             event(Event::SubscribeRejected {
                 topic: Topic::new("bogus.channel"),
-                error: ServerError::new(None, "the server's answer did not list this channel"),
+                error: Box::new(ServerError::new(
+                    None,
+                    "the server's answer did not list this channel",
+                )),
                 retry_in: None,
             }),
             event(Event::Live {
@@ -258,7 +261,7 @@ fn invalid_credentials_stop_the_session() {
             Output::Action(Action::Release { conn }),
             event(Event::Disconnected {
                 conn,
-                cause: cause.clone(),
+                cause: Box::new(cause.clone()),
                 uptime: Duration::from_millis(10),
                 disposition: Disposition::Fatal,
             }),
@@ -309,7 +312,10 @@ fn a_revoked_token_asks_the_application_for_fresh_credentials() {
     );
     assert!(out.contains(&event(Event::Disconnected {
         conn,
-        cause: EndCause::AuthRejected(ServerError::new(Some(13010), "token_revoked")),
+        cause: Box::new(EndCause::AuthRejected(ServerError::new(
+            Some(13010),
+            "token_revoked"
+        ))),
         uptime: Duration::from_millis(10),
         disposition: Disposition::RefreshCredentials,
     })));

@@ -43,7 +43,7 @@ fn first_disconnect(sim: &Simulator<JsonRpcAdapter, JsonRpcServer>) -> (Duration
     sim.events()
         .iter()
         .find_map(|e| match &e.event {
-            Event::Disconnected { cause, .. } => Some((e.at, cause.clone())),
+            Event::Disconnected { cause, .. } => Some((e.at, (**cause).clone())),
             _ => None,
         })
         .expect("a disconnect")

@@ -156,7 +156,7 @@ impl Soak {
             Event::Stopped { reason } => panic!("the soak session stopped: {reason:?}"),
             _ => None,
         };
-        match cause {
+        match cause.as_deref() {
             Some(EndCause::Transport(_)) => s.transport += 1,
             Some(EndCause::ServerClosed { .. }) => s.server_close += 1,
             Some(EndCause::Timeout(_)) => s.timeout += 1,

@@ -100,16 +100,22 @@ impl CloseTap {
                 }
                 &[]
             }
-            State::Header { bytes: header, len } => {
-                header[*len as usize] = bytes[0];
-                *len += 1;
-                let header = *header;
-                let len = *len as usize;
-                if let Some(payload) = parse_header(&header[..len]) {
-                    self.start_payload(&header[..len], payload);
+            // The common case: a whole header at the start of what was read, parsed in place
+            // rather than a byte at a time (this runs on every message).
+            State::Header { len: 0, .. } if bytes.len() >= 2 => {
+                let needed = header_len(bytes[1]);
+                match bytes
+                    .get(..needed)
+                    .and_then(|h| parse_header(h).map(|p| (h, p)))
+                {
+                    Some((header, payload)) => {
+                        self.start_payload(header, payload);
+                        &bytes[needed..]
+                    }
+                    None => self.step_header_byte(bytes),
                 }
-                &bytes[1..]
             }
+            State::Header { .. } => self.step_header_byte(bytes),
             State::Payload { left, close } => {
                 let n = usize::try_from(*left)
                     .unwrap_or(usize::MAX)
@@ -141,6 +147,21 @@ impl CloseTap {
         }
     }
 
+    /// Takes one byte of a header that arrived split across reads.
+    fn step_header_byte<'b>(&mut self, bytes: &'b [u8]) -> &'b [u8] {
+        let State::Header { bytes: header, len } = &mut self.state else {
+            unreachable!("only called in the header state");
+        };
+        header[*len as usize] = bytes[0];
+        *len += 1;
+        let header = *header;
+        let len = *len as usize;
+        if let Some(payload) = parse_header(&header[..len]) {
+            self.start_payload(&header[..len], payload);
+        }
+        &bytes[1..]
+    }
+
     fn start_payload(&mut self, header: &[u8], payload: u64) {
         let is_close = header[0] & 0x0f == CLOSE_OPCODE;
         let mask = (header[1] & 0x80 != 0).then(|| {
@@ -166,6 +187,16 @@ impl CloseTap {
             }),
         };
     }
+}
+
+/// The length of a frame header whose second byte is `second`.
+fn header_len(second: u8) -> usize {
+    let extended = match second & 0x7f {
+        126 => 2,
+        127 => 8,
+        _ => 0,
+    };
+    2 + extended + if second & 0x80 != 0 { 4 } else { 0 }
 }
 
 /// The payload length once `header` holds a whole frame header; `None` while it needs more.

@@ -271,8 +271,13 @@ impl SessionMetrics {
                 .count();
             self.subscriptions_active.set(active as f64);
         }
-        let state = state_index(&session.state());
-        if self.state != Some(state) {
+        // A message cannot change the state: the data path skips building it.
+        let state = if event.is_message() {
+            self.state
+        } else {
+            Some(state_index(&session.state()))
+        };
+        if let Some(state) = state.filter(|&state| self.state != Some(state)) {
             if let Some(old) = self.state {
                 self.states[old].set(0.0);
             }

@@ -367,6 +367,21 @@ impl<P: Protocol> Embedded<P> {
         self.events.pop_front()
     }
 
+    /// Moves every queued event (none while a handler is set) to the end of `out` at once, in
+    /// the order [`poll_event`](Self::poll_event) would have returned them, and returns how
+    /// many it moved. What `out` already holds stays in front; nothing is dropped.
+    ///
+    /// The batch form of [`poll_event`](Self::poll_event): one call per loop iteration instead
+    /// of one per event. Reuse `out` (clear it after handling) so that its capacity is
+    /// allocated once. Events queue until taken, so a driver loop must take them after every
+    /// [`handle_events`](Self::handle_events) / [`handle_timeout`](Self::handle_timeout) (or
+    /// set a handler): nothing bounds the queue but the sessions' own output.
+    pub fn drain_events(&mut self, out: &mut Vec<(SessionId, Event)>) -> usize {
+        let n = self.events.len();
+        out.extend(self.events.drain(..));
+        n
+    }
+
     /// Delivers every event to `handler` as it happens, instead of queueing it for
     /// [`poll_event`](Self::poll_event) (events already queued stay there). The handler runs on
     /// the driver's thread inside the loop: it must not block; send commands through handles.

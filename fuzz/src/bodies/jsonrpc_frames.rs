@@ -38,11 +38,11 @@ pub fn run(data: &[u8]) {
     let _ = adapter.subscribe_request(RequestId(2), &resume);
 
     let frame = if selector & 4 == 4 {
-        Frame::Binary(rest.to_vec())
+        Frame::binary(rest.to_vec())
     } else {
         match std::str::from_utf8(rest) {
-            Ok(text) => Frame::Text(text.to_owned()),
-            Err(_) => Frame::Binary(rest.to_vec()),
+            Ok(text) => Frame::text(text.to_owned()),
+            Err(_) => Frame::binary(rest.to_vec()),
         }
     };
     match adapter.classify(&frame, &topics) {

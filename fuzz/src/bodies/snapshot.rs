@@ -59,10 +59,10 @@ pub fn run(data: &[u8]) {
                 if let Some(k) = key {
                     opts = opts.coalesce_key(format!("k{}", k % 4));
                 }
-                let _ = session.send_with(t, Frame::Text(text), opts);
+                let _ = session.send_with(t, Frame::text(text), opts);
             }
             Step::SendBinary(bytes) => {
-                let _ = session.send(t, Frame::Binary(bytes));
+                let _ = session.send(t, Frame::binary(bytes));
             }
             Step::Advance(ms) => {
                 t += Duration::from_millis(u64::from(ms));

@@ -38,13 +38,12 @@ impl RawAdapter {
 
 impl Protocol for RawAdapter {
     fn auth_request(&mut self, _id: RequestId, credentials: &Credentials) -> Option<Frame> {
-        self.auth_frame
-            .then(|| Frame::Text(credentials.expose().to_owned()))
+        self.auth_frame.then(|| Frame::from(credentials.expose()))
     }
 
     fn subscribe_request(&mut self, _id: RequestId, topics: &[Resume]) -> Frame {
         // max_batch is 1, so there is exactly one topic.
-        Frame::Text(
+        Frame::text(
             topics
                 .first()
                 .map_or_else(String::new, |r| r.topic.as_str().to_owned()),

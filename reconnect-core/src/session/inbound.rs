@@ -8,7 +8,7 @@ use crate::boundary::{Action, Event, Input, Purpose};
 use crate::error::{Disposition, EndCause, ServerError};
 use crate::frame::Frame;
 use crate::protocol::{Inbound, NackKind, Protocol, RequestId, TopicRejection};
-use crate::subscriptions::SubscriptionStatus;
+use crate::subscriptions::{Hit, Recorder, SubscriptionStatus};
 use crate::topic::Topic;
 
 impl<P: Protocol> Session<P> {
@@ -71,7 +71,12 @@ impl<P: Protocol> Session<P> {
         let Some(conn) = self.conn_id() else {
             return;
         };
-        match self.protocol.classify(&frame, &self.registry) {
+        // The adapter's lookup of a data frame's topic is the only one: the recorder keeps
+        // where it found it, for the sequence check.
+        let lookup = Recorder::new(&self.registry);
+        let inbound = self.protocol.classify(&frame, &lookup);
+        let hit = lookup.hit();
+        match inbound {
             Inbound::Data { topic, seq } => {
                 self.stats.frames_in += 1;
                 if let Some(idle) = self.config.liveness.idle_timeout {
@@ -82,7 +87,7 @@ impl<P: Protocol> Session<P> {
                     }
                 }
                 if let (Some(topic), Some(seq)) = (&topic, seq) {
-                    self.track_sequence(topic, seq);
+                    self.track_sequence(topic, seq, hit);
                 }
                 self.emit(Event::Message {
                     conn,
@@ -133,8 +138,8 @@ impl<P: Protocol> Session<P> {
         });
     }
 
-    fn track_sequence(&mut self, topic: &Topic, seq: u64) {
-        let Some(entry) = self.registry.entry_mut(topic.as_str()) else {
+    fn track_sequence(&mut self, topic: &Topic, seq: u64, hit: Option<Hit>) {
+        let Some(entry) = self.registry.entry_for(topic, hit) else {
             return;
         };
         let last = entry.last_seq.replace(seq);
@@ -280,7 +285,7 @@ impl<P: Protocol> Session<P> {
                 self.registry.remove(topic.as_str());
                 self.emit(Event::SubscribeRejected {
                     topic,
-                    error,
+                    error: Box::new(error),
                     retry_in: None,
                 });
             }
@@ -312,7 +317,7 @@ impl<P: Protocol> Session<P> {
                 self.timers.set(Timer::SubscriptionRetry, next);
                 self.emit(Event::SubscribeRejected {
                     topic,
-                    error,
+                    error: Box::new(error),
                     retry_in: Some(delay),
                 });
             }

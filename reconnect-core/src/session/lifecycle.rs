@@ -137,7 +137,7 @@ impl<P: Protocol> Session<P> {
             }
             self.emit(Event::Disconnected {
                 conn: conn.id,
-                cause: cause.clone(),
+                cause: Box::new(cause.clone()),
                 uptime: now.saturating_duration_since(opened),
                 disposition,
             });
@@ -146,7 +146,7 @@ impl<P: Protocol> Session<P> {
             self.emit(Event::AttemptFailed {
                 conn: Some(conn.id),
                 attempt: conn.attempt,
-                cause: cause.clone(),
+                cause: Box::new(cause.clone()),
                 disposition,
             });
         }
@@ -419,7 +419,7 @@ impl<P: Protocol> Session<P> {
                 self.stats.last_disconnect = Some((cause.clone(), now));
                 self.emit(Event::Disconnected {
                     conn: conn.id,
-                    cause,
+                    cause: Box::new(cause),
                     uptime: now.saturating_duration_since(opened),
                     disposition,
                 });

@@ -5,7 +5,6 @@ use std::time::{Duration, Instant};
 use super::{Phase, RequestKind, Session, Timer};
 use crate::boundary::{Action, Event, Purpose};
 use crate::protocol::{Protocol, Resume};
-use crate::subscriptions::SubscriptionStatus;
 use crate::topic::Topic;
 
 impl<P: Protocol> Session<P> {
@@ -165,13 +164,8 @@ impl<P: Protocol> Session<P> {
     }
 
     pub(super) fn mark_active(&mut self, conn: crate::ConnId, topic: Topic, now: Instant) {
-        if !self.registry.contains(topic.as_str()) {
+        if !self.registry.activate(topic.as_str()) {
             return; // unsubscribed while the request was in flight
-        }
-        self.registry
-            .set_status(topic.as_str(), SubscriptionStatus::Active);
-        if let Some(entry) = self.registry.entry_mut(topic.as_str()) {
-            entry.nacks = 0;
         }
         if self.phase == Phase::Restoring {
             if let Some(c) = self.conn.as_mut() {

@@ -32,8 +32,8 @@ impl<P: Protocol> Session<P> {
                 .iter()
                 .map(|q| SnapshotMessage {
                     payload: match &q.frame {
-                        Frame::Text(s) => SnapshotPayload::Text(s.clone()),
-                        Frame::Binary(b) => SnapshotPayload::Binary(b.clone()),
+                        Frame::Text(s) => SnapshotPayload::Text(s.as_str().to_owned()),
+                        Frame::Binary(b) => SnapshotPayload::Binary(b.to_vec()),
                     },
                     coalesce_key: q.key.clone(),
                     expires_in_ms: q.expires_at.map(|at| {
@@ -87,8 +87,8 @@ impl<P: Protocol> Session<P> {
         let policy = session.config.outbox.clone();
         for m in snapshot.outbox {
             let frame = match m.payload {
-                SnapshotPayload::Text(s) => Frame::Text(s),
-                SnapshotPayload::Binary(b) => Frame::Binary(b),
+                SnapshotPayload::Text(s) => Frame::from(s),
+                SnapshotPayload::Binary(b) => Frame::from(b),
             };
             let item = Queued {
                 frame,
@@ -134,7 +134,7 @@ mod tests {
         s.send(now, "hello").unwrap();
         s.send_with(
             now,
-            Frame::Binary(vec![1, 2]),
+            Frame::from(vec![1, 2]),
             SendOptions::default()
                 .expires_after(Duration::from_secs(5))
                 .coalesce_key("k"),

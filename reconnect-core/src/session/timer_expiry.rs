@@ -187,7 +187,7 @@ impl<P: Protocol> Session<P> {
         self.emit(Event::AttemptFailed {
             conn: None,
             attempt: self.failures.saturating_add(1),
-            cause: cause.clone(),
+            cause: Box::new(cause.clone()),
             disposition,
         });
         self.after_ending(now, cause, disposition, Next::Policy, false);

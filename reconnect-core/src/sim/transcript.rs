@@ -334,7 +334,7 @@ mod tests {
     fn auth_frames_are_redacted() {
         let action = Action::Send {
             conn: ConnId(3),
-            frame: Frame::Text("secret-token".to_owned()),
+            frame: Frame::from("secret-token"),
             purpose: Purpose::Auth,
         };
         let (_, text) = describe_action(&action).unwrap();

@@ -125,12 +125,12 @@ pub fn refusal(code: i64, retry_after: Option<Duration>) -> ServerError {
 impl Protocol for LineAdapter {
     fn auth_request(&mut self, id: RequestId, credentials: &Credentials) -> Option<Frame> {
         self.auth
-            .then(|| Frame::Text(format!("auth {} {}", id.0, credentials.expose())))
+            .then(|| Frame::text(format!("auth {} {}", id.0, credentials.expose())))
     }
 
     fn refresh_request(&mut self, id: RequestId, refresh: &Credentials) -> Option<Frame> {
         self.grants
-            .then(|| Frame::Text(format!("refresh {} {}", id.0, refresh.expose())))
+            .then(|| Frame::text(format!("refresh {} {}", id.0, refresh.expose())))
     }
 
     fn granted(&mut self, id: RequestId) -> Option<Grant> {
@@ -142,7 +142,7 @@ impl Protocol for LineAdapter {
     }
 
     fn setup_request(&mut self, index: usize, id: RequestId) -> Option<Frame> {
-        (index < self.setup_steps).then(|| Frame::Text(format!("setup {} {index}", id.0)))
+        (index < self.setup_steps).then(|| Frame::text(format!("setup {} {index}", id.0)))
     }
 
     fn subscribe_request(&mut self, id: RequestId, topics: &[Resume]) -> Frame {
@@ -154,7 +154,7 @@ impl Protocol for LineAdapter {
                 line.push_str(&format!("@{seq}"));
             }
         }
-        Frame::Text(line)
+        Frame::text(line)
     }
 
     fn unsubscribe_request(&mut self, id: RequestId, topics: &[Topic]) -> Option<Frame> {
@@ -166,7 +166,7 @@ impl Protocol for LineAdapter {
             line.push(if i == 0 { ' ' } else { ',' });
             line.push_str(t.as_str());
         }
-        Some(Frame::Text(line))
+        Some(Frame::text(line))
     }
 
     fn max_batch(&self) -> usize {
@@ -182,7 +182,7 @@ impl Protocol for LineAdapter {
     }
 
     fn heartbeat_request(&mut self, id: RequestId) -> Option<Frame> {
-        self.heartbeat.then(|| Frame::Text(format!("hb {}", id.0)))
+        self.heartbeat.then(|| Frame::text(format!("hb {}", id.0)))
     }
 
     fn reauth_on_renewal(&self) -> bool {
@@ -268,7 +268,7 @@ impl Protocol for LineAdapter {
                 }
             }
             (Some("ping"), Some(token)) => Inbound::HeartbeatRequest {
-                reply: Frame::Text(format!("pong {token}")),
+                reply: Frame::text(format!("pong {token}")),
             },
             (Some("beat"), None) => Inbound::Heartbeat,
             (Some("error"), Some(code)) => {
@@ -442,7 +442,7 @@ pub fn parse_request(frame: &Frame) -> Option<Request> {
 
 /// `ack <id>`.
 pub fn ack(id: u64) -> Frame {
-    Frame::Text(format!("ack {id}"))
+    Frame::text(format!("ack {id}"))
 }
 
 /// `ack <id> -<topic>:<code> …`: a positive answer that refuses some topics.
@@ -451,12 +451,12 @@ pub fn ack_rejecting(id: u64, rejected: &[(&str, i64)]) -> Frame {
     for (topic, code) in rejected {
         line.push_str(&format!(" -{topic}:{code}"));
     }
-    Frame::Text(line)
+    Frame::text(line)
 }
 
 /// `nack <id> <code> [<retry_after_ms>]`.
 pub fn nack(id: u64, code: i64, retry_after: Option<Duration>) -> Frame {
-    Frame::Text(match retry_after {
+    Frame::text(match retry_after {
         Some(d) => format!("nack {id} {code} {}", d.as_millis()),
         None => format!("nack {id} {code}"),
     })
@@ -464,7 +464,7 @@ pub fn nack(id: u64, code: i64, retry_after: Option<Duration>) -> Frame {
 
 /// `data <topic> [<seq>]`.
 pub fn data(topic: &str, seq: Option<u64>) -> Frame {
-    Frame::Text(match seq {
+    Frame::text(match seq {
         Some(seq) => format!("data {topic} {seq}"),
         None => format!("data {topic}"),
     })
@@ -472,7 +472,7 @@ pub fn data(topic: &str, seq: Option<u64>) -> Frame {
 
 /// `error <code> [<retry_after_ms>]`.
 pub fn server_error(code: i64, retry_after: Option<Duration>) -> Frame {
-    Frame::Text(match retry_after {
+    Frame::text(match retry_after {
         Some(d) => format!("error {code} {}", d.as_millis()),
         None => format!("error {code}"),
     })
@@ -480,5 +480,5 @@ pub fn server_error(code: i64, retry_after: Option<Duration>) -> Frame {
 
 /// `ping <token>`: a server heartbeat request.
 pub fn server_ping(token: u64) -> Frame {
-    Frame::Text(format!("ping {token}"))
+    Frame::text(format!("ping {token}"))
 }

@@ -755,7 +755,7 @@ impl Driver {
                 let hint = self.hint(*retry_ms);
                 (line::server_error(*code, hint), None)
             }
-            ServerStep::Garbage { binary: true } => (Frame::Binary(vec![0xff, 0, 7]), None),
+            ServerStep::Garbage { binary: true } => (Frame::binary(vec![0xff, 0, 7]), None),
             ServerStep::Garbage { binary: false } => (Frame::from("%% ack"), None),
         })
     }
@@ -783,7 +783,7 @@ impl Driver {
         if let Some(ms) = step.expires_ms {
             options = options.expires_after(Duration::from_millis(u64::from(ms)));
         }
-        self.call(Call::Send(Frame::Text(text), options), None);
+        self.call(Call::Send(Frame::text(text), options), None);
     }
 
     /// Whatever moves the session on from where it stands.

@@ -753,7 +753,7 @@ impl Observer {
                     self.needs_fresh_credentials = true;
                 }
                 let _ = conn;
-                if matches!(cause, reconnect_core::EndCause::Recycled) {
+                if matches!(**cause, reconnect_core::EndCause::Recycled) {
                     self.ended_recycled = true;
                 }
                 self.unscheduled_ending = Some(self.ending_stable == Some(true));

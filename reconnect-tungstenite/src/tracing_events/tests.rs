@@ -90,10 +90,10 @@ fn a_disconnect_is_a_warning_with_its_cause() {
     let (conn, n) = conn();
     let event = Event::Disconnected {
         conn,
-        cause: EndCause::ServerClosed {
+        cause: Box::new(EndCause::ServerClosed {
             code: Some(1012),
             reason: "restart".into(),
-        },
+        }),
         uptime: Duration::from_secs(61),
         disposition: Disposition::Retry,
     };
@@ -119,7 +119,7 @@ fn a_disconnect_the_application_asked_for_is_info() {
     let (conn, n) = conn();
     let event = Event::Disconnected {
         conn,
-        cause: EndCause::Closed,
+        cause: Box::new(EndCause::Closed),
         uptime: Duration::from_millis(5),
         disposition: Disposition::Closed,
     };
@@ -145,7 +145,7 @@ fn a_failed_attempt_is_a_warning_and_names_no_conn_before_one_existed() {
     let event = Event::AttemptFailed {
         conn: None,
         attempt: 4,
-        cause: EndCause::CredentialsUnavailable("vault down".into()),
+        cause: Box::new(EndCause::CredentialsUnavailable("vault down".into())),
         disposition: Disposition::Retry,
     };
     assert_eq!(
@@ -166,10 +166,10 @@ fn a_failed_attempt_is_a_warning_and_names_no_conn_before_one_existed() {
     let refused = Event::AttemptFailed {
         conn: Some(conn),
         attempt: 1,
-        cause: EndCause::Transport(TransportError::new(
+        cause: Box::new(EndCause::Transport(TransportError::new(
             TransportErrorKind::Refused,
             "connection refused",
-        )),
+        ))),
         disposition: Disposition::Retry,
     };
     assert_eq!(
@@ -270,7 +270,7 @@ fn credentials_requested_and_renewed_are_info() {
 fn a_rejected_subscription_is_a_warning_with_the_servers_reason() {
     let event = Event::SubscribeRejected {
         topic: Topic::new("book.BTC"),
-        error: ServerError::new(Some(-32602), "unknown channel"),
+        error: Box::new(ServerError::new(Some(-32602), "unknown channel")),
         retry_in: None,
     };
     assert_eq!(

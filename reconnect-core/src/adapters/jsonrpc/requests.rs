@@ -9,7 +9,7 @@ use crate::frame::Frame;
 /// `{"jsonrpc":"2.0","id":ID,"method":METHOD,"params":PARAMS}`. `method` is already a JSON
 /// string literal and `params` already JSON text.
 pub(super) fn request(id: u64, method: &str, params: &str) -> Frame {
-    Frame::Text(format!(
+    Frame::text(format!(
         r#"{{"jsonrpc":"2.0","id":{id},"method":{method},"params":{params}}}"#
     ))
 }

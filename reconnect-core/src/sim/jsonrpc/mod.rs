@@ -516,7 +516,7 @@ mod tests {
             "params": {"channels": channels}});
         let mut ctx = ServerCtx::new(now, Duration::ZERO, &mut ops);
         server.on_connect(&mut ctx, conn);
-        server.on_frame(&mut ctx, conn, &Frame::Text(request.to_string()));
+        server.on_frame(&mut ctx, conn, &Frame::from(request.to_string()));
         ops.into_iter()
             .filter_map(|op| match op {
                 ServerOp::Send(_, frame) => serde_json::from_slice(frame.as_bytes()).ok(),
