@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use bind_mio::{Driver, DriverConfig, Event, SessionId};
+use bind_support::no_copy::payloads_back_to_back;
 use reconnect_core::Event as CoreEvent;
 use reconnect_testkit::scenario::ClientSpec;
 use reconnect_testkit::server::{ServerConfig, TestServer};
@@ -135,22 +136,10 @@ fn payloads_reach_the_application_where_tungstenite_read_them() {
         frames.extend(batch.drain(..).filter_map(|(_, e)| e.into_frame()));
     }
     assert!(frames.iter().all(|f| f.as_text().is_some()));
-    let adjacent = back_to_back(&frames);
+    let adjacent = payloads_back_to_back(&frames);
     assert!(
         adjacent > 0,
         "no two of {} payloads share tungstenite's read buffer: something copies them",
         frames.len()
     );
-}
-
-/// How many consecutive payloads sit one server frame header (2 or 4 bytes) after the previous.
-fn back_to_back(frames: &[reconnect_core::Frame]) -> usize {
-    frames
-        .windows(2)
-        .filter(|pair| {
-            let end = pair[0].as_bytes().as_ptr() as usize + pair[0].len();
-            let next = pair[1].as_bytes().as_ptr() as usize;
-            matches!(next.wrapping_sub(end), 2 | 4)
-        })
-        .count()
 }

@@ -18,6 +18,7 @@
 //! - [`feed_cli`] and [`feed_lines`]: the feed followers' command line and JSON lines, the same
 //!   for `bind-mio`'s `wsfeed` and `bind-smol`'s `feed`.
 //! - [`metrics_http`]: the feed tools' and the demo's `/metrics` endpoint.
+//! - [`no_copy`]: the check that payloads reach the application where tungstenite read them.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -29,6 +30,7 @@ pub mod fleet;
 pub mod harness;
 pub mod kit;
 pub mod metrics_http;
+pub mod no_copy;
 pub mod python_suite;
 pub mod trace_suite;
 pub mod transport_suite;
