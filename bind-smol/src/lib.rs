@@ -284,10 +284,18 @@ impl Options {
 /// println!("{} reconnections", session.stats().reconnections);
 /// # }
 /// ```
+///
+/// The future holds the session and its task's state inline (no allocation of its own), so
+/// spawning it costs one executor allocation per session, which also holds the output.
 #[must_use = "the session does nothing until its task is spawned or awaited"]
 pub struct SessionTask<P> {
-    inner: Pin<Box<dyn Future<Output = Session<P>> + Send>>,
+    /// `None` once it has resolved.
+    driver: Option<task::Driver<P>>,
 }
+
+// Nothing in the driver is pinned through the task (its futures are boxed, the session is
+// only ever used through `&mut`), so moving the task after a poll is sound whatever `P` is.
+impl<P> Unpin for SessionTask<P> {}
 
 impl<P> fmt::Debug for SessionTask<P> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -295,11 +303,22 @@ impl<P> fmt::Debug for SessionTask<P> {
     }
 }
 
-impl<P> Future for SessionTask<P> {
+impl<P: Protocol> Future for SessionTask<P> {
     type Output = Session<P>;
 
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Session<P>> {
-        self.inner.as_mut().poll(cx)
+    /// # Panics
+    /// If polled again after it resolved.
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Session<P>> {
+        let this = self.get_mut();
+        let driver = this
+            .driver
+            .as_mut()
+            .expect("SessionTask polled after it resolved");
+        if driver.poll_run(cx).is_pending() {
+            return Poll::Pending;
+        }
+        let driver = this.driver.take().expect("checked above");
+        Poll::Ready(driver.into_session())
     }
 }
 
@@ -340,7 +359,7 @@ where
         _keepalive: command_tx,
     };
     let task = SessionTask {
-        inner: Box::pin(driver.run()),
+        driver: Some(driver),
     };
     (handle, events, task)
 }
@@ -413,6 +432,19 @@ mod tests {
             assert_eq!(handle.send("x").await, Err(HandleError::Gone));
             handle.close().await;
         });
+    }
+
+    #[test]
+    fn the_task_holds_the_session_inline_and_once() {
+        // Spawning puts the task in one executor allocation, which also holds its output (the
+        // session): a task that boxed its state held the session a second time beside it (and
+        // an `async fn` state held its driver twice: about three sessions in all).
+        let session = std::mem::size_of::<Session<RawAdapter>>();
+        let task = std::mem::size_of::<SessionTask<RawAdapter>>();
+        assert!(
+            session <= task && task < 2 * session,
+            "task {task} bytes, session {session} bytes"
+        );
     }
 
     #[test]
