@@ -82,8 +82,6 @@ pub(crate) struct Driver<P> {
     /// Every handle and the stream are gone: the session was told to close.
     orphaned: bool,
     started: bool,
-    /// The drain buffer, kept to reuse its allocation.
-    outputs: Vec<Output>,
     /// The session's name: the `session` label of its metrics and the `session` field of its
     /// log events ([`Options::name`](crate::Options::name), else `session-<n>`).
     #[cfg_attr(not(feature = "tracing"), allow(dead_code))]
@@ -124,7 +122,6 @@ impl<P: Protocol> Driver<P> {
             armed: None,
             orphaned: false,
             started: false,
-            outputs: Vec::new(),
             #[cfg(feature = "tracing")]
             span: tracing::info_span!(target: reconnect_tungstenite::tracing_events::TARGET, "session", session = %name),
             name,
@@ -304,11 +301,12 @@ impl<P: Protocol> Driver<P> {
     /// the inputs its IO produced, and feeds them after the drain ends. So `perform` only
     /// queues in `produced`; each queued input is fed here once `poll_output` is empty, and
     /// what it causes is drained in turn.
+    ///
+    /// It takes the outputs one at a time (`poll_output`) rather than through a buffer: a
+    /// buffer would keep the largest drain's capacity for the life of the session.
     fn drain(&mut self) {
-        let mut outputs = std::mem::take(&mut self.outputs);
         loop {
-            outputs.extend(self.session.drain());
-            for output in outputs.drain(..) {
+            while let Some(output) = self.session.poll_output() {
                 match output {
                     Output::Action(action) => self.perform(action),
                     Output::Event(event) => {
@@ -324,7 +322,6 @@ impl<P: Protocol> Driver<P> {
             };
             self.session.handle_input(Instant::now(), input);
         }
-        self.outputs = outputs;
     }
 
     fn perform(&mut self, action: Action) {
