@@ -270,7 +270,7 @@ impl Options {
 
 /// A session's whole life as one future: spawn it on any executor (it needs only `async-io`'s
 /// reactor, which runs on its own). It resolves once the session has stopped and its transport
-/// is released, to the session itself: its [`stats`](Session::stats), what it still wanted,
+/// is released, to the session itself (boxed): its [`stats`](Session::stats), what it still wanted,
 /// and (feature `serde` of the core) a snapshot to start the next process from. Dropping it
 /// before then drops the session and its socket at once, without a close handshake.
 ///
@@ -285,8 +285,10 @@ impl Options {
 /// # }
 /// ```
 ///
-/// The future holds the session and its task's state inline (no allocation of its own), so
-/// spawning it costs one executor allocation per session, which also holds the output.
+/// The session comes back boxed because it lives in a box for the whole task: an idle session
+/// then costs the box and one small executor allocation (the task's other state, under 1 KiB,
+/// and the output: a pointer), instead of the session twice (the future's and the output's
+/// room in the task).
 #[must_use = "the session does nothing until its task is spawned or awaited"]
 pub struct SessionTask<P> {
     /// `None` once it has resolved.
@@ -304,11 +306,11 @@ impl<P> fmt::Debug for SessionTask<P> {
 }
 
 impl<P: Protocol> Future for SessionTask<P> {
-    type Output = Session<P>;
+    type Output = Box<Session<P>>;
 
     /// # Panics
     /// If polled again after it resolved.
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Session<P>> {
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Box<Session<P>>> {
         let this = self.get_mut();
         let driver = this
             .driver
@@ -435,16 +437,11 @@ mod tests {
     }
 
     #[test]
-    fn the_task_holds_the_session_inline_and_once() {
-        // Spawning puts the task in one executor allocation, which also holds its output (the
-        // session): a task that boxed its state held the session a second time beside it (and
-        // an `async fn` state held its driver twice: about three sessions in all).
-        let session = std::mem::size_of::<Session<RawAdapter>>();
+    fn the_task_state_is_small_enough_for_an_executor_to_hold_inline() {
+        // async-task (smol's executor) boxes a future of 2 KiB or more apart from its task
+        // allocation; the session (the bulk) is boxed once by the driver instead.
         let task = std::mem::size_of::<SessionTask<RawAdapter>>();
-        assert!(
-            session <= task && task < 2 * session,
-            "task {task} bytes, session {session} bytes"
-        );
+        assert!(task < 1024, "the task's state is {task} bytes");
     }
 
     #[test]

@@ -66,7 +66,11 @@ enum Transport {
 
 /// A session and everything its task owns.
 pub(crate) struct Driver<P> {
-    session: Session<P>,
+    /// Boxed: the session is the largest part of the task's state (about 2.4 KiB for the
+    /// JSON-RPC adapter), and the task hands it back boxed, so it is allocated once, and the
+    /// rest of the driver is small enough for an executor to hold inline (async-task boxes a
+    /// future of 2 KiB or more separately from the task, which holds the output beside it).
+    session: Box<Session<P>>,
     endpoint: Endpoint,
     /// The fleet's connection budget, if any: every attempt waits for a token before dialing.
     budget: Option<SharedConnectBudget>,
@@ -110,7 +114,7 @@ impl<P: Protocol> Driver<P> {
         let name = name.unwrap_or_else(next_session_name);
         let metrics = Metrics::new(name.clone());
         Driver {
-            session,
+            session: Box::new(session),
             endpoint,
             budget,
             commands,
@@ -131,7 +135,7 @@ impl<P: Protocol> Driver<P> {
 
     /// The session, once [`poll_run`](Self::poll_run) is ready; everything else the task
     /// owns is dropped here, in field order.
-    pub(crate) fn into_session(self) -> Session<P> {
+    pub(crate) fn into_session(self) -> Box<Session<P>> {
         self.session
     }
 
