@@ -196,6 +196,8 @@ impl<P: Protocol> Driver<P> {
                 continue;
             }
             self.events.publish(&mut self.batch, Handover::Now);
+            // Waiting for input: the buffer the hand-over gave back is freed, not kept idle.
+            self.batch.release_if_empty();
             return Poll::Pending;
         }
     }
