@@ -270,7 +270,7 @@ impl Options {
 
 /// A session's whole life as one future: spawn it on any executor (it needs only `async-io`'s
 /// reactor, which runs on its own). It resolves once the session has stopped and its transport
-/// is released, to the session itself: its [`stats`](Session::stats), what it still wanted,
+/// is released, to the session itself (boxed): its [`stats`](Session::stats), what it still wanted,
 /// and (feature `serde` of the core) a snapshot to start the next process from. Dropping it
 /// before then drops the session and its socket at once, without a close handshake.
 ///
@@ -284,10 +284,20 @@ impl Options {
 /// println!("{} reconnections", session.stats().reconnections);
 /// # }
 /// ```
+///
+/// The session comes back boxed because it lives in a box for the whole task: an idle session
+/// then costs the box and one small executor allocation (the task's other state, under 1 KiB,
+/// and the output: a pointer), instead of the session twice (the future's and the output's
+/// room in the task).
 #[must_use = "the session does nothing until its task is spawned or awaited"]
 pub struct SessionTask<P> {
-    inner: Pin<Box<dyn Future<Output = Session<P>> + Send>>,
+    /// `None` once it has resolved.
+    driver: Option<task::Driver<P>>,
 }
+
+// Nothing in the driver is pinned through the task (its futures are boxed, the session is
+// only ever used through `&mut`), so moving the task after a poll is sound whatever `P` is.
+impl<P> Unpin for SessionTask<P> {}
 
 impl<P> fmt::Debug for SessionTask<P> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -295,11 +305,22 @@ impl<P> fmt::Debug for SessionTask<P> {
     }
 }
 
-impl<P> Future for SessionTask<P> {
-    type Output = Session<P>;
+impl<P: Protocol> Future for SessionTask<P> {
+    type Output = Box<Session<P>>;
 
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Session<P>> {
-        self.inner.as_mut().poll(cx)
+    /// # Panics
+    /// If polled again after it resolved.
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Box<Session<P>>> {
+        let this = self.get_mut();
+        let driver = this
+            .driver
+            .as_mut()
+            .expect("SessionTask polled after it resolved");
+        if driver.poll_run(cx).is_pending() {
+            return Poll::Pending;
+        }
+        let driver = this.driver.take().expect("checked above");
+        Poll::Ready(driver.into_session())
     }
 }
 
@@ -340,7 +361,7 @@ where
         _keepalive: command_tx,
     };
     let task = SessionTask {
-        inner: Box::pin(driver.run()),
+        driver: Some(driver),
     };
     (handle, events, task)
 }
@@ -413,6 +434,14 @@ mod tests {
             assert_eq!(handle.send("x").await, Err(HandleError::Gone));
             handle.close().await;
         });
+    }
+
+    #[test]
+    fn the_task_state_is_small_enough_for_an_executor_to_hold_inline() {
+        // async-task (smol's executor) boxes a future of 2 KiB or more apart from its task
+        // allocation; the session (the bulk) is boxed once by the driver instead.
+        let task = std::mem::size_of::<SessionTask<RawAdapter>>();
+        assert!(task < 1024, "the task's state is {task} bytes");
     }
 
     #[test]

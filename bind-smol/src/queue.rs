@@ -54,6 +54,14 @@ impl Batch {
         self.events.is_empty()
     }
 
+    /// Frees the buffer of an empty batch: a session waiting for input keeps no event slots
+    /// (a few hundred bytes each buffer, times every idle session).
+    pub(crate) fn release_if_empty(&mut self) {
+        if self.events.is_empty() && self.events.capacity() > 0 {
+            self.events = VecDeque::new();
+        }
+    }
+
     fn clear(&mut self) {
         self.events.clear();
         self.bytes = 0;
@@ -75,6 +83,13 @@ fn payload_len(event: &Event) -> usize {
             _ => 0,
         },
         _ => 0,
+    }
+}
+
+/// Frees the buffer of an empty `events`.
+fn release(events: &mut VecDeque<Event>) {
+    if events.is_empty() && events.capacity() > 0 {
+        *events = VecDeque::new();
     }
 }
 
@@ -240,6 +255,10 @@ impl EventReceiver {
                 if shared.writer_gone {
                     return Poll::Ready(None);
                 }
+                // Nothing to take: the stream waits, and keeps no buffers while it does (one
+                // allocation per wake-up is the price, against memory in every idle session).
+                release(&mut self.taken);
+                shared.queued.release_if_empty();
                 match &mut shared.reader {
                     Some(waker) if waker.will_wake(cx.waker()) => {}
                     slot => *slot = Some(cx.waker().clone()),
@@ -284,6 +303,8 @@ impl EventReceiver {
                 if shared.writer_gone {
                     return Poll::Ready(0);
                 }
+                release(&mut self.taken);
+                shared.queued.release_if_empty();
                 if let Some(cx) = cx {
                     match &mut shared.reader {
                         Some(waker) if waker.will_wake(cx.waker()) => {}
@@ -462,7 +483,11 @@ mod tests {
         let waker = Waker::noop();
         let mut cx = Context::from_waker(waker);
         tx.publish(&mut batch((0..5_000).map(event)), Handover::Now);
-        while let Poll::Ready(Some(_)) = rx.poll_next(&mut cx) {}
+        // Every event taken, but the stream has not polled again (it would free an empty
+        // buffer then: `a_waiting_stream_keeps_no_buffers`).
+        for _ in 0..5_000 {
+            assert!(matches!(rx.poll_next(&mut cx), Poll::Ready(Some(_))));
+        }
         assert!(
             rx.taken.capacity() >= 5_000,
             "the burst's buffer is the stream's now"
@@ -472,6 +497,27 @@ mod tests {
         assert!(matches!(rx.poll_next(&mut cx), Poll::Ready(Some(_))));
         let back = lock(&tx.shared).queued.events.capacity();
         assert!(back < 4 * MIN_KEPT, "{back} slots kept after the burst");
+    }
+
+    #[test]
+    fn a_waiting_stream_keeps_no_buffers() {
+        let (tx, mut rx) = event_queue(100, 1 << 20);
+        let waker = Waker::noop();
+        let mut cx = Context::from_waker(waker);
+        tx.publish(&mut batch((1..=5).map(event)), Handover::Now);
+        // The task's next batch takes the place of the first while the stream works on it.
+        assert!(matches!(rx.poll_next(&mut cx), Poll::Ready(Some(_))));
+        tx.publish(&mut batch([event(6)]), Handover::Now);
+        while let Poll::Ready(Some(_)) = rx.poll_next(&mut cx) {}
+        assert_eq!(rx.taken.capacity(), 0, "the stream's buffer");
+        assert_eq!(lock(&tx.shared).queued.events.capacity(), 0, "the queue's");
+        // The same through batches.
+        tx.publish(&mut batch((1..=5).map(event)), Handover::Now);
+        let mut out = Vec::new();
+        assert_eq!(rx.poll_batch(Some(&mut cx), &mut out), Poll::Ready(5));
+        assert!(rx.poll_batch(Some(&mut cx), &mut out).is_pending());
+        assert_eq!(rx.taken.capacity(), 0);
+        assert_eq!(lock(&tx.shared).queued.events.capacity(), 0);
     }
 
     #[test]

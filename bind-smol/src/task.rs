@@ -66,7 +66,11 @@ enum Transport {
 
 /// A session and everything its task owns.
 pub(crate) struct Driver<P> {
-    session: Session<P>,
+    /// Boxed: the session is the largest part of the task's state (about 2.4 KiB for the
+    /// JSON-RPC adapter), and the task hands it back boxed, so it is allocated once, and the
+    /// rest of the driver is small enough for an executor to hold inline (async-task boxes a
+    /// future of 2 KiB or more separately from the task, which holds the output beside it).
+    session: Box<Session<P>>,
     endpoint: Endpoint,
     /// The fleet's connection budget, if any: every attempt waits for a token before dialing.
     budget: Option<SharedConnectBudget>,
@@ -82,8 +86,6 @@ pub(crate) struct Driver<P> {
     /// Every handle and the stream are gone: the session was told to close.
     orphaned: bool,
     started: bool,
-    /// The drain buffer, kept to reuse its allocation.
-    outputs: Vec<Output>,
     /// The session's name: the `session` label of its metrics and the `session` field of its
     /// log events ([`Options::name`](crate::Options::name), else `session-<n>`).
     #[cfg_attr(not(feature = "tracing"), allow(dead_code))]
@@ -112,7 +114,7 @@ impl<P: Protocol> Driver<P> {
         let name = name.unwrap_or_else(next_session_name);
         let metrics = Metrics::new(name.clone());
         Driver {
-            session,
+            session: Box::new(session),
             endpoint,
             budget,
             commands,
@@ -124,7 +126,6 @@ impl<P: Protocol> Driver<P> {
             armed: None,
             orphaned: false,
             started: false,
-            outputs: Vec::new(),
             #[cfg(feature = "tracing")]
             span: tracing::info_span!(target: reconnect_tungstenite::tracing_events::TARGET, "session", session = %name),
             name,
@@ -132,13 +133,16 @@ impl<P: Protocol> Driver<P> {
         }
     }
 
-    /// Runs the session until it has stopped and released its transport; returns it.
-    pub(crate) async fn run(mut self) -> Session<P> {
-        std::future::poll_fn(|cx| self.poll_run(cx)).await;
+    /// The session, once [`poll_run`](Self::poll_run) is ready; everything else the task
+    /// owns is dropped here, in field order.
+    pub(crate) fn into_session(self) -> Box<Session<P>> {
         self.session
     }
 
-    fn poll_run(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+    /// Runs the session: `Ready` once it has stopped and released its transport. The task polls
+    /// it directly rather than through an `async fn`, whose state would hold the driver twice
+    /// (the argument and the moved-in local), about 3 KiB more per idle session.
+    pub(crate) fn poll_run(&mut self, cx: &mut Context<'_>) -> Poll<()> {
         // Whatever is logged while the task runs (by this crate or below it) names the session.
         #[cfg(feature = "tracing")]
         let _in_span = self.span.clone().entered();
@@ -192,6 +196,8 @@ impl<P: Protocol> Driver<P> {
                 continue;
             }
             self.events.publish(&mut self.batch, Handover::Now);
+            // Waiting for input: the buffer the hand-over gave back is freed, not kept idle.
+            self.batch.release_if_empty();
             return Poll::Pending;
         }
     }
@@ -301,11 +307,12 @@ impl<P: Protocol> Driver<P> {
     /// the inputs its IO produced, and feeds them after the drain ends. So `perform` only
     /// queues in `produced`; each queued input is fed here once `poll_output` is empty, and
     /// what it causes is drained in turn.
+    ///
+    /// It takes the outputs one at a time (`poll_output`) rather than through a buffer: a
+    /// buffer would keep the largest drain's capacity for the life of the session.
     fn drain(&mut self) {
-        let mut outputs = std::mem::take(&mut self.outputs);
         loop {
-            outputs.extend(self.session.drain());
-            for output in outputs.drain(..) {
+            while let Some(output) = self.session.poll_output() {
                 match output {
                     Output::Action(action) => self.perform(action),
                     Output::Event(event) => {
@@ -321,7 +328,6 @@ impl<P: Protocol> Driver<P> {
             };
             self.session.handle_input(Instant::now(), input);
         }
-        self.outputs = outputs;
     }
 
     fn perform(&mut self, action: Action) {
