@@ -105,8 +105,6 @@ pub struct Embedded<P> {
     /// Connections whose read budget ran out before `WouldBlock`: (slot, serial).
     again: VecDeque<(usize, u64)>,
     events: VecDeque<(SessionId, Event)>,
-    /// The buffer a session's outputs are drained into before they are performed.
-    outputs: Vec<reconnect_core::Output>,
     handler: Option<EventHandler>,
     read_budget: usize,
     next_serial: u64,
@@ -192,7 +190,6 @@ impl<P: Protocol> Embedded<P> {
             deadlines: BinaryHeap::new(),
             again: VecDeque::new(),
             events: VecDeque::new(),
-            outputs: Vec::new(),
             handler: None,
             read_budget: config.read_budget.max(1),
             next_serial: 0,

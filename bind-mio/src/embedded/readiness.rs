@@ -9,19 +9,27 @@ use super::slab::conn_in;
 use super::Embedded;
 
 impl<P: Protocol> Embedded<P> {
-    /// Feeds inputs of the connection in `slot` to its session, one at a time.
+    /// Feeds inputs of the connection in `slot` to its session, one at a time, each followed
+    /// by a drain; the session is settled (deadline, metrics) once, after the last.
     pub(super) fn feed_all(&mut self, slot: usize, serial: u64, now: Instant, inputs: Vec<Input>) {
-        let Some(id) = self.conn_mut(slot, serial).map(|c| c.session) else {
+        let Some(c) = conn_in(&mut self.conns, slot, serial) else {
             return;
         };
-        if let Some(c) = conn_in(&mut self.conns, slot, serial) {
-            if c.has_ended() {
-                c.drop_socket(&self.registry);
-            }
+        let id = c.session;
+        if c.has_ended() {
+            c.drop_socket(&self.registry);
+        }
+        if inputs.is_empty() {
+            return;
         }
         for input in inputs {
-            self.feed(id, now, input);
+            let Some(entry) = self.entry_mut(id) else {
+                return;
+            };
+            entry.session.handle_input(now, input);
+            self.drain_outputs(id, now);
         }
+        self.settle(id);
     }
 
     pub(super) fn serve_conn(&mut self, slot: usize, now: Instant) {
