@@ -36,14 +36,33 @@ impl<P: Protocol> Embedded<P> {
     /// the session before the driver waits.
     ///
     /// Each output is taken from the session and handled before the next is taken (performing
-    /// never feeds the session: the inputs it produces wait in `inputs` until the session's
-    /// queue is empty), so the order is the session's.
+    /// never feeds the session: the inputs it produces wait until the session's queue is
+    /// empty), so the order is the session's. Events are delivered as they come; the first
+    /// action hands over to [`perform_all`](Self::perform_all) (a received message produces
+    /// an event and no action, so the data path never gets there).
     pub(super) fn drain_outputs(&mut self, id: SessionId, now: Instant) {
-        // Produced inputs and touched connections: empty on the data path (a received message
-        // produces an event, no action), so neither allocates there.
+        let action = loop {
+            let Some(entry) = self.entry_mut(id) else {
+                return;
+            };
+            match entry.session.poll_output() {
+                None => return,
+                Some(Output::Event(event)) => self.deliver(id, Event::Session(event)),
+                Some(Output::Action(action)) => break action,
+            }
+        };
+        self.perform_all(id, now, action);
+    }
+
+    /// Performs `action`, then the rest of the session's outputs; then flushes the touched
+    /// connections and feeds the inputs performing produced, one at a time, each followed by
+    /// another round, until the session has nothing left.
+    fn perform_all(&mut self, id: SessionId, now: Instant, action: Action) {
         let mut inputs: VecDeque<Input> = VecDeque::new();
         let mut produced = Vec::new();
         let mut touched: Vec<(usize, u64)> = Vec::new();
+        self.perform(id, action, now, &mut produced, &mut touched);
+        inputs.extend(produced.drain(..));
         loop {
             loop {
                 let Some(entry) = self.entry_mut(id) else {
