@@ -75,7 +75,7 @@ impl Protocol for BenchAdapter {
             let (seq, _payload) = field(rest);
             return Inbound::Data {
                 topic: topics.find(name),
-                seq: seq.parse().ok(),
+                seq: decimal(seq),
             };
         }
         match text.strip_prefix("ack|").and_then(|id| id.parse().ok()) {
@@ -95,6 +95,22 @@ fn field(text: &str) -> (&str, &str) {
         Some(at) => (&text[..at], &text[at + 1..]),
         None => (text, ""),
     }
+}
+
+/// The number `text` spells in decimal digits (`None` for anything else, or past `u64::MAX`):
+/// what `str::parse::<u64>` gives for the sequence numbers the benchmark sends, without its
+/// generic radix and sign handling.
+fn decimal(text: &str) -> Option<u64> {
+    if text.is_empty() {
+        return None;
+    }
+    text.bytes().try_fold(0u64, |n, b| {
+        let digit = b.wrapping_sub(b'0');
+        if digit > 9 {
+            return None;
+        }
+        n.checked_mul(10)?.checked_add(u64::from(digit))
+    })
 }
 
 /// The fake server's answer to a request frame: `ack|<id>` for `auth|<id>` and `sub|<id>|…`.
