@@ -73,6 +73,14 @@ impl CloseTap {
     /// Takes in the next bytes read from the stream.
     pub fn observe(&mut self, mut bytes: &[u8]) {
         while !bytes.is_empty() && self.first_close.is_none() {
+            if matches!(self.state, State::Header { len: 0, .. }) {
+                // At a frame boundary: the frames that lie wholly in `bytes` and are not close
+                // frames leave no state behind, so they are skipped without any.
+                bytes = skip_whole_frames(bytes);
+                if bytes.is_empty() {
+                    return;
+                }
+            }
             bytes = self.step(bytes);
         }
     }
@@ -187,6 +195,26 @@ impl CloseTap {
             }),
         };
     }
+}
+
+/// Skips the whole frames at the start of `bytes` (which starts at a frame boundary) until a
+/// close frame or a frame that does not end in `bytes`; returns the rest, at a frame boundary.
+/// Only the headers are read: a payload is skipped by its length.
+fn skip_whole_frames(mut bytes: &[u8]) -> &[u8] {
+    while bytes.len() >= 2 && bytes[0] & 0x0f != CLOSE_OPCODE {
+        let needed = header_len(bytes[1]);
+        let Some(payload) = bytes.get(..needed).and_then(parse_header) else {
+            break;
+        };
+        let total = usize::try_from(payload)
+            .ok()
+            .and_then(|payload| payload.checked_add(needed));
+        match total {
+            Some(total) if total <= bytes.len() => bytes = &bytes[total..],
+            _ => break,
+        }
+    }
+    bytes
 }
 
 /// The length of a frame header whose second byte is `second`.
@@ -310,6 +338,30 @@ mod tests {
         assert_eq!(tapped(&bytes), Some(Some(999)), "a byte at a time");
         let bytes: Vec<&[u8]> = wire.chunks(7).collect();
         assert_eq!(tapped(&bytes), Some(Some(999)), "in odd chunks");
+    }
+
+    #[test]
+    fn whole_frames_in_one_read_masked_or_not_are_skipped_up_to_the_close() {
+        let mut wire = RESPONSE.to_vec();
+        for i in 0..50u8 {
+            wire.extend(frame(0x1, &[b'a' + i % 26; 64]));
+        }
+        // A masked data frame whose masked payload reads like a close frame (0x88, length 2,
+        // code 1000).
+        let mask = [0x88 ^ b'x', 0x02 ^ b'y', 0x03 ^ b'z', 0xe8 ^ b'w'];
+        wire.extend([0x81, 0x80 | 4]);
+        wire.extend(mask);
+        wire.extend([b'x', b'y', b'z', b'w']);
+        wire.extend(frame(0x8, &4001u16.to_be_bytes()));
+        wire.extend(frame(0x8, &1000u16.to_be_bytes()));
+        assert_eq!(tapped(&[&wire]), Some(Some(4001)), "all at once");
+        let (head, tail) = wire.split_at(RESPONSE.len());
+        let chunks: Vec<&[u8]> = std::iter::once(head).chain(tail.chunks(100)).collect();
+        assert_eq!(
+            tapped(&chunks),
+            Some(Some(4001)),
+            "frames split across reads"
+        );
     }
 
     #[test]

@@ -31,7 +31,9 @@
 //!
 //! Gauges and the counters taken from [`Stats`](reconnect_core::Stats) are brought up to date
 //! with each event of the session, so they are as of its last event (a send queued while the
-//! session is offline shows in `reconnect_outbox_depth` with the next event).
+//! session is offline shows in `reconnect_outbox_depth` with the next event). A binding may
+//! record messages with [`SessionMetrics::record_batched`] and publish them once per batch
+//! (bind-mio does): then they are as of the end of the last batch the binding handled.
 //!
 //! `state` is the core's [`State`] in snake_case: `idle`, `awaiting_credentials`,
 //! `connecting`, `authenticating`, `setting_up`, `restoring`, `live`, `closing`, `backoff`,
@@ -168,6 +170,9 @@ pub struct SessionMetrics {
     downtime: Counter,
     /// A `Live` was seen: the next ones are restorations.
     was_live: bool,
+    /// A message was recorded by [`record_batched`](Self::record_batched) and the counts
+    /// taken from `Stats` are not yet published.
+    stale: bool,
 }
 
 impl std::fmt::Debug for SessionMetrics {
@@ -214,6 +219,7 @@ impl SessionMetrics {
             uptime: counter!("reconnect_uptime_seconds_total", labels.iter()),
             downtime: counter!("reconnect_downtime_seconds_total", labels.iter()),
             was_live: false,
+            stale: false,
             name,
         };
         // Present (at zero) from the start, so that a scrape sees every series.
@@ -285,6 +291,37 @@ impl SessionMetrics {
             self.live.set(if state == 6 { 1.0 } else { 0.0 });
             self.state = Some(state);
         }
+        self.publish_stats(session);
+    }
+
+    /// [`record`](Self::record), but a message only marks the session's counts as stale:
+    /// they are published by the next other event or by [`publish`](Self::publish). What a
+    /// message changes is only `Stats` (a message changes neither the state nor a
+    /// subscription), so publishing once per batch of messages gives the same values as
+    /// recording each, as of the batch's end, at the cost of one flag per message.
+    ///
+    /// The binding must call [`publish`](Self::publish) after every batch of events it
+    /// recorded this way (before it waits for the next readiness or deadline), with the same
+    /// session.
+    pub fn record_batched<P: Protocol>(&mut self, event: &Event, session: &Session<P>) {
+        if event.is_message() {
+            self.stale = true;
+        } else {
+            self.record(event, session);
+        }
+    }
+
+    /// Publishes the counts that [`record_batched`](Self::record_batched) left stale, if any
+    /// (nothing to do otherwise).
+    pub fn publish<P: Protocol>(&mut self, session: &Session<P>) {
+        if self.stale {
+            self.publish_stats(session);
+        }
+    }
+
+    /// Brings the counters and gauges taken from the session's `Stats` up to date.
+    fn publish_stats<P: Protocol>(&mut self, session: &Session<P>) {
+        self.stale = false;
         let stats = session.stats();
         self.frames_received.absolute(stats.frames_in);
         self.frames_sent.absolute(stats.frames_out);
@@ -298,3 +335,6 @@ impl SessionMetrics {
             .increment(1);
     }
 }
+
+#[cfg(test)]
+mod tests;

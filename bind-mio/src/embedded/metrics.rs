@@ -11,10 +11,11 @@ use crate::handle::SessionId;
 
 impl<P: Protocol> Embedded<P> {
     /// Records `event` of session `id`, before it is delivered. Only the session's own events
-    /// count: a refused command or the removal changes none of its metrics.
+    /// count: a refused command or the removal changes none of its metrics. A message's counts
+    /// are published once per batch, when the driver settles the session.
     pub(super) fn record_metrics(&mut self, id: SessionId, event: &Event) {
         if let (Event::Session(event), Some(entry)) = (event, self.entry_mut(id)) {
-            entry.metrics.record(event, &entry.session);
+            entry.metrics.record_batched(event, &entry.session);
         }
     }
 }

@@ -105,8 +105,8 @@ pub struct Embedded<P> {
     /// Connections whose read budget ran out before `WouldBlock`: (slot, serial).
     again: VecDeque<(usize, u64)>,
     events: VecDeque<(SessionId, Event)>,
-    /// The buffer a session's outputs are drained into before they are performed.
-    outputs: Vec<reconnect_core::Output>,
+    /// The inputs of one read of a connection, reused from read to read.
+    read_inputs: Vec<reconnect_core::Input>,
     handler: Option<EventHandler>,
     read_budget: usize,
     next_serial: u64,
@@ -192,7 +192,7 @@ impl<P: Protocol> Embedded<P> {
             deadlines: BinaryHeap::new(),
             again: VecDeque::new(),
             events: VecDeque::new(),
-            outputs: Vec::new(),
+            read_inputs: Vec::new(),
             handler: None,
             read_budget: config.read_budget.max(1),
             next_serial: 0,

@@ -9,19 +9,40 @@ use super::slab::conn_in;
 use super::Embedded;
 
 impl<P: Protocol> Embedded<P> {
-    /// Feeds inputs of the connection in `slot` to its session, one at a time.
-    pub(super) fn feed_all(&mut self, slot: usize, serial: u64, now: Instant, inputs: Vec<Input>) {
-        let Some(id) = self.conn_mut(slot, serial).map(|c| c.session) else {
+    /// Feeds inputs of the connection in `slot` to its session, one at a time, each followed
+    /// by a drain; the session is settled (deadline, metrics) once, after the last.
+    pub(super) fn feed_all(
+        &mut self,
+        slot: usize,
+        serial: u64,
+        now: Instant,
+        mut inputs: Vec<Input>,
+    ) {
+        self.feed_batch(slot, serial, now, &mut inputs);
+    }
+
+    /// [`feed_all`](Self::feed_all) from a buffer the caller keeps: it is left empty (with its
+    /// capacity), so a connection's reads reuse one allocation.
+    fn feed_batch(&mut self, slot: usize, serial: u64, now: Instant, batch: &mut Vec<Input>) {
+        let mut inputs = batch.drain(..);
+        let Some(c) = conn_in(&mut self.conns, slot, serial) else {
             return;
         };
-        if let Some(c) = conn_in(&mut self.conns, slot, serial) {
-            if c.has_ended() {
-                c.drop_socket(&self.registry);
-            }
+        let id = c.session;
+        if c.has_ended() {
+            c.drop_socket(&self.registry);
         }
-        for input in inputs {
-            self.feed(id, now, input);
+        if inputs.len() == 0 {
+            return;
         }
+        for input in inputs.by_ref() {
+            let Some(entry) = self.entry_mut(id) else {
+                return;
+            };
+            entry.session.handle_input(now, input);
+            self.drain_outputs(id, now);
+        }
+        self.settle(id);
     }
 
     pub(super) fn serve_conn(&mut self, slot: usize, now: Instant) {
@@ -31,11 +52,14 @@ impl<P: Protocol> Embedded<P> {
             return;
         };
         let serial = conn.serial;
-        let mut produced = Vec::new();
+        // The driver's buffer, reused from read to read (empty here: a nested read would find
+        // an empty one of its own).
+        let mut produced = std::mem::take(&mut self.read_inputs);
         if conn.on_ready(registry, budget, &mut produced) {
             self.again.push_back((slot, serial));
         }
-        self.feed_all(slot, serial, now, produced);
+        self.feed_batch(slot, serial, now, &mut produced);
+        self.read_inputs = produced;
     }
 
     pub(super) fn serve_again(&mut self, now: Instant) {

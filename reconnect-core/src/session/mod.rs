@@ -466,8 +466,10 @@ impl<P: Protocol> Session<P> {
     }
 
     fn after(now: Instant, d: Duration) -> Instant {
+        // `unwrap_or_else`: the fallback is an `Instant` addition of its own, and this runs
+        // on every frame (the next ping), where the checked addition never fails.
         now.checked_add(d)
-            .unwrap_or(now + Duration::from_secs(86_400 * 365))
+            .unwrap_or_else(|| now + Duration::from_secs(86_400 * 365))
     }
 }
 
