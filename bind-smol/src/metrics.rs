@@ -29,12 +29,23 @@ impl Metrics {
     }
 
     /// Records `event`, which `session` just produced; the task must call it with each event,
-    /// in order, as it drains them.
+    /// in order, as it drains them. A message only marks the counts stale (one flag instead of
+    /// five metric updates per message): the task must [`publish`](Self::publish) before it
+    /// hands a batch of events over and before it waits.
     #[inline]
     pub(crate) fn record<P: Protocol>(&mut self, event: &Event, session: &Session<P>) {
         #[cfg(feature = "metrics")]
-        self.recorder.record(event, session);
+        self.recorder.record_batched(event, session);
         #[cfg(not(feature = "metrics"))]
         let _ = (event, session);
+    }
+
+    /// Brings what [`record`](Self::record) left stale up to date, as of `session` now.
+    #[inline]
+    pub(crate) fn publish<P: Protocol>(&mut self, session: &Session<P>) {
+        #[cfg(feature = "metrics")]
+        self.recorder.publish(session);
+        #[cfg(not(feature = "metrics"))]
+        let _ = session;
     }
 }

@@ -155,8 +155,11 @@ impl<P: Protocol> Driver<P> {
         }
         let mut budget = BUDGET;
         loop {
+            // The metrics are as of the batch the stream is about to see.
+            self.metrics.publish(&self.session);
             self.events.publish(&mut self.batch, Handover::IfTaken);
             if self.session.is_stopped() && self.transport.is_none() {
+                self.metrics.publish(&self.session);
                 self.events.publish(&mut self.batch, Handover::Now);
                 return Poll::Ready(());
             }
@@ -195,6 +198,7 @@ impl<P: Protocol> Driver<P> {
                 budget = budget.saturating_sub(1);
                 continue;
             }
+            self.metrics.publish(&self.session);
             self.events.publish(&mut self.batch, Handover::Now);
             // Waiting for input: the buffer the hand-over gave back is freed, not kept idle.
             self.batch.release_if_empty();
