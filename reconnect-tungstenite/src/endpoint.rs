@@ -95,6 +95,12 @@ fn written_port(authority: &str) -> Option<&str> {
 /// is refused with [`SendErrorKind::TooLarge`](reconnect_core::SendErrorKind::TooLarge) (see
 /// [`max_frame_len`]), and writes that stay blocked beyond it are reported to the session as
 /// [`TransportErrorKind::Backpressure`](reconnect_core::TransportErrorKind::Backpressure).
+///
+/// A received message's payload is a slice of the read buffer (no copy), so a payload the
+/// application still holds keeps its buffer alive and tungstenite reads on into a new one. A
+/// few bulk feeds of large messages read faster with a larger `read_buffer_size` (one buffer
+/// then serves several messages), set with [`Endpoint::websocket_config`]; the repository's
+/// BENCHMARKS.md measures the trade.
 pub fn default_websocket_config() -> WebSocketConfig {
     WebSocketConfig::default()
         // 4 KiB, not 8: 4 KiB less per idle connection (a third of an idle bind-mio session)
