@@ -3,13 +3,9 @@
 //! ordinary test run exercises them without cargo-fuzz.
 #![cfg(all(feature = "json", feature = "serde"))]
 
-// The one include that leaves this crate, on purpose: the fuzz project is a cargo-fuzz
-// workspace of its own (nightly, libfuzzer-sys), so it cannot be a dependency of the core's
-// tests; including its target bodies here is what lets the ordinary test run replay exactly
-// the code the fuzzer runs.
-#[allow(dead_code, unreachable_pub)]
-#[path = "../../fuzz/src/bodies/mod.rs"]
-mod bodies;
+// The bodies are the fuzz project's library (`reconnect-fuzz`, built without libFuzzer), so the
+// ordinary test run replays exactly the code the fuzzer runs.
+use reconnect_fuzz as bodies;
 
 use std::path::{Path, PathBuf};
 
