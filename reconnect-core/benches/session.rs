@@ -201,7 +201,9 @@ fn drive_to_live(session: &mut Session<BenchAdapter>, clock: &mut Instant) -> (C
                         replies.push_back(Input::Frame { conn, frame: ack });
                     }
                 }
-                Output::Event(Event::Live { conn, restored, .. }) => return (conn, restored),
+                Output::Event(Event::Live {
+                    conn, resubscribed, ..
+                }) => return (conn, resubscribed),
                 Output::Event(Event::Stopped { reason }) => panic!("stopped: {reason:?}"),
                 _ => {}
             }

@@ -11,7 +11,7 @@
 //! fleet of 500 sessions whose server restarts, as dials per 100 ms with and without a shared
 //! `ConnectBudget`. The picture is the same bytes on every run.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 #[path = "outage/draw.rs"]
 mod draw;
@@ -25,8 +25,7 @@ mod tests;
 
 use reconnect_core::adapters::{JsonRpcAdapter, JsonRpcConfig, SeqPointer};
 use reconnect_core::sim::{
-    millis, secs, AuthRejection, Fault, JsonRpcServer, JsonRpcServerConfig, Network, Script,
-    Simulator,
+    AuthRejection, Fault, JsonRpcServer, JsonRpcServerConfig, Network, Script, Simulator,
 };
 use reconnect_core::{Config, ConnectBudget, Session};
 
@@ -40,31 +39,48 @@ const CHANNELS: [&str; 3] = [
 fn script() -> Script {
     Script::new()
         // A plain TCP reset.
-        .at(secs(5 * 60), Fault::Reset)
+        .at(Duration::from_secs(5 * 60), Fault::Reset)
         // A half-open connection: nothing arrives, nothing errors. Only ping/pong notices.
-        .at(secs(10 * 60), Fault::Stall)
+        .at(Duration::from_secs(10 * 60), Fault::Stall)
         // The exchange refuses connections for 30 s, starting with a reset.
-        .at(secs(15 * 60), Fault::RefuseFor(secs(30)))
-        .at(secs(15 * 60), Fault::Reset)
+        .at(
+            Duration::from_secs(15 * 60),
+            Fault::RefuseFor(Duration::from_secs(30)),
+        )
+        .at(Duration::from_secs(15 * 60), Fault::Reset)
         // The next auth is refused as "too many requests", after an internal-error close.
-        .at(secs(20 * 60), Fault::reject_auth(AuthRejection::Transient))
-        .at(secs(20 * 60), Fault::close(1011, "internal error"))
+        .at(
+            Duration::from_secs(20 * 60),
+            Fault::reject_auth(AuthRejection::Transient),
+        )
+        .at(
+            Duration::from_secs(20 * 60),
+            Fault::close(1011, "internal error"),
+        )
         // After the next reset, the ETH ticker is refused on resubscribe.
-        .at(secs(25 * 60), Fault::nack(CHANNELS[2]))
-        .at(secs(25 * 60), Fault::Reset)
+        .at(Duration::from_secs(25 * 60), Fault::nack(CHANNELS[2]))
+        .at(Duration::from_secs(25 * 60), Fault::Reset)
         // Three trades go missing: the session reports the gap.
-        .at(secs(30 * 60), Fault::skip_sequence(CHANNELS[1], 3))
+        .at(
+            Duration::from_secs(30 * 60),
+            Fault::skip_sequence(CHANNELS[1], 3),
+        )
         // Rate limited at the door: 429 with Retry-After: 30.
         .at(
-            secs(35 * 60),
+            Duration::from_secs(35 * 60),
             Fault::RejectHandshake {
                 status: 429,
-                retry_after: Some(secs(30)),
+                retry_after: Some(Duration::from_secs(30)),
             },
         )
-        .at(secs(35 * 60), Fault::Reset)
+        .at(Duration::from_secs(35 * 60), Fault::Reset)
         // A deploy: every connection closed with 1012, 15 s down.
-        .at(secs(45 * 60), Fault::Restart { downtime: secs(15) })
+        .at(
+            Duration::from_secs(45 * 60),
+            Fault::Restart {
+                downtime: Duration::from_secs(15),
+            },
+        )
 }
 
 /// The `--svg` picture, as SVG text. `base` is virtual time zero; nothing in the picture
@@ -103,7 +119,7 @@ fn main() {
 fn print_timeline() {
     let adapter = JsonRpcAdapter::new(
         JsonRpcConfig::default()
-            .server_heartbeat(Some(secs(10)))
+            .server_heartbeat(Some(Duration::from_secs(10)))
             .seq_pointer(Some(SeqPointer::parse("/seq").expect("a valid pointer"))),
     );
     // Pings after 15 s of silence, 10 s to answer (the defaults).
@@ -121,20 +137,22 @@ fn print_timeline() {
             .subscribe(base, channel)
             .expect("room for three topics");
     }
-    let server = JsonRpcServer::with_config(JsonRpcServerConfig::default().data_interval(secs(1)));
+    let server = JsonRpcServer::with_config(
+        JsonRpcServerConfig::default().data_interval(Duration::from_secs(1)),
+    );
     let network = Network::new()
-        .latency(millis(20))
-        .jitter(millis(30))
+        .latency(Duration::from_millis(20))
+        .jitter(Duration::from_millis(30))
         .seed(1);
     let mut sim = Simulator::new(base, session, server)
         .network(network)
         .script(script());
 
     sim.start().expect("a fresh session starts");
-    sim.run_until(secs(60 * 60));
+    sim.run_until(Duration::from_secs(60 * 60));
     sim.command("close", |session, now| session.close(now))
         .expect("a running session closes");
-    sim.run_for(secs(10));
+    sim.run_for(Duration::from_secs(10));
 
     println!(
         "One hour of a JSON-RPC feed ({} channels, one message per channel per second) through \

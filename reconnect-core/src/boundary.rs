@@ -4,6 +4,7 @@ use std::fmt;
 use std::time::{Duration, Instant};
 
 use crate::backoff::Delay;
+use crate::command::Refused;
 use crate::conn_id::ConnId;
 use crate::error::{Disposition, EndCause, ServerError, TransportError};
 use crate::frame::Frame;
@@ -243,6 +244,24 @@ pub enum StopReason {
     },
 }
 
+impl fmt::Display for StopReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StopReason::Closed { clean: true } => f.write_str("closed by the application"),
+            StopReason::Closed { clean: false } => {
+                f.write_str("closed by the application (the close handshake did not complete)")
+            }
+            StopReason::Fatal(cause) => write!(f, "fatal: {cause}"),
+            StopReason::GaveUp { attempts } => {
+                write!(f, "gave up after {attempts} failed attempts")
+            }
+            StopReason::OutageTooLong { outage } => {
+                write!(f, "no live connection for {:.3}s", outage.as_secs_f64())
+            }
+        }
+    }
+}
+
 /// Why a queued application message left the outbox without being sent.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum DropReason {
@@ -254,6 +273,30 @@ pub enum DropReason {
     Coalesced,
     /// The session stopped with the message still queued.
     Stopped,
+}
+
+/// What renewed the credentials of a live connection ([`Event::CredentialsRenewed`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum RenewalSource {
+    /// The application replaced them while live
+    /// ([`Session::set_credentials`](crate::Session::set_credentials) or
+    /// [`Session::provide_credentials`](crate::Session::provide_credentials)).
+    Application,
+    /// The renewal before expiry, with the current credentials.
+    Lifetime,
+    /// The renewal before expiry, with the refresh token the server granted.
+    RefreshToken,
+}
+
+impl RenewalSource {
+    /// A stable word for logs and JSON: `application`, `lifetime` or `refresh_token`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RenewalSource::Application => "application",
+            RenewalSource::Lifetime => "lifetime",
+            RenewalSource::RefreshToken => "refresh_token",
+        }
+    }
 }
 
 /// The circuit breaker's state changes.
@@ -342,7 +385,7 @@ pub enum Event {
         conn: ConnId,
         /// Topics the server confirmed during the resubscription (refused ones are not counted; their
         /// [`Event::SubscribeRejected`] came before).
-        restored: usize,
+        resubscribed: usize,
         /// Time from the start of the outage (or from `start`) to now.
         outage: Duration,
     },
@@ -424,29 +467,25 @@ pub enum Event {
     /// only request for credentials: actions are transport IO only, so the driver has nothing
     /// to perform for it.
     CredentialsRequested,
-    /// Fresh credentials were sent on the live connection and acknowledged.
-    Reauthenticated {
-        /// The transport.
-        conn: ConnId,
-    },
     /// A renewal while live failed (the application did not answer, or the server refused the
     /// new credentials transiently); the current connection stays up.
     RenewalFailed {
         /// What went wrong.
         cause: EndCause,
     },
-    /// Credentials whose lifetime the server stated were renewed on the live connection before
-    /// they expired (see [`LifetimeRenewal`](crate::LifetimeRenewal)); nothing else changed.
+    /// The credentials were renewed on the live connection: the server acknowledged them (or,
+    /// for a protocol without acknowledgements, they were sent); nothing else changed.
     CredentialsRenewed {
         /// The transport.
         conn: ConnId,
-        /// The lifetime the renewal's answer granted, from which the next renewal is scheduled;
-        /// `None` when the answer stated none, so that no further renewal is scheduled on this
-        /// connection.
+        /// What renewed them: the application's new credentials, or the renewal before expiry
+        /// (see [`LifetimeRenewal`](crate::LifetimeRenewal)) with the current credentials or
+        /// the server's refresh token (the token itself is never part of an event).
+        source: RenewalSource,
+        /// The lifetime the answer granted, from which the next renewal before expiry is
+        /// scheduled; `None` when the answer stated none (or there was no answer), so that no
+        /// renewal stays armed on this connection.
         expires_in: Option<Duration>,
-        /// Whether the renewal used the server's refresh token (`false`: the current
-        /// credentials). The token itself is never part of an event.
-        used_refresh_token: bool,
     },
     /// A queued application message left the outbox unsent; the frame is handed back.
     OutboxDropped {
@@ -464,7 +503,16 @@ pub enum Event {
         /// The transport.
         conn: ConnId,
     },
-    /// The session stopped for good; nothing follows.
+    /// A command passed to [`Session::apply`](crate::Session::apply) (the path every binding's
+    /// handles take) was refused; it changed nothing, and a refused send hands its frame back
+    /// inside. Direct calls (`send`, `subscribe`, …) return their error instead.
+    ///
+    /// A driver that takes commands from a mailbox may apply a command that was queued before
+    /// the session stopped after its `Stopped`: its refusal is then the one kind of event that
+    /// follows `Stopped`, so that no accepted command goes unanswered.
+    Refused(Refused),
+    /// The session stopped for good; no lifecycle event follows (only the [`Event::Refused`]
+    /// of commands that were already queued for it, see there).
     Stopped {
         /// Why.
         reason: StopReason,
@@ -505,7 +553,7 @@ pub enum State {
         conn: ConnId,
     },
     /// Resubscribing: every wanted topic is sent again on the new connection.
-    Restoring {
+    Resubscribing {
         /// The transport.
         conn: ConnId,
     },
@@ -540,7 +588,7 @@ impl State {
             State::Connecting { conn, .. }
             | State::Authenticating { conn }
             | State::SettingUp { conn }
-            | State::Restoring { conn }
+            | State::Resubscribing { conn }
             | State::Live { conn }
             | State::Closing { conn } => Some(*conn),
             _ => None,
@@ -556,6 +604,29 @@ mod tests {
     /// size is part of the data path's cost. [`Event::Message`] sets the floor: a frame (a
     /// `Bytes`, 32 bytes, and its kind), the connection (8), the topic (16) and the sequence
     /// number (16) make 80 bytes on a 64-bit target; no other variant may be larger.
+    #[test]
+    fn a_stop_reason_reads_as_a_sentence() {
+        assert_eq!(
+            StopReason::GaveUp { attempts: 4 }.to_string(),
+            "gave up after 4 failed attempts"
+        );
+        assert_eq!(
+            StopReason::Closed { clean: true }.to_string(),
+            "closed by the application"
+        );
+        assert_eq!(
+            StopReason::OutageTooLong {
+                outage: Duration::from_millis(90_500)
+            }
+            .to_string(),
+            "no live connection for 90.500s"
+        );
+        assert_eq!(
+            StopReason::Fatal(EndCause::GaveUp).to_string(),
+            "fatal: gave up"
+        );
+    }
+
     #[test]
     #[cfg(target_pointer_width = "64")]
     fn an_event_is_no_larger_than_a_message() {

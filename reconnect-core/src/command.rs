@@ -108,7 +108,7 @@ pub enum Refusal {
 impl fmt::Display for Refusal {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Refusal::Send(e) => write!(f, "{:?}", e.kind),
+            Refusal::Send(e) => write!(f, "{e}"),
             Refusal::Subscribe(e) => write!(f, "{e}"),
             Refusal::Command(e) => write!(f, "{e}"),
         }

@@ -345,8 +345,8 @@ impl Config {
         }
     }
 
-    /// A configuration whose seed is derived from a stable client id
-    /// ([`seed_from_client_id`](crate::seed_from_client_id)).
+    /// A configuration whose seed is derived from a stable client id (FNV-1a, then a SplitMix64
+    /// finaliser: the same id gives the same seed in every version of this crate).
     ///
     /// Every process using the same id draws the same delays: replicas of one service that
     /// share an id would reconnect in lockstep. Give each its own seed with
@@ -356,8 +356,7 @@ impl Config {
     }
 
     /// A configuration for one replica of a client that shares its client id with other
-    /// replicas: the seed mixes the id with `replica`
-    /// ([`seed_for_replica`](crate::seed_for_replica)), so replicas draw different delays while
+    /// replicas: the seed mixes the id's with `replica`'s own SplitMix64 finalisation, so replicas draw different delays while
     /// each replica's own draws stay reproducible run after run. `replica` must be stable for
     /// the replica and distinct across the fleet (an index, a pod ordinal).
     ///

@@ -43,14 +43,14 @@ mod tests {
     use crate::{Action, Config, Output, Session};
 
     #[test]
-    fn the_simulators_first_conn_id_is_the_one_a_session_starts_with() {
+    fn a_session_starts_with_the_first_conn_id() {
         let mut session = Session::new(Config::new(1), RawAdapter::new()).unwrap();
         session.start(Instant::now()).unwrap();
         let first = session.drain().find_map(|output| match output {
             Output::Action(Action::Connect { conn, .. }) => Some(conn),
             _ => None,
         });
-        assert_eq!(first, Some(crate::sim::first_conn_id()));
+        assert_eq!(first, Some(super::ConnId::FIRST));
         assert_eq!(first.map(super::ConnId::get), Some(1));
     }
 }

@@ -29,7 +29,8 @@ pub enum TransportErrorKind {
     Handshake {
         /// The HTTP status code.
         status: u16,
-        /// The `Retry-After` header, parsed by the driver (delta-seconds or an HTTP date).
+        /// The `Retry-After` header in delta-seconds, parsed by the driver. An HTTP date is not
+        /// reported (the bindings read no wall clock to interpret one).
         retry_after: Option<Duration>,
     },
     /// The peer broke the WebSocket protocol (bad framing, invalid UTF-8 in a text message,

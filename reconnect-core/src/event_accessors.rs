@@ -77,7 +77,7 @@ mod tests {
 
     fn message(frame: Frame, topic: Option<&str>, seq: Option<u64>) -> Event {
         Event::Message {
-            conn: crate::sim::first_conn_id(),
+            conn: crate::ConnId::FIRST,
             topic: topic.map(Topic::new),
             seq,
             frame,
@@ -119,7 +119,7 @@ mod tests {
         assert_eq!(gap.topic().map(Topic::as_str), Some("book"));
 
         let connected = Event::Connected {
-            conn: crate::sim::first_conn_id(),
+            conn: crate::ConnId::FIRST,
         };
         assert_eq!(connected.topic(), None);
         assert_eq!(connected.frame(), None);

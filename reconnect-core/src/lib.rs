@@ -29,10 +29,10 @@
 //! # The lifecycle
 //!
 //! ```text
-//! Idle -> Connecting -> Authenticating -> SettingUp -> Restoring -> Live
-//!           ^    |            |               |            |          |
-//!           |    v            v               v            v          v
-//!           +-- Backoff <-----+---------------+------------+----------+   (transient failure)
+//! Idle -> Connecting -> Authenticating -> SettingUp -> Resubscribing -> Live
+//!           ^    |            |               |              |          |
+//!           |    v            v               v              v          v
+//!           +-- Backoff <-----+---------------+--------------+----------+   (transient failure)
 //!                  |
 //!                  +--> Stopped{reason}                      (fatal error, gave up, closed)
 //! ```
@@ -177,10 +177,13 @@ mod credentials;
 mod error;
 mod event_accessors;
 mod frame;
+mod handle_error;
 mod outbox;
 mod protocol;
 mod rng;
 mod session;
+#[cfg(feature = "sim")]
+#[cfg_attr(docsrs, doc(cfg(feature = "sim")))]
 pub mod sim;
 #[cfg(feature = "serde")]
 pub mod snapshot;
@@ -190,7 +193,8 @@ mod topic;
 
 pub use backoff::{BackoffConfig, Delay, FirstRetry, Jitter};
 pub use boundary::{
-    Action, CircuitState, DelaySource, DropReason, Event, Input, Output, Purpose, State, StopReason,
+    Action, CircuitState, DelaySource, DropReason, Event, Input, Output, Purpose, RenewalSource,
+    State, StopReason,
 };
 /// The `bytes` crate, whose [`Bytes`](bytes::Bytes) holds every frame's payload: re-exported so
 /// that code naming it needs no dependency of its own (and always gets the same version).
@@ -208,12 +212,9 @@ pub use error::{
     Disposition, EndCause, ServerError, TimeoutKind, TransportError, TransportErrorKind,
 };
 pub use frame::{Frame, Text};
+pub use handle_error::HandleError;
 pub use outbox::{SendError, SendErrorKind, SendOptions};
-pub use protocol::{
-    parse_retry_after_seconds, Inbound, NackKind, Protocol, RequestId, Resume, TopicLookup,
-    TopicRejection,
-};
-pub use rng::{seed_for_replica, seed_from_client_id};
+pub use protocol::{Inbound, NackKind, Protocol, RequestId, Resume, TopicLookup, TopicRejection};
 pub use session::{
     CommandError, SendStatus, Session, SubscribeError, SubscribeStatus, UnsubscribeStatus,
 };

@@ -195,6 +195,7 @@ impl Outbox {
         self.queue.iter()
     }
 
+    #[cfg(feature = "sim")]
     pub(crate) fn footprint(&self) -> usize {
         self.queue.capacity()
     }

@@ -1,7 +1,5 @@
 //! The protocol adapter: what an exchange's frames look like.
 
-use std::time::Duration;
-
 use crate::credentials::{Credentials, Grant};
 use crate::error::{Disposition, EndCause, ServerError};
 use crate::frame::Frame;
@@ -315,10 +313,4 @@ impl<P: Protocol + ?Sized> Protocol for Box<P> {
     ) -> Option<Vec<Topic>> {
         (**self).blamed_topics(id, error, topics)
     }
-}
-
-/// Parses an HTTP `Retry-After` value given in delta-seconds. HTTP dates need a clock to
-/// interpret, so a driver that meets one must convert it itself.
-pub fn parse_retry_after_seconds(value: &str) -> Option<Duration> {
-    value.trim().parse::<u64>().ok().map(Duration::from_secs)
 }

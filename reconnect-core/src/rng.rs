@@ -52,7 +52,7 @@ fn mix(mut z: u64) -> u64 {
 ///
 /// The derivation (FNV-1a, then a SplitMix64 finaliser) is part of the stable API: the same id
 /// gives the same seed in every version of this crate.
-pub fn seed_from_client_id(client_id: &str) -> u64 {
+pub(crate) fn seed_from_client_id(client_id: &str) -> u64 {
     let mut hash: u64 = 0xCBF2_9CE4_8422_2325;
     for byte in client_id.bytes() {
         hash ^= u64::from(byte);
@@ -68,7 +68,7 @@ pub fn seed_from_client_id(client_id: &str) -> u64 {
 ///
 /// The same (id, replica) gives the same seed in every version of this crate (the client id's
 /// seed, mixed with the replica's own SplitMix64 finalisation).
-pub fn seed_for_replica(client_id: &str, replica: u64) -> u64 {
+pub(crate) fn seed_for_replica(client_id: &str, replica: u64) -> u64 {
     mix(seed_from_client_id(client_id) ^ mix(replica.wrapping_add(0x9E37_79B9_7F4A_7C15)))
 }
 

@@ -18,7 +18,7 @@
 //!
 //! // … the process restarts …
 //! let snapshot = Snapshot::from_json(&json).unwrap();
-//! let restored = Session::restore(Config::new(1), RawAdapter::new(), snapshot, now).unwrap();
+//! let restored = Session::from_snapshot(Config::new(1), RawAdapter::new(), snapshot, now).unwrap();
 //! assert_eq!(restored.subscriptions().count(), 1);
 //! ```
 

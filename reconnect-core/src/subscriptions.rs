@@ -276,6 +276,7 @@ impl Registry {
     }
 
     /// Bytes this registry holds beyond its topics' names, for the bounded-memory soak.
+    #[cfg(feature = "sim")]
     pub(crate) fn footprint(&self) -> usize {
         self.entries.capacity()
             + self.free.capacity()

@@ -209,7 +209,7 @@ fn run(case: &Case) -> Result<Run, TestCaseError> {
                         .or_default()
                         .push(retry_in);
                 }
-                Output::Event(Event::Live { restored, .. }) => run.live.push(restored),
+                Output::Event(Event::Live { resubscribed, .. }) => run.live.push(resubscribed),
                 Output::Event(Event::Disconnected { .. }) => run.disconnects += 1,
                 Output::Event(_) => {}
             }
@@ -247,7 +247,7 @@ fn run(case: &Case) -> Result<Run, TestCaseError> {
             continue;
         }
         match (session.state(), session.poll_timeout()) {
-            (State::Restoring { .. }, Some(deadline)) => {
+            (State::Resubscribing { .. }, Some(deadline)) => {
                 now = now.max(deadline);
                 session.handle_timeout(now);
             }

@@ -155,7 +155,7 @@ fn auth_setup_partial_subscribe_live_gap_and_heartbeats() {
             }),
             event(Event::Live {
                 conn,
-                restored: 1,
+                resubscribed: 1,
                 outage: Duration::from_millis(40)
             }),
         ]

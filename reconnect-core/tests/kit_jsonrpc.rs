@@ -3,11 +3,11 @@
 #![cfg(all(feature = "proptest", feature = "json"))]
 
 use proptest::strategy::{Strategy, ValueTree};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use reconnect_core::adapters::{JsonRpcAdapter, JsonRpcConfig, SeqPointer};
 use reconnect_core::sim::proptest::{Kit, Outcome, RarePath};
-use reconnect_core::sim::{secs, JsonRpcServer};
+use reconnect_core::sim::JsonRpcServer;
 
 const TOPICS: [&str; 3] = ["book.A", "trades.B", "ticker.C"];
 
@@ -83,7 +83,7 @@ fn hunt() {
 fn heartbeats() -> JsonRpcAdapter {
     JsonRpcAdapter::new(
         JsonRpcConfig::default()
-            .server_heartbeat(Some(secs(10)))
+            .server_heartbeat(Some(Duration::from_secs(10)))
             .seq_pointer(Some(SeqPointer::parse("/seq").unwrap())),
     )
 }

@@ -148,9 +148,13 @@ fn an_answer_to_an_abandoned_subscribe_request_does_not_confirm_the_new_one() {
         ]
     );
     // Each topic confirmed once, by the answer to its own request.
-    assert!(all
-        .iter()
-        .any(|o| matches!(o, Output::Event(Event::Live { restored: 2, .. }))));
+    assert!(all.iter().any(|o| matches!(
+        o,
+        Output::Event(Event::Live {
+            resubscribed: 2,
+            ..
+        })
+    )));
 }
 
 /// A session that gives up as soon as its first attempt fails, with that attempt's connect

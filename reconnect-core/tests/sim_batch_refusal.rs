@@ -8,9 +8,7 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use reconnect_core::adapters::JsonRpcAdapter;
-use reconnect_core::sim::{
-    millis, BadChannelRefusal, JsonRpcServer, JsonRpcServerConfig, Simulator, TOO_MANY_REQUESTS,
-};
+use reconnect_core::sim::{BadChannelRefusal, JsonRpcServer, JsonRpcServerConfig, Simulator};
 use reconnect_core::{Config, Event, Session, State};
 
 const CHANNELS: [&str; 8] = ["c0", "c1", "c2", "c3", "c4", "c5", "c6", "c7"];
@@ -59,7 +57,7 @@ fn isolated(refusal: BadChannelRefusal) -> u64 {
         &BAD,
     );
     sim.start().unwrap();
-    sim.run_until(millis(2_000));
+    sim.run_until(Duration::from_millis(2_000));
     let State::Live { conn } = sim.session().state() else {
         panic!("not live: {:?}", sim.session().state());
     };
@@ -103,7 +101,7 @@ fn a_single_bad_channel_is_named_as_a_string() {
         &["c7"],
     );
     sim.start().unwrap();
-    sim.run_until(millis(500));
+    sim.run_until(Duration::from_millis(500));
     assert_eq!(sim.server().requests("public/subscribe"), 2);
     assert_eq!(rejections(&sim).into_keys().collect::<Vec<_>>(), ["c7"]);
     assert!(sim
@@ -116,12 +114,12 @@ fn a_transient_whole_request_refusal_is_retried_per_topic_not_bisected() {
     let mut sim = sim(
         JsonRpcServerConfig::default()
             .bad_channel_refusal(BadChannelRefusal::WholeRequest)
-            .bad_channel_code(TOO_MANY_REQUESTS),
+            .bad_channel_code(JsonRpcServer::TOO_MANY_REQUESTS),
         &BAD,
     );
     sim.start().unwrap();
     // Before the first per-topic retry (nack_retry_initial is 1 s, drawn from [0.5 s, 1 s]).
-    sim.run_until(millis(400));
+    sim.run_until(Duration::from_millis(400));
     assert_eq!(sim.server().requests("public/subscribe"), 1);
     let all = rejections(&sim);
     assert_eq!(all.len(), CHANNELS.len());

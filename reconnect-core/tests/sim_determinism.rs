@@ -4,8 +4,9 @@
 mod common;
 
 use common::line_server::{line_sim, sim_config};
-use reconnect_core::sim::{millis, secs, AuthRejection, Fault, Network, Script, Transcript};
+use reconnect_core::sim::{AuthRejection, Fault, Network, Script, Transcript};
 use reconnect_core::{BackoffConfig, Jitter};
+use std::time::Duration;
 
 /// A busy run: jittered backoff and latency, and one fault of each kind.
 fn run(seed: u64, network_seed: u64) -> (Transcript, String) {
@@ -13,33 +14,47 @@ fn run(seed: u64, network_seed: u64) -> (Transcript, String) {
     cfg.backoff = BackoffConfig::default();
     cfg.backoff.jitter = Jitter::Full;
     let script = Script::new()
-        .at(secs(20), Fault::Reset)
-        .at(secs(50), Fault::Stall)
-        .at(secs(90), Fault::RefuseFor(secs(15)))
-        .at(secs(90), Fault::Reset)
-        .at(secs(130), Fault::reject_auth(AuthRejection::Transient))
-        .at(secs(130), Fault::close(1011, "internal error"))
-        .at(secs(170), Fault::skip_sequence("b", 1))
-        .at(secs(200), Fault::nack("c"))
+        .at(Duration::from_secs(20), Fault::Reset)
+        .at(Duration::from_secs(50), Fault::Stall)
         .at(
-            secs(200),
+            Duration::from_secs(90),
+            Fault::RefuseFor(Duration::from_secs(15)),
+        )
+        .at(Duration::from_secs(90), Fault::Reset)
+        .at(
+            Duration::from_secs(130),
+            Fault::reject_auth(AuthRejection::Transient),
+        )
+        .at(
+            Duration::from_secs(130),
+            Fault::close(1011, "internal error"),
+        )
+        .at(Duration::from_secs(170), Fault::skip_sequence("b", 1))
+        .at(Duration::from_secs(200), Fault::nack("c"))
+        .at(
+            Duration::from_secs(200),
             Fault::RejectHandshake {
                 status: 503,
-                retry_after: Some(secs(5)),
+                retry_after: Some(Duration::from_secs(5)),
             },
         )
-        .at(secs(200), Fault::Reset)
-        .at(secs(240), Fault::Restart { downtime: secs(8) });
+        .at(Duration::from_secs(200), Fault::Reset)
+        .at(
+            Duration::from_secs(240),
+            Fault::Restart {
+                downtime: Duration::from_secs(8),
+            },
+        );
     let network = Network::new()
-        .latency(millis(15))
-        .jitter(millis(30))
+        .latency(Duration::from_millis(15))
+        .jitter(Duration::from_millis(30))
         .seed(network_seed);
     let mut sim = line_sim(cfg, &["a", "b", "c"])
         .network(network)
         .script(script)
         .record_messages(true);
     sim.start().unwrap();
-    sim.run_until(secs(300));
+    sim.run_until(Duration::from_secs(300));
     (sim.transcript().clone(), sim.summary().to_string())
 }
 

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use common::line_server::{line_sim, sim_config, times_of};
 use reconnect_core::adapters::RawAdapter;
 use reconnect_core::sim::{
-    millis, secs, AuthRejection, Fault, LineKind, Script, ServerCtx, SimServer, Simulator,
+    AuthRejection, Fault, LineKind, Script, ServerCtx, SimServer, Simulator,
 };
 use reconnect_core::{
     BackoffConfig, Classifier, Config, ConnId, CredentialPolicy, DelaySource, Disposition,
@@ -44,20 +44,20 @@ fn transport_kind(cause: &EndCause) -> Option<&TransportErrorKind> {
 
 #[test]
 fn a_reset_reconnects_and_restores_every_topic() {
-    let mut sim =
-        line_sim(sim_config(1), &["a", "b", "c"]).script(Script::new().at(secs(30), Fault::Reset));
+    let mut sim = line_sim(sim_config(1), &["a", "b", "c"])
+        .script(Script::new().at(Duration::from_secs(30), Fault::Reset));
     sim.start().unwrap();
-    sim.run_until(secs(60));
+    sim.run_until(Duration::from_secs(60));
 
     let (at, cause) = first_disconnect(&sim);
     assert_eq!(transport_kind(&cause), Some(&TransportErrorKind::Reset));
     // The reset reaches the client one latency (20 ms) after it happened.
-    assert_eq!(at, secs(30) + millis(20));
+    assert_eq!(at, Duration::from_secs(30) + Duration::from_millis(20));
     let lives: Vec<_> = sim
         .events()
         .iter()
         .filter_map(|e| match e.event {
-            Event::Live { restored, .. } => Some((e.at, restored)),
+            Event::Live { resubscribed, .. } => Some((e.at, resubscribed)),
             _ => None,
         })
         .collect();
@@ -76,15 +76,19 @@ fn a_reset_reconnects_and_restores_every_topic() {
 fn a_stall_is_detected_within_ping_interval_plus_pong_timeout() {
     let cfg = sim_config(2);
     let bound = cfg.liveness.ping_interval.unwrap() + cfg.liveness.pong_timeout;
-    let mut sim = line_sim(cfg, &["a"]).script(Script::new().at(secs(30), Fault::Stall));
+    let mut sim =
+        line_sim(cfg, &["a"]).script(Script::new().at(Duration::from_secs(30), Fault::Stall));
     sim.start().unwrap();
-    sim.run_until(secs(60));
+    sim.run_until(Duration::from_secs(60));
 
     let (at, cause) = first_disconnect(&sim);
     assert_eq!(cause, EndCause::Timeout(TimeoutKind::Pong));
-    assert!(at <= secs(30) + bound, "detected at {at:?}");
+    assert!(at <= Duration::from_secs(30) + bound, "detected at {at:?}");
     // Not before a ping interval of silence could have passed.
-    assert!(at >= secs(30) + secs(4), "detected at {at:?}");
+    assert!(
+        at >= Duration::from_secs(30) + Duration::from_secs(4),
+        "detected at {at:?}"
+    );
     assert_eq!(sim.summary().outages_survived, 1);
     assert!(sim
         .transcript()
@@ -96,15 +100,18 @@ fn a_stall_is_detected_within_ping_interval_plus_pong_timeout() {
 fn a_refusal_period_is_ridden_through_with_growing_backoff() {
     let mut cfg = sim_config(3);
     cfg.backoff = BackoffConfig::default();
-    cfg.backoff.initial = secs(1);
-    cfg.backoff.max = secs(30);
+    cfg.backoff.initial = Duration::from_secs(1);
+    cfg.backoff.max = Duration::from_secs(30);
     cfg.backoff.jitter = Jitter::None;
     let script = Script::new()
-        .at(secs(30), Fault::RefuseFor(secs(60)))
-        .at(secs(30), Fault::Reset);
+        .at(
+            Duration::from_secs(30),
+            Fault::RefuseFor(Duration::from_secs(60)),
+        )
+        .at(Duration::from_secs(30), Fault::Reset);
     let mut sim = line_sim(cfg, &["a"]).script(script);
     sim.start().unwrap();
-    sim.run_until(secs(200));
+    sim.run_until(Duration::from_secs(200));
 
     let refused = sim
         .events()
@@ -132,12 +139,18 @@ fn a_refusal_period_is_ridden_through_with_growing_backoff() {
     assert!(delays.windows(2).all(|w| w[0] <= w[1]), "{delays:?}");
     assert_eq!(
         &delays[..5],
-        &[secs(1), secs(2), secs(4), secs(8), secs(16)]
+        &[
+            Duration::from_secs(1),
+            Duration::from_secs(2),
+            Duration::from_secs(4),
+            Duration::from_secs(8),
+            Duration::from_secs(16)
+        ]
     );
     let lives = times_of(&sim, is_live);
     assert_eq!(lives.len(), 2);
     assert!(
-        lives[1] >= secs(90),
+        lives[1] >= Duration::from_secs(90),
         "live again only once the refusals end"
     );
     assert_eq!(sim.summary().outages_survived, 1);
@@ -146,13 +159,16 @@ fn a_refusal_period_is_ridden_through_with_growing_backoff() {
 #[test]
 fn a_blackhole_ends_with_the_connect_timeout() {
     let mut cfg = sim_config(4);
-    cfg.timeouts.connect = secs(4);
+    cfg.timeouts.connect = Duration::from_secs(4);
     let script = Script::new()
-        .at(secs(30), Fault::BlackholeFor(secs(10)))
-        .at(secs(30), Fault::Reset);
+        .at(
+            Duration::from_secs(30),
+            Fault::BlackholeFor(Duration::from_secs(10)),
+        )
+        .at(Duration::from_secs(30), Fault::Reset);
     let mut sim = line_sim(cfg, &["a"]).script(script);
     sim.start().unwrap();
-    sim.run_until(secs(120));
+    sim.run_until(Duration::from_secs(120));
 
     let connects = times_of(&sim, is_connecting);
     let timed_out: Vec<Duration> = times_of(&sim, |e| {
@@ -165,7 +181,10 @@ fn a_blackhole_ends_with_the_connect_timeout() {
     assert!(!timed_out.is_empty(), "{}", sim.transcript());
     // Each timeout comes exactly the connect timeout after its attempt began.
     for t in &timed_out {
-        assert!(connects.contains(&(*t - secs(4))), "{t:?} {connects:?}");
+        assert!(
+            connects.contains(&(*t - Duration::from_secs(4))),
+            "{t:?} {connects:?}"
+        );
     }
     assert_eq!(sim.summary().outages_survived, 1);
     assert!(sim.transcript().contains("no answer"));
@@ -175,16 +194,16 @@ fn a_blackhole_ends_with_the_connect_timeout() {
 fn retry_after_is_honoured() {
     let script = Script::new()
         .at(
-            secs(30),
+            Duration::from_secs(30),
             Fault::RejectHandshake {
                 status: 429,
-                retry_after: Some(secs(20)),
+                retry_after: Some(Duration::from_secs(20)),
             },
         )
-        .at(secs(30), Fault::Reset);
+        .at(Duration::from_secs(30), Fault::Reset);
     let mut sim = line_sim(sim_config(5), &["a"]).script(script);
     sim.start().unwrap();
-    sim.run_until(secs(120));
+    sim.run_until(Duration::from_secs(120));
 
     let failed = sim
         .events()
@@ -201,30 +220,33 @@ fn retry_after_is_honoured() {
         Some(TransportErrorKind::Handshake {
             status: 429,
             retry_after: Some(d),
-        }) if *d == secs(20)
+        }) if *d == Duration::from_secs(20)
     ));
-    assert_eq!(failed.2, Disposition::RetryAfter(secs(20)));
+    assert_eq!(failed.2, Disposition::RetryAfter(Duration::from_secs(20)));
     assert!(sim.events().iter().any(|e| matches!(
         e.event,
         Event::ReconnectScheduled {
             source: DelaySource::RetryAfter { hint },
             ..
-        } if hint == secs(20)
+        } if hint == Duration::from_secs(20)
     )));
     let next = times_of(&sim, is_connecting)
         .into_iter()
         .find(|t| *t > failed.0)
         .expect("a later attempt");
-    assert!(next >= failed.0 + secs(20), "next attempt at {next:?}");
+    assert!(
+        next >= failed.0 + Duration::from_secs(20),
+        "next attempt at {next:?}"
+    );
     assert_eq!(sim.summary().outages_survived, 1);
 }
 
 #[test]
 fn a_server_close_reports_its_code_and_the_classifier_decides() {
-    let script = Script::new().at(secs(30), Fault::close(4000, "maintenance"));
+    let script = Script::new().at(Duration::from_secs(30), Fault::close(4000, "maintenance"));
     let mut sim = line_sim(sim_config(6), &["a"]).script(script.clone());
     sim.start().unwrap();
-    sim.run_until(secs(60));
+    sim.run_until(Duration::from_secs(60));
     let (_, cause) = first_disconnect(&sim);
     assert_eq!(
         cause,
@@ -243,7 +265,7 @@ fn a_server_close_reports_its_code_and_the_classifier_decides() {
     cfg.classifier = classifier;
     let mut sim = line_sim(cfg, &["a"]).script(script);
     sim.start().unwrap();
-    sim.run_until(secs(600));
+    sim.run_until(Duration::from_secs(600));
     assert!(sim.session().is_stopped());
     assert_eq!(times_of(&sim, is_connecting).len(), 1);
 }
@@ -251,11 +273,14 @@ fn a_server_close_reports_its_code_and_the_classifier_decides() {
 #[test]
 fn a_fatal_auth_rejection_stops_the_session_with_no_further_connect() {
     let script = Script::new()
-        .at(secs(20), Fault::reject_auth(AuthRejection::Fatal))
-        .at(secs(30), Fault::Reset);
+        .at(
+            Duration::from_secs(20),
+            Fault::reject_auth(AuthRejection::Fatal),
+        )
+        .at(Duration::from_secs(30), Fault::Reset);
     let mut sim = line_sim(sim_config(7), &["a"]).script(script);
     sim.start().unwrap();
-    sim.run_until(secs(3600));
+    sim.run_until(Duration::from_secs(3600));
 
     assert!(matches!(
         sim.session().state(),
@@ -279,11 +304,14 @@ fn a_fatal_auth_rejection_stops_the_session_with_no_further_connect() {
 #[test]
 fn a_transient_auth_rejection_backs_off_and_retries() {
     let script = Script::new()
-        .at(secs(20), Fault::reject_auth(AuthRejection::Transient))
-        .at(secs(30), Fault::Reset);
+        .at(
+            Duration::from_secs(20),
+            Fault::reject_auth(AuthRejection::Transient),
+        )
+        .at(Duration::from_secs(30), Fault::Reset);
     let mut sim = line_sim(sim_config(8), &["a"]).script(script);
     sim.start().unwrap();
-    sim.run_until(secs(120));
+    sim.run_until(Duration::from_secs(120));
 
     assert!(sim.events().iter().any(|e| matches!(
         &e.event,
@@ -300,11 +328,11 @@ fn a_transient_auth_rejection_backs_off_and_retries() {
 #[test]
 fn a_refused_topic_is_reported_and_the_others_restored() {
     let script = Script::new()
-        .at(secs(20), Fault::nack("b"))
-        .at(secs(30), Fault::Reset);
+        .at(Duration::from_secs(20), Fault::nack("b"))
+        .at(Duration::from_secs(30), Fault::Reset);
     let mut sim = line_sim(sim_config(9), &["a", "b", "c"]).script(script);
     sim.start().unwrap();
-    sim.run_until(secs(60));
+    sim.run_until(Duration::from_secs(60));
 
     let rejected: Vec<_> = sim
         .events()
@@ -328,10 +356,10 @@ fn a_refused_topic_is_reported_and_the_others_restored() {
 
 #[test]
 fn a_skipped_sequence_is_reported_as_a_gap() {
-    let script = Script::new().at(secs(10), Fault::skip_sequence("a", 2));
+    let script = Script::new().at(Duration::from_secs(10), Fault::skip_sequence("a", 2));
     let mut sim = line_sim(sim_config(10), &["a", "b"]).script(script);
     sim.start().unwrap();
-    sim.run_until(secs(30));
+    sim.run_until(Duration::from_secs(30));
 
     let gaps: Vec<_> = sim
         .events()
@@ -355,24 +383,35 @@ fn a_skipped_sequence_is_reported_as_a_gap() {
 #[test]
 fn a_data_stall_is_caught_by_the_idle_timeout() {
     let mut cfg = sim_config(11);
-    cfg.liveness.idle_timeout = Some(secs(3));
-    let script = Script::new().at(secs(30), Fault::stop_data(secs(10)));
+    cfg.liveness.idle_timeout = Some(Duration::from_secs(3));
+    let script = Script::new().at(
+        Duration::from_secs(30),
+        Fault::stop_data(Duration::from_secs(10)),
+    );
     let mut sim = line_sim(cfg, &["a"]).script(script);
     sim.start().unwrap();
-    sim.run_until(secs(90));
+    sim.run_until(Duration::from_secs(90));
 
     let (at, cause) = first_disconnect(&sim);
     assert_eq!(cause, EndCause::Timeout(TimeoutKind::Idle));
-    assert!(at > secs(30) && at <= secs(33) + millis(100), "{at:?}");
+    assert!(
+        at > Duration::from_secs(30) && at <= Duration::from_secs(33) + Duration::from_millis(100),
+        "{at:?}"
+    );
     assert!(matches!(sim.session().state(), State::Live { .. }));
 }
 
 #[test]
 fn a_server_restart_closes_with_1012_and_refuses_while_down() {
-    let script = Script::new().at(secs(30), Fault::Restart { downtime: secs(15) });
+    let script = Script::new().at(
+        Duration::from_secs(30),
+        Fault::Restart {
+            downtime: Duration::from_secs(15),
+        },
+    );
     let mut sim = line_sim(sim_config(12), &["a"]).script(script);
     sim.start().unwrap();
-    sim.run_until(secs(120));
+    sim.run_until(Duration::from_secs(120));
 
     let (_, cause) = first_disconnect(&sim);
     assert!(matches!(
@@ -388,19 +427,22 @@ fn a_server_restart_closes_with_1012_and_refuses_while_down() {
     )));
     let lives = times_of(&sim, is_live);
     assert_eq!(lives.len(), 2);
-    assert!(lives[1] >= secs(45));
+    assert!(lives[1] >= Duration::from_secs(45));
 }
 
 #[test]
 fn a_clean_close_sends_a_close_and_never_reconnects() {
-    let script = Script::new()
-        .at(secs(40), Fault::Reset)
-        .at(secs(50), Fault::Restart { downtime: secs(5) });
+    let script = Script::new().at(Duration::from_secs(40), Fault::Reset).at(
+        Duration::from_secs(50),
+        Fault::Restart {
+            downtime: Duration::from_secs(5),
+        },
+    );
     let mut sim = line_sim(sim_config(13), &["a"]).script(script);
     sim.start().unwrap();
-    sim.run_until(secs(30));
+    sim.run_until(Duration::from_secs(30));
     sim.command("close", |s, now| s.close(now)).unwrap();
-    sim.run_until(secs(3600));
+    sim.run_until(Duration::from_secs(3600));
 
     assert!(sim.transcript().contains("close #1 with 1000"));
     assert_eq!(
@@ -417,15 +459,15 @@ fn a_clean_close_sends_a_close_and_never_reconnects() {
 fn released_connections_are_gone_and_their_late_deliveries_are_stale() {
     // Ten extra seconds of latency: the pong timeout fires while data is still in flight.
     let script = Script::new().at(
-        secs(30),
+        Duration::from_secs(30),
         Fault::AddLatency {
-            extra: secs(10),
-            duration: secs(20),
+            extra: Duration::from_secs(10),
+            duration: Duration::from_secs(20),
         },
     );
     let mut sim = line_sim(sim_config(14), &["a"]).script(script);
     sim.start().unwrap();
-    sim.run_until(secs(120));
+    sim.run_until(Duration::from_secs(120));
 
     let (_, cause) = first_disconnect(&sim);
     assert_eq!(cause, EndCause::Timeout(TimeoutKind::Pong));
@@ -445,19 +487,19 @@ fn released_connections_are_gone_and_their_late_deliveries_are_stale() {
 fn commands_run_at_a_virtual_time() {
     let mut sim = line_sim(sim_config(15), &["a"]).record_messages(true);
     sim.start().unwrap();
-    sim.run_until(secs(10));
+    sim.run_until(Duration::from_secs(10));
     sim.command("subscribe d", |s, now| s.subscribe(now, "d"))
         .unwrap();
     let subscribed = sim
         .run_until_event(
-            secs(20),
+            Duration::from_secs(20),
             |e| matches!(e, Event::Subscribed { topic, .. } if topic.as_str() == "d"),
         )
         .expect("d subscribed");
-    assert!(subscribed.at >= secs(10) && subscribed.at < secs(11));
+    assert!(subscribed.at >= Duration::from_secs(10) && subscribed.at < Duration::from_secs(11));
     let message = sim
         .run_until_event(
-            secs(20),
+            Duration::from_secs(20),
             |e| matches!(e, Event::Message { topic: Some(t), .. } if t.as_str() == "d"),
         )
         .expect("data on d");
@@ -465,7 +507,7 @@ fn commands_run_at_a_virtual_time() {
     assert!(sim
         .transcript()
         .of_kinds(&[LineKind::Command])
-        .any(|l| l.at == secs(10) && l.text == "subscribe d"));
+        .any(|l| l.at == Duration::from_secs(10) && l.text == "subscribe d"));
 }
 
 #[test]
@@ -477,9 +519,9 @@ fn requested_credentials_are_provided() {
     let sim = line_sim(cfg, &["a"]);
     let mut sim = sim
         .credentials(reconnect_core::Credentials::new("fresh-secret"))
-        .script(Script::new().at(secs(30), Fault::Reset));
+        .script(Script::new().at(Duration::from_secs(30), Fault::Reset));
     sim.start().unwrap();
-    sim.run_until(secs(60));
+    sim.run_until(Duration::from_secs(60));
     assert_eq!(times_of(&sim, is_live).len(), 2);
     assert!(sim.transcript().contains("credentials provided"));
     assert!(!sim.transcript().contains("fresh-secret"));
@@ -496,10 +538,10 @@ impl SimServer for Mute {
 fn a_server_fault_the_server_does_not_support_is_noted() {
     let base = Instant::now();
     let session = Session::new(Config::new(1), RawAdapter::new()).unwrap();
-    let script = Script::new().at(secs(5), Fault::nack("x"));
+    let script = Script::new().at(Duration::from_secs(5), Fault::nack("x"));
     let mut sim = Simulator::new(base, session, Mute).script(script);
     sim.start().unwrap();
-    sim.run_until(secs(10));
+    sim.run_until(Duration::from_secs(10));
     assert!(sim.transcript().contains("does not support"));
     assert!(matches!(sim.session().state(), State::Live { .. }));
 }
@@ -510,13 +552,13 @@ fn step_jumps_to_the_next_thing_and_ends_when_nothing_is_left() {
     sim.start().unwrap();
     // The upgrade request reaches the server one latency after the connect, the 101 response
     // the client one round trip after it.
-    assert_eq!(sim.step(), Some(millis(20)));
-    assert_eq!(sim.step(), Some(millis(40)));
+    assert_eq!(sim.step(), Some(Duration::from_millis(20)));
+    assert_eq!(sim.step(), Some(Duration::from_millis(40)));
     assert!(matches!(
         sim.session().state(),
         State::Authenticating { .. }
     ));
-    sim.run_for(secs(5));
+    sim.run_for(Duration::from_secs(5));
     sim.command("close", |s, now| s.close(now)).unwrap();
     let mut steps = 0;
     while sim.step().is_some() {
@@ -531,5 +573,5 @@ fn step_jumps_to_the_next_thing_and_ends_when_nothing_is_left() {
         State::Stopped(StopReason::Closed { clean: true })
     );
     assert_eq!(sim.connections(), 0);
-    assert!(sim.elapsed() < secs(6));
+    assert!(sim.elapsed() < Duration::from_secs(6));
 }

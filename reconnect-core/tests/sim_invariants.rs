@@ -3,12 +3,12 @@
 //! it breaks.
 #![cfg(feature = "json")]
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use reconnect_core::adapters::{JsonRpcAdapter, JsonRpcConfig, SeqPointer};
 use reconnect_core::sim::{
-    millis, secs, AuthRejection, Call, Fault, Invariant, Invariants, JsonRpcServer,
-    JsonRpcServerConfig, Script, Simulator,
+    AuthRejection, Call, Fault, Invariant, Invariants, JsonRpcServer, JsonRpcServerConfig, Script,
+    Simulator,
 };
 use reconnect_core::{Config, Jitter, Session};
 
@@ -17,7 +17,7 @@ const CHANNELS: [&str; 3] = ["book.A", "trades.B", "ticker.C"];
 fn sim(config: Config, script: Script) -> Simulator<JsonRpcAdapter, JsonRpcServer> {
     let adapter = JsonRpcAdapter::new(
         JsonRpcConfig::default()
-            .server_heartbeat(Some(secs(10)))
+            .server_heartbeat(Some(Duration::from_secs(10)))
             .seq_pointer(Some(SeqPointer::parse("/seq").unwrap())),
     );
     let base = Instant::now();
@@ -27,8 +27,9 @@ fn sim(config: Config, script: Script) -> Simulator<JsonRpcAdapter, JsonRpcServe
         session.subscribe(base, channel).unwrap();
     }
     let invariants = Invariants::for_session(&session);
-    let server =
-        JsonRpcServer::with_config(JsonRpcServerConfig::default().data_interval(millis(250)));
+    let server = JsonRpcServer::with_config(
+        JsonRpcServerConfig::default().data_interval(Duration::from_millis(250)),
+    );
     Simulator::new(base, session, server)
         .script(script)
         .check(invariants)
@@ -36,27 +37,41 @@ fn sim(config: Config, script: Script) -> Simulator<JsonRpcAdapter, JsonRpcServe
 
 fn every_fault() -> Script {
     Script::new()
-        .at(secs(20), Fault::Reset)
-        .at(secs(60), Fault::Stall)
-        .at(secs(120), Fault::RefuseFor(secs(40)))
-        .at(secs(120), Fault::Reset)
+        .at(Duration::from_secs(20), Fault::Reset)
+        .at(Duration::from_secs(60), Fault::Stall)
         .at(
-            secs(200),
+            Duration::from_secs(120),
+            Fault::RefuseFor(Duration::from_secs(40)),
+        )
+        .at(Duration::from_secs(120), Fault::Reset)
+        .at(
+            Duration::from_secs(200),
             Fault::RejectHandshake {
                 status: 429,
-                retry_after: Some(secs(7)),
+                retry_after: Some(Duration::from_secs(7)),
             },
         )
-        .at(secs(200), Fault::Reset)
-        .at(secs(260), Fault::Restart { downtime: secs(15) })
-        .at(secs(320), Fault::reject_auth(AuthRejection::Transient))
-        .at(secs(320), Fault::Reset)
-        .at(secs(380), Fault::nack("trades.B"))
-        .at(secs(380), Fault::Reset)
-        .at(secs(440), Fault::skip_sequence("book.A", 3))
-        .at(secs(500), Fault::BlackholeFor(secs(30)))
-        .at(secs(500), Fault::Reset)
-        .at(secs(600), Fault::close(1012, "restart"))
+        .at(Duration::from_secs(200), Fault::Reset)
+        .at(
+            Duration::from_secs(260),
+            Fault::Restart {
+                downtime: Duration::from_secs(15),
+            },
+        )
+        .at(
+            Duration::from_secs(320),
+            Fault::reject_auth(AuthRejection::Transient),
+        )
+        .at(Duration::from_secs(320), Fault::Reset)
+        .at(Duration::from_secs(380), Fault::nack("trades.B"))
+        .at(Duration::from_secs(380), Fault::Reset)
+        .at(Duration::from_secs(440), Fault::skip_sequence("book.A", 3))
+        .at(
+            Duration::from_secs(500),
+            Fault::BlackholeFor(Duration::from_secs(30)),
+        )
+        .at(Duration::from_secs(500), Fault::Reset)
+        .at(Duration::from_secs(600), Fault::close(1012, "restart"))
 }
 
 #[test]
@@ -69,10 +84,10 @@ fn a_correct_session_keeps_every_rule_through_every_fault() {
     ] {
         let mut config = Config::new(7);
         config.backoff.jitter = jitter;
-        config.backoff.max = secs(4);
+        config.backoff.max = Duration::from_secs(4);
         let mut sim = sim(config, every_fault());
         sim.start().unwrap();
-        sim.run_until(secs(700));
+        sim.run_until(Duration::from_secs(700));
         assert_eq!(sim.violation(), None, "{jitter:?}\n{}", sim.transcript());
         let steps = sim.invariants().unwrap().steps();
         assert!(steps > 100, "only {steps} calls were checked");
@@ -80,9 +95,9 @@ fn a_correct_session_keeps_every_rule_through_every_fault() {
             s.unsubscribe(now, "ticker.C")
         })
         .unwrap();
-        sim.run_for(secs(30));
+        sim.run_for(Duration::from_secs(30));
         sim.command_as(Call::Close, |s, now| s.close(now)).unwrap();
-        sim.run_for(secs(30));
+        sim.run_for(Duration::from_secs(30));
         assert_eq!(sim.violation(), None, "{jitter:?}\n{}", sim.transcript());
         assert!(sim.session().is_stopped());
     }
@@ -93,7 +108,7 @@ fn an_unwanted_topic_restored_is_named() {
     // The checker believes only two topics are wanted: the third, which the session restores
     // and the server holds, is reported.
     let mut config = Config::new(3);
-    config.backoff.max = secs(4);
+    config.backoff.max = Duration::from_secs(4);
     let adapter = JsonRpcAdapter::new(JsonRpcConfig::default());
     let base = Instant::now();
     let mut session = Session::new(config, adapter).unwrap();
@@ -105,9 +120,9 @@ fn an_unwanted_topic_restored_is_named() {
         .wanting(CHANNELS[1]);
     let mut sim = Simulator::new(base, session, JsonRpcServer::new()).check(invariants);
     sim.start().unwrap();
-    sim.run_until(secs(10));
+    sim.run_until(Duration::from_secs(10));
     let violation = sim.violation().expect("a violation");
-    assert_eq!(violation.invariant, Invariant::Restore, "{violation}");
+    assert_eq!(violation.invariant, Invariant::Resubscribe, "{violation}");
     assert!(violation.evidence.contains("ticker.C"), "{violation}");
 }
 
@@ -268,7 +283,7 @@ mod doctored {
         let v = inv
             .check(now, Call::Input(Input::Opened { conn }), &outputs, &session)
             .unwrap_err();
-        assert_eq!(v.invariant, Invariant::Restore, "{v}");
+        assert_eq!(v.invariant, Invariant::Resubscribe, "{v}");
         assert!(v.evidence.contains("quotes"), "{v}");
         assert_eq!(inv.violation(), Some(&v), "the first violation is kept");
     }

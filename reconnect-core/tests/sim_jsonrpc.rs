@@ -6,8 +6,7 @@ use std::time::{Duration, Instant};
 
 use reconnect_core::adapters::{JsonRpcAdapter, JsonRpcConfig, SeqPointer};
 use reconnect_core::sim::{
-    millis, secs, AuthRejection, Fault, JsonRpcServer, JsonRpcServerConfig, Network, Script,
-    Simulator, AUTH_INVALID_CREDENTIALS,
+    AuthRejection, Fault, JsonRpcServer, JsonRpcServerConfig, Network, Script, Simulator,
 };
 use reconnect_core::{Config, EndCause, Event, Session, State, StopReason, TimeoutKind};
 
@@ -21,7 +20,7 @@ const SECRET: &str = "s3cret-value";
 fn json_sim(config: Config) -> Simulator<JsonRpcAdapter, JsonRpcServer> {
     let adapter = JsonRpcAdapter::new(
         JsonRpcConfig::default()
-            .server_heartbeat(Some(secs(10)))
+            .server_heartbeat(Some(Duration::from_secs(10)))
             .seq_pointer(Some(SeqPointer::parse("/seq").unwrap())),
     );
     let base = Instant::now();
@@ -30,8 +29,9 @@ fn json_sim(config: Config) -> Simulator<JsonRpcAdapter, JsonRpcServer> {
     for channel in CHANNELS {
         session.subscribe(base, channel).unwrap();
     }
-    let server =
-        JsonRpcServer::with_config(JsonRpcServerConfig::default().data_interval(millis(100)));
+    let server = JsonRpcServer::with_config(
+        JsonRpcServerConfig::default().data_interval(Duration::from_millis(100)),
+    );
     Simulator::new(base, session, server)
 }
 
@@ -51,9 +51,10 @@ fn first_disconnect(sim: &Simulator<JsonRpcAdapter, JsonRpcServer>) -> (Duration
 
 #[test]
 fn server_heartbeats_are_answered_and_a_reset_restores_every_channel() {
-    let mut sim = json_sim(Config::new(1)).script(Script::new().at(secs(120), Fault::Reset));
+    let mut sim =
+        json_sim(Config::new(1)).script(Script::new().at(Duration::from_secs(120), Fault::Reset));
     sim.start().unwrap();
-    sim.run_until(secs(300));
+    sim.run_until(Duration::from_secs(300));
 
     // One set_heartbeat and one subscribe (all three channels in one batch) per connection.
     assert_eq!(sim.server().requests("public/auth"), 2);
@@ -78,15 +79,18 @@ fn server_heartbeats_are_answered_and_a_reset_restores_every_channel() {
 #[test]
 fn auth_code_13004_stops_the_session_for_good() {
     let script = Script::new()
-        .at(secs(20), Fault::reject_auth(AuthRejection::Fatal))
-        .at(secs(30), Fault::Reset);
+        .at(
+            Duration::from_secs(20),
+            Fault::reject_auth(AuthRejection::Fatal),
+        )
+        .at(Duration::from_secs(30), Fault::Reset);
     let mut sim = json_sim(Config::new(2)).script(script);
     sim.start().unwrap();
-    sim.run_until(secs(3600));
+    sim.run_until(Duration::from_secs(3600));
 
     match sim.session().state() {
         State::Stopped(StopReason::Fatal(EndCause::AuthRejected(error))) => {
-            assert_eq!(error.code, Some(AUTH_INVALID_CREDENTIALS));
+            assert_eq!(error.code, Some(JsonRpcServer::AUTH_INVALID_CREDENTIALS));
         }
         other => panic!("{other:?}"),
     }
@@ -97,11 +101,14 @@ fn auth_code_13004_stops_the_session_for_good() {
 #[test]
 fn auth_code_10028_is_retried() {
     let script = Script::new()
-        .at(secs(20), Fault::reject_auth(AuthRejection::Transient))
-        .at(secs(30), Fault::Reset);
+        .at(
+            Duration::from_secs(20),
+            Fault::reject_auth(AuthRejection::Transient),
+        )
+        .at(Duration::from_secs(30), Fault::Reset);
     let mut sim = json_sim(Config::new(3)).script(script);
     sim.start().unwrap();
-    sim.run_until(secs(90));
+    sim.run_until(Duration::from_secs(90));
 
     assert_eq!(sim.server().requests("public/auth"), 3);
     assert_eq!(count(&sim, |e| matches!(e, Event::Live { .. })), 2);
@@ -111,11 +118,11 @@ fn auth_code_10028_is_retried() {
 #[test]
 fn a_channel_missing_from_the_result_is_rejected_alone() {
     let script = Script::new()
-        .at(secs(20), Fault::nack(CHANNELS[2]))
-        .at(secs(30), Fault::Reset);
+        .at(Duration::from_secs(20), Fault::nack(CHANNELS[2]))
+        .at(Duration::from_secs(30), Fault::Reset);
     let mut sim = json_sim(Config::new(4)).script(script);
     sim.start().unwrap();
-    sim.run_until(secs(60));
+    sim.run_until(Duration::from_secs(60));
 
     let rejected: Vec<String> = sim
         .events()
@@ -133,10 +140,13 @@ fn a_channel_missing_from_the_result_is_rejected_alone() {
 
 #[test]
 fn a_skipped_sequence_number_is_reported_as_a_gap() {
-    let script = Script::new().at(secs(10), Fault::skip_sequence(CHANNELS[1], 3));
+    let script = Script::new().at(
+        Duration::from_secs(10),
+        Fault::skip_sequence(CHANNELS[1], 3),
+    );
     let mut sim = json_sim(Config::new(5)).script(script);
     sim.start().unwrap();
-    sim.run_until(secs(20));
+    sim.run_until(Duration::from_secs(20));
 
     let gaps: Vec<(String, u64, u64)> = sim
         .events()
@@ -163,13 +173,13 @@ fn a_skipped_sequence_number_is_reported_as_a_gap() {
 fn a_stall_is_caught_by_ping_and_pong_and_the_server_drops_the_silent_client() {
     let config = Config::new(6);
     let bound = config.liveness.ping_interval.unwrap() + config.liveness.pong_timeout;
-    let mut sim = json_sim(config).script(Script::new().at(secs(60), Fault::Stall));
+    let mut sim = json_sim(config).script(Script::new().at(Duration::from_secs(60), Fault::Stall));
     sim.start().unwrap();
-    sim.run_until(secs(180));
+    sim.run_until(Duration::from_secs(180));
 
     let (at, cause) = first_disconnect(&sim);
     assert_eq!(cause, EndCause::Timeout(TimeoutKind::Pong));
-    assert!(at <= secs(60) + bound, "{at:?}");
+    assert!(at <= Duration::from_secs(60) + bound, "{at:?}");
     assert!(matches!(sim.session().state(), State::Live { .. }));
     // Only the live connection is left on the server.
     assert_eq!(sim.server().open_connections(), 1);
@@ -178,60 +188,86 @@ fn a_stall_is_caught_by_ping_and_pong_and_the_server_drops_the_silent_client() {
 #[test]
 fn a_data_stall_is_caught_by_the_idle_timeout_while_heartbeats_continue() {
     let mut config = Config::new(7);
-    config.liveness.idle_timeout = Some(secs(5));
-    let script = Script::new().at(secs(60), Fault::stop_data(secs(3)));
+    config.liveness.idle_timeout = Some(Duration::from_secs(5));
+    let script = Script::new().at(
+        Duration::from_secs(60),
+        Fault::stop_data(Duration::from_secs(3)),
+    );
     let mut sim = json_sim(config.clone()).script(script.clone());
     sim.start().unwrap();
-    sim.run_until(secs(120));
+    sim.run_until(Duration::from_secs(120));
     assert_eq!(
         count(&sim, |e| matches!(e, Event::Disconnected { .. })),
         0,
         "a pause shorter than the idle timeout is ridden out"
     );
 
-    let script = Script::new().at(secs(60), Fault::stop_data(secs(30)));
+    let script = Script::new().at(
+        Duration::from_secs(60),
+        Fault::stop_data(Duration::from_secs(30)),
+    );
     let mut sim = json_sim(config).script(script);
     sim.start().unwrap();
-    sim.run_until(secs(120));
+    sim.run_until(Duration::from_secs(120));
     let (at, cause) = first_disconnect(&sim);
     assert_eq!(cause, EndCause::Timeout(TimeoutKind::Idle));
-    assert!(at <= secs(65) + millis(200), "{at:?}");
+    assert!(
+        at <= Duration::from_secs(65) + Duration::from_millis(200),
+        "{at:?}"
+    );
 }
 
 #[test]
 fn an_hour_of_outages_is_deterministic_and_keeps_secrets() {
     let run = || {
         let script = Script::new()
-            .at(secs(300), Fault::Reset)
-            .at(secs(600), Fault::Stall)
-            .at(secs(900), Fault::RefuseFor(secs(45)))
-            .at(secs(900), Fault::Reset)
-            .at(secs(1200), Fault::reject_auth(AuthRejection::Transient))
-            .at(secs(1200), Fault::close(1011, "internal error"))
-            .at(secs(1500), Fault::nack(CHANNELS[2]))
-            .at(secs(1500), Fault::Reset)
-            .at(secs(1800), Fault::skip_sequence(CHANNELS[1], 3))
+            .at(Duration::from_secs(300), Fault::Reset)
+            .at(Duration::from_secs(600), Fault::Stall)
             .at(
-                secs(2100),
+                Duration::from_secs(900),
+                Fault::RefuseFor(Duration::from_secs(45)),
+            )
+            .at(Duration::from_secs(900), Fault::Reset)
+            .at(
+                Duration::from_secs(1200),
+                Fault::reject_auth(AuthRejection::Transient),
+            )
+            .at(
+                Duration::from_secs(1200),
+                Fault::close(1011, "internal error"),
+            )
+            .at(Duration::from_secs(1500), Fault::nack(CHANNELS[2]))
+            .at(Duration::from_secs(1500), Fault::Reset)
+            .at(
+                Duration::from_secs(1800),
+                Fault::skip_sequence(CHANNELS[1], 3),
+            )
+            .at(
+                Duration::from_secs(2100),
                 Fault::RejectHandshake {
                     status: 429,
-                    retry_after: Some(secs(30)),
+                    retry_after: Some(Duration::from_secs(30)),
                 },
             )
-            .at(secs(2100), Fault::Reset)
-            .at(secs(2700), Fault::Restart { downtime: secs(20) });
+            .at(Duration::from_secs(2100), Fault::Reset)
+            .at(
+                Duration::from_secs(2700),
+                Fault::Restart {
+                    downtime: Duration::from_secs(20),
+                },
+            );
         let mut sim = json_sim(Config::new(8))
             .network(
                 Network::new()
-                    .latency(millis(20))
-                    .jitter(millis(30))
+                    .latency(Duration::from_millis(20))
+                    .jitter(Duration::from_millis(30))
                     .seed(9),
             )
             .script(script);
         sim.start().unwrap();
-        sim.run_until(secs(3600));
+        sim.run_until(Duration::from_secs(3600));
         sim.command("close", |s, now| s.close(now)).unwrap();
-        sim.run_for(secs(10));
+        sim.run_for(Duration::from_secs(10));
         (sim.transcript().to_string(), sim.summary())
     };
     let (transcript, summary) = run();

@@ -6,7 +6,7 @@ mod common;
 use std::time::Duration;
 
 use common::line_server::{line_sim, sim_config, times_of};
-use reconnect_core::sim::{millis, secs, Fault, Script};
+use reconnect_core::sim::{Fault, Script};
 use reconnect_core::{
     CircuitBreaker, CircuitState, DelaySource, EndCause, Event, State, StopReason,
 };
@@ -18,14 +18,17 @@ fn is_connecting(e: &Event) -> bool {
 #[test]
 fn a_connection_is_recycled_at_max_lifetime_without_counting_a_failure() {
     let mut cfg = sim_config(1);
-    cfg.max_lifetime = Some(secs(60));
+    cfg.max_lifetime = Some(Duration::from_secs(60));
     let mut sim = line_sim(cfg, &["a"]);
     sim.start().unwrap();
-    sim.run_until(secs(130));
+    sim.run_until(Duration::from_secs(130));
 
     // Lifetime counts from the open (one round trip, 40 ms, after the connect).
     let recycled = times_of(&sim, |e| matches!(e, Event::Recycling { .. }));
-    assert_eq!(recycled.first(), Some(&(secs(60) + millis(40))));
+    assert_eq!(
+        recycled.first(),
+        Some(&(Duration::from_secs(60) + Duration::from_millis(40)))
+    );
     assert_eq!(recycled.len(), 2);
     assert!(sim.events().iter().all(|e| match &e.event {
         Event::Disconnected { cause, .. } => **cause == EndCause::Recycled,
@@ -43,16 +46,19 @@ fn a_connection_is_recycled_at_max_lifetime_without_counting_a_failure() {
 fn the_circuit_breaker_opens_probes_and_closes() {
     let breaker = CircuitBreaker {
         threshold: 3,
-        cooldown: secs(20),
+        cooldown: Duration::from_secs(20),
     };
     let script = Script::new()
-        .at(secs(10), Fault::RefuseFor(secs(60)))
-        .at(secs(10), Fault::Reset);
+        .at(
+            Duration::from_secs(10),
+            Fault::RefuseFor(Duration::from_secs(60)),
+        )
+        .at(Duration::from_secs(10), Fault::Reset);
     let mut cfg = sim_config(2);
     cfg.limits.circuit_breaker = Some(breaker);
     let mut sim = line_sim(cfg, &["a"]).script(script);
     sim.start().unwrap();
-    sim.run_until(secs(130));
+    sim.run_until(Duration::from_secs(130));
 
     let states: Vec<CircuitState> = sim
         .events()
@@ -70,7 +76,7 @@ fn the_circuit_breaker_opens_probes_and_closes() {
         .events()
         .iter()
         .filter(|e| {
-            matches!(e.event, Event::ReconnectScheduled { source: DelaySource::CircuitOpen, delay, .. } if delay.drawn == secs(20))
+            matches!(e.event, Event::ReconnectScheduled { source: DelaySource::CircuitOpen, delay, .. } if delay.drawn == Duration::from_secs(20))
         })
         .count();
     assert!(cooldowns >= 2);
@@ -81,14 +87,15 @@ fn the_circuit_breaker_opens_probes_and_closes() {
 fn a_close_on_a_stalled_connection_stops_unclean_after_the_close_timeout() {
     let cfg = sim_config(3);
     let close_timeout = cfg.timeouts.close;
-    let mut sim = line_sim(cfg, &["a"]).script(Script::new().at(secs(10), Fault::Stall));
+    let mut sim =
+        line_sim(cfg, &["a"]).script(Script::new().at(Duration::from_secs(10), Fault::Stall));
     sim.start().unwrap();
-    sim.run_until(secs(11));
+    sim.run_until(Duration::from_secs(11));
     sim.command("close", |s, now| s.close(now)).unwrap();
-    sim.run_until(secs(600));
+    sim.run_until(Duration::from_secs(600));
 
     let stopped = times_of(&sim, |e| matches!(e, Event::Stopped { .. }));
-    assert_eq!(stopped, [secs(11) + close_timeout]);
+    assert_eq!(stopped, [Duration::from_secs(11) + close_timeout]);
     assert_eq!(
         sim.session().state(),
         State::Stopped(StopReason::Closed { clean: false })
@@ -99,48 +106,59 @@ fn a_close_on_a_stalled_connection_stops_unclean_after_the_close_timeout() {
 #[test]
 fn an_outage_longer_than_max_outage_stops_the_session() {
     let script = Script::new()
-        .at(secs(10), Fault::RefuseFor(secs(600)))
-        .at(secs(10), Fault::Reset);
+        .at(
+            Duration::from_secs(10),
+            Fault::RefuseFor(Duration::from_secs(600)),
+        )
+        .at(Duration::from_secs(10), Fault::Reset);
     let mut cfg = sim_config(4);
-    cfg.limits.max_outage = Some(secs(30));
+    cfg.limits.max_outage = Some(Duration::from_secs(30));
     let mut sim = line_sim(cfg, &["a"]).script(script);
     sim.start().unwrap();
-    sim.run_until(secs(600));
+    sim.run_until(Duration::from_secs(600));
 
     // The outage began when the reset reached the client.
-    let began = secs(10) + millis(20);
+    let began = Duration::from_secs(10) + Duration::from_millis(20);
     assert_eq!(
         times_of(&sim, |e| matches!(e, Event::Stopped { .. })),
-        [began + secs(30)]
+        [began + Duration::from_secs(30)]
     );
     assert!(matches!(
         sim.session().state(),
-        State::Stopped(StopReason::OutageTooLong { outage }) if outage == secs(30)
+        State::Stopped(StopReason::OutageTooLong { outage }) if outage == Duration::from_secs(30)
     ));
     assert!(times_of(&sim, is_connecting)
         .iter()
-        .all(|t| *t < began + secs(30)));
+        .all(|t| *t < began + Duration::from_secs(30)));
 }
 
 #[test]
 fn a_paused_session_waits_for_resume_and_reconnect_now_skips_the_wait() {
-    let mut sim = line_sim(sim_config(5), &["a"]).script(Script::new().at(secs(10), Fault::Reset));
+    let mut sim = line_sim(sim_config(5), &["a"])
+        .script(Script::new().at(Duration::from_secs(10), Fault::Reset));
     sim.start().unwrap();
-    sim.run_until(secs(5));
+    sim.run_until(Duration::from_secs(5));
     sim.command("pause", |s, now| s.pause(now)).unwrap();
-    sim.run_until(secs(20));
+    sim.run_until(Duration::from_secs(20));
     assert_eq!(sim.session().state(), State::Paused);
     assert_eq!(times_of(&sim, is_connecting), [Duration::ZERO]);
 
     sim.command("resume", |s, now| s.resume(now)).unwrap();
-    assert_eq!(times_of(&sim, is_connecting), [Duration::ZERO, secs(20)]);
-    sim.run_until(secs(30));
-    sim.command("reconnect now", |s, now| s.reconnect_now(now))
-        .unwrap();
-    sim.run_until(secs(40));
     assert_eq!(
         times_of(&sim, is_connecting),
-        [Duration::ZERO, secs(20), secs(30)]
+        [Duration::ZERO, Duration::from_secs(20)]
+    );
+    sim.run_until(Duration::from_secs(30));
+    sim.command("reconnect now", |s, now| s.reconnect_now(now))
+        .unwrap();
+    sim.run_until(Duration::from_secs(40));
+    assert_eq!(
+        times_of(&sim, is_connecting),
+        [
+            Duration::ZERO,
+            Duration::from_secs(20),
+            Duration::from_secs(30)
+        ]
     );
     assert!(sim.events().iter().any(|e| matches!(
         &e.event,

@@ -3,16 +3,18 @@
 //! the live connection before they expire.
 #![cfg(feature = "json")]
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use reconnect_core::adapters::{JsonRpcAdapter, JsonRpcConfig};
-use reconnect_core::sim::{secs, JsonRpcServer, JsonRpcServerConfig, Simulator};
-use reconnect_core::{Config, Event, Session};
+use reconnect_core::sim::{JsonRpcServer, JsonRpcServerConfig, Simulator};
+use reconnect_core::{Config, Event, RenewalSource, Session};
 
 const CHANNEL: &str = "trades.BTC-PERPETUAL.raw";
 
 fn sim(server: JsonRpcServerConfig) -> Simulator<JsonRpcAdapter, JsonRpcServer> {
-    let adapter = JsonRpcAdapter::new(JsonRpcConfig::default().server_heartbeat(Some(secs(10))));
+    let adapter = JsonRpcAdapter::new(
+        JsonRpcConfig::default().server_heartbeat(Some(Duration::from_secs(10))),
+    );
     let base = Instant::now();
     let mut session = Session::new(Config::new(11), adapter).unwrap();
     session.set_credentials(JsonRpcAdapter::client_credentials("sim-client", "s3cret"));
@@ -28,9 +30,10 @@ fn count(sim: &Simulator<JsonRpcAdapter, JsonRpcServer>, pred: impl Fn(&Event) -
 fn short_lived_tokens_are_renewed_with_the_refresh_grant_on_the_same_connection() {
     // 100 s tokens: renewed 80 s (the default 0.8) after each answer, so 12 renewals fit in
     // 1,000 s with room for the round trips, and a 13th would need 1,040 s.
-    let mut sim = sim(JsonRpcServerConfig::default().token_lifetime(Some(secs(100))));
+    let mut sim =
+        sim(JsonRpcServerConfig::default().token_lifetime(Some(Duration::from_secs(100))));
     sim.start().unwrap();
-    sim.run_until(secs(1_000));
+    sim.run_until(Duration::from_secs(1_000));
 
     assert_eq!(sim.server().refresh_grants(), 12);
     assert_eq!(sim.server().requests("public/auth"), 13);
@@ -47,9 +50,9 @@ fn short_lived_tokens_are_renewed_with_the_refresh_grant_on_the_same_connection(
             e,
             Event::CredentialsRenewed {
                 expires_in: Some(d),
-                used_refresh_token: true,
+                source: RenewalSource::RefreshToken,
                 ..
-            } if *d == secs(100)
+            } if *d == Duration::from_secs(100)
         )
     });
     assert_eq!(renewed, 12);
@@ -65,10 +68,10 @@ fn short_lived_tokens_are_renewed_with_the_refresh_grant_on_the_same_connection(
 #[test]
 fn without_refresh_tokens_the_client_credentials_renew() {
     let mut sim = sim(JsonRpcServerConfig::default()
-        .token_lifetime(Some(secs(100)))
+        .token_lifetime(Some(Duration::from_secs(100)))
         .refresh_tokens(false));
     sim.start().unwrap();
-    sim.run_until(secs(1_000));
+    sim.run_until(Duration::from_secs(1_000));
 
     assert_eq!(sim.server().refresh_grants(), 0);
     assert_eq!(sim.server().requests("public/auth"), 13);
@@ -82,7 +85,7 @@ fn without_refresh_tokens_the_client_credentials_renew() {
 fn without_a_lifetime_nothing_is_renewed() {
     let mut sim = sim(JsonRpcServerConfig::default().token_lifetime(None));
     sim.start().unwrap();
-    sim.run_until(secs(3_600));
+    sim.run_until(Duration::from_secs(3_600));
 
     assert_eq!(sim.server().requests("public/auth"), 1);
     assert_eq!(

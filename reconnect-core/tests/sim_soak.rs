@@ -4,9 +4,10 @@
 mod common;
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use common::line_server::{line_sim, sim_config};
-use reconnect_core::sim::{secs, AuthRejection, Fault, Script};
+use reconnect_core::sim::{AuthRejection, Fault, Script};
 use reconnect_core::{Event, State};
 
 /// The faults that end the live connection, each a separate outage.
@@ -15,16 +16,18 @@ fn outage(i: u64) -> Vec<Fault> {
         0 => vec![Fault::Reset],
         1 => vec![Fault::Stall],
         2 => vec![Fault::close(1011, "internal error")],
-        3 => vec![Fault::RefuseFor(secs(40)), Fault::Reset],
-        4 => vec![Fault::BlackholeFor(secs(25)), Fault::Reset],
+        3 => vec![Fault::RefuseFor(Duration::from_secs(40)), Fault::Reset],
+        4 => vec![Fault::BlackholeFor(Duration::from_secs(25)), Fault::Reset],
         5 => vec![
             Fault::RejectHandshake {
                 status: 503,
-                retry_after: Some(secs(10)),
+                retry_after: Some(Duration::from_secs(10)),
             },
             Fault::Reset,
         ],
-        6 => vec![Fault::Restart { downtime: secs(20) }],
+        6 => vec![Fault::Restart {
+            downtime: Duration::from_secs(20),
+        }],
         _ => vec![Fault::reject_auth(AuthRejection::Transient), Fault::Reset],
     }
 }
@@ -32,7 +35,7 @@ fn outage(i: u64) -> Vec<Fault> {
 #[test]
 fn twelve_hours_of_outages() {
     let hours = 12;
-    let every = secs(180);
+    let every = Duration::from_secs(180);
     let outages = hours * 3600 / every.as_secs() - 1;
     let mut script = Script::new();
     for i in 1..=outages {
@@ -41,11 +44,11 @@ fn twelve_hours_of_outages() {
         }
     }
     let mut cfg = sim_config(42);
-    cfg.timeouts.connect = secs(5);
+    cfg.timeouts.connect = Duration::from_secs(5);
     let mut sim = line_sim(cfg, &["a", "b", "c"])
         .script(script)
         .record_messages(true);
-    sim.server_mut().data_interval = secs(1);
+    sim.server_mut().data_interval = Duration::from_secs(1);
     sim.start().unwrap();
 
     // Per topic: messages delivered, numbers reported missing, the last number seen.
@@ -53,7 +56,7 @@ fn twelve_hours_of_outages() {
     let mut max_connections = 0;
     let mut max_footprint = 0;
     for hour in 1..=hours {
-        sim.run_until(secs(hour * 3600));
+        sim.run_until(Duration::from_secs(hour * 3600));
         max_connections = max_connections.max(sim.connections());
         max_footprint = max_footprint.max(sim.session().footprint());
         // Tally the hour's events, then drop them, so that they do not pile up.
@@ -81,9 +84,12 @@ fn twelve_hours_of_outages() {
     }
 
     let summary = sim.summary();
-    assert_eq!(summary.virtual_time, secs(hours * 3600));
+    assert_eq!(summary.virtual_time, Duration::from_secs(hours * 3600));
     assert_eq!(summary.outages_survived, outages, "{summary}");
-    assert!(summary.max_time_to_restore < secs(90), "{summary}");
+    assert!(
+        summary.max_time_to_resubscribe < Duration::from_secs(90),
+        "{summary}"
+    );
     assert!(summary.messages > 3 * 3600 * hours * 9 / 10, "{summary}");
     // Every number up to the last one seen was either delivered or reported missing: messages
     // lost on stalled or reset connections are never lost silently.

@@ -24,7 +24,8 @@ pub fn run(data: &[u8]) {
         if let Ok(snapshot) = Snapshot::from_json(text) {
             let mut config = Config::new(1);
             config.outbox.in_snapshot = true;
-            if let Ok(session) = Session::restore(config, RawAdapter::new(), snapshot.clone(), now)
+            if let Ok(session) =
+                Session::from_snapshot(config, RawAdapter::new(), snapshot.clone(), now)
             {
                 // What was restored is what the document said.
                 let again = session.snapshot();
@@ -75,7 +76,7 @@ pub fn run(data: &[u8]) {
     let json = snapshot.to_json();
     let back = Snapshot::from_json(&json).expect("a snapshot we wrote reads back");
     assert_eq!(back, snapshot);
-    let restored =
-        Session::restore(config, RawAdapter::new(), back, t).expect("a snapshot we wrote restores");
+    let restored = Session::from_snapshot(config, RawAdapter::new(), back, t)
+        .expect("a snapshot we wrote restores");
     assert_eq!(restored.snapshot(), snapshot);
 }

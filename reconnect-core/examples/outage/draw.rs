@@ -21,7 +21,7 @@ fn colour(phase: Phase) -> RGBColor {
     match phase {
         Phase::Connecting => RGBColor(245, 158, 11),
         Phase::Authenticating => RGBColor(139, 92, 246),
-        Phase::Restoring => RGBColor(56, 189, 248),
+        Phase::Resubscribing => RGBColor(56, 189, 248),
         Phase::Live => RGBColor(34, 197, 94),
         Phase::Backoff => RGBColor(239, 68, 68),
         Phase::Stopped => RGBColor(107, 114, 128),

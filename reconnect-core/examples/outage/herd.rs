@@ -12,7 +12,6 @@ use std::collections::BinaryHeap;
 use std::time::{Duration, Instant};
 
 use reconnect_core::adapters::RawAdapter;
-use reconnect_core::sim::{millis, secs};
 use reconnect_core::{
     Action, Config, ConnId, ConnectBudget, Input, Output, Session, State, TransportError,
     TransportErrorKind,
@@ -25,15 +24,15 @@ pub const RATE: u32 = 100;
 /// The shared budget: attempts at once.
 pub const BURST: u32 = 10;
 /// The server restarts (every connection closed with 1012) at this virtual time.
-pub const RESTART_AT: Duration = secs(10);
+pub const RESTART_AT: Duration = Duration::from_secs(10);
 /// And refuses connections for this long.
-pub const DOWNTIME: Duration = secs(3);
+pub const DOWNTIME: Duration = Duration::from_secs(3);
 /// One-way latency: an attempt is answered this long after its dial.
-pub const LATENCY: Duration = millis(10);
+pub const LATENCY: Duration = Duration::from_millis(10);
 /// The counting bucket.
-pub const BUCKET: Duration = millis(100);
+pub const BUCKET: Duration = Duration::from_millis(100);
 /// The end of the run.
-pub const END: Duration = secs(30);
+pub const END: Duration = Duration::from_secs(30);
 
 /// What happened to a fleet.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -5,30 +5,28 @@
 use std::time::{Duration, Instant};
 
 use reconnect_core::adapters::{JsonRpcAdapter, JsonRpcConfig};
-use reconnect_core::sim::{
-    millis, secs, JsonRpcServer, JsonRpcServerConfig, Network, Script, Simulator,
-};
 use reconnect_core::sim::{AuthRejection, Fault};
+use reconnect_core::sim::{JsonRpcServer, JsonRpcServerConfig, Network, Script, Simulator};
 use reconnect_core::{Config, Event, Session, State};
 
 /// How many sessions (lanes) face the story.
 pub const LANES: u64 = 5;
 /// When the story's faults strike (virtual time from the start).
-pub const RESET_AT: Duration = secs(20);
+pub const RESET_AT: Duration = Duration::from_secs(20);
 /// A half-open connection: only the ping/pong check notices it.
-pub const STALL_AT: Duration = secs(45);
+pub const STALL_AT: Duration = Duration::from_secs(45);
 /// Connection attempts get no answer at all for a while: the connect timeout ends them.
-pub const BLACKHOLE_AT: Duration = secs(90);
+pub const BLACKHOLE_AT: Duration = Duration::from_secs(90);
 /// How long attempts go unanswered.
-pub const BLACKHOLE_FOR: Duration = secs(12);
+pub const BLACKHOLE_FOR: Duration = Duration::from_secs(12);
 /// A deploy: every connection closed with 1012, then refused while the server is down.
-pub const RESTART_AT: Duration = secs(125);
+pub const RESTART_AT: Duration = Duration::from_secs(125);
 /// How long the server stays down.
-pub const RESTART_DOWNTIME: Duration = secs(6);
+pub const RESTART_DOWNTIME: Duration = Duration::from_secs(6);
 /// The application closes every session.
-pub const CLOSE_AT: Duration = secs(170);
+pub const CLOSE_AT: Duration = Duration::from_secs(170);
 /// The end of the picture.
-pub const END: Duration = secs(180);
+pub const END: Duration = Duration::from_secs(180);
 
 /// What a lane shows at a time: the session's state, a few states folded together.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -38,7 +36,7 @@ pub enum Phase {
     /// Waiting for the auth acknowledgement, or the setup acknowledgements after it.
     Authenticating,
     /// Resubscribing every wanted topic.
-    Restoring,
+    Resubscribing,
     /// Live.
     Live,
     /// Waiting before the next attempt.
@@ -52,7 +50,7 @@ impl Phase {
     pub const ALL: [Phase; 6] = [
         Phase::Connecting,
         Phase::Authenticating,
-        Phase::Restoring,
+        Phase::Resubscribing,
         Phase::Live,
         Phase::Backoff,
         Phase::Stopped,
@@ -63,7 +61,7 @@ impl Phase {
         match self {
             Phase::Connecting => "Connecting",
             Phase::Authenticating => "Authenticating",
-            Phase::Restoring => "Restoring",
+            Phase::Resubscribing => "Resubscribing",
             Phase::Live => "Live",
             Phase::Backoff => "Backoff",
             Phase::Stopped => "Stopped",
@@ -76,7 +74,7 @@ impl Phase {
             State::Idle | State::AwaitingCredentials => return None,
             State::Connecting { .. } => Phase::Connecting,
             State::Authenticating { .. } | State::SettingUp { .. } => Phase::Authenticating,
-            State::Restoring { .. } => Phase::Restoring,
+            State::Resubscribing { .. } => Phase::Resubscribing,
             State::Live { .. } => Phase::Live,
             State::Backoff { .. } => Phase::Backoff,
             State::Closing { .. } | State::Stopped { .. } => Phase::Stopped,
@@ -153,9 +151,9 @@ pub fn lane(base: Instant, index: u64) -> Lane {
     let adapter = JsonRpcAdapter::new(JsonRpcConfig::default());
     let mut config = Config::for_replica("outage-example", index);
     // A quicker dead-connection check than the defaults, so the stall ends within the picture.
-    config.liveness.ping_interval = Some(secs(5));
-    config.liveness.pong_timeout = secs(4);
-    config.timeouts.connect = secs(6);
+    config.liveness.ping_interval = Some(Duration::from_secs(5));
+    config.liveness.pong_timeout = Duration::from_secs(4);
+    config.timeouts.connect = Duration::from_secs(6);
     let mut session = Session::new(config, adapter).expect("a valid config");
     session.set_credentials(JsonRpcAdapter::client_credentials(
         "example-client",
@@ -166,11 +164,13 @@ pub fn lane(base: Instant, index: u64) -> Lane {
             .subscribe(base, channel)
             .expect("room for two topics");
     }
-    let server = JsonRpcServer::with_config(JsonRpcServerConfig::default().data_interval(secs(1)));
+    let server = JsonRpcServer::with_config(
+        JsonRpcServerConfig::default().data_interval(Duration::from_secs(1)),
+    );
     // A slow link (150 to 400 ms one way), so that the handshake phases are wide enough to see.
     let network = Network::new()
-        .latency(millis(150))
-        .jitter(millis(250))
+        .latency(Duration::from_millis(150))
+        .jitter(Duration::from_millis(250))
         .seed(100 + index);
     let mut sim = Simulator::new(base, session, server)
         .network(network)

@@ -181,7 +181,11 @@ fn every_live_band_comes_after_connecting_authenticating_and_restoring() {
                 assert!(i >= 3, "{}", lane.name);
                 assert_eq!(
                     phases[i - 3..i],
-                    [Phase::Connecting, Phase::Authenticating, Phase::Restoring],
+                    [
+                        Phase::Connecting,
+                        Phase::Authenticating,
+                        Phase::Resubscribing
+                    ],
                     "{}: band {i}",
                     lane.name
                 );

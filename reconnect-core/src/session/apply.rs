@@ -4,20 +4,21 @@
 use std::time::Instant;
 
 use super::Session;
+use crate::boundary::Event;
 use crate::command::{Command, Refusal, Refused};
 use crate::protocol::Protocol;
 
 impl<P: Protocol> Session<P> {
-    /// Applies `command` exactly as its method would (see each [`Command`] variant) and keeps
-    /// only the verdict: what the command did is in the outputs it queued.
+    /// Applies `command` exactly as its method would (see each [`Command`] variant). What the
+    /// command did is in the outputs it queued; a refusal is one of them,
+    /// [`Event::Refused`](crate::Event::Refused), queued after the outputs of the deadlines that
+    /// were due at `now` (they ran first), so the application hears of it in causal order. A
+    /// refused command changed nothing; a refused send hands its frame back inside.
     ///
-    /// A driver that reports refusals to the application must first [`drain`](Self::drain) the
-    /// outputs: the deadlines that were due at `now` ran before the
-    /// command, so their outputs come first, and the refusal after them keeps causal order.
-    ///
-    /// # Errors
-    /// The command was refused; the session is unchanged (a refused send hands its frame back).
-    pub fn apply(&mut self, now: Instant, command: Command) -> Result<(), Refused> {
+    /// This is the one way a driver applies a command taken from a mailbox: it needs no
+    /// reporting path of its own, and every binding reports refusals alike. It also answers a
+    /// command after `Stopped` (with [`Refusal::Command`] `Stopped`, or a send's `Stopped`).
+    pub fn apply(&mut self, now: Instant, command: Command) {
         let kind = command.kind();
         let refusal = match command {
             Command::Subscribe(topic) => self.subscribe(now, topic).err().map(Refusal::Subscribe),
@@ -45,12 +46,11 @@ impl<P: Protocol> Session<P> {
                 .err()
                 .map(Refusal::Command),
         };
-        match refusal {
-            None => Ok(()),
-            Some(refusal) => Err(Refused {
+        if let Some(refusal) = refusal {
+            self.emit(Event::Refused(Refused {
                 command: kind,
                 refusal,
-            }),
+            }));
         }
     }
 }
@@ -77,51 +77,99 @@ mod tests {
         (session, now)
     }
 
+    /// The refusals among the outputs queued so far (the outputs are drained).
+    fn refusals(session: &mut Session<RawAdapter>) -> Vec<Refused> {
+        session
+            .drain()
+            .filter_map(|o| match o {
+                Output::Event(Event::Refused(r)) => Some(r),
+                _ => None,
+            })
+            .collect()
+    }
+
     #[test]
     fn an_applied_command_does_what_its_method_does() {
         let (mut session, now) = started();
-        session
-            .apply(now, Command::Subscribe(Topic::from("a")))
-            .unwrap();
+        session.apply(now, Command::Subscribe(Topic::from("a")));
         assert_eq!(session.subscriptions().count(), 1);
-        session.apply(now, Command::Close).unwrap();
+        session.apply(now, Command::Close);
         // Closing while connecting releases the attempt and stops.
         let outputs: Vec<Output> = session.drain().collect();
         assert!(outputs
             .iter()
             .any(|o| matches!(o, Output::Action(Action::Release { .. }))));
+        assert!(!outputs
+            .iter()
+            .any(|o| matches!(o, Output::Event(Event::Refused(_)))));
         assert!(session.is_stopped());
     }
 
     #[test]
-    fn a_refusal_names_the_command_and_hands_the_frame_back() {
+    fn a_refusal_is_an_event_that_names_the_command_and_hands_the_frame_back() {
         let (mut session, now) = started();
         session.close(now).unwrap();
-        let refused = session
-            .apply(
-                now,
-                Command::Send(Frame::from("order"), SendOptions::default()),
-            )
-            .unwrap_err();
-        assert_eq!(refused.command, CommandKind::Send);
-        match refused.refusal {
+        session.drain().for_each(drop);
+        session.apply(
+            now,
+            Command::Send(Frame::from("order"), SendOptions::default()),
+        );
+        session.apply(now, Command::Pause);
+        let refused = refusals(&mut session);
+        assert_eq!(refused.len(), 2, "{refused:?}");
+        assert_eq!(refused[0].command, CommandKind::Send);
+        match &refused[0].refusal {
             Refusal::Send(e) => {
                 assert_eq!(e.frame, Frame::from("order"));
                 assert_eq!(e.kind, SendErrorKind::Stopped);
             }
             other => panic!("{other:?}"),
         }
-        let refused = session.apply(now, Command::Pause).unwrap_err();
         assert_eq!(
-            refused,
+            refused[1],
             Refused {
                 command: CommandKind::Pause,
                 refusal: Refusal::Command(CommandError::Stopped)
             }
         );
         assert_eq!(
-            refused.to_string(),
+            refused[1].to_string(),
             "Pause refused: the session has stopped"
+        );
+    }
+
+    #[test]
+    fn a_refusal_comes_after_the_outputs_of_the_deadlines_that_were_due() {
+        let now = Instant::now();
+        let mut config = Config::new(1);
+        config.limits.max_attempts = Some(1);
+        let connect = config.timeouts.connect;
+        let mut session = Session::new(config, RawAdapter::new()).unwrap();
+        session.start(now).unwrap();
+        session.drain().for_each(drop);
+        // The connect deadline passed: the only attempt fails and the session gives up before
+        // the command runs, so the pause is refused after the `Stopped` it could not know of.
+        session.apply(now + connect, Command::Pause);
+        let events: Vec<Event> = session
+            .drain()
+            .filter_map(|o| match o {
+                Output::Event(e) => Some(e),
+                Output::Action(_) => None,
+            })
+            .collect();
+        assert!(
+            matches!(
+                events.as_slice(),
+                [
+                    Event::AttemptFailed { .. },
+                    Event::Stopped { .. },
+                    Event::Refused(Refused {
+                        command: CommandKind::Pause,
+                        refusal: Refusal::Command(CommandError::Stopped)
+                    })
+                ]
+            ),
+            "{events:?}"
         );
     }
 
@@ -142,31 +190,26 @@ mod tests {
         session.handle_input(now, crate::Input::Opened { conn });
         session.drain().for_each(drop);
         assert!(matches!(session.state(), crate::State::Live { .. }));
-        let refused = session
-            .apply(
-                now,
-                Command::Send(Frame::from("eleven byte"), SendOptions::default()),
-            )
-            .unwrap_err();
-        assert_eq!(
-            refused.refusal,
-            Refusal::Send(SendError {
-                kind: SendErrorKind::TooLarge { len: 11, max: 10 },
-                frame: Frame::from("eleven byte"),
-            }),
-            "the 11-byte frame comes back with its length and the limit"
+        session.apply(
+            now,
+            Command::Send(Frame::from("eleven byte"), SendOptions::default()),
         );
+        let outputs: Vec<Output> = session.drain().collect();
         assert_eq!(
-            session.poll_output(),
-            None,
-            "a refused send neither writes nor ends the connection"
+            outputs,
+            vec![Output::Event(Event::Refused(Refused {
+                command: CommandKind::Send,
+                refusal: Refusal::Send(SendError {
+                    kind: SendErrorKind::TooLarge { len: 11, max: 10 },
+                    frame: Frame::from("eleven byte"),
+                }),
+            }))],
+            "the 11-byte frame comes back with its length and the limit, and nothing is written"
         );
-        session
-            .apply(
-                now,
-                Command::Send(Frame::from("ten bytes!"), SendOptions::default()),
-            )
-            .unwrap();
+        session.apply(
+            now,
+            Command::Send(Frame::from("ten bytes!"), SendOptions::default()),
+        );
         let outputs: Vec<Output> = session.drain().collect();
         assert!(
             matches!(

@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use super::lifecycle::Next;
 use super::{AfterClose, Phase, RequestKind, Session, Timer};
-use crate::boundary::{Action, Event, Purpose, StopReason};
+use crate::boundary::{Action, Event, Purpose, RenewalSource, StopReason};
 use crate::credentials::Credentials;
 use crate::error::{Disposition, EndCause};
 use crate::frame::Frame;
@@ -213,7 +213,7 @@ impl<P: Protocol> Session<P> {
             return Ok(SubscribeStatus::Sent);
         }
         // During the resubscription the pace timer (or the next ack) picks the topic up.
-        if self.phase == Phase::Restoring {
+        if self.phase == Phase::Resubscribing {
             self.pump_subscriptions(now);
         }
         Ok(SubscribeStatus::Recorded)
@@ -236,7 +236,7 @@ impl<P: Protocol> Session<P> {
             entry.status,
             SubscriptionStatus::Active | SubscriptionStatus::Pending
         );
-        let open = matches!(self.phase, Phase::Live | Phase::Restoring);
+        let open = matches!(self.phase, Phase::Live | Phase::Resubscribing);
         let status = self.send_unsubscribe(now, topic, requested && open);
         // A resubscription may have been waiting only for this topic.
         self.check_resubscribed(now);
@@ -420,7 +420,11 @@ impl<P: Protocol> Session<P> {
     fn reauthenticate(&mut self, now: Instant) {
         if self.send_auth_request(now, RequestKind::Reauth) == Some(false) {
             if let Some(conn) = self.conn_id() {
-                self.emit(Event::Reauthenticated { conn });
+                self.emit(Event::CredentialsRenewed {
+                    conn,
+                    source: RenewalSource::Application,
+                    expires_in: None,
+                });
             }
         }
     }

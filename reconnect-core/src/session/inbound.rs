@@ -4,7 +4,7 @@ use std::time::{Duration, Instant};
 
 use super::lifecycle::Next;
 use super::{Phase, RequestKind, Session, Timer};
-use crate::boundary::{Action, Event, Input, Purpose};
+use crate::boundary::{Action, Event, Input, Purpose, RenewalSource};
 use crate::error::{Disposition, EndCause, ServerError};
 use crate::frame::Frame;
 use crate::protocol::{Inbound, NackKind, Protocol, RequestId, TopicRejection};
@@ -176,8 +176,12 @@ impl<P: Protocol> Session<P> {
                 self.on_authenticated(now);
             }
             RequestKind::Reauth => {
-                self.accept_grant(now, id);
-                self.emit(Event::Reauthenticated { conn });
+                let expires_in = self.accept_grant(now, id);
+                self.emit(Event::CredentialsRenewed {
+                    conn,
+                    source: RenewalSource::Application,
+                    expires_in,
+                });
             }
             RequestKind::GrantRenewal { refresh_token } => {
                 self.on_grant_renewed(now, id, refresh_token);

@@ -70,7 +70,7 @@ impl<P: Protocol> Session<P> {
     /// Sends requeued topics: at once while live; during the resubscription, at its pace.
     fn send_requeued(&mut self, now: Instant) {
         let paced = self.config.resubscribe.frames_per_second;
-        if let (Phase::Restoring, Some(rate)) = (&self.phase, paced) {
+        if let (Phase::Resubscribing, Some(rate)) = (&self.phase, paced) {
             if self.timers.get(Timer::ResubscribePace).is_none() {
                 // The refused request went out no later than now: waiting a full gap from now
                 // keeps every two resubscribe frames at least a gap apart.

@@ -295,7 +295,7 @@ impl<P: Protocol> Session<P> {
         };
         conn.live_since = Some(now);
         let id = conn.id;
-        let restored = conn.resubscribed;
+        let resubscribed = conn.resubscribed;
         self.phase = Phase::Live;
         if self.stats.live_connections > 0 {
             self.stats.reconnections += 1;
@@ -330,7 +330,7 @@ impl<P: Protocol> Session<P> {
         }
         self.emit(Event::Live {
             conn: id,
-            restored,
+            resubscribed,
             outage,
         });
         // A late tick may run the deadline that completes the resubscription before the one that

@@ -38,7 +38,7 @@ enum Phase {
     Connecting,
     Authenticating,
     SettingUp,
-    Restoring,
+    Resubscribing,
     Live,
     Closing(AfterClose),
     Backoff { until: Instant },
@@ -261,7 +261,7 @@ impl<P: Protocol> Session<P> {
             },
             (Phase::Authenticating, Some(conn)) => State::Authenticating { conn },
             (Phase::SettingUp, Some(conn)) => State::SettingUp { conn },
-            (Phase::Restoring, Some(conn)) => State::Restoring { conn },
+            (Phase::Resubscribing, Some(conn)) => State::Resubscribing { conn },
             (Phase::Live, Some(conn)) => State::Live { conn },
             (Phase::Closing(_), Some(conn)) => State::Closing { conn },
             (Phase::Backoff { until }, _) => State::Backoff {
@@ -335,8 +335,9 @@ impl<P: Protocol> Session<P> {
     }
 
     /// A measure of the memory the session holds beyond its topics and queued frames (capacities
-    /// of its internal tables). It must not grow with the number of reconnects; the soak test
-    /// checks that.
+    /// of its internal tables), for soak tests (feature `sim`): it must not grow with the number
+    /// of reconnects.
+    #[cfg(feature = "sim")]
     pub fn footprint(&self) -> usize {
         self.registry.footprint()
             + self.outbox.footprint()

@@ -78,6 +78,7 @@ impl Pending {
         self.by_id.len()
     }
 
+    #[cfg(feature = "sim")]
     pub(super) fn footprint(&self) -> usize {
         self.by_id.capacity() + self.deadlines.len()
     }

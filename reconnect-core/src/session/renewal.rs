@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use super::lifecycle::Next;
 use super::{Phase, RequestKind, Session, Timer};
-use crate::boundary::{Action, Event, Purpose};
+use crate::boundary::{Action, Event, Purpose, RenewalSource};
 use crate::config::LifetimeRenewal;
 use crate::error::{EndCause, ServerError};
 use crate::protocol::{Protocol, RequestId};
@@ -32,6 +32,17 @@ fn scaled(d: Duration, fraction: f64) -> Duration {
         Duration::from_nanos(nanos as u64).min(d)
     } else {
         d
+    }
+}
+
+impl RenewalSource {
+    /// The source of a renewal before expiry.
+    fn of_renewal(used_refresh_token: bool) -> Self {
+        if used_refresh_token {
+            RenewalSource::RefreshToken
+        } else {
+            RenewalSource::Lifetime
+        }
     }
 }
 
@@ -67,7 +78,7 @@ impl<P: Protocol> Session<P> {
         // Armed only after auth; the connection is past it until it ends (which stops the timer).
         if !matches!(
             self.phase,
-            Phase::SettingUp | Phase::Restoring | Phase::Live
+            Phase::SettingUp | Phase::Resubscribing | Phase::Live
         ) {
             return;
         }
@@ -119,8 +130,8 @@ impl<P: Protocol> Session<P> {
         if let Some(conn) = self.conn_id() {
             self.emit(Event::CredentialsRenewed {
                 conn,
+                source: RenewalSource::of_renewal(used_refresh_token),
                 expires_in: None,
-                used_refresh_token,
             });
         }
     }
@@ -131,8 +142,8 @@ impl<P: Protocol> Session<P> {
         if let Some(conn) = self.conn_id() {
             self.emit(Event::CredentialsRenewed {
                 conn,
+                source: RenewalSource::of_renewal(refresh_token),
                 expires_in,
-                used_refresh_token: refresh_token,
             });
         }
     }

@@ -95,7 +95,7 @@ impl<P: Protocol> Session<P> {
                 self.emit(Event::SetupComplete { conn });
             }
         }
-        self.phase = Phase::Restoring;
+        self.phase = Phase::Resubscribing;
         self.pump_subscriptions(now);
         self.check_resubscribed(now);
     }
@@ -105,7 +105,7 @@ impl<P: Protocol> Session<P> {
         let Some(conn) = self.conn_id() else {
             return;
         };
-        let resubscribing = self.phase == Phase::Restoring;
+        let resubscribing = self.phase == Phase::Resubscribing;
         if !resubscribing && self.phase != Phase::Live {
             return;
         }
@@ -167,7 +167,7 @@ impl<P: Protocol> Session<P> {
         if !self.registry.activate(topic.as_str()) {
             return; // unsubscribed while the request was in flight
         }
-        if self.phase == Phase::Restoring {
+        if self.phase == Phase::Resubscribing {
             if let Some(c) = self.conn.as_mut() {
                 c.resubscribed += 1;
             }
@@ -188,7 +188,7 @@ impl<P: Protocol> Session<P> {
 
     /// Declares live once nothing of the resubscription is left to send or to be acknowledged.
     pub(super) fn check_resubscribed(&mut self, now: Instant) {
-        if self.phase != Phase::Restoring
+        if self.phase != Phase::Resubscribing
             || self.has_subscriptions_to_send()
             || self.pending.any(|k| matches!(k, RequestKind::Subscribe(_)))
         {

@@ -57,7 +57,7 @@ impl<P: Protocol> Session<P> {
 
     /// A new, idle session that resumes from `snapshot`, as of `now`. Refuses snapshots that do
     /// not fit the configuration rather than dropping part of them.
-    pub fn restore(
+    pub fn from_snapshot(
         config: Config,
         protocol: P,
         snapshot: Snapshot,
@@ -144,7 +144,7 @@ mod tests {
         let snap = s.snapshot();
         let back = Snapshot::from_json(&snap.to_json()).unwrap();
         assert_eq!(back, snap);
-        let r = Session::restore(config(), RawAdapter::new(), back, now).unwrap();
+        let r = Session::from_snapshot(config(), RawAdapter::new(), back, now).unwrap();
         assert_eq!(r.snapshot(), snap);
         assert_eq!(r.health().consecutive_failures, 3);
     }
@@ -162,16 +162,18 @@ mod tests {
         ));
         let dup = r#"{"version":1,"subscriptions":[{"topic":"a","last_seq":null},{"topic":"a","last_seq":1}],"outbox":[],"consecutive_failures":0}"#;
         let snap = Snapshot::from_json(dup).unwrap();
-        let err = Session::restore(config(), RawAdapter::new(), snap, Instant::now()).unwrap_err();
+        let err =
+            Session::from_snapshot(config(), RawAdapter::new(), snap, Instant::now()).unwrap_err();
         assert!(matches!(err, SnapshotError::DuplicateTopic(_)));
         let empty = r#"{"version":1,"subscriptions":[{"topic":"a","last_seq":null},{"topic":"","last_seq":1}],"outbox":[],"consecutive_failures":0}"#;
         let snap = Snapshot::from_json(empty).unwrap();
-        let err = Session::restore(config(), RawAdapter::new(), snap, Instant::now()).unwrap_err();
+        let err =
+            Session::from_snapshot(config(), RawAdapter::new(), snap, Instant::now()).unwrap_err();
         assert!(matches!(err, SnapshotError::EmptyTopic), "{err}");
         let mut small = config();
         small.resubscribe.max_topics = 1;
         let two = r#"{"version":1,"subscriptions":[{"topic":"a","last_seq":null},{"topic":"b","last_seq":null}],"outbox":[],"consecutive_failures":0}"#;
-        let err = Session::restore(
+        let err = Session::from_snapshot(
             small,
             RawAdapter::new(),
             Snapshot::from_json(two).unwrap(),

@@ -58,9 +58,9 @@
 //! refused reconnect, an hour of virtual time:
 //!
 //! ```
-//! use std::time::Instant;
+//! use std::time::{Duration, Instant};
 //! use reconnect_core::adapters::RawAdapter;
-//! use reconnect_core::sim::{secs, Fault, Script, ServerCtx, SimServer, Simulator};
+//! use reconnect_core::sim::{Fault, Script, ServerCtx, SimServer, Simulator};
 //! use reconnect_core::{Config, ConnId, Frame, Session};
 //!
 //! /// Sends "tick" every second to every open connection.
@@ -73,7 +73,7 @@
 //! impl SimServer for Ticker {
 //!     fn on_connect(&mut self, ctx: &mut ServerCtx<'_>, conn: ConnId) {
 //!         self.open.push(conn);
-//!         self.next_tick.get_or_insert(ctx.now() + secs(1));
+//!         self.next_tick.get_or_insert(ctx.now() + Duration::from_secs(1));
 //!     }
 //!     fn on_frame(&mut self, _ctx: &mut ServerCtx<'_>, _conn: ConnId, _frame: &Frame) {}
 //!     fn on_disconnect(&mut self, _ctx: &mut ServerCtx<'_>, conn: ConnId) {
@@ -89,25 +89,25 @@
 //!         for conn in &self.open {
 //!             ctx.send(*conn, "tick");
 //!         }
-//!         self.next_tick = Some(ctx.now() + secs(1));
+//!         self.next_tick = Some(ctx.now() + Duration::from_secs(1));
 //!     }
 //! }
 //!
 //! let mut config = Config::new(7);
-//! config.liveness.ping_interval = Some(secs(5));
-//! config.liveness.pong_timeout = secs(3);
+//! config.liveness.ping_interval = Some(Duration::from_secs(5));
+//! config.liveness.pong_timeout = Duration::from_secs(3);
 //! let mut session = Session::new(config, RawAdapter::new()).unwrap();
 //! let base = Instant::now(); // read once: from here on, time is virtual
 //! session.subscribe(base, r#"{"op":"subscribe","args":["ticks"]}"#).unwrap();
 //!
 //! let script = Script::new()
-//!     .at(secs(30), Fault::Reset)
-//!     .at(secs(90), Fault::Stall)
-//!     .at(secs(150), Fault::RefuseFor(secs(20)))
-//!     .at(secs(150), Fault::Reset);
+//!     .at(Duration::from_secs(30), Fault::Reset)
+//!     .at(Duration::from_secs(90), Fault::Stall)
+//!     .at(Duration::from_secs(150), Fault::RefuseFor(Duration::from_secs(20)))
+//!     .at(Duration::from_secs(150), Fault::Reset);
 //! let mut sim = Simulator::new(base, session, Ticker::default()).script(script);
 //! sim.start().unwrap();
-//! sim.run_until(secs(3600));
+//! sim.run_until(Duration::from_secs(3600));
 //!
 //! let summary = sim.summary();
 //! assert_eq!(summary.outages_survived, 3);
@@ -133,34 +133,12 @@ mod simulator;
 mod summary;
 mod transcript;
 
-use std::time::Duration;
-
 pub use invariants::{Call, Invariant, Invariants, Violation};
 #[cfg(feature = "json")]
-pub use jsonrpc::{
-    BadChannelRefusal, JsonRpcServer, JsonRpcServerConfig, AUTH_INVALID_CREDENTIALS,
-    INVALID_PARAMS, TOO_MANY_REQUESTS,
-};
+pub use jsonrpc::{BadChannelRefusal, JsonRpcServer, JsonRpcServerConfig};
 pub use network::Network;
 pub use script::{AuthRejection, Fault, Script, ServerFault};
 pub use server::{ServerCtx, SimServer};
 pub use simulator::{Simulator, TimedEvent};
 pub use summary::Summary;
 pub use transcript::{Line, LineKind, Transcript};
-
-/// The [`ConnId`](crate::ConnId) a session gives its first connection attempt. Ids are handed
-/// out only by sessions; a test of a driver, an adapter or an event consumer that needs a real
-/// one without running a session takes this one.
-pub fn first_conn_id() -> crate::ConnId {
-    crate::ConnId::FIRST
-}
-
-/// `n` seconds: virtual times and durations read well in scripts (`.at(secs(30), …)`).
-pub const fn secs(n: u64) -> Duration {
-    Duration::from_secs(n)
-}
-
-/// `n` milliseconds.
-pub const fn millis(n: u64) -> Duration {
-    Duration::from_millis(n)
-}

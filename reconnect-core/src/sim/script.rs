@@ -185,11 +185,12 @@ impl fmt::Display for Fault {
 /// scheduled at the same time happen in the order they were added.
 ///
 /// ```
-/// use reconnect_core::sim::{secs, Fault, Script};
+/// use std::time::Duration;
+/// use reconnect_core::sim::{Fault, Script};
 ///
 /// let script = Script::new()
-///     .at(secs(30), Fault::Reset)
-///     .at(secs(60), Fault::RefuseFor(secs(20)));
+///     .at(Duration::from_secs(30), Fault::Reset)
+///     .at(Duration::from_secs(60), Fault::RefuseFor(Duration::from_secs(20)));
 /// assert_eq!(script.len(), 2);
 /// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

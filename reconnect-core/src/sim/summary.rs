@@ -15,9 +15,9 @@ pub struct Summary {
     /// Returns to live after the first one: every outage the session came back from.
     pub outages_survived: u64,
     /// The mean time from the start of an outage to live again, over the outages survived.
-    pub mean_time_to_restore: Duration,
+    pub mean_time_to_resubscribe: Duration,
     /// The longest of those times.
-    pub max_time_to_restore: Duration,
+    pub max_time_to_resubscribe: Duration,
     /// Application data messages delivered to the application (with a topic or not).
     pub messages: u64,
     /// Sequence gaps reported.
@@ -48,9 +48,9 @@ impl fmt::Display for Summary {
         writeln!(f, "outages survived    {}", self.outages_survived)?;
         writeln!(
             f,
-            "time to restore     mean {}, max {}",
-            secs_text(self.mean_time_to_restore),
-            secs_text(self.max_time_to_restore)
+            "time to resubscribe mean {}, max {}",
+            secs_text(self.mean_time_to_resubscribe),
+            secs_text(self.max_time_to_resubscribe)
         )?;
         writeln!(
             f,
@@ -109,7 +109,7 @@ impl Tally {
         }
     }
 
-    pub(crate) fn mean_time_to_restore(&self) -> Duration {
+    pub(crate) fn mean_time_to_resubscribe(&self) -> Duration {
         match u32::try_from(self.outages_survived) {
             Ok(0) => Duration::ZERO,
             Ok(n) => self.restore_total / n,
@@ -120,7 +120,7 @@ impl Tally {
         }
     }
 
-    pub(crate) fn max_time_to_restore(&self) -> Duration {
+    pub(crate) fn max_time_to_resubscribe(&self) -> Duration {
         self.restore_max
     }
 }
@@ -133,7 +133,7 @@ mod tests {
     fn live(secs: u64) -> Event {
         Event::Live {
             conn: ConnId(1),
-            restored: 0,
+            resubscribed: 0,
             outage: Duration::from_secs(secs),
         }
     }
@@ -146,7 +146,7 @@ mod tests {
         t.observe(&live(2));
         t.observe(&live(6));
         assert_eq!(t.outages_survived, 2);
-        assert_eq!(t.mean_time_to_restore(), Duration::from_secs(4));
-        assert_eq!(t.max_time_to_restore(), Duration::from_secs(6));
+        assert_eq!(t.mean_time_to_resubscribe(), Duration::from_secs(4));
+        assert_eq!(t.max_time_to_resubscribe(), Duration::from_secs(6));
     }
 }

@@ -5,7 +5,9 @@ use std::fmt;
 use std::time::Duration;
 
 use super::format::{offset_text, secs_text};
-use crate::boundary::{Action, CircuitState, DelaySource, Event, Purpose, StopReason};
+use crate::boundary::{
+    Action, CircuitState, DelaySource, Event, Purpose, RenewalSource, StopReason,
+};
 use crate::error::Disposition;
 
 /// What a transcript line is about, so that a reader can pick the level of detail it wants.
@@ -207,13 +209,13 @@ pub(crate) fn describe_event(event: &Event) -> (LineKind, String) {
         Event::Unsubscribed { conn, topic } => (Detail, format!("unsubscribed {conn} {topic}")),
         Event::Live {
             conn,
-            restored,
+            resubscribed,
             outage,
         } => (
             Lifecycle,
             format!(
-                "live {conn} ({} restored, after {})",
-                count_text(*restored as u64, "topic"),
+                "live {conn} ({} resubscribed, after {})",
+                count_text(*resubscribed as u64, "topic"),
                 secs_text(*outage)
             ),
         ),
@@ -292,16 +294,15 @@ pub(crate) fn describe_event(event: &Event) -> (LineKind, String) {
             )
         }
         Event::CredentialsRequested => (Lifecycle, "credentials requested".to_owned()),
-        Event::Reauthenticated { conn } => (Detail, format!("reauthenticated {conn}")),
         Event::CredentialsRenewed {
             conn,
+            source,
             expires_in,
-            used_refresh_token,
         } => {
-            let with = if *used_refresh_token {
-                "refresh token"
-            } else {
-                "current credentials"
+            let with = match source {
+                RenewalSource::Application => "application's new credentials",
+                RenewalSource::Lifetime => "current credentials",
+                RenewalSource::RefreshToken => "refresh token",
             };
             let expiry = match expires_in {
                 Some(d) => format!("expire in {}", secs_text(*d)),
@@ -320,6 +321,7 @@ pub(crate) fn describe_event(event: &Event) -> (LineKind, String) {
         Event::Paused => (Lifecycle, "paused".to_owned()),
         Event::Resumed => (Lifecycle, "resumed".to_owned()),
         Event::Recycling { conn } => (Lifecycle, format!("recycling {conn}")),
+        Event::Refused(refused) => (Lifecycle, format!("refused: {refused}")),
         Event::Stopped { reason } => (Lifecycle, format!("stopped: {}", stop_text(reason))),
     }
 }
@@ -346,8 +348,8 @@ mod tests {
     fn renewals_say_how_and_for_how_long() {
         let event = Event::CredentialsRenewed {
             conn: ConnId(2),
+            source: RenewalSource::RefreshToken,
             expires_in: Some(Duration::from_secs(900)),
-            used_refresh_token: true,
         };
         assert_eq!(
             describe_event(&event),
@@ -358,8 +360,8 @@ mod tests {
         );
         let event = Event::CredentialsRenewed {
             conn: ConnId(2),
+            source: RenewalSource::Lifetime,
             expires_in: None,
-            used_refresh_token: false,
         };
         assert_eq!(
             describe_event(&event).1,

@@ -399,9 +399,12 @@ pub fn format_output(o: &Output, auth_heads: bool) -> String {
             Event::Unsubscribed { topic, .. } => format!("> unsubscribed {topic}"),
             Event::Live {
                 conn,
-                restored,
+                resubscribed,
                 outage,
-            } => format!("> live {conn} restored={restored} outage={}", d(*outage)),
+            } => format!(
+                "> live {conn} resubscribed={resubscribed} outage={}",
+                d(*outage)
+            ),
             Event::Stable { conn } => format!("> stable {conn}"),
             Event::Message {
                 topic, seq, frame, ..

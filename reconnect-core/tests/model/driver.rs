@@ -570,8 +570,8 @@ impl Driver {
             State::Stopped(_) if timeout.is_some() => {
                 self.fail(&format!("(f) {state:?} with a deadline"));
             }
-            State::Restoring { .. } => {
-                // Restoring waits on an ack, or on the pace timer to send a topic not yet sent;
+            State::Resubscribing { .. } => {
+                // Resubscribing waits on an ack, or on the pace timer to send a topic not yet sent;
                 // otherwise nothing would ever finish it.
                 let c = self.obs.conn.as_ref().expect("restoring has a transport");
                 let awaiting = c
@@ -800,7 +800,7 @@ impl Driver {
             State::Connecting { conn, .. } => self.input(Input::Opened { conn }, None),
             State::Authenticating { conn }
             | State::SettingUp { conn }
-            | State::Restoring { conn } => {
+            | State::Resubscribing { conn } => {
                 let pick: fn(&Request) -> bool = match state {
                     State::Authenticating { .. } => |r| matches!(r, Request::Auth { .. }),
                     State::SettingUp { .. } => |r| matches!(r, Request::Setup { .. }),

@@ -822,7 +822,9 @@ impl Observer {
                 }
             }
             Event::Unsubscribed { .. } => {}
-            Event::Live { conn, restored, .. } => {
+            Event::Live {
+                conn, resubscribed, ..
+            } => {
                 if let Some(topic) = ctx.unsubscribing.take() {
                     let restored_topic = self.conn.as_ref().is_some_and(|c| {
                         matches!(c.subs.get(&topic), Some(Sub::Active))
@@ -835,7 +837,7 @@ impl Observer {
                         self.unwant(&topic);
                     }
                 }
-                self.on_live(ctx, *conn, *restored)?;
+                self.on_live(ctx, *conn, *resubscribed)?;
             }
             Event::Stable { conn } => {
                 let c = self.current(*conn, "Stable")?;
@@ -903,7 +905,7 @@ impl Observer {
                     self.check_attempt_time(ctx, "CredentialsRequested")?;
                 }
             }
-            Event::Reauthenticated { .. }
+            Event::CredentialsRenewed { .. }
             | Event::RenewalFailed { .. }
             | Event::Paused
             | Event::Resumed => {}

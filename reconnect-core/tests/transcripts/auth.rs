@@ -31,7 +31,7 @@ fn auth_goes_first_and_nothing_else_before_its_ack() {
     h.recv("ack 3");
     h.expect(&[
         "> subscribed a",
-        "> live #1 restored=1 outage=1000ms",
+        "> live #1 resubscribed=1 outage=1000ms",
         "send #1 order",
     ]);
 }
@@ -157,7 +157,7 @@ fn periodic_renewal_while_live_reauthenticates_when_the_protocol_needs_it() {
     h.expect(&["send #1 <auth redacted>"]);
     let id = h.last_request("auth");
     h.recv(&format!("ack {id}"));
-    h.expect(&["> Reauthenticated { conn: #1 }"]);
+    h.expect(&["> CredentialsRenewed { conn: #1, source: Application, expires_in: None }"]);
     assert!(matches!(h.session.state(), State::Live { .. }));
     // The next renewal nobody answers: the connection stays up, the failure is reported.
     h.fire_next();

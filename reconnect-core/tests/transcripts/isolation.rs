@@ -3,7 +3,7 @@
 
 use crate::common::line_adapter::LineAdapter;
 use crate::common::rig::{config, ms, Rig};
-use reconnect_core::{Command, Config, Refusal, SubscribeError, SubscriptionStatus};
+use reconnect_core::{Command, Config, Event, Output, Refusal, SubscribeError, SubscriptionStatus};
 
 /// A session whose adapter batches up to `batch` topics, with `topics` wanted, connected and
 /// open (the restore's first frames sent), the log skipped.
@@ -44,7 +44,7 @@ fn during_restore_a_named_culprit_alone_is_rejected_and_the_rest_asked_again() {
         "> subscribed a",
         "> subscribed b",
         "> subscribed d",
-        "> live #1 restored=3 outage=0ms",
+        "> live #1 resubscribed=3 outage=0ms",
     ]);
 }
 
@@ -66,7 +66,7 @@ fn during_restore_an_unattributed_permanent_refusal_is_bisected() {
     h.expect(&[
         "> subscribed a",
         "> subscribed b",
-        "> live #1 restored=4 outage=0ms",
+        "> live #1 resubscribed=4 outage=0ms",
     ]);
     let names: Vec<String> = wanted(&h).into_iter().map(|(t, _)| t).collect();
     assert_eq!(names, ["a", "b", "d", "e"]);
@@ -85,7 +85,7 @@ fn an_unattributed_transient_refusal_is_not_bisected_but_retried_per_topic() {
         "> rejected a, retry in 1000ms",
         "> rejected b, retry in 1000ms",
         "> rejected c, retry in 1000ms",
-        "> live #1 restored=0 outage=0ms",
+        "> live #1 resubscribed=0 outage=0ms",
     ]);
     assert!(wanted(&h)
         .iter()
@@ -108,7 +108,7 @@ fn a_named_culprit_of_a_transient_refusal_retries_alone() {
     h.expect(&[
         "> subscribed a",
         "> subscribed c",
-        "> live #1 restored=2 outage=0ms",
+        "> live #1 resubscribed=2 outage=0ms",
     ]);
     h.fire_next();
     h.expect(&["send #1 sub 3 b"]);
@@ -165,7 +165,7 @@ fn re_requests_keep_the_restore_pace_and_live_waits_for_them() {
         "> subscribed c",
         "> subscribed d",
         "> rejected b for good",
-        "> live #1 restored=3 outage=300ms",
+        "> live #1 resubscribed=3 outage=300ms",
     ]);
 }
 
@@ -246,14 +246,17 @@ fn an_empty_topic_is_refused_with_a_typed_error() {
         h.session.subscribe(h.now, ""),
         Err(SubscribeError::EmptyTopic)
     );
-    let refused = h
-        .session
-        .apply(h.now, Command::Subscribe("".into()))
-        .unwrap_err();
-    assert_eq!(
-        refused.refusal,
-        Refusal::Subscribe(SubscribeError::EmptyTopic)
-    );
+    h.session.apply(h.now, Command::Subscribe("".into()));
+    h.drain();
+    let refused: Vec<_> = h
+        .take_outputs()
+        .into_iter()
+        .filter_map(|o| match o {
+            Output::Event(Event::Refused(r)) => Some(r.refusal),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(refused, [Refusal::Subscribe(SubscribeError::EmptyTopic)]);
     assert_eq!(h.session.subscriptions().count(), 0);
     h.start();
     h.go_live();

@@ -31,7 +31,7 @@ fn queued_while_down_released_in_order_once_live_then_sent_at_once() {
     h.recv("ack 1");
     h.expect(&[
         "> subscribed a",
-        "> live #1 restored=1 outage=0ms",
+        "> live #1 resubscribed=1 outage=0ms",
         "send #1 1",
         "send #1 2",
         "send #1 3",

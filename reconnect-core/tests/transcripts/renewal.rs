@@ -14,7 +14,7 @@ use std::time::Duration;
 use crate::common::line_adapter::LineAdapter;
 use crate::common::rig::{config, ms, Rig};
 use reconnect_core::{
-    Action, Config, Credentials, Event, Input, Output, Purpose, SendStatus, State,
+    Action, Config, Credentials, Event, Input, Output, Purpose, RenewalSource, SendStatus, State,
     TransportErrorKind,
 };
 
@@ -52,7 +52,7 @@ trait RenewalSteps {
     fn live_with(&mut self, grant: &str);
     /// The id of the first subscribe request of the current connection not yet confirmed.
     fn unanswered_sub(&mut self) -> Option<u64>;
-    /// Every `CredentialsRenewed` so far, as (expires_in, used_refresh_token).
+    /// Every renewal before expiry so far, as (expires_in, whether it used the refresh token).
     fn renewed(&self) -> Vec<(Option<Duration>, bool)>;
     /// Resets the transport in flight.
     fn reset(&mut self);
@@ -105,10 +105,10 @@ impl RenewalSteps for Rig {
             .iter()
             .filter_map(|o| match o {
                 Output::Event(Event::CredentialsRenewed {
-                    expires_in,
-                    used_refresh_token,
-                    ..
-                }) => Some((*expires_in, *used_refresh_token)),
+                    expires_in, source, ..
+                }) if *source != RenewalSource::Application => {
+                    Some((*expires_in, *source == RenewalSource::RefreshToken))
+                }
                 _ => None,
             })
             .collect()
@@ -141,9 +141,7 @@ fn renews_at_the_fraction_of_the_lifetime_on_the_same_connection() {
     r.expect(&["send #1 auth 2 <redacted>"]);
     assert!(matches!(r.session.state(), State::Live { .. }));
     r.recv("ack 2 ttl=50000");
-    r.expect(&[
-        "> CredentialsRenewed { conn: #1, expires_in: Some(50s), used_refresh_token: false }",
-    ]);
+    r.expect(&["> CredentialsRenewed { conn: #1, source: Lifetime, expires_in: Some(50s) }"]);
     // Re-armed from the answer: another 40 s.
     r.advance(ms(39_999));
     r.expect(&[]);
@@ -164,7 +162,7 @@ fn the_margin_caps_the_renewal() {
     r.expect(&["send #1 auth 2 <redacted>"]);
     // An answer without a lifetime: nothing more to schedule.
     r.recv("ack 2");
-    r.expect(&["> CredentialsRenewed { conn: #1, expires_in: None, used_refresh_token: false }"]);
+    r.expect(&["> CredentialsRenewed { conn: #1, source: Lifetime, expires_in: None }"]);
     r.advance(ms(600_000));
     r.expect(&[]);
     assert_eq!(r.session.poll_timeout(), None, "no lifetime, nothing armed");
@@ -179,9 +177,7 @@ fn the_refresh_grant_uses_the_latest_token() {
     r.expect(&["> stable #1", "send #1 refresh 2 <redacted>"]);
     assert_eq!(r.sent_texts().last().unwrap(), "refresh 2 tok-a");
     r.recv("ack 2 ttl=30000 rt=tok-b");
-    r.expect(&[
-        "> CredentialsRenewed { conn: #1, expires_in: Some(30s), used_refresh_token: true }",
-    ]);
+    r.expect(&["> CredentialsRenewed { conn: #1, source: RefreshToken, expires_in: Some(30s) }"]);
     // min(0.8 × 30 s = 24 s, 30 s − 6.1 s = 23.9 s) = 23.9 s, with the new token.
     r.advance(ms(23_899));
     r.expect(&[]);
@@ -192,7 +188,7 @@ fn the_refresh_grant_uses_the_latest_token() {
     r.recv("ack 3 ttl=30000");
     r.advance(ms(23_900));
     r.expect(&[
-        "> CredentialsRenewed { conn: #1, expires_in: Some(30s), used_refresh_token: true }",
+        "> CredentialsRenewed { conn: #1, source: RefreshToken, expires_in: Some(30s) }",
         "send #1 auth 4 <redacted>",
     ]);
     assert_eq!(r.sent_texts().last().unwrap(), "auth 4 key");
@@ -387,7 +383,7 @@ fn subscriptions_and_sends_are_undisturbed() {
     r.expect(&[
         "> message a seq=1 \"data a 1\"",
         "send #1 order-1",
-        "> CredentialsRenewed { conn: #1, expires_in: Some(50s), used_refresh_token: true }",
+        "> CredentialsRenewed { conn: #1, source: RefreshToken, expires_in: Some(50s) }",
         "send #1 order-2",
         "> message b seq=1 \"data b 1\"",
     ]);
@@ -490,13 +486,13 @@ fn a_renewal_due_during_a_restore_goes_out_without_disturbing_it() {
     r.take();
     r.advance(FLOOR);
     r.expect(&["send #1 refresh 3 <redacted>"]);
-    assert!(matches!(r.session.state(), State::Restoring { .. }));
+    assert!(matches!(r.session.state(), State::Resubscribing { .. }));
     r.recv("ack 3 ttl=60000 rt=tok-b");
     r.recv("ack 2");
     r.expect(&[
-        "> CredentialsRenewed { conn: #1, expires_in: Some(60s), used_refresh_token: true }",
+        "> CredentialsRenewed { conn: #1, source: RefreshToken, expires_in: Some(60s) }",
         "> subscribed a",
-        "> live #1 restored=1 outage=1300ms",
+        "> live #1 resubscribed=1 outage=1300ms",
     ]);
 }
 
@@ -517,7 +513,7 @@ fn an_application_renewal_replaces_the_schedule_with_its_answer() {
     r.recv("ack 2 ttl=100000 rt=tok-b");
     r.expect(&[
         "send #1 auth 2 <redacted>",
-        "> Reauthenticated { conn: #1 }",
+        "> CredentialsRenewed { conn: #1, source: Application, expires_in: Some(100s) }",
     ]);
     r.advance(ms(23_000)); // 40 s
     assert!(!r.sent_texts().iter().any(|t| t.starts_with("refresh")));

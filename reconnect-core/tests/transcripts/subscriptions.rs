@@ -75,7 +75,7 @@ fn a_permanent_nack_reports_the_reason_and_drops_the_topic() {
     h.recv("nack 1 404");
     h.expect(&["> rejected bad for good"]);
     h.recv("ack 2");
-    h.expect(&["> subscribed good", "> live #1 restored=1 outage=0ms"]);
+    h.expect(&["> subscribed good", "> live #1 resubscribed=1 outage=0ms"]);
     let names: Vec<_> = h
         .session
         .subscriptions()
@@ -136,7 +136,7 @@ fn per_topic_rejection_inside_a_batch() {
         "> subscribed a",
         "> rejected b, retry in 694ms",
         "> subscribed c",
-        "> live #1 restored=2 outage=0ms",
+        "> live #1 resubscribed=2 outage=0ms",
     ]);
 }
 
@@ -204,7 +204,7 @@ fn live_waits_for_every_restore_ack_and_protocols_without_acks_are_live_once_sen
     h.recv("ack 2");
     assert!(matches!(
         h.session.state(),
-        reconnect_core::State::Restoring { .. }
+        reconnect_core::State::Resubscribing { .. }
     ));
     h.recv("ack 1");
     assert!(matches!(
@@ -226,7 +226,7 @@ fn live_waits_for_every_restore_ack_and_protocols_without_acks_are_live_once_sen
         "> connected #1",
         "send #1 sub 1 a",
         "> subscribed a",
-        "> live #1 restored=1 outage=0ms",
+        "> live #1 resubscribed=1 outage=0ms",
     ]);
 }
 
@@ -246,5 +246,5 @@ fn unsubscribing_the_last_unsent_topic_of_a_paced_restore_goes_live_at_once() {
         h.session.unsubscribe(h.now, "b"),
         Ok(UnsubscribeStatus::Removed)
     );
-    h.expect(&["> live #1 restored=1 outage=0ms"]);
+    h.expect(&["> live #1 resubscribed=1 outage=0ms"]);
 }

@@ -46,7 +46,8 @@ impl Lifecycle {
     }
 
     pub(crate) fn output(&mut self, ctx: &Ctx<'_>, output: &Output) -> Checked {
-        if self.stopped {
+        // The one output a stopped session still gives: the refusal of a command applied to it.
+        if self.stopped && !matches!(output, Output::Event(Event::Refused(_))) {
             let when = if self.stopped_in_call {
                 ""
             } else {

@@ -20,7 +20,7 @@
 //! | `BackoffGrowth` | consecutive failures count up (so the base grows) until a connection is stable; each attempt is numbered after them |
 //! | `OneConnection` | one `Connect` and one `Release` per `ConnId`, ids increasing, never two in flight |
 //! | `FrameOrder` | no frame before its connection opened or after its `Close`/`Release`; no subscription before the auth ack |
-//! | `Restore` | at `Live`, every topic wanted all along is subscribed (or waits to retry); never a topic that is not wanted |
+//! | `Resubscribe` | at `Live`, every topic wanted all along is subscribed (or waits to retry); never a topic that is not wanted |
 //! | `Wire` | what the server holds: every topic the session confirmed is there, nothing unwanted is |
 //! | `Timers` | `poll_timeout()` is never before the latest `now`, and is set while a deadline-driven state is active |
 //! | `Deadline` | the connect, credentials, auth, close and backoff deadlines fire within their configured durations, and no attempt starts before its delay ended |
@@ -92,7 +92,7 @@ pub enum Invariant {
     /// No frame before its connection is ready or after it closed.
     FrameOrder,
     /// Exactly the wanted subscriptions restored.
-    Restore,
+    Resubscribe,
     /// The server holds what the session believes it does.
     Wire,
     /// `poll_timeout()` never in the past, set when needed.
@@ -120,7 +120,7 @@ impl Invariant {
             Invariant::BackoffGrowth => "backoff growth",
             Invariant::OneConnection => "one connection at a time",
             Invariant::FrameOrder => "no frame before ready or after close",
-            Invariant::Restore => "exactly the wanted subscriptions restored",
+            Invariant::Resubscribe => "exactly the wanted subscriptions resubscribed",
             Invariant::Wire => "the server holds the confirmed subscriptions",
             Invariant::Timers => "poll_timeout",
             Invariant::Deadline => "deadlines fire in time",

@@ -79,13 +79,13 @@ impl Subscriptions {
             Output::Event(Event::Subscribed { conn, topic }) => {
                 if !self.allowed.contains(topic.as_str()) {
                     return Err(ctx.fail(
-                        Invariant::Restore,
+                        Invariant::Resubscribe,
                         format!("{topic:?} confirmed on {conn:?}, but it is not wanted"),
                     ));
                 }
                 if self.conn != Some(*conn) {
                     return Err(ctx.fail(
-                        Invariant::Restore,
+                        Invariant::Resubscribe,
                         format!(
                             "{topic:?} confirmed on {conn:?}, which is not the transport in flight"
                         ),
@@ -115,7 +115,7 @@ impl Subscriptions {
                     .collect();
                 if !missing.is_empty() {
                     return Err(ctx.fail(
-                        Invariant::Restore,
+                        Invariant::Resubscribe,
                         format!(
                             "Live {conn:?} without restoring {missing:?} (confirmed {:?}, wanted {:?})",
                             self.confirmed, self.wanted

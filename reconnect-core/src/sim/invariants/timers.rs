@@ -62,7 +62,7 @@ impl Timers {
             | State::Connecting { .. }
             | State::Authenticating { .. }
             | State::SettingUp { .. }
-            | State::Restoring { .. }
+            | State::Resubscribing { .. }
             | State::Closing { .. }
             | State::Backoff { .. } => true,
             State::Live { .. } => ping,

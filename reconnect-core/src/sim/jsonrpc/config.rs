@@ -3,12 +3,12 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 /// The JSON-RPC error code of a fatal auth rejection (Deribit's `invalid_credentials`).
-pub const AUTH_INVALID_CREDENTIALS: i64 = 13004;
+pub(crate) const AUTH_INVALID_CREDENTIALS: i64 = 13004;
 /// The JSON-RPC error code of a transient rejection (Deribit's `too_many_requests`).
-pub const TOO_MANY_REQUESTS: i64 = 10028;
+pub(crate) const TOO_MANY_REQUESTS: i64 = 10028;
 /// The JSON-RPC error code of invalid parameters, such as an unknown channel: a permanent
 /// subscribe rejection for the crate's JSON-RPC adapter.
-pub const INVALID_PARAMS: i64 = -32602;
+pub(crate) const INVALID_PARAMS: i64 = -32602;
 
 /// How a [`JsonRpcServer`](super::JsonRpcServer) refuses a subscribe request that asks for one of its
 /// [bad channels](JsonRpcServerConfig::bad_channel).
@@ -41,7 +41,7 @@ pub struct JsonRpcServerConfig {
     pub token_lifetime: Option<Duration>,
     /// Hand out a fresh `refresh_token` with every successful `public/auth` answer, and accept
     /// `{"grant_type":"refresh_token","refresh_token":T}` only for the last one handed out on
-    /// that connection (anything else is refused with [`AUTH_INVALID_CREDENTIALS`]). Default
+    /// that connection (anything else is refused with [`JsonRpcServer::AUTH_INVALID_CREDENTIALS`](super::JsonRpcServer::AUTH_INVALID_CREDENTIALS)). Default
     /// true.
     pub refresh_tokens: bool,
     /// Channels the server always refuses to subscribe. Default none.
@@ -49,8 +49,8 @@ pub struct JsonRpcServerConfig {
     /// How a subscribe request with a bad channel is refused. Default
     /// [`BadChannelRefusal::PerChannel`].
     pub bad_channel_refusal: BadChannelRefusal,
-    /// The error code of a whole-request refusal. Default [`INVALID_PARAMS`] (permanent); with
-    /// [`TOO_MANY_REQUESTS`] the refusal looks like a rate limit (transient).
+    /// The error code of a whole-request refusal. Default [`JsonRpcServer::INVALID_PARAMS`](super::JsonRpcServer::INVALID_PARAMS) (permanent); with
+    /// [`JsonRpcServer::TOO_MANY_REQUESTS`](super::JsonRpcServer::TOO_MANY_REQUESTS) the refusal looks like a rate limit (transient).
     pub bad_channel_code: i64,
 }
 

@@ -13,10 +13,8 @@ use crate::frame::Frame;
 
 mod config;
 
-pub use config::{
-    BadChannelRefusal, JsonRpcServerConfig, AUTH_INVALID_CREDENTIALS, INVALID_PARAMS,
-    TOO_MANY_REQUESTS,
-};
+pub use config::{BadChannelRefusal, JsonRpcServerConfig};
+use config::{AUTH_INVALID_CREDENTIALS, INVALID_PARAMS, TOO_MANY_REQUESTS};
 
 /// The server's heartbeat on one connection (`public/set_heartbeat`).
 #[derive(Clone, Debug)]
@@ -41,7 +39,7 @@ struct Client {
 /// It answers:
 /// - `public/auth` with a token result (with `expires_in` and a `refresh_token`, see
 ///   [`JsonRpcServerConfig`]), or (after [`ServerFault::RejectAuth`]) an error with
-///   code [`AUTH_INVALID_CREDENTIALS`] (fatal) or [`TOO_MANY_REQUESTS`] (transient); a refresh
+///   code [`AUTH_INVALID_CREDENTIALS`](Self::AUTH_INVALID_CREDENTIALS) (fatal) or [`TOO_MANY_REQUESTS`](Self::TOO_MANY_REQUESTS) (transient); a refresh
 ///   grant (`"grant_type":"refresh_token"`) is accepted only with the connection's last token;
 /// - `public/subscribe` / `private/subscribe` with `{"channels": [...]}`, acknowledged with the
 ///   result array of the channels subscribed (a channel left out after
@@ -65,14 +63,14 @@ struct Client {
 /// The auth result carries no part of the client's credentials.
 ///
 /// ```
-/// use std::time::Instant;
+/// use std::time::{Duration, Instant};
 /// use reconnect_core::adapters::{JsonRpcAdapter, JsonRpcConfig, SeqPointer};
-/// use reconnect_core::sim::{secs, Fault, JsonRpcServer, Script, Simulator};
+/// use reconnect_core::sim::{Fault, JsonRpcServer, Script, Simulator};
 /// use reconnect_core::{Config, Event, Session};
 ///
 /// let adapter = JsonRpcAdapter::new(
 ///     JsonRpcConfig::default()
-///         .server_heartbeat(Some(secs(10)))
+///         .server_heartbeat(Some(Duration::from_secs(10)))
 ///         .seq_pointer(Some(SeqPointer::parse("/seq").unwrap())),
 /// );
 /// let mut session = Session::new(Config::new(1), adapter).unwrap();
@@ -80,10 +78,10 @@ struct Client {
 /// let base = Instant::now();
 /// session.subscribe(base, "trades.BTC-PERPETUAL.raw").unwrap();
 ///
-/// let script = Script::new().at(secs(60), Fault::skip_sequence("trades.BTC-PERPETUAL.raw", 2));
+/// let script = Script::new().at(Duration::from_secs(60), Fault::skip_sequence("trades.BTC-PERPETUAL.raw", 2));
 /// let mut sim = Simulator::new(base, session, JsonRpcServer::new()).script(script);
 /// sim.start().unwrap();
-/// sim.run_until(secs(120));
+/// sim.run_until(Duration::from_secs(120));
 ///
 /// assert_eq!(sim.summary().gaps, 1);
 /// assert!(sim.server().requests("public/test") >= 10); // heartbeats answered
@@ -107,6 +105,14 @@ pub struct JsonRpcServer {
 }
 
 impl JsonRpcServer {
+    /// The error code of a fatal auth rejection (Deribit's `invalid_credentials`).
+    pub const AUTH_INVALID_CREDENTIALS: i64 = AUTH_INVALID_CREDENTIALS;
+    /// The error code of a transient rejection (Deribit's `too_many_requests`).
+    pub const TOO_MANY_REQUESTS: i64 = TOO_MANY_REQUESTS;
+    /// The error code of invalid parameters, such as an unknown channel: a permanent subscribe
+    /// rejection for the crate's JSON-RPC adapter.
+    pub const INVALID_PARAMS: i64 = INVALID_PARAMS;
+
     /// A server with the default settings.
     pub fn new() -> Self {
         JsonRpcServer::default()

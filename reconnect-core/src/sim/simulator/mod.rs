@@ -192,8 +192,8 @@ impl<P: Protocol, S: SimServer> Simulator<P, S> {
         Summary {
             virtual_time: self.elapsed(),
             outages_survived: self.tally.outages_survived,
-            mean_time_to_restore: self.tally.mean_time_to_restore(),
-            max_time_to_restore: self.tally.max_time_to_restore(),
+            mean_time_to_resubscribe: self.tally.mean_time_to_resubscribe(),
+            max_time_to_resubscribe: self.tally.max_time_to_resubscribe(),
             messages: self.tally.messages,
             gaps: self.tally.gaps,
             attempts: stats.attempts,
