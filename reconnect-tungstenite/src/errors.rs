@@ -32,7 +32,7 @@
 //! | `tungstenite::Error::Io(e)` | as `e` above | as `e` |
 //! | `tungstenite::Error::Tls(_)` (not produced here: TLS runs under tungstenite, and its errors arrive as `io` errors) | `Tls` | retry |
 //! | `ConnectionClosed`, `AlreadyClosed` | `Eof` | retry |
-//! | `Protocol(ResetWithoutClosingHandshake)`, `Protocol(HandshakeIncomplete)` | `Eof` | retry |
+//! | `Protocol(ResetWithoutClosingHandshake)`, `Protocol(HandshakeIncomplete)`: the server closed the TCP connection (FIN) without a close frame, or during the upgrade; the detail says so, not tungstenite's "Connection reset" | `Eof` | retry |
 //! | `Protocol(_)`, every other: a bad upgrade reply (`SecWebSocketAcceptKeyMismatch`, `MissingUpgradeWebSocketHeader`, `MissingConnectionUpgradeHeader`, `WrongHttpVersion`, `HttparseError(_)`, `SecWebSocketSubProtocolError(_)`, `InvalidHeader(_)`, `JunkAfterRequest`, …) or broken framing (`NonZeroReservedBits`, `MaskedFrameFromServer`, `UnknownDataFrameType`, `InvalidCloseSequence`, …) | `Protocol` | retry |
 //! | `Utf8(_)` (a text message or a header that is not UTF-8), `AttackAttempt` | `Protocol` | retry |
 //! | `HttpFormat(_)`: a reply that is not HTTP (a status line such as `HTTP/1.1 000 Zero` or `099`) | `Protocol` | retry |
@@ -143,6 +143,18 @@ pub fn ws_kind(error: &WsError) -> TransportErrorKind {
 /// A tungstenite failure (during the upgrade or on an open connection) as a transport error.
 pub fn from_ws(error: &WsError) -> TransportError {
     let detail = match error {
+        // tungstenite names a read of 0 bytes on an open connection "Connection reset without
+        // closing handshake", but it is an end of stream (kind `Eof`), which is what a killed
+        // server's kernel sends (FIN); a real TCP reset arrives as `Io(ConnectionReset)`, kind
+        // `Reset`. A detail saying "reset" under the kind `Eof` sent users looking for the RST.
+        WsError::Protocol(ProtocolError::ResetWithoutClosingHandshake) => {
+            "the server closed the TCP connection without a close frame".to_owned()
+        }
+        // Likewise a read of 0 bytes before the upgrade's answer was complete ("Handshake not
+        // finished").
+        WsError::Protocol(ProtocolError::HandshakeIncomplete) => {
+            "the server closed the TCP connection during the upgrade".to_owned()
+        }
         WsError::Http(response) => format!("the upgrade was answered with {}", response.status()),
         WsError::HttpFormat(e) => format!("the server's reply is not valid HTTP: {e}"),
         other => other.to_string(),

@@ -397,3 +397,102 @@ fn details_name_the_failure_without_the_url() {
         from_ws(&bad).detail
     );
 }
+
+#[test]
+fn an_end_of_stream_says_the_server_closed_and_a_reset_says_reset() {
+    // A killed server's kernel ends the connection with a FIN: tungstenite reports the read of
+    // 0 bytes as `ResetWithoutClosingHandshake` (during the upgrade, `HandshakeIncomplete`).
+    // The kind is `Eof`, and the detail must say the server closed the connection, never
+    // "reset".
+    use ProtocolError as P;
+    let written_out = [
+        (
+            WsError::Protocol(P::ResetWithoutClosingHandshake),
+            "the server closed the TCP connection without a close frame",
+        ),
+        (
+            WsError::Protocol(P::HandshakeIncomplete),
+            "the server closed the TCP connection during the upgrade",
+        ),
+    ];
+    for (error, detail) in written_out {
+        let e = from_ws(&error);
+        assert_eq!((e.kind, e.detail.as_str()), (K::Eof, detail), "{error:?}");
+    }
+    // The other ends of stream keep their own texts, none of which says reset.
+    for error in [
+        WsError::ConnectionClosed,
+        WsError::AlreadyClosed,
+        io(io::ErrorKind::UnexpectedEof),
+    ] {
+        let e = from_ws(&error);
+        assert_eq!(e.kind, K::Eof, "{error:?}");
+        assert!(
+            !e.detail.to_lowercase().contains("reset"),
+            "{error:?}: {}",
+            e.detail
+        );
+    }
+    // A RST (the server died with data it had not read, or a middlebox cut the connection):
+    // kind `Reset`, and the detail says reset.
+    for error in [
+        io(io::ErrorKind::ConnectionReset),
+        WsError::Io(io::Error::new(
+            io::ErrorKind::ConnectionReset,
+            "Connection reset by peer (os error 104)",
+        )),
+    ] {
+        let e = from_ws(&error);
+        assert_eq!(e.kind, K::Reset, "{error:?}");
+        assert!(
+            e.detail.to_lowercase().contains("reset"),
+            "{error:?}: {}",
+            e.detail
+        );
+    }
+}
+
+/// A server that completes the upgrade and then goes away as a killed process does: its kernel
+/// closes the socket, with a FIN, or with a RST when data it never read is waiting in it.
+#[test]
+fn a_server_that_goes_away_reads_as_eof_or_as_reset_with_a_detail_that_matches() {
+    use std::net::{TcpListener, TcpStream};
+    use std::sync::mpsc;
+    for unread in [false, true] {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (sent, wait_sent) = mpsc::channel::<()>();
+        let server = std::thread::spawn(move || {
+            let (tcp, _) = listener.accept().unwrap();
+            let ws = tungstenite::accept(tcp).unwrap();
+            if unread {
+                // Only once the client's message is in this socket's receive queue.
+                wait_sent.recv().unwrap();
+            }
+            drop(ws);
+        });
+        let tcp = TcpStream::connect(addr).unwrap();
+        let (mut ws, _) = tungstenite::client(format!("ws://{addr}/"), tcp).unwrap();
+        if unread {
+            // On loopback the bytes are in the server's queue when the write returns.
+            ws.send(tungstenite::Message::text("never read")).unwrap();
+            sent.send(()).unwrap();
+        }
+        server.join().unwrap();
+        let error = ws.read().unwrap_err();
+        let e = from_ws(&error);
+        if unread {
+            assert_eq!(e.kind, K::Reset, "{error:?}");
+            assert!(e.detail.to_lowercase().contains("reset"), "{}", e.detail);
+        } else {
+            assert_eq!(
+                (e.kind, e.detail.as_str()),
+                (
+                    K::Eof,
+                    "the server closed the TCP connection without a close frame"
+                ),
+                "{error:?}"
+            );
+        }
+    }
+}
