@@ -389,7 +389,7 @@ mod tests {
                 let v = format!("t{}", a.attempt);
                 r.headers_mut().insert("x-token", v.parse().unwrap());
             });
-        let conn = reconnect_core::sim::first_conn_id();
+        let conn = crate::test_conn_id();
         let r1 = e.request(AttemptInfo { conn, attempt: 1 }).unwrap();
         let r2 = e.request(AttemptInfo { conn, attempt: 2 }).unwrap();
         assert_eq!(r1.headers()["x-token"], "t1");

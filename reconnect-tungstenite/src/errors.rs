@@ -56,7 +56,7 @@
 use std::io;
 use std::time::Duration;
 
-use reconnect_core::{parse_retry_after_seconds, TransportError, TransportErrorKind};
+use reconnect_core::{TransportError, TransportErrorKind};
 use tungstenite::error::{CapacityError, ProtocolError, UrlError};
 use tungstenite::Error as WsError;
 
@@ -163,12 +163,18 @@ pub fn from_ws(error: &WsError) -> TransportError {
 }
 
 /// The `Retry-After` header in delta-seconds. An HTTP date would need a wall clock, which no
-/// binding reads (the monotonic `Instant::now()` is their only clock), so it is ignored.
+/// binding reads (they read only the monotonic `Instant::now()`), so it is ignored.
 pub fn retry_after(headers: &tungstenite::http::HeaderMap) -> Option<Duration> {
     headers
         .get(tungstenite::http::header::RETRY_AFTER)
         .and_then(|v| v.to_str().ok())
         .and_then(parse_retry_after_seconds)
+}
+
+/// Parses a `Retry-After` value given in delta-seconds (surrounding white space allowed);
+/// `None` for anything else, an HTTP date included.
+pub fn parse_retry_after_seconds(value: &str) -> Option<Duration> {
+    value.trim().parse::<u64>().ok().map(Duration::from_secs)
 }
 
 #[cfg(test)]

@@ -55,3 +55,18 @@ pub use endpoint::{
 
 /// The tungstenite types the API uses (the upgrade request, the WebSocket configuration).
 pub use tungstenite;
+
+/// A real [`ConnId`](reconnect_core::ConnId) for unit tests: ids are handed out only by
+/// sessions, so this one comes from a session's first attempt.
+#[cfg(test)]
+pub(crate) fn test_conn_id() -> reconnect_core::ConnId {
+    let mut session = reconnect_core::Session::new(
+        reconnect_core::Config::new(1),
+        reconnect_core::adapters::RawAdapter::new(),
+    )
+    .expect("a valid config");
+    session
+        .start(std::time::Instant::now())
+        .expect("a new session starts");
+    session.state().conn().expect("an attempt is in flight")
+}

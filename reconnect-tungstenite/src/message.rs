@@ -96,7 +96,7 @@ mod tests {
 
     #[test]
     fn data_frames_keep_their_kind_and_bytes_both_ways() {
-        let conn = reconnect_core::sim::first_conn_id();
+        let conn = crate::test_conn_id();
         assert_eq!(
             data_message(Frame::from("héllo")),
             Message::Text("héllo".into())
@@ -125,7 +125,7 @@ mod tests {
     /// driver writes is the buffer the core's frame held: no copy either way.
     #[test]
     fn data_frames_cross_without_a_copy() {
-        let conn = reconnect_core::sim::first_conn_id();
+        let conn = crate::test_conn_id();
         let utf8 = Utf8Bytes::from(String::from("a text payload, héllo"));
         let at = utf8.as_str().as_ptr();
         let Some(Input::Frame { frame, .. }) = inbound(conn, Message::Text(utf8), None) else {
@@ -158,7 +158,7 @@ mod tests {
 
     #[test]
     fn pings_pongs_and_raw_frames() {
-        let conn = reconnect_core::sim::first_conn_id();
+        let conn = crate::test_conn_id();
         assert_eq!(ping_message(), Message::Ping(Vec::new().into()));
         assert_eq!(
             inbound(conn, Message::Ping(vec![1].into()), None),
@@ -174,7 +174,7 @@ mod tests {
 
     #[test]
     fn close_frames_carry_code_and_reason_and_an_invalid_wire_code_fails() {
-        let conn = reconnect_core::sim::first_conn_id();
+        let conn = crate::test_conn_id();
         let frame = close_frame(4001, "going away for maintenance");
         assert_eq!(u16::from(frame.code), 4001);
         assert_eq!(frame.reason.as_str(), "going away for maintenance");

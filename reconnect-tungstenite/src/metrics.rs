@@ -25,7 +25,7 @@
 //! | `reconnect_subscriptions_rejected_total` | counter | `session` | refused subscriptions, transient or permanent (each `SubscribeRejected`) |
 //! | `reconnect_outbox_depth` | gauge | `session` | application messages waiting in the outbox |
 //! | `reconnect_outbox_dropped_total` | counter | `session` | outbox messages dropped unsent (each `OutboxDropped`) |
-//! | `reconnect_time_to_restore_seconds` | histogram | `session` | for each `Live` but the first: the time from the end of the previous live connection to live again (the event's `outage`) |
+//! | `reconnect_time_to_resubscribe_seconds` | histogram | `session` | for each `Live` but the first: the time from the end of the previous live connection to live again (the event's `outage`) |
 //! | `reconnect_uptime_seconds_total` | counter | `session` | whole seconds spent live (`Stats::uptime`) |
 //! | `reconnect_downtime_seconds_total` | counter | `session` | whole seconds spent not live after start (`Stats::downtime`) |
 //!
@@ -36,7 +36,7 @@
 //! (bind-mio does): then they are as of the end of the last batch the binding handled.
 //!
 //! `state` is the core's [`State`] in snake_case: `idle`, `awaiting_credentials`,
-//! `connecting`, `authenticating`, `setting_up`, `restoring`, `live`, `closing`, `backoff`,
+//! `connecting`, `authenticating`, `setting_up`, `resubscribing`, `live`, `closing`, `backoff`,
 //! `paused`, `stopped`.
 //!
 //! `cause` is [`cause_word`](crate::cause_word) of the [`EndCause`]: the same closed set of
@@ -58,7 +58,7 @@ pub const STATES: [&str; 11] = [
     "connecting",
     "authenticating",
     "setting_up",
-    "restoring",
+    "resubscribing",
     "live",
     "closing",
     "backoff",
@@ -74,7 +74,7 @@ fn state_index(state: &State) -> usize {
         State::Connecting { .. } => 2,
         State::Authenticating { .. } => 3,
         State::SettingUp { .. } => 4,
-        State::Restoring { .. } => 5,
+        State::Resubscribing { .. } => 5,
         State::Live { .. } => 6,
         State::Closing { .. } => 7,
         State::Backoff { .. } => 8,
@@ -128,7 +128,7 @@ fn describe() {
         "Outbox messages dropped unsent"
     );
     describe_histogram!(
-        "reconnect_time_to_restore_seconds",
+        "reconnect_time_to_resubscribe_seconds",
         Unit::Seconds,
         "From the end of a live connection to live again"
     );
@@ -165,7 +165,7 @@ pub struct SessionMetrics {
     subscriptions_rejected: Counter,
     outbox_depth: Gauge,
     outbox_dropped: Counter,
-    time_to_restore: Histogram,
+    time_to_resubscribe: Histogram,
     uptime: Counter,
     downtime: Counter,
     /// A `Live` was seen: the next ones are restorations.
@@ -215,7 +215,7 @@ impl SessionMetrics {
             ),
             outbox_depth: gauge!("reconnect_outbox_depth", labels.iter()),
             outbox_dropped: counter!("reconnect_outbox_dropped_total", labels.iter()),
-            time_to_restore: histogram!("reconnect_time_to_restore_seconds", labels.iter()),
+            time_to_resubscribe: histogram!("reconnect_time_to_resubscribe_seconds", labels.iter()),
             uptime: counter!("reconnect_uptime_seconds_total", labels.iter()),
             downtime: counter!("reconnect_downtime_seconds_total", labels.iter()),
             was_live: false,
@@ -249,7 +249,7 @@ impl SessionMetrics {
             Event::Live { outage, .. } => {
                 if self.was_live {
                     self.reconnects.increment(1);
-                    self.time_to_restore.record(outage.as_secs_f64());
+                    self.time_to_resubscribe.record(outage.as_secs_f64());
                 }
                 self.was_live = true;
             }

@@ -100,7 +100,7 @@ fn a_masked_close_is_unmasked_and_only_the_first_close_counts() {
 
 #[test]
 fn invalid_wire_codes_are_protocol_failures_that_name_the_code() {
-    let conn = reconnect_core::sim::first_conn_id();
+    let conn = crate::test_conn_id();
     // What tungstenite hands over in their place.
     let replaced = || {
         Some(CloseFrame {

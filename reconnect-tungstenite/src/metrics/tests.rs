@@ -168,7 +168,7 @@ const STATE_LABELS: [&str; 11] = [
     "connecting",
     "authenticating",
     "setting_up",
-    "restoring",
+    "resubscribing",
     "live",
     "closing",
     "backoff",

@@ -13,7 +13,7 @@
 //!
 //! | level | events |
 //! |-------|--------|
-//! | `INFO` | connecting, connected, authenticated, setup complete, subscribed, unsubscribed, live, stable, reconnect scheduled, circuit half-open or closed, credentials requested, reauthenticated, credentials renewed, paused, resumed, recycling, a disconnect the application asked for, stopped by the application |
+//! | `INFO` | connecting, connected, authenticated, setup complete, subscribed, unsubscribed, live, stable, reconnect scheduled, circuit half-open or closed, credentials requested, credentials renewed, paused, resumed, recycling, a disconnect the application asked for, stopped by the application |
 //! | `WARN` | attempt failed, disconnected (any other cause), subscription rejected, gap detected, sequence regressed, server error, circuit open, renewal failed, stopped for any other reason (fatal, gave up, outage too long) |
 //! | `DEBUG` | message received (its length, topic and sequence number; never its payload), outbox message dropped (per message, so no higher) |
 //!
@@ -88,13 +88,13 @@ pub fn trace_event(session: &dyn fmt::Display, event: &Event) {
         ),
         Event::Live {
             conn,
-            restored,
+            resubscribed,
             outage,
         } => tracing::info!(
             target: TARGET,
             session = %session,
             conn = conn.get(),
-            restored,
+            resubscribed,
             outage_ms = millis(*outage),
             "live"
         ),
@@ -209,9 +209,6 @@ pub fn trace_event(session: &dyn fmt::Display, event: &Event) {
         Event::CredentialsRequested => {
             tracing::info!(target: TARGET, session = %session, "credentials requested")
         }
-        Event::Reauthenticated { conn } => {
-            tracing::info!(target: TARGET, session = %session, conn = conn.get(), "reauthenticated")
-        }
         Event::RenewalFailed { cause } => tracing::warn!(
             target: TARGET,
             session = %session,
@@ -221,14 +218,14 @@ pub fn trace_event(session: &dyn fmt::Display, event: &Event) {
         ),
         Event::CredentialsRenewed {
             conn,
+            source,
             expires_in,
-            used_refresh_token,
         } => tracing::info!(
             target: TARGET,
             session = %session,
             conn = conn.get(),
+            source = source.as_str(),
             expires_in_ms = expires_in.map(millis),
-            used_refresh_token,
             "credentials renewed"
         ),
         Event::OutboxDropped { frame, reason } => tracing::debug!(

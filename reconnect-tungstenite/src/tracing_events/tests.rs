@@ -4,14 +4,14 @@
 use std::time::Duration;
 
 use reconnect_core::{
-    CircuitState, ConnId, Delay, DelaySource, Disposition, DropReason, EndCause, Event, Frame,
+    CircuitState, ConnId, Delay, DelaySource, Disposition, DropReason, EndCause, Event, Frame, RenewalSource,
     Jitter, ServerError, StopReason, TimeoutKind, Topic, TransportError, TransportErrorKind,
 };
 use tracing::Level;
 
 use super::capture::{Capture, Captured};
 use super::trace_event;
-use reconnect_core::sim::first_conn_id;
+use crate::test_conn_id as first_conn_id;
 
 /// The one event `event` logs for the session "S3.1".
 fn logged(event: &Event) -> Captured {
@@ -68,7 +68,7 @@ fn connected_and_live_are_info() {
     assert_eq!(
         logged(&Event::Live {
             conn,
-            restored: 2,
+            resubscribed: 2,
             outage: Duration::from_micros(1_234_999),
         }),
         expect(
@@ -77,7 +77,7 @@ fn connected_and_live_are_info() {
                 ("message", "live"),
                 ("session", "S3.1"),
                 ("conn", &n),
-                ("restored", "2"),
+                ("resubscribed", "2"),
                 // Whole milliseconds, rounded down.
                 ("outage_ms", "1234"),
             ]
@@ -248,8 +248,8 @@ fn credentials_requested_and_renewed_are_info() {
     let (conn, n) = conn();
     let renewed = Event::CredentialsRenewed {
         conn,
+        source: RenewalSource::RefreshToken,
         expires_in: Some(Duration::from_secs(900)),
-        used_refresh_token: true,
     };
     assert_eq!(
         logged(&renewed),
@@ -259,8 +259,8 @@ fn credentials_requested_and_renewed_are_info() {
                 ("message", "credentials renewed"),
                 ("session", "S3.1"),
                 ("conn", &n),
+                ("source", "refresh_token"),
                 ("expires_in_ms", "900000"),
-                ("used_refresh_token", "true"),
             ]
         )
     );
