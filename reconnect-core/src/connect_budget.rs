@@ -50,6 +50,14 @@ pub struct ConnectBudget {
     tat: Option<Instant>,
 }
 
+impl Default for ConnectBudget {
+    /// 1,000 attempts a second, 100 at once: the default of every binding. A fleet's restart
+    /// storm is spread over seconds, while a handful of sessions never notice it.
+    fn default() -> Self {
+        ConnectBudget::new(1_000, 100)
+    }
+}
+
 impl ConnectBudget {
     /// A full budget of `per_second` attempts a second on average (at least 1) and `burst` at
     /// once (at least 1).

@@ -3,6 +3,7 @@
 //! delegate here, so every driver reads events the same way.
 
 use crate::boundary::{Event, StopReason};
+use crate::command::Refusal;
 use crate::frame::Frame;
 use crate::topic::Topic;
 
@@ -33,8 +34,11 @@ impl Event {
         self.frame()?.as_text()
     }
 
-    /// A message's payload bytes, text or binary; `None` for any other event.
-    pub fn data(&self) -> Option<&[u8]> {
+    /// A message's whole frame as bytes, text or binary (for a JSON-RPC notification, the
+    /// whole envelope: its `params.data` alone is
+    /// [`JsonRpcAdapter::data_of`](crate::adapters::JsonRpcAdapter::data_of), feature `json`);
+    /// `None` for any other event.
+    pub fn bytes(&self) -> Option<&[u8]> {
         Some(self.frame()?.as_bytes())
     }
 
@@ -58,6 +62,20 @@ impl Event {
         match self {
             Event::Message { seq, .. } => *seq,
             _ => None,
+        }
+    }
+
+    /// The frame bytes the event holds: a message's payload, and the frame handed back by
+    /// `OutboxDropped` and by a refused send; 0 for any other event. What the bindings' event
+    /// queues count against their byte bounds.
+    pub fn payload_len(&self) -> usize {
+        match self {
+            Event::Message { frame, .. } | Event::OutboxDropped { frame, .. } => frame.len(),
+            Event::Refused(refused) => match &refused.refusal {
+                Refusal::Send(e) => e.frame.len(),
+                _ => 0,
+            },
+            _ => 0,
         }
     }
 
@@ -89,7 +107,7 @@ mod tests {
         let event = message(Frame::from("hello"), Some("trades"), Some(7));
         assert!(event.is_message());
         assert_eq!(event.text(), Some("hello"));
-        assert_eq!(event.data(), Some(&b"hello"[..]));
+        assert_eq!(event.bytes(), Some(&b"hello"[..]));
         assert_eq!(event.frame(), Some(&Frame::from("hello")));
         assert_eq!(event.topic().map(Topic::as_str), Some("trades"));
         assert_eq!(event.seq(), Some(7));
@@ -102,7 +120,7 @@ mod tests {
         let event = message(Frame::from(vec![0, 159, 146]), None, None);
         assert!(event.is_message());
         assert_eq!(event.text(), None);
-        assert_eq!(event.data(), Some(&[0u8, 159, 146][..]));
+        assert_eq!(event.bytes(), Some(&[0u8, 159, 146][..]));
         assert_eq!(event.topic(), None);
         assert_eq!(event.seq(), None);
     }
@@ -115,7 +133,7 @@ mod tests {
             received: 5,
         };
         assert!(!gap.is_message());
-        assert_eq!((gap.text(), gap.data(), gap.seq()), (None, None, None));
+        assert_eq!((gap.text(), gap.bytes(), gap.seq()), (None, None, None));
         assert_eq!(gap.topic().map(Topic::as_str), Some("book"));
 
         let connected = Event::Connected {
@@ -124,6 +142,39 @@ mod tests {
         assert_eq!(connected.topic(), None);
         assert_eq!(connected.frame(), None);
         assert_eq!(connected.into_frame(), None);
+    }
+
+    #[test]
+    fn the_payload_length_counts_the_frames_an_event_holds_and_nothing_else() {
+        use crate::command::{CommandKind, Refused};
+        use crate::outbox::{SendError, SendErrorKind};
+        use crate::session::CommandError;
+        use crate::DropReason;
+        assert_eq!(message(Frame::from("hello"), None, None).payload_len(), 5);
+        let dropped = Event::OutboxDropped {
+            frame: Frame::from(vec![0u8; 300]),
+            reason: DropReason::Expired,
+        };
+        assert_eq!(dropped.payload_len(), 300);
+        let refused_send = Event::Refused(Refused {
+            command: CommandKind::Send,
+            refusal: Refusal::Send(SendError {
+                kind: SendErrorKind::Stopped,
+                frame: Frame::from("order"),
+            }),
+        });
+        assert_eq!(refused_send.payload_len(), 5);
+        let refused_pause = Event::Refused(Refused {
+            command: CommandKind::Pause,
+            refusal: Refusal::Command(CommandError::Stopped),
+        });
+        assert_eq!(refused_pause.payload_len(), 0);
+        let gap = Event::Gap {
+            topic: Topic::new("book"),
+            expected: 3,
+            received: 5,
+        };
+        assert_eq!(gap.payload_len(), 0);
     }
 
     #[test]

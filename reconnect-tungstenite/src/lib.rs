@@ -24,6 +24,8 @@
 //!   peer may send ([`close::CloseTap`], [`close::closed_input`]).
 //! - [`message`]: the conversions between the core's frames and inputs and tungstenite's
 //!   messages, close frames included.
+//! - [`default_session_name`]: the name of a session its application did not name, the same
+//!   scheme in every binding.
 //! - `tracing_events` (with the `tracing` feature): one structured `tracing` event per session
 //!   event, the one mapping both bindings log through.
 //!
@@ -44,6 +46,7 @@ pub mod errors;
 pub mod message;
 #[cfg(feature = "metrics")]
 pub mod metrics;
+mod session_name;
 pub mod tls;
 #[cfg(feature = "tracing")]
 pub mod tracing_events;
@@ -52,6 +55,7 @@ pub use cause::cause_word;
 pub use endpoint::{
     default_websocket_config, max_frame_len, AttemptInfo, Endpoint, EndpointError, RequestHook,
 };
+pub use session_name::default_session_name;
 
 /// The tungstenite types the API uses (the upgrade request, the WebSocket configuration).
 pub use tungstenite;

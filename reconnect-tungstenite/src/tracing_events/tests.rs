@@ -4,8 +4,9 @@
 use std::time::Duration;
 
 use reconnect_core::{
-    CircuitState, ConnId, Delay, DelaySource, Disposition, DropReason, EndCause, Event, Frame, RenewalSource,
-    Jitter, ServerError, StopReason, TimeoutKind, Topic, TransportError, TransportErrorKind,
+    CircuitState, ConnId, Delay, DelaySource, Disposition, DropReason, EndCause, Event, Frame,
+    Jitter, RenewalSource, ServerError, StopReason, TimeoutKind, Topic, TransportError,
+    TransportErrorKind,
 };
 use tracing::Level;
 

@@ -2,6 +2,7 @@
 
 mod auth;
 mod config;
+mod data;
 mod envelope;
 mod pointer;
 mod remembered;
