@@ -15,11 +15,9 @@
 
 use std::time::{Duration, Instant};
 
-use bind_mio::{
-    default_websocket_config, ConnectRate, Driver, DriverConfig, Endpoint, Event, SessionId,
-};
+use bind_mio::{default_websocket_config, Driver, DriverConfig, Endpoint, SessionId};
 use reconnect_core::adapters::JsonRpcAdapter;
-use reconnect_core::Event as CoreEvent;
+use reconnect_core::{ConnectBudget, Event as CoreEvent};
 // Shared with both bindings' tests and fleet benchmarks.
 use bind_support::fleet;
 
@@ -52,8 +50,8 @@ fn until_all_live(
         driver.run_once(Some(Duration::from_millis(50))).unwrap();
         while let Some((id, event)) = driver.poll_event() {
             match event {
-                Event::Session(CoreEvent::Live { .. }) => lives[index[&id]] += 1,
-                Event::Session(CoreEvent::Connected { .. }) => connected.push(Instant::now()),
+                CoreEvent::Live { .. } => lives[index[&id]] += 1,
+                CoreEvent::Connected { .. } => connected.push(Instant::now()),
                 _ => {}
             }
         }
@@ -65,8 +63,8 @@ fn main() {
         return;
     };
     let budget = fleet::bench_budget();
-    let connect_rate = budget.map(|(per_second, burst)| ConnectRate { per_second, burst });
-    let mut driver = Driver::new(DriverConfig::default().connect_rate(connect_rate)).unwrap();
+    let connect_budget = budget.map(|(per_second, burst)| ConnectBudget::new(per_second, burst));
+    let mut driver = Driver::new(DriverConfig::default().connect_budget(connect_budget)).unwrap();
     let rss_before = rss_bytes().unwrap();
     let mut index = std::collections::HashMap::with_capacity(sessions);
     for (i, url) in urls.iter().enumerate() {

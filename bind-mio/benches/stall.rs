@@ -9,7 +9,7 @@
 
 use std::time::{Duration, Instant};
 
-use bind_mio::{Driver, DriverConfig, Endpoint, Event};
+use bind_mio::{Driver, DriverConfig, Endpoint};
 use reconnect_core::adapters::{JsonRpcAdapter, JsonRpcConfig, SeqPointer};
 use reconnect_core::{Config, Event as CoreEvent, Session};
 use reconnect_testkit::server::{Fault, ServerConfig, TestServer};
@@ -27,10 +27,8 @@ fn until(
         assert!(Instant::now() < deadline, "no {what} within 30 s");
         driver.run_once(Some(Duration::from_millis(20))).unwrap();
         while let Some((_, event)) = driver.poll_event() {
-            if let Event::Session(event) = event {
-                if pred(&event) {
-                    return Instant::now();
-                }
+            if pred(&event) {
+                return Instant::now();
             }
         }
     }

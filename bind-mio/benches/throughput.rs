@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 
 use bind_mio::tungstenite::protocol::WebSocketConfig;
 use bind_mio::tungstenite::{self, Message};
-use bind_mio::{default_websocket_config, Driver, DriverConfig, Endpoint, Event};
+use bind_mio::{default_websocket_config, Driver, DriverConfig, Endpoint};
 use reconnect_core::adapters::RawAdapter;
 use reconnect_core::{Config, Event as CoreEvent, Session};
 use reconnect_testkit::bench::{result, Flood};
@@ -80,7 +80,7 @@ fn binding(size: usize, count: usize, config: WebSocketConfig) -> f64 {
         );
         driver.run_once(Some(Duration::from_millis(100))).unwrap();
         while let Some((_, event)) = driver.poll_event() {
-            if let Event::Session(CoreEvent::Message { frame, .. }) = event {
+            if let CoreEvent::Message { frame, .. } = event {
                 first.get_or_insert_with(Instant::now);
                 bytes += frame.len();
                 received += 1;

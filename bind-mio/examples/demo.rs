@@ -10,7 +10,7 @@
 
 use std::time::{Duration, Instant};
 
-use bind_mio::{Driver, DriverConfig, Endpoint, Event};
+use bind_mio::{Driver, DriverConfig, Endpoint};
 use reconnect_core::adapters::{JsonRpcAdapter, JsonRpcConfig, SeqPointer};
 use reconnect_core::{BackoffConfig, Config, DelaySource, Event as CoreEvent, Jitter, Session};
 use reconnect_testkit::server::{AuthRejection, Fault, Nack, RpcError, ServerConfig, TestServer};
@@ -114,10 +114,10 @@ fn describe(event: &CoreEvent) -> Option<String> {
         },
         CoreEvent::Live {
             conn,
-            restored,
+            resubscribed,
             outage,
         } => format!(
-            "LIVE on {conn}: {restored} channels restored, {} since the outage began",
+            "LIVE on {conn}: {resubscribed} channels resubscribed, {} since the outage began",
             secs(*outage)
         ),
         CoreEvent::Stable { conn } => format!("{conn} stable: backoff reset"),
@@ -160,7 +160,7 @@ fn describe(event: &CoreEvent) -> Option<String> {
             )
         }
         CoreEvent::ServerError { error, .. } => format!("server error: {error}"),
-        CoreEvent::Stopped { reason } => format!("stopped: {reason:?}"),
+        CoreEvent::Stopped { reason } => format!("stopped: {reason}"),
         CoreEvent::Message { .. } => return None,
         other => format!("{other:?}"),
     })
@@ -279,9 +279,6 @@ fn main() {
             .expect("the poll does not fail");
         let mut stopped = false;
         while let Some((_, event)) = driver.poll_event() {
-            let Event::Session(event) = event else {
-                continue;
-            };
             tally.observe(&event);
             stopped |= matches!(event, CoreEvent::Stopped { .. });
             if let Some(line) = describe(&event) {
@@ -303,7 +300,7 @@ fn main() {
     println!("faults injected     {faults_injected}");
     println!("outages survived    {survived}");
     println!(
-        "time to restore     mean {}, max {}",
+        "time to resubscribe mean {}, max {}",
         secs(mean),
         secs(tally.restore_max)
     );

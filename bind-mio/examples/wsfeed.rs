@@ -33,7 +33,6 @@ use std::time::{Duration, Instant};
 use bind_mio::{Driver, DriverConfig, Event, HandleError, SessionHandle};
 use bind_support::{feed_cli, feed_lines, metrics_http};
 use reconnect_core::Command;
-use serde_json::json;
 
 /// Passes `command` to the session, waiting while the driver's mailbox is full. Returns false
 /// once the session is gone (nothing will take commands any more).
@@ -91,17 +90,6 @@ fn read_commands(handle: SessionHandle) {
             Ok(None) => {}
             Err(e) => eprintln!("wsfeed: {e}"),
         }
-    }
-}
-
-/// The JSON line of a driver event: the session's events, refused commands, removal; an event
-/// this version of bind-mio adds gets the generic `event` line.
-fn line_of(event: &Event) -> serde_json::Value {
-    match event {
-        Event::Session(event) => feed_lines::line_for(event),
-        Event::Refused(refused) => feed_lines::refused_line(refused),
-        Event::Removed => json!({"event": "removed"}),
-        other => feed_lines::unknown_line(other),
     }
 }
 
@@ -175,8 +163,8 @@ fn main() {
             break 'run 1;
         }
         while let Some((_, event)) = driver.poll_event() {
-            feed_lines::emit(&mut out, started, line_of(&event));
-            if let Event::Session(reconnect_core::Event::Stopped { reason }) = &event {
+            feed_lines::emit(&mut out, started, feed_lines::line_for(&event));
+            if let Event::Stopped { reason } = &event {
                 break 'run feed_lines::exit_status(reason);
             }
         }

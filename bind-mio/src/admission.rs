@@ -14,8 +14,6 @@ use std::time::Instant;
 
 use reconnect_core::ConnectBudget;
 
-use crate::config::ConnectRate;
-
 /// An attempt waiting for admission: its connection slot and serial.
 pub(crate) type Waiting = (usize, u64);
 
@@ -26,9 +24,9 @@ pub(crate) struct Admission {
 }
 
 impl Admission {
-    pub(crate) fn new(rate: Option<ConnectRate>) -> Self {
+    pub(crate) fn new(budget: Option<ConnectBudget>) -> Self {
         Admission {
-            budget: rate.map(|r| ConnectBudget::new(r.per_second, r.burst)),
+            budget,
             waiting: VecDeque::new(),
         }
     }
@@ -84,10 +82,7 @@ mod tests {
     fn waiting_attempts_go_first_in_first_out_and_released_ones_cost_no_token() {
         let t0 = Instant::now();
         // 10 a second, 1 at once: a token every 100 ms.
-        let mut admission = Admission::new(Some(ConnectRate {
-            per_second: 10,
-            burst: 1,
-        }));
+        let mut admission = Admission::new(Some(ConnectBudget::new(10, 1)));
         assert!(admission.admit_now(t0));
         assert!(!admission.admit_now(t0));
         admission.wait((1, 1));

@@ -78,6 +78,8 @@ pub(crate) struct Conn {
     closed: bool,
     /// The end (`ConnectFailed` or `Failed`) was reported; nothing more will be.
     ended: bool,
+    /// Waiting in the driver's list of connections not read while its event queue was full.
+    pub(crate) held: bool,
 }
 
 impl Conn {
@@ -104,6 +106,7 @@ impl Conn {
             opened: false,
             closed: false,
             ended: false,
+            held: false,
         }
     }
 

@@ -1,16 +1,14 @@
 //! The driver: a `mio::Poll` of its own and every session on it, on one thread.
 
-use std::collections::VecDeque;
 use std::io;
 use std::time::{Duration, Instant};
 
 use mio::{Events, Poll};
-use reconnect_core::{Protocol, Session};
+use reconnect_core::{Event, Protocol, Session};
 use reconnect_tungstenite::Endpoint;
 
 use crate::config::DriverConfig;
 use crate::embedded::Embedded;
-use crate::event::Event;
 use crate::handle::{DriverHandle, SessionHandle, SessionId};
 
 /// Runs many reconnecting sessions on one thread, with its own `mio::Poll`.
@@ -19,7 +17,8 @@ use crate::handle::{DriverHandle, SessionHandle, SessionId};
 ///
 /// 1. waits for socket readiness, a command from a handle, a resolver answer, or the earliest
 ///    deadline of any session (or of the connection budget), whichever comes first;
-/// 2. reads the clock once (`Instant::now()`, the binding's only clock);
+/// 2. reads the clock once for everything that happened (it read it once before, to know how
+///    long to wait);
 /// 3. feeds what happened to the sessions concerned, tagged with the `ConnId` of the socket it
 ///    came from, and runs the deadlines that are due;
 /// 4. after every call into a session, drains its outputs: performs its actions (connect, send,
@@ -50,10 +49,9 @@ pub struct Driver<P> {
     poll: Poll,
     events: Events,
     sessions: Embedded<P>,
-    /// Events taken from `sessions` by [`run_once`](Self::run_once), to tell those queued
-    /// outside the loop from its own; [`poll_event`](Self::poll_event) hands them out first,
-    /// in order.
-    ready: VecDeque<(SessionId, Event)>,
+    /// How many events the sessions had queued when [`run_once`](Self::run_once) last returned:
+    /// more at the next call means some were queued outside the loop.
+    queued_at_return: u64,
 }
 
 impl<P: Protocol> Driver<P> {
@@ -70,7 +68,7 @@ impl<P: Protocol> Driver<P> {
             poll,
             events,
             sessions,
-            ready: VecDeque::new(),
+            queued_at_return: 0,
         })
     }
 
@@ -141,9 +139,7 @@ impl<P: Protocol> Driver<P> {
 
     /// The next event, in order, when no handler is set.
     pub fn poll_event(&mut self) -> Option<(SessionId, Event)> {
-        self.ready
-            .pop_front()
-            .or_else(|| self.sessions.poll_event())
+        self.sessions.poll_event()
     }
 
     /// Moves every event queued for [`poll_event`](Self::poll_event) to the end of `out` at
@@ -158,9 +154,13 @@ impl<P: Protocol> Driver<P> {
     ///   the driver delivered them). What `out` already holds stays in front.
     /// - **Nothing lost.** After it returns, no event is left queued: the next `poll_event`
     ///   returns `None` until the driver delivers more. Mixing the two calls is fine.
-    /// - **The caller's duty.** Events queue until taken (when no handler is set), so call it
-    ///   after every `run_once`. Reuse `out` (clear it after handling the batch) so its
-    ///   capacity is allocated once; a `Vec` that is never cleared grows without bound.
+    /// - **None yet, and the end.** It returns 0 when no event is waiting, as bind-smol's
+    ///   `try_next_batch` does; a session's end is its `Stopped` event in both bindings.
+    /// - **The caller's duty.** Events queue until taken (when no handler is set), and while
+    ///   the queue is at its bound ([`DriverConfig::event_capacity`](crate::DriverConfig) and
+    ///   `event_bytes`) the driver reads no socket, so call it after every `run_once`. Reuse
+    ///   `out` (clear it after handling the batch) so its capacity is allocated once; a `Vec`
+    ///   that is never cleared grows without bound.
     ///
     /// ```no_run
     /// # use bind_mio::prelude::*;
@@ -178,9 +178,7 @@ impl<P: Protocol> Driver<P> {
     /// # }
     /// ```
     pub fn drain_events(&mut self, out: &mut Vec<(SessionId, Event)>) -> usize {
-        let n = self.ready.len();
-        out.extend(self.ready.drain(..));
-        n + self.sessions.drain_events(out)
+        self.sessions.drain_events(out)
     }
 
     /// Delivers every event to `handler` as it happens. See [`Embedded::set_event_handler`].
@@ -203,7 +201,8 @@ impl<P: Protocol> Driver<P> {
     /// # Errors
     /// Fails only if the poll itself fails (an interrupted wait is not a failure).
     pub fn run_once(&mut self, max_wait: Option<Duration>) -> io::Result<()> {
-        let queued_outside = self.take_queued() > 0;
+        let queued_outside = self.sessions.queued_total() > self.queued_at_return;
+        // The clock read that sizes the wait; the sessions read it again for what woke them.
         let now = Instant::now();
         let wait = if queued_outside {
             Some(Duration::ZERO)
@@ -224,19 +223,9 @@ impl<P: Protocol> Driver<P> {
         }
         self.sessions.handle_events(&self.events);
         self.sessions.handle_timeout();
-        // This iteration's events: whatever queues after this point was queued outside it.
-        self.take_queued();
+        // Whatever queues after this point was queued outside the loop.
+        self.queued_at_return = self.sessions.queued_total();
         Ok(())
-    }
-
-    /// Moves the events queued in `sessions` (none while a handler is set) behind those
-    /// already taken, keeping their order; returns how many it moved.
-    fn take_queued(&mut self) -> usize {
-        let before = self.ready.len();
-        while let Some(event) = self.sessions.poll_event() {
-            self.ready.push_back(event);
-        }
-        self.ready.len() - before
     }
 
     /// Runs the loop until [`DriverHandle::shutdown`].

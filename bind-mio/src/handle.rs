@@ -1,16 +1,17 @@
 //! Commands from other threads: a cloneable, `Send` handle per session and one per driver.
 //!
 //! A handle pushes a command into the driver's bounded mailbox and wakes the loop; the loop runs
-//! it on the session with a fresh `Instant::now()` and drains the session at once. Whatever the
-//! session answers that is not a success comes back as an [`Event::Refused`](crate::Event::Refused)
-//! in the session's event stream, in order with everything else.
+//! it on the session ([`Session::apply`](reconnect_core::Session::apply)) with its clock reading
+//! and drains the session at once. Whatever the session refuses comes back as
+//! [`Event::Refused`](reconnect_core::Event::Refused) in the session's events, in order with
+//! everything else.
 
 use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, SyncSender, TryRecvError, TrySendError};
 use std::sync::Arc;
 
-use reconnect_core::{Command, Credentials, Frame, SendError, SendErrorKind, SendOptions, Topic};
+use reconnect_core::{Command, Credentials, Frame, HandleError, SendOptions, Topic};
 
 use crate::wake::Wake;
 
@@ -33,54 +34,13 @@ impl fmt::Display for SessionId {
     }
 }
 
-/// What the mailbox carries for one session: a command for its session, or its removal from
-/// the driver (the one request that is about the driver, not the session).
-#[derive(Debug)]
-pub(crate) enum Request {
-    Command(Command),
-    Remove,
-}
+/// What the mailbox carries: a command for one session.
+pub(crate) struct Envelope(pub(crate) SessionId, pub(crate) Command);
 
-/// What the mailbox carries: a request for one session.
-pub(crate) struct Envelope(pub(crate) SessionId, pub(crate) Request);
-
-/// Why a handle could not pass a command on. A send's frame is always handed back.
-///
-/// The same variants, with the same meaning, as `bind_smol::HandleError`.
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum HandleError {
-    /// The session has ended for its handles ([`SessionHandle::is_ended`]): it was removed,
-    /// or the driver dropped.
-    Gone,
-    /// The mailbox is full: `DriverConfig::mailbox_capacity` commands, or
-    /// `DriverConfig::mailbox_bytes` payload bytes, wait unread (the loop is not keeping up).
-    /// The command was not queued; a send's frame is handed back. Try again later.
-    Full(Option<Frame>),
-    /// The frame is larger than the session's connection can ever write
-    /// ([`Config::max_frame_len`](reconnect_core::Config::max_frame_len), lowered to what the
-    /// endpoint's WebSocket configuration can write when the session was added). The error is
-    /// the session's own refusal, [`SendErrorKind::TooLarge`], with the frame inside: nothing
-    /// was queued and the connection is untouched.
-    TooLarge(SendError),
-}
-
-impl fmt::Display for HandleError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            HandleError::Gone => f.write_str("the session has ended"),
-            HandleError::Full(_) => f.write_str("the session's mailbox is full"),
-            HandleError::TooLarge(e) => e.fmt(f),
-        }
-    }
-}
-
-impl std::error::Error for HandleError {}
-
-/// The payload bytes a request adds to the mailbox.
-fn payload_len(request: &Request) -> usize {
-    match request {
-        Request::Command(Command::Send(frame, _)) => frame.len(),
+/// The payload bytes a command adds to the mailbox.
+fn payload_len(command: &Command) -> usize {
+    match command {
+        Command::Send(frame, _) => frame.len(),
         _ => 0,
     }
 }
@@ -127,10 +87,7 @@ impl Mailbox {
 
     fn post(&self, envelope: Envelope) -> Result<(), HandleError> {
         let len = payload_len(&envelope.1);
-        let give_back = |envelope: Envelope| match envelope.1 {
-            Request::Command(command) => command.into_frame(),
-            Request::Remove => None,
-        };
+        let give_back = |envelope: Envelope| envelope.1.into_frame();
         if !self.reserve(len) {
             return Err(HandleError::Full(give_back(envelope)));
         }
@@ -172,8 +129,10 @@ impl Inbox {
 /// the connection can write fails here at once ([`HandleError::TooLarge`]), and so does any
 /// command while the mailbox is full ([`HandleError::Full`]), handing the frame back. The
 /// session's verdict (a send refused because the outbox is full, a subscription over the limit, a
-/// command after close) arrives as [`Event::Refused`](crate::Event::Refused) in the session's
-/// events. After the session is removed, every method fails with [`HandleError::Gone`].
+/// command after close) arrives as [`Event::Refused`](reconnect_core::Event::Refused) in the
+/// session's events. Once the session has stopped (the driver marks it before it delivers the
+/// `Stopped` event), was removed, or the driver was dropped, every method fails with
+/// [`HandleError::Gone`], as bind-smol's handle does.
 #[derive(Clone)]
 pub struct SessionHandle {
     pub(crate) id: SessionId,
@@ -199,39 +158,27 @@ impl SessionHandle {
         self.id
     }
 
-    /// Whether the session has ended for this handle: it was removed from its driver, or the
-    /// driver was dropped. From then on every method fails with [`HandleError::Gone`]. (A
-    /// session that stopped stays in its driver, with its stats, until removed: commands to it
-    /// come back as [`Event::Refused`](crate::Event::Refused).)
+    /// Whether the session has ended for this handle: it stopped (set before its `Stopped`
+    /// event is delivered), it was removed from its driver, or the driver was dropped. From
+    /// then on every method fails with [`HandleError::Gone`]. (A stopped session stays in its
+    /// driver, with its stats, until [`Driver::remove_session`](crate::Driver::remove_session).)
     pub fn is_ended(&self) -> bool {
         !self.alive.load(Ordering::Acquire)
-    }
-
-    fn request(&self, request: Request) -> Result<(), HandleError> {
-        if self.is_ended() {
-            return Err(HandleError::Gone);
-        }
-        self.mailbox.post(Envelope(self.id, request))
     }
 
     /// Queues `command` for the session, as the methods below do: the way to pass on a
     /// [`Command`] built elsewhere.
     ///
     /// # Errors
-    /// [`HandleError::Gone`] after the session is removed; [`HandleError::Full`] while the
+    /// [`HandleError::Gone`] once the session has ended; [`HandleError::Full`] while the
     /// mailbox is at its bound; [`HandleError::TooLarge`] for a send the connection can never
     /// write. A send's frame comes back inside the last two.
     pub fn command(&self, command: Command) -> Result<(), HandleError> {
-        if let Command::Send(frame, _) = &command {
-            let (len, max) = (frame.len(), self.max_frame_len);
-            if len > max {
-                return Err(HandleError::TooLarge(SendError {
-                    kind: SendErrorKind::TooLarge { len, max },
-                    frame: command.into_frame().expect("a send carries a frame"),
-                }));
-            }
+        if self.is_ended() {
+            return Err(HandleError::Gone);
         }
-        self.request(Request::Command(command))
+        let command = HandleError::check_frame_len(command, self.max_frame_len)?;
+        self.mailbox.post(Envelope(self.id, command))
     }
 
     /// [`Session::subscribe`](reconnect_core::Session::subscribe).
@@ -258,15 +205,18 @@ impl SessionHandle {
         self.command(Command::Send(frame.into(), options))
     }
 
-    /// Closes the session cleanly ([`Session::close`](reconnect_core::Session::close)): a
-    /// close frame if connected, then `Stopped`, every socket released. Returns once the close
-    /// is queued; the session's `Stopped` event reports its end.
+    /// Starts a clean close ([`Session::close`](reconnect_core::Session::close)): a close
+    /// frame if connected, then `Stopped`, every socket released. Returns once the close is
+    /// queued, as bind-smol's `close` does; the end is the session's
+    /// [`Event::Stopped`](reconnect_core::Event::Stopped) among the driver's events (bind-smol
+    /// also has `closed().await`), after which this handle is [`Gone`](HandleError::Gone).
     ///
     /// The close goes through the session like any command, so the driver's loop must keep
     /// running meanwhile ([`Driver::run`](crate::Driver::run) or `run_once`, or your loop for
     /// [`Embedded`](crate::Embedded)), with its events taken: the close handshake happens on
     /// it. How long the handshake may take is the session's `timeouts.close`. The stopped
-    /// session stays in the driver until [`remove`](Self::remove)d.
+    /// session stays in the driver, for its stats, until
+    /// [`Driver::remove_session`](crate::Driver::remove_session).
     pub fn close(&self) -> Result<(), HandleError> {
         self.command(Command::Close)
     }
@@ -300,13 +250,6 @@ impl SessionHandle {
     /// [`Session::credentials_failed`](reconnect_core::Session::credentials_failed).
     pub fn credentials_failed(&self, why: impl Into<String>) -> Result<(), HandleError> {
         self.command(Command::CredentialsFailed(why.into()))
-    }
-
-    /// Removes the session from its driver at once, dropping its sockets without a close
-    /// handshake (call [`close`](Self::close) first and wait for `Stopped` for a clean end).
-    /// [`Event::Removed`](crate::Event::Removed) is its last event.
-    pub fn remove(&self) -> Result<(), HandleError> {
-        self.request(Request::Remove)
     }
 }
 

@@ -4,7 +4,8 @@
 //! The binding does IO and nothing else. Every decision — when to connect, how long an attempt
 //! or an acknowledgement may take, how long to back off, when a silent connection is dead, what
 //! to restore and in which order — is made by each session's pure state machine. The binding
-//! turns socket readiness, bytes and readings of `Instant::now()` (its only clock) into
+//! turns socket readiness, bytes and readings of `Instant::now()` (twice per loop iteration:
+//! to size the wait, and for what woke it) into
 //! [`Input`](reconnect_core::Input)s, and the session's [`Action`](reconnect_core::Action)s into
 //! socket operations.
 //!
@@ -61,10 +62,14 @@
 //! and in payload bytes, [`DriverConfig::mailbox_capacity`] and [`DriverConfig::mailbox_bytes`],
 //! plus the poll's `Waker`). A handle refuses at once, handing the frame back, a send while the
 //! mailbox is full ([`HandleError::Full`]) and a send larger than the connection can ever write
-//! ([`HandleError::TooLarge`]). What a session refuses comes back as [`Event::Refused`].
+//! ([`HandleError::TooLarge`]). What a session refuses comes back as [`Event::Refused`] among
+//! its events; once it has stopped, its handles answer [`HandleError::Gone`]. The events wait
+//! for the application in one queue per driver, bounded in number and in payload bytes
+//! ([`DriverConfig::event_capacity`], [`DriverConfig::event_bytes`]): at a bound the driver
+//! stops reading its sockets until events are taken, so a slow consumer loses nothing.
 //!
 //! Credentials: when a session needs fresh ones it emits
-//! [`Event::CredentialsRequested`](reconnect_core::Event::CredentialsRequested); fetch them
+//! [`Event::CredentialsRequested`]; fetch them
 //! wherever they come from and answer with [`SessionHandle::provide_credentials`] (or
 //! [`SessionHandle::credentials_failed`]). The driver itself never blocks on that.
 //!
@@ -91,17 +96,19 @@
 //!   outside 1..=65535) with an [`EndpointError`], before any attempt.
 //! - Failures are classified precisely (DNS, refused, reset, certificate vs other TLS errors,
 //!   HTTP status, protocol violations, oversized messages, EOF, other IO), since the session's
-//!   policy depends on the class: the full table is in [`errors`]. A malformed or unexpected
+//!   policy depends on the class: the full table is in
+//!   [`reconnect_tungstenite::errors`]. A malformed or unexpected
 //!   reply from a server is transient; only what no retry can heal is fatal.
 //! - A close code no peer may send (999, 1005, 5000, …) is reported as a protocol failure that
-//!   names it, not as the 1002 the client answers with ([`close`]).
+//!   names it, not as the 1002 the client answers with
+//!   ([`reconnect_tungstenite::close`]).
 //! - Each session's [`max_frame_len`](reconnect_core::Config::max_frame_len) is lowered to what
 //!   the endpoint's WebSocket configuration can write ([`max_frame_len`]): a larger send is
 //!   refused, and the connection stays up.
 //! - Buffer sizes per connection ([`default_websocket_config`]) suit thousands of connections;
 //!   a peer that stops reading for `max_write_buffer_size` bytes is reported as backpressure.
 //! - Every socket is deregistered and closed when its session releases its `ConnId`.
-//! - [`DriverConfig::connect_rate`] spreads reconnect storms across the sessions of a driver
+//! - [`DriverConfig::connect_budget`] (on by default) spreads reconnect storms across the sessions of a driver
 //!   (admission control, not policy: each session's backoff and jitter still decide).
 //!
 //! # Examples
@@ -125,7 +132,7 @@
 //!
 //! - `INFO`: connecting, connected, authenticated, setup complete, subscribed, unsubscribed,
 //!   live, stable, reconnect scheduled (`delay_ms`: the drawn delay), circuit half-open or
-//!   closed, credentials requested, reauthenticated, credentials renewed, paused, resumed,
+//!   closed, credentials requested, credentials renewed, paused, resumed,
 //!   recycling, and a disconnect or a stop the application asked for.
 //! - `WARN`: attempt failed, disconnected (any other cause), subscription rejected, gap
 //!   detected, sequence regressed, server error, circuit open, renewal failed, stopped for any
@@ -140,7 +147,7 @@
 //! tracing_subscriber::fmt()
 //!     .with_max_level(tracing::Level::INFO) // lifecycle and failures, no per-message lines
 //!     .init();
-//! // INFO reconnect: live session=… conn=3 restored=2 outage_ms=412
+//! // INFO reconnect: live session=… conn=3 resubscribed=2 outage_ms=412
 //! ```
 //! # Metrics
 //!
@@ -175,25 +182,24 @@ mod config;
 mod conn;
 mod driver;
 mod embedded;
-mod event;
 mod handle;
 pub mod prelude;
 mod resolver;
 mod stream;
 mod wake;
 
-pub use config::{ConnectRate, DriverConfig};
+pub use config::DriverConfig;
 pub use driver::Driver;
 pub use embedded::{Embedded, EventHandler};
-pub use event::Event;
-pub use handle::{DriverHandle, HandleError, SessionHandle, SessionId};
-/// The command types the handles and [`Event::Refused`] use (from the core, shared by every
-/// binding).
-pub use reconnect_core::{Command, CommandKind, Refusal, Refused};
+pub use handle::{DriverHandle, SessionHandle, SessionId};
+/// The session's events, the handles' error and the command types, from the core: the same
+/// types, with the same meaning, as bind-smol's (this binding wraps none of them).
+pub use reconnect_core::{Command, CommandKind, Event, HandleError, Refusal, Refused};
 
-// Where a session connects and what its failures mean are not mio's: they belong to the
-// WebSocket layer both bindings share, so an endpoint means the same in both.
-pub use reconnect_tungstenite::{close, errors, tls};
+// Where a session connects is not mio's: it belongs to the WebSocket layer both bindings share,
+// so an endpoint means the same in both. (Its error table and close-code tap are for writers of
+// drivers: `reconnect_tungstenite::{errors, close}`.)
+pub use reconnect_tungstenite::tls;
 pub use reconnect_tungstenite::{
     default_websocket_config, max_frame_len, AttemptInfo, Endpoint, EndpointError, RequestHook,
 };

@@ -2,18 +2,4 @@
 
 mod support;
 
-use reconnect_testkit::scenario::{assert_suite_passes, RunOptions};
-use support::MioClient;
-
-#[test]
-fn every_scenario_passes_over_ws() {
-    assert_suite_passes::<MioClient>(RunOptions::default());
-}
-
-#[test]
-fn every_scenario_passes_over_wss() {
-    assert_suite_passes::<MioClient>(RunOptions {
-        tls: true,
-        ..RunOptions::default()
-    });
-}
+bind_support::scenario_suite!(support::MioHarness);

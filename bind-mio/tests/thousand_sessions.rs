@@ -6,7 +6,7 @@ mod support;
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
-use bind_mio::{default_websocket_config, Driver, DriverConfig, Endpoint, Event, SessionId};
+use bind_mio::{default_websocket_config, Driver, DriverConfig, Endpoint, SessionId};
 use bind_support::fleet::{fleet_session, FleetTiming};
 use reconnect_core::adapters::JsonRpcAdapter;
 use reconnect_core::Event as CoreEvent;
@@ -34,7 +34,7 @@ fn until_all_live(
         );
         driver.run_once(Some(Duration::from_millis(50))).unwrap();
         while let Some((id, event)) = driver.poll_event() {
-            if let Event::Session(CoreEvent::Live { .. }) = event {
+            if let CoreEvent::Live { .. } = event {
                 lives[index[&id]] += 1;
             }
         }

@@ -23,9 +23,9 @@ use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use async_io::Timer;
-use bind_smol::{Endpoint, Event, EventStream, Options, SessionHandle, SharedConnectBudget};
+use bind_smol::{Endpoint, EventStream, Options, SessionHandle, SharedConnectBudget};
 use futures_lite::StreamExt;
-use reconnect_core::Event as CoreEvent;
+use reconnect_core::{ConnectBudget, Event as CoreEvent};
 // Shared with both bindings' tests and fleet benchmarks.
 use bind_support::fleet;
 
@@ -68,7 +68,7 @@ async fn consume(i: usize, mut events: EventStream, progress: Rc<RefCell<Progres
     while let Some(event) = events.next().await {
         let mut progress = progress.borrow_mut();
         match event {
-            Event::Session(CoreEvent::Live { .. }) => {
+            CoreEvent::Live { .. } => {
                 let now = Instant::now();
                 progress.lives[i] += 1;
                 let times = progress.lives[i] as usize;
@@ -77,7 +77,7 @@ async fn consume(i: usize, mut events: EventStream, progress: Rc<RefCell<Progres
                 }
                 progress.last_live = Some(now);
             }
-            Event::Session(CoreEvent::Connected { .. }) => progress.connected.push(Instant::now()),
+            CoreEvent::Connected { .. } => progress.connected.push(Instant::now()),
             _ => {}
         }
     }
@@ -129,7 +129,9 @@ fn main() {
     // One budget for the whole fleet: every session gets a clone of the handle.
     let mut options = Options::default();
     if let Some((rate, burst)) = budget {
-        options = options.connect_budget(SharedConnectBudget::new(rate, burst));
+        options = options.connect_budget(Some(SharedConnectBudget::new(ConnectBudget::new(
+            rate, burst,
+        ))));
     }
     // Every session task, every consumer and this measuring task run on this one thread: the
     // executor is driven by `block_on`, which also polls async-io's reactor while it waits.
@@ -219,7 +221,8 @@ fn main() {
                 let _ = handle.try_close();
             }
             for handle in &handles {
-                handle.close().await;
+                handle.close().await.ok(); // Err(Gone) if it had stopped already
+                handle.closed().await;
             }
         })
         .await;

@@ -31,7 +31,7 @@ use std::time::{Duration, Instant};
 use bind_smol::tungstenite::protocol::WebSocketConfig;
 use bind_smol::tungstenite::Message;
 use bind_smol::{
-    default_websocket_config, Endpoint, Event, EventStream, Options, SessionHandle, SessionTask,
+    default_websocket_config, Endpoint, EventStream, Options, SessionHandle, SessionTask,
 };
 use futures_lite::StreamExt;
 use reconnect_core::adapters::RawAdapter;
@@ -104,12 +104,12 @@ async fn consume(events: &mut EventStream, count: usize) -> Run {
     let mut received = 0;
     while received < count {
         match events.next().await {
-            Some(Event::Session(CoreEvent::Message { frame, .. })) => {
+            Some(CoreEvent::Message { frame, .. }) => {
                 first.get_or_insert_with(Instant::now);
                 bytes += frame.len();
                 received += 1;
             }
-            Some(Event::Session(CoreEvent::Stopped { reason })) => panic!("stopped: {reason:?}"),
+            Some(CoreEvent::Stopped { reason }) => panic!("stopped: {reason:?}"),
             Some(_) => {}
             None => panic!("the session ended"),
         }
@@ -127,7 +127,8 @@ fn one_thread(flood: &Flood, config: WebSocketConfig, count: usize) -> Run {
     let task = executor.spawn(task);
     smol::block_on(executor.run(async {
         let run = consume(&mut events, count).await;
-        handle.close().await;
+        handle.close().await.ok(); // Err(Gone) if it had stopped already
+        handle.closed().await;
         task.await;
         run
     }))
@@ -138,7 +139,8 @@ fn two_threads(flood: &Flood, config: WebSocketConfig, count: usize) -> Run {
     let task = smol::spawn(task);
     smol::block_on(async {
         let run = consume(&mut events, count).await;
-        handle.close().await;
+        handle.close().await.ok(); // Err(Gone) if it had stopped already
+        handle.closed().await;
         task.await;
         run
     })

@@ -20,7 +20,6 @@ use std::time::Instant;
 use bind_smol::{Event, HandleError, SessionHandle};
 use bind_support::{feed_cli, feed_lines, metrics_http};
 use futures_lite::{AsyncBufReadExt, StreamExt};
-use serde_json::Value;
 
 /// Reads commands from standard input (on smol's blocking pool) and passes them to the
 /// session, until the end of the input or of the session. `command` waits while the command
@@ -52,16 +51,6 @@ async fn read_commands(handle: SessionHandle) {
             Ok(None) => {}
             Err(e) => eprintln!("feed: {e}"),
         }
-    }
-}
-
-/// The JSON line of a binding event: the session's events and refused commands; an event this
-/// version of bind-smol adds gets the generic `event` line.
-fn line_of(event: &Event) -> Value {
-    match event {
-        Event::Session(event) => feed_lines::line_for(event),
-        Event::Refused(refused) => feed_lines::refused_line(refused),
-        other => feed_lines::unknown_line(other),
     }
 }
 
@@ -115,8 +104,8 @@ fn main() {
         // The stream ends after `Stopped`; a stream that ended without one is a failure.
         let mut status = 1;
         while let Some(event) = events.next().await {
-            feed_lines::emit(&mut out, started, line_of(&event));
-            if let Event::Session(reconnect_core::Event::Stopped { reason }) = &event {
+            feed_lines::emit(&mut out, started, feed_lines::line_for(&event));
+            if let Event::Stopped { reason } = &event {
                 status = feed_lines::exit_status(reason);
             }
         }

@@ -44,8 +44,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             smol::Timer::after(Duration::from_secs(30)).await;
         };
         smol::future::or(reading, give_up).await;
-        drop(events); // read no more: the rest is discarded, so `close` cannot wait on it
-        handle.close().await; // resolves once the session stopped and its socket is gone
+        drop(events); // read no more: the rest is discarded, so `closed` cannot wait on it
+        handle.close().await.ok(); // Err(Gone) if it had stopped already
+        handle.closed().await; // resolves once the session stopped and its socket is gone
         let session = task.await; // the task hands the session back: stats, a snapshot
         println!("{messages} messages, {} attempts", session.stats().attempts);
         Ok(())

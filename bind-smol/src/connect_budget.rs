@@ -2,15 +2,20 @@
 //! wait for a token before a session's attempt dials.
 
 use std::fmt;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::Instant;
 
 use async_io::Timer;
 use reconnect_core::ConnectBudget;
 
 /// New connection attempts admitted across every session given this handle (through
-/// [`Options::connect_budget`](crate::Options::connect_budget)): on average `per_second`, at
-/// most `burst` at once. Cheap to clone; the clones share one budget.
+/// [`Options::connect_budget`](crate::Options::connect_budget)): the core's [`ConnectBudget`]
+/// (the same knob as bind-mio's `DriverConfig::connect_budget`), shared. Cheap to clone; the
+/// clones share one budget.
+///
+/// Every session whose options keep the default shares
+/// [`process_default`](Self::process_default): one budget of [`ConnectBudget::default`] for
+/// the whole process, as bind-mio's default is one per driver.
 ///
 /// Admission control, not policy: each session's backoff and seeded jitter still decide when it
 /// wants to connect. The budget only spreads a reconnect storm (a server restart seen by
@@ -21,24 +26,41 @@ use reconnect_core::ConnectBudget;
 ///
 /// ```
 /// use bind_smol::{Options, SharedConnectBudget};
+/// use bind_smol::core::ConnectBudget;
 ///
 /// // 200 attempts a second, 50 at once, for the whole fleet.
-/// let budget = SharedConnectBudget::new(200, 50);
-/// let options = Options::default().connect_budget(budget.clone());
+/// let budget = SharedConnectBudget::new(ConnectBudget::new(200, 50));
+/// let options = Options::default().connect_budget(Some(budget.clone()));
 /// assert_eq!(options.connect_budget, Some(budget));
 /// ```
 #[derive(Clone)]
 pub struct SharedConnectBudget {
     budget: Arc<Mutex<ConnectBudget>>,
+    /// The budget as it was given, for [`limits`](Self::limits).
+    limits: Arc<ConnectBudget>,
 }
 
 impl SharedConnectBudget {
-    /// A full budget of `per_second` attempts a second on average (at least 1) and `burst` at
-    /// once (at least 1).
-    pub fn new(per_second: u32, burst: u32) -> Self {
+    /// Shares `budget` among every session given a clone of the result.
+    pub fn new(budget: ConnectBudget) -> Self {
         SharedConnectBudget {
-            budget: Arc::new(Mutex::new(ConnectBudget::new(per_second, burst))),
+            limits: Arc::new(budget.clone()),
+            budget: Arc::new(Mutex::new(budget)),
         }
+    }
+
+    /// The process's default budget, [`ConnectBudget::default`], which every session whose
+    /// [`Options`](crate::Options) keep the default shares.
+    pub fn process_default() -> Self {
+        static DEFAULT: OnceLock<SharedConnectBudget> = OnceLock::new();
+        DEFAULT
+            .get_or_init(|| SharedConnectBudget::new(ConnectBudget::default()))
+            .clone()
+    }
+
+    /// The budget as it was given (its rate and burst), whatever has been spent since.
+    pub fn limits(&self) -> &ConnectBudget {
+        &self.limits
     }
 
     /// Books a token and waits until it is due. Attempts wait in the order they booked.

@@ -1,103 +1,19 @@
-//! What a session's task tells the application: the event stream.
+//! What a session's task tells the application: the event stream of the core's own
+//! [`Event`]s (this binding wraps none of them, as bind-mio does not).
 
 use std::fmt;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use futures_core::Stream;
-use reconnect_core::{Frame, Refused, StopReason, Topic};
+use reconnect_core::Event;
 
 use crate::mailbox::CommandSender;
 use crate::queue::EventReceiver;
 
-/// One event of a session, in the order the session produced it.
-///
-/// The common cases read one level deep through the accessors: [`text`](Self::text),
-/// [`data`](Self::data) or [`frame`](Self::frame) of a message, its [`topic`](Self::topic) and
-/// [`seq`](Self::seq), and the [`stop_reason`](Self::stop_reason) of the last event. Match
-/// [`Event::Session`] for everything else.
-///
-/// ```
-/// use bind_smol::prelude::*;
-///
-/// fn show(event: &Event) {
-///     match event.text() {
-///         Some(text) => println!("{}: {text}", event.topic().map_or("-", Topic::as_str)),
-///         None => println!("{event:?}"),
-///     }
-/// }
-/// # show(&Event::Session(SessionEvent::Paused));
-/// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Event {
-    /// What the session reported: lifecycle, messages, gaps, reconnect schedule, and so on.
-    /// After [`reconnect_core::Event::Stopped`] nothing follows and the stream ends.
-    Session(reconnect_core::Event),
-    /// The session refused a command sent through a [`SessionHandle`](crate::SessionHandle);
-    /// it changed nothing (a refused send hands its frame back inside). It comes after the
-    /// events of the deadlines that were due when the command ran.
-    Refused(Refused),
-}
-
-impl Event {
-    /// The session's own event, unless this is a refused command ([`Event::Refused`]).
-    pub fn as_session(&self) -> Option<&reconnect_core::Event> {
-        match self {
-            Event::Session(event) => Some(event),
-            _ => None,
-        }
-    }
-
-    /// Whether this is application data (the session's `Event::Message`).
-    pub fn is_message(&self) -> bool {
-        self.as_session()
-            .is_some_and(reconnect_core::Event::is_message)
-    }
-
-    /// A message's payload, text or binary; `None` for any other event.
-    pub fn frame(&self) -> Option<&Frame> {
-        self.as_session()?.frame()
-    }
-
-    /// A message's payload, taken out of the event; `None` for any other event.
-    pub fn into_frame(self) -> Option<Frame> {
-        match self {
-            Event::Session(event) => event.into_frame(),
-            _ => None,
-        }
-    }
-
-    /// A text message's text; `None` for a binary message and for any other event.
-    pub fn text(&self) -> Option<&str> {
-        self.as_session()?.text()
-    }
-
-    /// A message's payload bytes, text or binary; `None` for any other event.
-    pub fn data(&self) -> Option<&[u8]> {
-        self.as_session()?.data()
-    }
-
-    /// The topic the event is about: a message's (when the adapter could tell), or the
-    /// subscription's of `Subscribed`, `Unsubscribed`, `SubscribeRejected`, `Gap` and
-    /// `SequenceRegressed`. `None` for any other event.
-    pub fn topic(&self) -> Option<&Topic> {
-        self.as_session()?.topic()
-    }
-
-    /// A message's sequence number, when the protocol has one; `None` for any other event.
-    pub fn seq(&self) -> Option<u64> {
-        self.as_session()?.seq()
-    }
-
-    /// Why the session stopped, when this is its last event (`Stopped`); `None` otherwise.
-    pub fn stop_reason(&self) -> Option<&StopReason> {
-        self.as_session()?.stop_reason()
-    }
-}
-
-/// The events of one session, as a [`Stream`]. It ends (yields `None`) once the session has
-/// stopped and every event before the stop was taken.
+/// The events of one session, as a [`Stream`] of the core's [`Event`]s. It ends (yields `None`)
+/// once the session has stopped and every event was taken: its `Stopped`, and the
+/// [`Event::Refused`] of commands that were still queued when it stopped.
 ///
 /// The queue behind it is bounded ([`Options::event_capacity`](crate::Options)): once that many
 /// events wait, the session's task stops reading its socket until the stream takes them. A
@@ -161,15 +77,20 @@ impl EventStream {
         self.events.poll_batch(Some(cx), out)
     }
 
-    /// Moves every event waiting now to the end of `out`, without waiting: `Some(n)` with the
-    /// number moved (`Some(0)` when none is waiting yet), `None` at the end (the session has
-    /// stopped and every event was taken).
-    pub fn try_next_batch(&mut self, out: &mut Vec<Event>) -> Option<usize> {
+    /// Moves every event waiting now to the end of `out`, without waiting, and returns how
+    /// many it moved: 0 when none is waiting, as bind-mio's `drain_events` answers. The
+    /// session's end is its `Stopped` event in both bindings; [`is_ended`](Self::is_ended) says
+    /// whether anything can still come.
+    pub fn try_next_batch(&mut self, out: &mut Vec<Event>) -> usize {
         match self.events.poll_batch(None, out) {
-            Poll::Ready(0) => None,
-            Poll::Ready(n) => Some(n),
-            Poll::Pending => Some(0),
+            Poll::Ready(n) => n,
+            Poll::Pending => 0,
         }
+    }
+
+    /// Whether the stream has ended: the session's task ended and every event was taken.
+    pub fn is_ended(&self) -> bool {
+        self.events.is_ended()
     }
 }
 
@@ -182,58 +103,5 @@ impl Stream for EventStream {
 
     fn size_hint(&self) -> (usize, Option<usize>) {
         (self.events.len(), None)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use reconnect_core::sim::first_conn_id;
-    use reconnect_core::{Event as CoreEvent, StopReason};
-
-    use super::*;
-
-    // What each accessor reads is the core's (tested there); these check the delegation.
-    #[test]
-    fn a_session_message_reads_one_level_deep() {
-        let event = Event::Session(CoreEvent::Message {
-            conn: first_conn_id(),
-            topic: Some(Topic::new("trades")),
-            seq: Some(7),
-            frame: Frame::Text("hello".into()),
-        });
-        assert!(event.is_message());
-        assert_eq!(event.text(), Some("hello"));
-        assert_eq!(event.data(), Some(&b"hello"[..]));
-        assert_eq!(event.frame(), Some(&Frame::Text("hello".into())));
-        assert_eq!(event.topic().map(Topic::as_str), Some("trades"));
-        assert_eq!(event.seq(), Some(7));
-        assert_eq!(event.stop_reason(), None);
-        assert_eq!(event.into_frame(), Some(Frame::Text("hello".into())));
-    }
-
-    #[test]
-    fn the_last_session_event_gives_the_stop_reason() {
-        let stopped = Event::Session(CoreEvent::Stopped {
-            reason: StopReason::GaveUp { attempts: 4 },
-        });
-        assert_eq!(
-            stopped.stop_reason(),
-            Some(&StopReason::GaveUp { attempts: 4 })
-        );
-        assert!(!stopped.is_message());
-        assert!(stopped.as_session().is_some());
-    }
-
-    /// The binding's event wraps the session's without growing it: the session's `Event` is
-    /// 80 bytes (its `Message`, see `reconnect_core::Event`) and the binding's own variants
-    /// fit in its spare tag values.
-    #[test]
-    #[cfg(target_pointer_width = "64")]
-    fn an_event_is_no_larger_than_the_sessions() {
-        assert!(
-            std::mem::size_of::<Event>() <= 80,
-            "Event is {} bytes",
-            std::mem::size_of::<Event>()
-        );
     }
 }

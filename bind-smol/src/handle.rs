@@ -2,44 +2,9 @@
 
 use std::fmt;
 
-use reconnect_core::{Command, Credentials, Frame, SendError, SendErrorKind, SendOptions, Topic};
+use reconnect_core::{Command, Credentials, Frame, HandleError, SendOptions, Topic};
 
 use crate::mailbox::{CommandSender, TrySendError};
-
-/// Why a handle could not pass a command on. A send's frame is handed back when it was
-/// refused for its size or for room.
-///
-/// The same variants, with the same meaning, as `bind_mio::HandleError`.
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum HandleError {
-    /// The session has ended for its handles ([`SessionHandle::is_ended`]): its task ended
-    /// (the session stopped, or the task was dropped).
-    Gone,
-    /// The mailbox is full: [`Options::mailbox_capacity`](crate::Options) commands or
-    /// [`Options::mailbox_bytes`](crate::Options) payload bytes wait ([`SessionHandle::try_send`]
-    /// and the other `try_` forms only; the `async` forms wait for room). The frame is handed
-    /// back when the command carried one.
-    Full(Option<Frame>),
-    /// The frame is larger than the session's connection can ever write
-    /// ([`Config::max_frame_len`](reconnect_core::Config::max_frame_len), lowered to what the
-    /// endpoint's WebSocket configuration can write by [`connect`](crate::connect)). The error
-    /// is the session's own refusal, [`SendErrorKind::TooLarge`], with the frame inside:
-    /// nothing was queued and the connection is untouched.
-    TooLarge(SendError),
-}
-
-impl fmt::Display for HandleError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            HandleError::Gone => f.write_str("the session has ended"),
-            HandleError::Full(_) => f.write_str("the session's mailbox is full"),
-            HandleError::TooLarge(e) => e.fmt(f),
-        }
-    }
-}
-
-impl std::error::Error for HandleError {}
 
 /// Commands a session from any task or thread: `Clone + Send + Sync`.
 ///
@@ -47,8 +12,10 @@ impl std::error::Error for HandleError {}
 /// events. The `async` forms wait for room (backpressure); the `try_` forms fail at once with
 /// [`HandleError::Full`]. A command the session refuses (an outbox at its bound, a subscription
 /// over the topic limit, a reconnect after close) is reported on the
-/// [`EventStream`](crate::EventStream) as [`Event::Refused`](crate::Event::Refused), with a
-/// refused frame handed back.
+/// [`EventStream`](crate::EventStream) as [`Event::Refused`](reconnect_core::Event::Refused),
+/// with a refused frame handed back. Once the session has stopped (marked before the stream
+/// can yield its `Stopped`), or its task was dropped, every method fails with
+/// [`HandleError::Gone`], as bind-mio's handle does.
 ///
 /// The session closes cleanly when every handle and the event stream are dropped.
 #[derive(Clone)]
@@ -69,28 +36,15 @@ impl fmt::Debug for SessionHandle {
 }
 
 impl SessionHandle {
-    /// A send the connection can never write, refused here with its frame.
-    fn check_size(&self, command: Command) -> Result<Command, HandleError> {
-        if let Command::Send(frame, _) = &command {
-            let (len, max) = (frame.len(), self.max_frame_len);
-            if len > max {
-                return Err(HandleError::TooLarge(SendError {
-                    kind: SendErrorKind::TooLarge { len, max },
-                    frame: command.into_frame().expect("a send carries a frame"),
-                }));
-            }
-        }
-        Ok(command)
-    }
-
     /// Queues `command` for the session, waiting while the mailbox is full: the way to
     /// pass on a [`Command`] built elsewhere (the methods below build their own).
     ///
     /// # Errors
-    /// [`HandleError::Gone`] once the task has ended; [`HandleError::TooLarge`], at once and
-    /// with the frame, for a send the connection can never write.
+    /// [`HandleError::Gone`] once the session has stopped or its task has ended;
+    /// [`HandleError::TooLarge`], at once and with the frame, for a send the connection can
+    /// never write.
     pub async fn command(&self, command: Command) -> Result<(), HandleError> {
-        let command = self.check_size(command)?;
+        let command = HandleError::check_frame_len(command, self.max_frame_len)?;
         self.commands
             .send(command)
             .await
@@ -100,7 +54,7 @@ impl SessionHandle {
     /// [`command`](Self::command) that fails at once when the mailbox is full, handing a
     /// send's frame back.
     pub fn try_command(&self, command: Command) -> Result<(), HandleError> {
-        let command = self.check_size(command)?;
+        let command = HandleError::check_frame_len(command, self.max_frame_len)?;
         self.commands.try_send(command).map_err(|e| match e {
             TrySendError::Ended(_) => HandleError::Gone,
             TrySendError::Full(command) => HandleError::Full(command.into_frame()),
@@ -179,32 +133,40 @@ impl SessionHandle {
         self.command(Command::CredentialsFailed(why.into())).await
     }
 
-    /// Closes the session cleanly ([`Session::close`](reconnect_core::Session::close)): a
-    /// close frame if connected, then `Stopped`, every socket released. Resolves once that is
-    /// done and the task has ended ([`is_ended`](Self::is_ended)); at once if it already ended.
+    /// Starts a clean close ([`Session::close`](reconnect_core::Session::close)): a close
+    /// frame if connected, then `Stopped`, every socket released. Returns once the close is
+    /// queued (waiting while the mailbox is full), as bind-mio's `close` does; the end is the
+    /// stream's `Stopped`, or [`closed`](Self::closed) to wait for it.
     ///
-    /// The close goes through the session like any command, so the [`EventStream`] must be
-    /// polled (or dropped) meanwhile, with the task running: a stream that nobody reads fills
-    /// its queue, the task then stops taking input, and this waits with it. How long the close
-    /// handshake may take is the session's `timeouts.close`.
-    ///
-    /// [`EventStream`]: crate::EventStream
-    pub async fn close(&self) {
-        // A task that already ended needs no command; either way, wait for the end.
-        let _ = self.commands.send(Command::Close).await;
-        self.commands.ended().await;
+    /// # Errors
+    /// [`HandleError::Gone`] when the session had already stopped.
+    pub async fn close(&self) -> Result<(), HandleError> {
+        self.command(Command::Close).await
     }
 
-    /// Starts the close without waiting for its end (the stream reports `Stopped`); fails at
-    /// once when the mailbox is full.
+    /// [`close`](Self::close) that fails at once when the mailbox is full.
     pub fn try_close(&self) -> Result<(), HandleError> {
         self.try_command(Command::Close)
     }
 
-    /// Whether the session has ended for this handle: its task has ended (the session stopped
-    /// and released its transport, or the task was dropped). From then on every method fails
-    /// with [`HandleError::Gone`].
+    /// Resolves once the session's task has ended: the session stopped and released every
+    /// socket (or the task was dropped). At once if it already ended.
+    ///
+    /// The session goes on through its task, so the [`EventStream`] must be polled (or
+    /// dropped) meanwhile, with the task running: a stream that nobody reads fills its queue,
+    /// the task then stops taking input, and this waits with it. After a
+    /// [`close`](Self::close), how long the close handshake may take is the session's
+    /// `timeouts.close`.
+    ///
+    /// [`EventStream`]: crate::EventStream
+    pub async fn closed(&self) {
+        self.commands.ended().await;
+    }
+
+    /// Whether the session has ended for this handle: it stopped (marked before the stream
+    /// can yield its `Stopped`), or its task was dropped. From then on every method fails with
+    /// [`HandleError::Gone`]. [`closed`](Self::closed) waits for the task's end as well.
     pub fn is_ended(&self) -> bool {
-        self.commands.is_ended()
+        self.commands.is_closed()
     }
 }

@@ -5,7 +5,8 @@
 //! to restore and in which order — is made by the session's pure state machine. Each session
 //! runs as one task that turns its socket, one [`async_io::Timer`] (re-armed to the session's
 //! `poll_timeout()`) and the commands of its handles into calls on the session, and the
-//! session's actions into IO. `Instant::now()` is its only clock.
+//! session's actions into IO. It reads `Instant::now()` once per batch of inputs (and for an
+//! attempt's outcome, which may come long after its batch began).
 //!
 //! # Quick start
 //!
@@ -50,10 +51,12 @@
 //!   for its stats or a snapshot.
 //! - [`SessionHandle`]: subscribe, unsubscribe, send (waiting for room in the mailbox, or
 //!   `try_send` failing at once and handing the frame back), reconnect now, pause, resume,
-//!   credentials, any core [`Command`], and `close`, which resolves once the session has
-//!   stopped and every socket is released.
-//! - [`EventStream`]: a `futures_core::Stream` of the session's events, in order, and of the
-//!   commands it refused ([`Event::Refused`]); it ends after `Stopped`.
+//!   credentials, any core [`Command`], and `close`, which starts the close and returns (as
+//!   bind-mio's does); [`SessionHandle::closed`] waits for the end. Once the session has
+//!   stopped, every handle answers [`HandleError::Gone`], as in bind-mio.
+//! - [`EventStream`]: a `futures_core::Stream` of the core's own [`Event`]s, in order, the
+//!   commands the session refused among them ([`Event::Refused`]); it ends after `Stopped`
+//!   (and the refusals of commands still queued when it stopped).
 //! - When every handle and the stream are dropped, the session closes cleanly (a close frame
 //!   if connected) and the task ends.
 //!
@@ -97,7 +100,7 @@
 //!
 //! - `INFO`: connecting, connected, authenticated, setup complete, subscribed, unsubscribed,
 //!   live, stable, reconnect scheduled (`delay_ms`: the drawn delay), circuit half-open or
-//!   closed, credentials requested, reauthenticated, credentials renewed, paused, resumed,
+//!   closed, credentials requested, credentials renewed, paused, resumed,
 //!   recycling, and a disconnect or a stop the application asked for.
 //! - `WARN`: attempt failed, disconnected (any other cause), subscription rejected, gap
 //!   detected, sequence regressed, server error, circuit open, renewal failed, stopped for any
@@ -112,7 +115,7 @@
 //! tracing_subscriber::fmt()
 //!     .with_max_level(tracing::Level::INFO) // lifecycle and failures, no per-message lines
 //!     .init();
-//! // INFO reconnect: live session=… conn=3 restored=2 outage_ms=412
+//! // INFO reconnect: live session=… conn=3 resubscribed=2 outage_ms=412
 //! ```
 //! # Metrics
 //!
@@ -162,13 +165,15 @@ use std::task::{Context, Poll};
 use reconnect_core::{Config, ConfigError, Protocol, Session};
 
 pub use connect_budget::SharedConnectBudget;
-pub use event::{Event, EventStream};
-pub use handle::{HandleError, SessionHandle};
-// Where a session connects and what its failures mean are not smol's: they belong to the
-// WebSocket layer both bindings share, so an endpoint means the same in both.
-/// The command types of [`SessionHandle::command`] and [`Event::Refused`], from the core.
-pub use reconnect_core::{Command, CommandKind, Refusal, Refused};
-pub use reconnect_tungstenite::{close, errors, tls};
+pub use event::EventStream;
+pub use handle::SessionHandle;
+/// The session's events, the handles' error and the command types, from the core: the same
+/// types, with the same meaning, as bind-mio's (this binding wraps none of them).
+pub use reconnect_core::{Command, CommandKind, Event, HandleError, Refusal, Refused};
+// Where a session connects is not smol's: it belongs to the WebSocket layer both bindings
+// share, so an endpoint means the same in both. (Its error table and close-code tap are for
+// writers of drivers: `reconnect_tungstenite::{errors, close}`.)
+pub use reconnect_tungstenite::tls;
 pub use reconnect_tungstenite::{
     default_websocket_config, max_frame_len, AttemptInfo, Endpoint, EndpointError, RequestHook,
 };
@@ -203,9 +208,12 @@ pub struct Options {
     /// message) can be in memory at once.
     pub event_bytes: usize,
     /// The connection budget this session shares with every other session given a clone of
-    /// the same handle: each connection attempt waits for a token before it dials. `None` (the
-    /// default) dials at once. The counterpart of `bind_mio::DriverConfig::connect_rate`, whose
-    /// budget is the driver's.
+    /// the same handle: each connection attempt waits for a token before it dials. The same
+    /// knob, with the same name and default, as `bind_mio::DriverConfig::connect_budget`:
+    /// by default [`SharedConnectBudget::process_default`], one
+    /// [`ConnectBudget::default`](reconnect_core::ConnectBudget) (1,000 attempts a second in
+    /// bursts of 100) for every session of the process that keeps the default, as bind-mio's
+    /// is one per driver; `None` dials at once.
     pub connect_budget: Option<SharedConnectBudget>,
     /// The session's name: the `session` label of its metrics (feature `metrics`) and the
     /// `session` field of its log events and span (feature `tracing`). `None` (the default) names it `session-<n>`, `n` counting the
@@ -216,14 +224,14 @@ pub struct Options {
 
 impl Default for Options {
     /// 1,024 commands or 1 MiB of payload; 1,024 events or 1 MiB of payload, whichever comes
-    /// first.
+    /// first; the process's default connect budget.
     fn default() -> Self {
         Options {
             mailbox_capacity: 1024,
             mailbox_bytes: 1 << 20,
             event_capacity: 1024,
             event_bytes: 1 << 20,
-            connect_budget: None,
+            connect_budget: Some(SharedConnectBudget::process_default()),
             name: None,
         }
     }
@@ -255,9 +263,9 @@ impl Options {
     }
 
     /// Sets [`connect_budget`](Self::connect_budget): give every session of a fleet a clone of
-    /// one budget.
-    pub fn connect_budget(mut self, budget: SharedConnectBudget) -> Self {
-        self.connect_budget = Some(budget);
+    /// one budget, or `None` to dial at once.
+    pub fn connect_budget(mut self, budget: Option<SharedConnectBudget>) -> Self {
+        self.connect_budget = budget;
         self
     }
 
@@ -279,7 +287,7 @@ impl Options {
 /// #              endpoint: bind_smol::Endpoint) {
 /// let (handle, _events, task) = bind_smol::connect(session, endpoint, Default::default());
 /// let task = smol::spawn(task);
-/// handle.close().await;
+/// handle.close().await.ok(); // Err(Gone) if it had stopped already
 /// let session = task.await;
 /// println!("{} reconnections", session.stats().reconnections);
 /// # }
@@ -425,14 +433,15 @@ mod tests {
     }
 
     #[test]
-    fn a_dropped_task_makes_every_command_fail_as_gone_and_close_resolve() {
+    fn a_dropped_task_makes_every_command_fail_as_gone_and_closed_resolve() {
         let (handle, _events, task) = unspawned(Options::default());
         drop(task);
         assert!(handle.is_ended());
         assert_eq!(handle.try_send("x"), Err(HandleError::Gone));
         smol::block_on(async {
             assert_eq!(handle.send("x").await, Err(HandleError::Gone));
-            handle.close().await;
+            assert_eq!(handle.close().await, Err(HandleError::Gone));
+            handle.closed().await;
         });
     }
 

@@ -25,6 +25,8 @@ struct Shared {
     waiting: Vec<Waker>,
     /// Live senders: every handle and the stream's keepalive.
     senders: usize,
+    /// The session has stopped: no command is taken any more (the handles are `Gone`).
+    closed: bool,
     /// The task has ended.
     ended: bool,
 }
@@ -70,6 +72,7 @@ pub(crate) fn mailbox(capacity: usize, max_bytes: usize) -> (CommandSender, Comm
         receiver: None,
         waiting: Vec::new(),
         senders: 1,
+        closed: false,
         ended: false,
     }));
     (
@@ -84,7 +87,7 @@ pub(crate) fn mailbox(capacity: usize, max_bytes: usize) -> (CommandSender, Comm
 pub(crate) enum TrySendError {
     /// The queue is at its capacity in commands or in bytes.
     Full(Command),
-    /// The task has ended.
+    /// The session has stopped, or the task has ended.
     Ended(Command),
 }
 
@@ -123,7 +126,7 @@ impl CommandSender {
     /// Queues `command` unless the queue is full or the task has ended.
     pub(crate) fn try_send(&self, command: Command) -> Result<(), TrySendError> {
         let mut shared = lock(&self.shared);
-        if shared.ended {
+        if shared.closed || shared.ended {
             return Err(TrySendError::Ended(command));
         }
         let len = payload_len(&command);
@@ -153,7 +156,7 @@ impl CommandSender {
                 Err(TrySendError::Full(next)) => {
                     let mut shared = lock(&self.shared);
                     // Room may have come between the two locks.
-                    if shared.has_room(payload_len(&next)) || shared.ended {
+                    if shared.has_room(payload_len(&next)) || shared.closed || shared.ended {
                         drop(shared);
                         command = Some(next);
                         cx.waker().wake_by_ref();
@@ -181,9 +184,10 @@ impl CommandSender {
         .await
     }
 
-    /// Whether the task has ended.
-    pub(crate) fn is_ended(&self) -> bool {
-        lock(&self.shared).ended
+    /// Whether the mailbox takes no more commands: the session stopped, or the task ended.
+    pub(crate) fn is_closed(&self) -> bool {
+        let shared = lock(&self.shared);
+        shared.closed || shared.ended
     }
 
     /// Commands waiting for the task.
@@ -220,6 +224,26 @@ impl CommandReceiver {
         // There is room now for whoever waited for it.
         waiting.into_iter().for_each(Waker::wake);
         Poll::Ready(Some(command))
+    }
+}
+
+impl CommandReceiver {
+    /// The session has stopped: from now on every send fails as ended, and the commands that
+    /// were already queued are handed back, in order, for the session to answer (it refuses
+    /// each, and the refusals reach the stream).
+    pub(crate) fn close(&mut self) -> VecDeque<Command> {
+        let (commands, waiting) = {
+            let mut shared = lock(&self.shared);
+            shared.closed = true;
+            shared.bytes = 0;
+            (
+                std::mem::take(&mut shared.commands),
+                std::mem::take(&mut shared.waiting),
+            )
+        };
+        // Senders waiting for room learn that none will come.
+        waiting.into_iter().for_each(Waker::wake);
+        commands
     }
 }
 
@@ -305,11 +329,11 @@ mod tests {
         let mut cx = Context::from_waker(&waker);
         let mut ended = Box::pin(tx.ended());
         assert!(ended.as_mut().poll(&mut cx).is_pending());
-        assert!(!tx.is_ended());
+        assert!(!tx.is_closed());
         drop(rx);
         assert_eq!(counter.0.load(Ordering::SeqCst), 1);
         assert!(ended.as_mut().poll(&mut cx).is_ready());
-        assert!(tx.is_ended());
+        assert!(tx.is_closed());
         assert_eq!(tx.len(), 0, "what waited was dropped with the task");
         assert!(matches!(
             tx.try_send(Command::Resume),
@@ -317,6 +341,33 @@ mod tests {
         ));
         let sent = futures_lite::future::block_on(tx.send(Command::Close));
         assert!(matches!(sent, Err(Command::Close)));
+    }
+
+    #[test]
+    fn a_closed_mailbox_hands_back_what_waited_and_refuses_the_rest_before_the_task_ends() {
+        let (tx, mut rx) = mailbox(4, usize::MAX);
+        tx.try_send(Command::Pause).ok().unwrap();
+        tx.try_send(Command::Resume).ok().unwrap();
+        let counter = Arc::new(Counter::default());
+        let waker = Waker::from(counter.clone());
+        let mut cx = Context::from_waker(&waker);
+        let mut ended = Box::pin(tx.ended());
+        assert!(ended.as_mut().poll(&mut cx).is_pending());
+        let left: Vec<Command> = rx.close().into_iter().collect();
+        assert_eq!(
+            left,
+            [Command::Pause, Command::Resume],
+            "in order, none lost"
+        );
+        assert!(tx.is_closed(), "the handles are Gone from here");
+        assert!(matches!(
+            tx.try_send(Command::Close),
+            Err(TrySendError::Ended(Command::Close))
+        ));
+        // Closed is not ended: `closed()` waits for the task itself.
+        assert!(ended.as_mut().poll(&mut cx).is_pending());
+        drop(rx);
+        assert!(ended.as_mut().poll(&mut cx).is_ready());
     }
 
     #[test]

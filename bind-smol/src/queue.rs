@@ -20,9 +20,7 @@ use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 
-use reconnect_core::{Event as CoreEvent, Refusal};
-
-use crate::event::Event;
+use reconnect_core::Event;
 
 /// Slots a buffer keeps however small the flow: shrinking below this would only churn.
 const MIN_KEPT: usize = 32;
@@ -38,7 +36,7 @@ impl Batch {
     /// Appends `event`.
     #[inline]
     pub(crate) fn push(&mut self, event: Event) {
-        self.bytes += payload_len(&event);
+        self.bytes += event.payload_len();
         self.events.push_back(event);
     }
 
@@ -70,19 +68,6 @@ impl Batch {
     fn append(&mut self, other: &mut Batch) {
         self.events.append(&mut other.events);
         self.bytes += std::mem::take(&mut other.bytes);
-    }
-}
-
-/// The frame bytes an event holds (messages, and frames handed back).
-fn payload_len(event: &Event) -> usize {
-    match event {
-        Event::Session(CoreEvent::Message { frame, .. })
-        | Event::Session(CoreEvent::OutboxDropped { frame, .. }) => frame.len(),
-        Event::Refused(refused) => match &refused.refusal {
-            Refusal::Send(e) => e.frame.len(),
-            _ => 0,
-        },
-        _ => 0,
     }
 }
 
@@ -329,6 +314,12 @@ impl EventReceiver {
     pub(crate) fn len(&self) -> usize {
         self.taken.len() + lock(&self.shared).queued.len()
     }
+
+    /// Whether the task has ended and every event was taken: nothing more will come.
+    pub(crate) fn is_ended(&self) -> bool {
+        let shared = lock(&self.shared);
+        self.taken.is_empty() && shared.queued.is_empty() && shared.writer_gone
+    }
 }
 
 impl Drop for EventReceiver {
@@ -355,11 +346,11 @@ mod tests {
 
     /// An event that tells `n` apart and carries no payload.
     fn event(n: u32) -> Event {
-        Event::Session(CoreEvent::Gap {
+        CoreEvent::Gap {
             topic: "t".into(),
             expected: 0,
             received: u64::from(n),
-        })
+        }
     }
 
     /// A batch of these events.
@@ -371,10 +362,10 @@ mod tests {
 
     /// An event that carries a frame of `len` bytes.
     fn message(len: usize) -> Event {
-        Event::Session(CoreEvent::OutboxDropped {
+        CoreEvent::OutboxDropped {
             frame: "x".repeat(len).into(),
             reason: reconnect_core::DropReason::Expired,
-        })
+        }
     }
 
     /// Room for `events` events and `bytes` bytes.
@@ -384,7 +375,7 @@ mod tests {
 
     fn attempt(event: Event) -> u32 {
         match event {
-            Event::Session(CoreEvent::Gap { received, .. }) => received as u32,
+            CoreEvent::Gap { received, .. } => received as u32,
             other => panic!("{other:?}"),
         }
     }

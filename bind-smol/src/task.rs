@@ -38,7 +38,6 @@ use reconnect_core::{
 use reconnect_tungstenite::{errors, message};
 use tungstenite::Message;
 
-use crate::event::Event;
 use crate::mailbox::CommandReceiver;
 use crate::metrics::Metrics;
 use crate::queue::{Batch, EventSender, Handover, Room};
@@ -85,9 +84,13 @@ pub(crate) struct Driver<P> {
     armed: Option<Instant>,
     /// Every handle and the stream are gone: the session was told to close.
     orphaned: bool,
+    /// The session has stopped: the mailbox takes no more commands, and those it held were
+    /// answered.
+    mailbox_closed: bool,
     started: bool,
     /// The session's name: the `session` label of its metrics and the `session` field of its
-    /// log events ([`Options::name`](crate::Options::name), else `session-<n>`).
+    /// log events ([`Options::name`](crate::Options::name), else
+    /// [`default_session_name`](reconnect_tungstenite::default_session_name)'s).
     #[cfg_attr(not(feature = "tracing"), allow(dead_code))]
     name: String,
     /// The `session` span the task runs in, with the same name.
@@ -111,7 +114,7 @@ impl<P: Protocol> Driver<P> {
         events: EventSender,
         name: Option<String>,
     ) -> Self {
-        let name = name.unwrap_or_else(next_session_name);
+        let name = name.unwrap_or_else(reconnect_tungstenite::default_session_name);
         let metrics = Metrics::new(name.clone());
         Driver {
             session: Box::new(session),
@@ -125,6 +128,7 @@ impl<P: Protocol> Driver<P> {
             timer: Timer::never(),
             armed: None,
             orphaned: false,
+            mailbox_closed: false,
             started: false,
             #[cfg(feature = "tracing")]
             span: tracing::info_span!(target: reconnect_tungstenite::tracing_events::TARGET, "session", session = %name),
@@ -314,6 +318,11 @@ impl<P: Protocol> Driver<P> {
     ///
     /// It takes the outputs one at a time (`poll_output`) rather than through a buffer: a
     /// buffer would keep the largest drain's capacity for the life of the session.
+    ///
+    /// Once the session has stopped, the mailbox is closed here, before the batch holding
+    /// `Stopped` reaches the stream: a handle is `Gone` by the time the application sees the
+    /// end (as in bind-mio), and the commands the mailbox still held are applied, so that each
+    /// is answered by its `Event::Refused` (a send's frame handed back) instead of vanishing.
     fn drain(&mut self) {
         loop {
             while let Some(output) = self.session.poll_output() {
@@ -323,14 +332,23 @@ impl<P: Protocol> Driver<P> {
                         #[cfg(feature = "tracing")]
                         reconnect_tungstenite::tracing_events::trace_event(&self.name, &event);
                         self.metrics.record(&event, &self.session);
-                        self.batch.push(Event::Session(event));
+                        self.batch.push(event);
                     }
                 }
             }
-            let Some(input) = self.produced.pop_front() else {
-                break;
-            };
-            self.session.handle_input(Instant::now(), input);
+            if let Some(input) = self.produced.pop_front() {
+                self.session.handle_input(Instant::now(), input);
+                continue;
+            }
+            if self.session.is_stopped() && !self.mailbox_closed {
+                self.mailbox_closed = true;
+                let now = Instant::now();
+                for command in self.commands.close() {
+                    self.session.apply(now, command);
+                }
+                continue;
+            }
+            break;
         }
     }
 
@@ -507,19 +525,8 @@ impl<P: Protocol> Driver<P> {
     }
 
     fn on_command(&mut self, now: Instant, command: Command) {
-        let verdict = self.session.apply(now, command);
-        // What the due deadlines did before the command comes first; the refusal after it.
+        // A refusal is the session's own `Event::Refused`, after what the due deadlines did.
+        self.session.apply(now, command);
         self.drain();
-        if let Err(refused) = verdict {
-            self.batch.push(Event::Refused(refused));
-        }
     }
-}
-
-/// The name of a session its application did not name, unique in the process: `session-1`,
-/// `session-2`, … (two unnamed sessions never share their metrics series).
-fn next_session_name() -> String {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static SESSIONS: AtomicU64 = AtomicU64::new(0);
-    format!("session-{}", SESSIONS.fetch_add(1, Ordering::Relaxed) + 1)
 }

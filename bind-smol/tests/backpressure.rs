@@ -7,8 +7,7 @@ use std::cell::Cell;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
-use bind_smol::{Endpoint, Event, Options};
-use futures_core::Stream;
+use bind_smol::{Endpoint, Options};
 use futures_lite::StreamExt;
 use reconnect_core::adapters::RawAdapter;
 use reconnect_core::{Config, Event as CoreEvent, Session};
@@ -22,50 +21,6 @@ fn quiet_session() -> Session<RawAdapter> {
     let mut config = Config::new(3);
     config.liveness.ping_interval = None;
     Session::new(config, RawAdapter::new()).unwrap()
-}
-
-#[test]
-fn a_slow_consumer_bounds_the_queue_and_loses_nothing() {
-    const CAPACITY: usize = 16;
-    const MESSAGES: usize = 20_000;
-    let flood = Flood::start(64, MESSAGES).unwrap();
-    let endpoint = Endpoint::new(&flood.url()).unwrap();
-    let (handle, mut events, task) = bind_smol::connect(
-        quiet_session(),
-        endpoint,
-        Options::default().event_capacity(CAPACITY),
-    );
-    let task = smol::spawn(task);
-    smol::block_on(async {
-        let started = Instant::now();
-        let (mut received, mut bytes, mut most_buffered) = (0, 0, 0);
-        while received < MESSAGES {
-            assert!(started.elapsed() < LIMIT, "stalled at {received}");
-            // Now and then the consumer looks away while the flood keeps coming.
-            if received % 2_000 == 1_000 {
-                async_io::Timer::after(Duration::from_millis(20)).await;
-            }
-            most_buffered = most_buffered.max(events.size_hint().0);
-            match events.next().await {
-                Some(Event::Session(CoreEvent::Message { frame, .. })) => {
-                    received += 1;
-                    bytes += frame.len();
-                    assert_eq!(frame.as_text().map(str::len), Some(64));
-                }
-                Some(Event::Session(CoreEvent::Stopped { reason })) => panic!("{reason:?}"),
-                Some(_) => {}
-                None => panic!("the stream ended at {received}"),
-            }
-        }
-        assert_eq!(bytes, 64 * MESSAGES);
-        // The stream's buffer plus the queue behind it, plus one input's events.
-        assert!(
-            most_buffered <= 2 * CAPACITY + 1,
-            "{most_buffered} events were buffered for a capacity of {CAPACITY}"
-        );
-        handle.close().await;
-        task.await;
-    });
 }
 
 #[test]
@@ -94,7 +49,7 @@ fn a_flooded_session_leaves_its_thread_to_other_tasks() {
         let mut first_half = None;
         while received < MESSAGES {
             assert!(started.elapsed() < LIMIT, "stalled at {received}");
-            if let Some(Event::Session(CoreEvent::Message { .. })) = events.next().await {
+            if let Some(CoreEvent::Message { .. }) = events.next().await {
                 received += 1;
                 if received == MESSAGES / 2 {
                     first_half = Some(ticks.get());
@@ -107,7 +62,8 @@ fn a_flooded_session_leaves_its_thread_to_other_tasks() {
             halfway > 10,
             "the neighbour ran {halfway} times in 100,000 messages"
         );
-        handle.close().await;
+        handle.close().await.ok(); // Err(Gone) if it had stopped already
+        handle.closed().await;
         task.await;
     }));
     drop(neighbour);
@@ -128,7 +84,7 @@ fn what_the_session_sends_goes_out_while_a_flood_comes_in() {
         let mut sent_at = None;
         while received < MESSAGES {
             assert!(started.elapsed() < LIMIT, "stalled at {received}");
-            if let Some(Event::Session(CoreEvent::Message { .. })) = events.next().await {
+            if let Some(CoreEvent::Message { .. }) = events.next().await {
                 received += 1;
             }
             if received == 1_000 && sent_at.is_none() {

@@ -54,8 +54,8 @@ fn batches_keep_the_order_and_lose_nothing() {
             }
             match round % 3 {
                 0 => match events.next().await {
-                    Some(Event::Session(e)) => seen.push(e),
-                    Some(other) => panic!("unexpected {other:?}"),
+                    Some(Event::Refused(r)) => panic!("unexpected {r:?}"),
+                    Some(e) => seen.push(e),
                     None => panic!("the stream ended; events: {seen:#?}"),
                 },
                 1 => {
@@ -77,7 +77,8 @@ fn batches_keep_the_order_and_lose_nothing() {
                     take(&mut batch, &mut seen, 1);
                 }
                 _ => {
-                    let n = events.try_next_batch(&mut batch).expect("not ended");
+                    let n = events.try_next_batch(&mut batch);
+                    assert!(!events.is_ended(), "not ended");
                     assert_eq!(batch.len(), n);
                     take(&mut batch, &mut seen, 0);
                     if n == 0 {
@@ -99,7 +100,8 @@ fn batches_keep_the_order_and_lose_nothing() {
             take(&mut batch, &mut seen, 0);
         }
         assert_eq!(events.next_batch(&mut batch).await, 0);
-        assert_eq!(events.try_next_batch(&mut batch), None);
+        assert_eq!(events.try_next_batch(&mut batch), 0);
+        assert!(events.is_ended());
     });
     task.join().unwrap();
 
@@ -149,7 +151,7 @@ fn batches_keep_the_order_and_lose_nothing() {
     assert!(batches > 0 && largest > 0);
 }
 
-/// A driver event that cannot come from this session, to mark what `out` held before a batch.
+/// A refusal this session never produces here, to mark what `out` held before a batch.
 fn marker() -> reconnect_core::Refused {
     reconnect_core::Refused {
         command: reconnect_core::CommandKind::Pause,
@@ -160,10 +162,8 @@ fn marker() -> reconnect_core::Refused {
 /// Moves `batch[skip..]` (session events only) to `seen` and clears `batch`.
 fn take(batch: &mut Vec<Event>, seen: &mut Vec<CoreEvent>, skip: usize) {
     for event in batch.drain(..).skip(skip) {
-        match event {
-            Event::Session(e) => seen.push(e),
-            other => panic!("unexpected {other:?}"),
-        }
+        assert!(!matches!(event, Event::Refused(_)), "unexpected {event:?}");
+        seen.push(event);
     }
 }
 

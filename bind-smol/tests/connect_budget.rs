@@ -5,10 +5,10 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use bind_smol::{Endpoint, Event, Options, SharedConnectBudget};
+use bind_smol::{Endpoint, Options, SharedConnectBudget};
 use bind_support::fleet::{fleet_session, FleetTiming};
 use futures_lite::StreamExt;
-use reconnect_core::Event as CoreEvent;
+use reconnect_core::{ConnectBudget, Event as CoreEvent};
 use reconnect_testkit::server::{ServerConfig, TestServer};
 
 const SESSIONS: usize = 60;
@@ -32,7 +32,7 @@ fn most_in_any_window(sorted: &[Instant], window: Duration) -> usize {
 #[test]
 fn sessions_sharing_a_budget_connect_no_faster_than_it_allows() {
     let server = TestServer::start(ServerConfig::default()).unwrap();
-    let budget = SharedConnectBudget::new(PER_SECOND, BURST);
+    let budget = SharedConnectBudget::new(ConnectBudget::new(PER_SECOND, BURST));
     let executor = smol::Executor::new();
     smol::block_on(executor.run(async {
         let (live_tx, live_rx) = async_channel::unbounded();
@@ -42,14 +42,14 @@ fn sessions_sharing_a_budget_connect_no_faster_than_it_allows() {
                 &executor,
                 fleet_session(i as u64 + 1, &FleetTiming::TEST),
                 Endpoint::new(&server.url(&format!("b{i}"))).unwrap(),
-                Options::default().connect_budget(budget.clone()),
+                Options::default().connect_budget(Some(budget.clone())),
             );
             handles.push(handle);
             let live_tx = live_tx.clone();
             executor
                 .spawn(async move {
                     while let Some(event) = events.next().await {
-                        if let Event::Session(CoreEvent::Live { .. }) = event {
+                        if let CoreEvent::Live { .. } = event {
                             let _ = live_tx.send(i).await;
                         }
                     }
@@ -72,7 +72,8 @@ fn sessions_sharing_a_budget_connect_no_faster_than_it_allows() {
             handle.try_close().unwrap();
         }
         for handle in &handles {
-            handle.close().await;
+            handle.close().await.ok(); // Err(Gone) if it had stopped already
+            handle.closed().await;
         }
     }));
 

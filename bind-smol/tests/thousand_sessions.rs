@@ -6,7 +6,7 @@ mod support;
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
-use bind_smol::{default_websocket_config, Endpoint, Event, Options};
+use bind_smol::{default_websocket_config, Endpoint, Options};
 use bind_support::fleet::{fleet_session, FleetTiming};
 use futures_lite::StreamExt;
 use reconnect_core::Event as CoreEvent;
@@ -69,7 +69,7 @@ fn a_thousand_sessions_on_one_executor_all_restore_after_a_server_restart() {
             executor
                 .spawn(async move {
                     while let Some(event) = events.next().await {
-                        if let Event::Session(CoreEvent::Live { .. }) = event {
+                        if let CoreEvent::Live { .. } = event {
                             let _ = live_tx.send(i).await;
                         }
                     }
@@ -101,7 +101,8 @@ fn a_thousand_sessions_on_one_executor_all_restore_after_a_server_restart() {
             handle.try_close().unwrap();
         }
         for handle in &handles {
-            handle.close().await;
+            handle.close().await.ok(); // Err(Gone) if it had stopped already
+            handle.closed().await;
             assert!(handle.is_ended());
         }
     }));

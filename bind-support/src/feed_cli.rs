@@ -223,7 +223,7 @@ pub fn parse_args(args: impl Iterator<Item = String>) -> Result<Options, String>
         (None, None) => None,
     };
     // Without --seed, the seed comes from the URL: stable per feed, different across feeds.
-    config.seed = seed.unwrap_or_else(|| reconnect_core::seed_from_client_id(&url));
+    config.seed = seed.unwrap_or_else(|| Config::for_client(&url).seed);
     config.backoff = backoff;
     config.validate().map_err(|e| e.to_string())?;
     Ok(Options {

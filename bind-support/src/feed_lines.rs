@@ -9,6 +9,7 @@
 
 use std::time::{Duration, Instant};
 
+use reconnect_core::adapters::JsonRpcAdapter;
 use reconnect_core::{
     CircuitState, CommandError, ConnId, DelaySource, Disposition, DropReason, EndCause, Event,
     Frame, Refusal, Refused, SendError, SendErrorKind, ServerError, Stats, StopReason,
@@ -27,7 +28,7 @@ output lines (JSON, one per event; every line also has t_ms, milliseconds since 
   subscribed            conn channel
   subscribe_rejected    channel code message retry_in_ms (null: permanent) [retry_after_ms]
   unsubscribed          conn channel
-  live                  conn restored outage_ms
+  live                  conn resubscribed outage_ms
   stable                conn
   message               conn channel data [seq]
   gap                   channel expected got
@@ -37,7 +38,7 @@ output lines (JSON, one per event; every line also has t_ms, milliseconds since 
   reconnect_scheduled   attempt delay_ms base_ms jitter source failures [hint_ms]
   circuit               state (open|half_open|closed) failures
   credentials_requested
-  credentials_renewed   conn grant (application|refresh_token|credentials) [expires_in_ms]
+  credentials_renewed   conn source (application|lifetime|refresh_token) [expires_in_ms]
   renewal_failed        reason cause
   outbox_dropped        reason (overflow|expired|coalesced|stopped) bytes
   paused, resumed
@@ -157,27 +158,25 @@ fn disposition_fields(disposition: &Disposition) -> Value {
     }
 }
 
-/// The `data` of a notification (or the whole frame, as JSON if it is JSON, else as text).
+/// A message's `data`: a notification's payload, `params.data`, found by the adapter's own
+/// [`JsonRpcAdapter::data_of`] (the same name and the same bytes as in Rust); any other frame
+/// whole, as JSON if it is JSON, else as text.
 fn message_data(frame: &Frame) -> Value {
     let text = match frame {
         Frame::Text(t) => t.as_str(),
         Frame::Binary(b) => return json!({ "binary_bytes": b.len() }),
     };
-    match serde_json::from_str::<Value>(text) {
-        Ok(v) => match v.pointer("/params/data") {
-            Some(data) => data.clone(),
-            None => v,
-        },
-        Err(_) => Value::String(text.to_owned()),
-    }
+    let json = JsonRpcAdapter::data_of(frame).unwrap_or(text);
+    serde_json::from_str::<Value>(json).unwrap_or_else(|_| Value::String(text.to_owned()))
 }
 
-/// The `credentials_renewed` line: fresh credentials were accepted on `conn`, by `grant`
-/// (`application`: new ones the application set; `refresh_token`: the server's refresh token;
-/// `credentials`: the current credentials sent again before they expired). `expires_in`, when
-/// the server said how long they last, becomes `expires_in_ms`.
-fn credentials_renewed(conn: ConnId, expires_in: Option<Duration>, grant: &str) -> Value {
-    let mut line = json!({"event": "credentials_renewed", "conn": conn.get(), "grant": grant});
+/// The `credentials_renewed` line: fresh credentials were accepted on `conn`, renewed by
+/// `source` ([`RenewalSource::as_str`](reconnect_core::RenewalSource::as_str): `application`,
+/// new ones the application set; `lifetime`, the current credentials sent again before they
+/// expired; `refresh_token`, the server's refresh token). `expires_in`, when the server said how
+/// long they last, becomes `expires_in_ms`.
+fn credentials_renewed(conn: ConnId, expires_in: Option<Duration>, source: &str) -> Value {
+    let mut line = json!({"event": "credentials_renewed", "conn": conn.get(), "source": source});
     if let Some(left) = expires_in {
         line["expires_in_ms"] = json!(ms(left));
     }
@@ -234,12 +233,12 @@ pub fn line_for(event: &Event) -> Value {
         }
         Event::Live {
             conn,
-            restored,
+            resubscribed,
             outage,
         } => json!({
             "event": "live",
             "conn": conn.get(),
-            "restored": restored,
+            "resubscribed": resubscribed,
             "outage_ms": ms(*outage),
         }),
         Event::Stable { conn } => json!({"event": "stable", "conn": conn.get()}),
@@ -329,22 +328,11 @@ pub fn line_for(event: &Event) -> Value {
             "failures": failures,
         }),
         Event::CredentialsRequested => json!({"event": "credentials_requested"}),
-        // Fresh credentials from the application, accepted while live.
-        Event::Reauthenticated { conn } => credentials_renewed(*conn, None, "application"),
-        // Credentials with a server-given lifetime, renewed before they expired.
         Event::CredentialsRenewed {
             conn,
+            source,
             expires_in,
-            used_refresh_token,
-        } => credentials_renewed(
-            *conn,
-            *expires_in,
-            if *used_refresh_token {
-                "refresh_token"
-            } else {
-                "credentials"
-            },
-        ),
+        } => credentials_renewed(*conn, *expires_in, source.as_str()),
         Event::RenewalFailed { cause } => json!({
             "event": "renewal_failed",
             "reason": cause.to_string(),
@@ -364,6 +352,7 @@ pub fn line_for(event: &Event) -> Value {
         Event::Resumed => json!({"event": "resumed"}),
         Event::Recycling { conn } => json!({"event": "recycling", "conn": conn.get()}),
         Event::Stopped { reason } => stopped_line(reason),
+        Event::Refused(refused) => refused_line(refused),
         // `Event` is `#[non_exhaustive]`: a variant added after this tool was written.
         other => unknown_line(other),
     }

@@ -10,9 +10,10 @@
 //! implements [`harness::Harness`] in its own `tests/support/mod.rs` and runs the suites on it.
 //!
 //! - [`kit`]: the kit's specs and vocabulary in the core's terms.
-//! - [`harness`]: one session on a binding, driven from a test: what the suites need.
+//! - [`harness`]: one session on a binding, driven from a test: the one trait a binding
+//!   implements for every suite, the kit's scenario suite included ([`scenario_client`]).
 //! - The suites, each a macro that writes the `#[test]` functions in the binding's test file:
-//!   [`transport_suite!`], [`python_suite!`], [`fd_suite!`], [`feed_cli_suite!`],
+//!   [`contract_suite!`] (the one contract of both bindings), [`scenario_suite!`], [`transport_suite!`], [`python_suite!`], [`fd_suite!`], [`feed_cli_suite!`],
 //!   [`trace_suite!`] (what the bindings' `tracing` feature logs, and that no secret is).
 //! - [`fleet`]: the many-session tests' and benchmarks' session and descriptor limit.
 //! - [`feed_cli`] and [`feed_lines`]: the feed followers' command line and JSON lines, the same
@@ -22,6 +23,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod contract_suite;
 pub mod fd_suite;
 pub mod feed_cli;
 pub mod feed_cli_suite;
@@ -32,5 +34,6 @@ pub mod kit;
 pub mod metrics_http;
 pub mod no_copy;
 pub mod python_suite;
+pub mod scenario_client;
 pub mod trace_suite;
 pub mod transport_suite;

@@ -20,8 +20,8 @@ pub const MAX_REQUEST: usize = 8 * 1024;
 /// How long a client may take to send its request or read the answer.
 pub const IO_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// Upper bounds of `reconnect_time_to_restore_seconds`' buckets: from 10 ms to 10 minutes.
-const RESTORE_BUCKETS: [f64; 14] = [
+/// Upper bounds of `reconnect_time_to_resubscribe_seconds`' buckets: from 10 ms to 10 minutes.
+const RESUBSCRIBE_BUCKETS: [f64; 14] = [
     0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 600.0,
 ];
 
@@ -35,8 +35,8 @@ const RESTORE_BUCKETS: [f64; 14] = [
 pub fn install() -> Result<PrometheusHandle, String> {
     PrometheusBuilder::new()
         .set_buckets_for_metric(
-            Matcher::Full("reconnect_time_to_restore_seconds".into()),
-            &RESTORE_BUCKETS,
+            Matcher::Full("reconnect_time_to_resubscribe_seconds".into()),
+            &RESUBSCRIBE_BUCKETS,
         )
         .and_then(PrometheusBuilder::install_recorder)
         .map_err(|e| format!("cannot install the metrics recorder: {e}"))

@@ -127,7 +127,7 @@ impl<P: Protocol> Embedded<P> {
             };
             let mut produced = Vec::new();
             self.admit(slot, &mut produced);
-            self.feed_all(slot, serial, now, produced);
+            self.feed(slot, serial, now, &mut produced);
         }
     }
 }

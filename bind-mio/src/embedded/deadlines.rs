@@ -55,6 +55,7 @@ impl<P: Protocol> Embedded<P> {
             entry.scheduled = None;
             entry.session.handle_timeout(now);
             self.drain(id, now);
+            self.settle(id);
         }
     }
 }

@@ -1,16 +1,15 @@
 //! Many sessions on a `mio::Poll` someone else owns: the engine under [`Driver`](crate::Driver),
 //! usable on its own inside an existing event loop.
 //!
-//! One concern per file: the public surface and the loop's entry points here; the slab of
-//! sessions and connection slots ([`slab`]), the deadline heap ([`deadlines`]), the perform loop
-//! that drains a session ([`perform`]), the start of a connection attempt and its admission
-//! ([`attempt`]), the resolver's answers ([`resolved`]), socket readiness ([`readiness`]) and the
-//! handles' requests ([`requests`]).
+//! One concern per file: the public surface, the event queue and the loop's entry points here;
+//! the slab of sessions and connection slots ([`slab`]), the deadline heap ([`deadlines`]), the
+//! data path's one loop ([`perform`]: `feed` a connection's inputs, `drain` the session,
+//! `perform` each action, `settle` once per batch), the start of a connection attempt and its
+//! admission ([`attempt`]), the resolver's answers ([`resolved`]), socket readiness
+//! ([`readiness`]) and the handles' commands ([`requests`]).
 
 mod attempt;
 mod deadlines;
-#[cfg(feature = "metrics")]
-mod metrics;
 mod perform;
 mod readiness;
 mod requests;
@@ -27,12 +26,11 @@ use std::time::Instant;
 
 use mio::event::Event as MioEvent;
 use mio::{Events, Registry, Token, Waker};
-use reconnect_core::{Protocol, Session};
+use reconnect_core::{Event, Protocol, Session};
 
 use crate::admission::Admission;
 use crate::config::DriverConfig;
 use crate::conn::Conn;
-use crate::event::Event;
 use crate::handle::{self, DriverHandle, Inbox, Mailbox, SessionHandle, SessionId};
 use crate::resolver::Resolver;
 use crate::wake::Wake;
@@ -104,7 +102,19 @@ pub struct Embedded<P> {
     deadlines: BinaryHeap<Reverse<(Instant, u32, u32)>>,
     /// Connections whose read budget ran out before `WouldBlock`: (slot, serial).
     again: VecDeque<(usize, u64)>,
+    /// Events waiting for the application (none while a handler is set).
     events: VecDeque<(SessionId, Event)>,
+    /// Their payload bytes ([`Event::payload_len`]).
+    event_bytes: usize,
+    /// The bounds of `events` in number and in bytes: at either, no socket is read.
+    event_capacity: usize,
+    event_byte_capacity: usize,
+    /// Connections not read because `events` was at a bound: served again (through `again`)
+    /// once the application has taken events. Each is here at most once (`Conn::held`).
+    held: Vec<(usize, u64)>,
+    /// Events ever queued for the application: the driver compares it across an iteration to
+    /// tell the events queued outside its loop (which must not wait for the next wake-up).
+    queued_total: u64,
     /// The inputs of one read of a connection, reused from read to read.
     read_inputs: Vec<reconnect_core::Input>,
     handler: Option<EventHandler>,
@@ -188,10 +198,15 @@ impl<P: Protocol> Embedded<P> {
             live_sessions: 0,
             conns: Vec::new(),
             resolver: Resolver::new(config.resolver_threads, Arc::clone(&wake)),
-            admission: Admission::new(config.connect_rate),
+            admission: Admission::new(config.connect_budget),
             deadlines: BinaryHeap::new(),
             again: VecDeque::new(),
             events: VecDeque::new(),
+            event_bytes: 0,
+            event_capacity: config.event_capacity.max(1),
+            event_byte_capacity: config.event_bytes.max(1),
+            held: Vec::new(),
+            queued_total: 0,
             read_inputs: Vec::new(),
             handler: None,
             read_budget: config.read_budget.max(1),
@@ -211,9 +226,10 @@ impl<P: Protocol> Embedded<P> {
     /// ([`max_frame_len`](crate::max_frame_len)), so an oversized send is refused instead of
     /// ending the connection.
     ///
-    /// Its name (the `session` label of its metrics, feature `metrics`) is `session-<n>`,
-    /// where `n` is the slot it takes; [`add_named_session`](Self::add_named_session) gives
-    /// one of your choosing.
+    /// Its name (the `session` label of its metrics and the `session` field of its log events)
+    /// is [`default_session_name`](reconnect_tungstenite::default_session_name)'s,
+    /// `session-<n>` with `n` counting the process's unnamed sessions (bind-smol's scheme);
+    /// [`add_named_session`](Self::add_named_session) gives one of your choosing.
     pub fn add_session(&mut self, session: Session<P>, endpoint: Endpoint) -> SessionId {
         self.insert_session(session, endpoint, None)
     }
@@ -254,7 +270,7 @@ impl<P: Protocol> Embedded<P> {
             generation: slot.generation,
         };
         // One name for the session's metrics and its log events.
-        let name = name.unwrap_or_else(|| format!("session-{index}"));
+        let name = name.unwrap_or_else(reconnect_tungstenite::default_session_name);
         #[cfg(feature = "metrics")]
         let metrics = reconnect_tungstenite::metrics::SessionMetrics::new(name.clone());
         slot.entry = Some(Entry {
@@ -276,6 +292,7 @@ impl<P: Protocol> Embedded<P> {
             }
         }
         self.drain(id, now);
+        self.settle(id);
         id
     }
 
@@ -313,6 +330,7 @@ impl<P: Protocol> Embedded<P> {
         let now = self.now();
         let result = f(&mut self.entry_mut(id)?.session, now);
         self.drain(id, now);
+        self.settle(id);
         Some(result)
     }
 
@@ -364,22 +382,54 @@ impl<P: Protocol> Embedded<P> {
 
     /// The next event, in order, when no handler is set.
     pub fn poll_event(&mut self) -> Option<(SessionId, Event)> {
-        self.events.pop_front()
+        let (id, event) = self.events.pop_front()?;
+        self.event_bytes -= event.payload_len();
+        self.release_held();
+        Some((id, event))
     }
 
     /// Moves every queued event (none while a handler is set) to the end of `out` at once, in
     /// the order [`poll_event`](Self::poll_event) would have returned them, and returns how
-    /// many it moved. What `out` already holds stays in front; nothing is dropped.
+    /// many it moved: 0 when none is waiting (bind-smol's `try_next_batch` answers alike; a
+    /// session's end is its `Stopped` event in both). What `out` already holds stays in
+    /// front; nothing is dropped.
     ///
     /// The batch form of [`poll_event`](Self::poll_event): one call per loop iteration instead
     /// of one per event. Reuse `out` (clear it after handling) so that its capacity is
-    /// allocated once. Events queue until taken, so a driver loop must take them after every
-    /// [`handle_events`](Self::handle_events) / [`handle_timeout`](Self::handle_timeout) (or
-    /// set a handler): nothing bounds the queue but the sessions' own output.
+    /// allocated once. The queue is bounded ([`DriverConfig::event_capacity`] and
+    /// [`DriverConfig::event_bytes`]): while it is at a bound the driver reads no socket, so a
+    /// loop must take events after every [`handle_events`](Self::handle_events) /
+    /// [`handle_timeout`](Self::handle_timeout) (or set a handler).
     pub fn drain_events(&mut self, out: &mut Vec<(SessionId, Event)>) -> usize {
         let n = self.events.len();
         out.extend(self.events.drain(..));
+        self.event_bytes = 0;
+        self.release_held();
         n
+    }
+
+    /// Whether the events waiting for the application are at a bound: then no socket is read.
+    fn events_full(&self) -> bool {
+        self.handler.is_none()
+            && (self.events.len() >= self.event_capacity
+                || self.event_bytes >= self.event_byte_capacity)
+    }
+
+    /// Once the application has made room, the connections held back are served again at the
+    /// next [`handle_timeout`](Self::handle_timeout) ([`poll_timeout`](Self::poll_timeout) says
+    /// so at once).
+    fn release_held(&mut self) {
+        if self.held.is_empty() || self.events_full() {
+            return;
+        }
+        for (slot, serial) in self.held.drain(..) {
+            if let Some(conn) = self.conns.get_mut(slot).and_then(Option::as_mut) {
+                if conn.serial == serial {
+                    conn.held = false;
+                    self.again.push_back((slot, serial));
+                }
+            }
+        }
     }
 
     /// Delivers every event to `handler` as it happens, instead of queueing it for
@@ -387,6 +437,7 @@ impl<P: Protocol> Embedded<P> {
     /// the driver's thread inside the loop: it must not block; send commands through handles.
     pub fn set_event_handler(&mut self, handler: impl FnMut(SessionId, Event) + Send + 'static) {
         self.handler = Some(Box::new(handler));
+        self.release_held();
     }
 
     // ---- the loop ------------------------------------------------------------------------
@@ -402,15 +453,15 @@ impl<P: Protocol> Embedded<P> {
     /// make progress. May be in the past: then poll without sleeping.
     pub fn poll_timeout(&self) -> Option<Instant> {
         let mut next = self.deadlines.peek().map(|Reverse((t, _, _))| *t);
-        let mut earlier = |t: Instant| next = Some(next.map_or(t, |n| n.min(t)));
-        if let Some(t) = self
-            .admission
-            .next_at(self.last_now.unwrap_or_else(Instant::now))
-        {
-            earlier(t);
-        }
-        if !self.again.is_empty() {
-            earlier(self.last_now.unwrap_or_else(Instant::now));
+        // Before the first clock reading there is no session, so no attempt and no connection.
+        if let Some(now) = self.last_now {
+            let mut earlier = |t: Instant| next = Some(next.map_or(t, |n| n.min(t)));
+            if let Some(t) = self.admission.next_at(now) {
+                earlier(t);
+            }
+            if !self.again.is_empty() {
+                earlier(now);
+            }
         }
         next
     }
@@ -454,7 +505,10 @@ impl<P: Protocol> Embedded<P> {
 
     // ---- internals -----------------------------------------------------------------------
 
-    /// The only clock read of the binding.
+    /// The embedded sessions' clock reading: once per entry point (a batch of readiness
+    /// events, a wake-up, a timeout, a call from the application), never per event. The
+    /// [`Driver`](crate::Driver) reads the clock once more per iteration, to know how long to
+    /// wait; `.ci/run` checks that these are the binding's only reads.
     fn now(&mut self) -> Instant {
         let now = Instant::now();
         self.last_now = Some(now);
@@ -468,17 +522,33 @@ impl<P: Protocol> Embedded<P> {
         }
     }
 
+    /// Hands `event` of session `id` to the application: logged and recorded first, then to
+    /// the handler or the queue. A `Stopped` session's handles end here, before the
+    /// application can see the event, so that a command it sends in answer gets
+    /// [`HandleError::Gone`](crate::HandleError::Gone) as in bind-smol.
     fn deliver(&mut self, id: SessionId, event: Event) {
-        #[cfg(feature = "tracing")]
-        if let (Event::Session(event), Some(entry)) = (&event, self.entry(id)) {
-            reconnect_tungstenite::tracing_events::trace_event(&entry.name, event);
+        if let Some(entry) = self.entry_mut(id) {
+            #[cfg(feature = "tracing")]
+            reconnect_tungstenite::tracing_events::trace_event(&entry.name, &event);
+            #[cfg(feature = "metrics")]
+            entry.metrics.record_batched(&event, &entry.session);
+            if matches!(event, Event::Stopped { .. }) {
+                entry.alive.store(false, Ordering::Release);
+            }
         }
-        #[cfg(feature = "metrics")]
-        self.record_metrics(id, &event);
         match self.handler.as_mut() {
             Some(handler) => handler(id, event),
-            None => self.events.push_back((id, event)),
+            None => {
+                self.event_bytes += event.payload_len();
+                self.queued_total += 1;
+                self.events.push_back((id, event));
+            }
         }
+    }
+
+    /// Events ever queued for the application.
+    pub(crate) fn queued_total(&self) -> u64 {
+        self.queued_total
     }
 }
 

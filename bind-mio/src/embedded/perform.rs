@@ -1,5 +1,7 @@
-//! The perform loop: drain a session's outputs, perform its actions on the connections, deliver
-//! its events, and feed back the inputs that performing produced once the drain has ended.
+//! The data path's one loop: [`feed`](Embedded::feed) a connection's inputs to its session,
+//! [`drain`](Embedded::drain) the session after each (events delivered, actions
+//! [`perform`](Embedded::perform)ed, the inputs performing produced fed back), and
+//! [`settle`](Embedded::settle) the session once per batch.
 
 use std::collections::VecDeque;
 use std::time::Instant;
@@ -8,20 +10,36 @@ use reconnect_core::{Action, Input, Output, Protocol};
 
 use super::slab::conn_in;
 use super::Embedded;
-use crate::event::Event;
 use crate::handle::SessionId;
 
 impl<P: Protocol> Embedded<P> {
-    /// Drains the session's outputs, performing actions and delivering events, until it has
-    /// nothing left; inputs that performing produced are fed one at a time, each followed by
-    /// another drain. Then the session's deadline is rescheduled.
-    pub(super) fn drain(&mut self, id: SessionId, now: Instant) {
-        self.drain_outputs(id, now);
+    /// Feeds the inputs of the connection in `slot` (one read, or what starting it produced)
+    /// to its session, one at a time, each followed by a drain, then settles the session once.
+    /// `inputs` is left empty with its capacity, so a connection's reads reuse one buffer.
+    pub(super) fn feed(&mut self, slot: usize, serial: u64, now: Instant, inputs: &mut Vec<Input>) {
+        let mut inputs = inputs.drain(..);
+        let Some(c) = conn_in(&mut self.conns, slot, serial) else {
+            return;
+        };
+        let id = c.session;
+        if c.has_ended() {
+            c.drop_socket(&self.registry);
+        }
+        if inputs.len() == 0 {
+            return;
+        }
+        for input in inputs.by_ref() {
+            let Some(entry) = self.entry_mut(id) else {
+                return;
+            };
+            entry.session.handle_input(now, input);
+            self.drain(id, now);
+        }
         self.settle(id);
     }
 
-    /// What ends a batch of inputs to the session `id` (one drain, or every input of one
-    /// read): its deadline is rescheduled and its metrics brought up to date. Both are per
+    /// What ends a batch of inputs to the session `id` (one read's, one command's, one
+    /// deadline's): its deadline is rescheduled and its metrics brought up to date. Both are per
     /// batch, not per input: the session's next deadline only matters once the driver is
     /// about to wait, and the metrics need only be as of the batch's last event.
     pub(super) fn settle(&mut self, id: SessionId) {
@@ -32,54 +50,29 @@ impl<P: Protocol> Embedded<P> {
         self.reschedule(id);
     }
 
-    /// [`drain`](Self::drain) without the [`settle`](Self::settle): the caller must settle
-    /// the session before the driver waits.
+    /// Drains the session's outputs until it has nothing left: events are delivered as they
+    /// come, actions performed in order, every touched connection flushed once, and the inputs
+    /// performing produced fed back one at a time, each followed by another round. The caller
+    /// must [`settle`](Self::settle) the session before the driver waits.
     ///
-    /// Each output is taken from the session and handled before the next is taken (performing
-    /// never feeds the session: the inputs it produces wait until the session's queue is
-    /// empty), so the order is the session's. Events are delivered as they come; the first
-    /// action hands over to [`perform_all`](Self::perform_all) (a received message produces
-    /// an event and no action, so the data path never gets there).
-    pub(super) fn drain_outputs(&mut self, id: SessionId, now: Instant) {
-        let action = loop {
-            let Some(entry) = self.entry_mut(id) else {
-                return;
-            };
-            match entry.session.poll_output() {
-                None => return,
-                Some(Output::Event(event)) => self.deliver(id, Event::Session(event)),
-                Some(Output::Action(action)) => break action,
-            }
+    /// Performing never feeds the session while its queue holds outputs (the inputs it
+    /// produces wait until the queue is empty), so the order is the session's. A received
+    /// message produces an event and no action, so the data path returns from the first
+    /// [`next_action`](Self::next_action) without building anything.
+    pub(super) fn drain(&mut self, id: SessionId, now: Instant) {
+        let Some(mut action) = self.next_action(id) else {
+            return;
         };
-        self.perform_all(id, now, action);
-    }
-
-    /// Performs `action`, then the rest of the session's outputs; then flushes the touched
-    /// connections and feeds the inputs performing produced, one at a time, each followed by
-    /// another round, until the session has nothing left.
-    fn perform_all(&mut self, id: SessionId, now: Instant, action: Action) {
         let mut inputs: VecDeque<Input> = VecDeque::new();
         let mut produced = Vec::new();
         let mut touched: Vec<(usize, u64)> = Vec::new();
-        self.perform(id, action, now, &mut produced, &mut touched);
-        inputs.extend(produced.drain(..));
         loop {
-            loop {
-                let Some(entry) = self.entry_mut(id) else {
-                    return;
-                };
-                let Some(output) = entry.session.poll_output() else {
-                    break;
-                };
-                match output {
-                    Output::Event(event) => self.deliver(id, Event::Session(event)),
-                    Output::Action(action) => {
-                        self.perform(id, action, now, &mut produced, &mut touched);
-                        inputs.extend(produced.drain(..));
-                    }
-                }
+            while let Some(a) = action {
+                self.perform(id, a, now, &mut produced, &mut touched);
+                inputs.extend(produced.drain(..));
+                action = self.next_action(id).flatten();
             }
-            // One flush per connection per batch: tungstenite buffers the frames.
+            // One flush per connection per round: tungstenite buffers the frames.
             for (slot, serial) in touched.drain(..) {
                 if let Some(conn) = conn_in(&mut self.conns, slot, serial) {
                     conn.flush(&mut produced);
@@ -90,15 +83,29 @@ impl<P: Protocol> Embedded<P> {
                 inputs.extend(produced.drain(..));
             }
             let Some(input) = inputs.pop_front() else {
-                break;
+                return;
             };
             let Some(entry) = self.entry_mut(id) else {
                 return;
             };
             entry.session.handle_input(now, input);
+            action = self.next_action(id).flatten();
         }
     }
 
+    /// Delivers the session's events up to its next action: `Some(Some(action))`, or
+    /// `Some(None)` when its queue is empty; `None` when the session is gone.
+    fn next_action(&mut self, id: SessionId) -> Option<Option<Action>> {
+        loop {
+            match self.entry_mut(id)?.session.poll_output() {
+                None => return Some(None),
+                Some(Output::Event(event)) => self.deliver(id, event),
+                Some(Output::Action(action)) => return Some(Some(action)),
+            }
+        }
+    }
+
+    /// Carries out one action on the session's connections.
     pub(super) fn perform(
         &mut self,
         id: SessionId,

@@ -27,6 +27,6 @@ impl<P: Protocol> Embedded<P> {
                 &mut produced,
             ),
         }
-        self.feed_all(slot, serial, now, produced);
+        self.feed(slot, serial, now, &mut produced);
     }
 }

@@ -1,129 +1,25 @@
-//! The kit's `ScenarioClient` on this binding: a driver on its own thread with one JSON-RPC
-//! session, commands through the session's handle, events mapped onto the kit's vocabulary
-//! (`bind_support::kit`, which bind-smol's tests share). The suites written on the
-//! binding-neutral [`Harness`] are in `bind-support`; [`MioHarness`] is this binding's side.
+//! This binding's side of the shared suites: [`MioHarness`], the one [`Harness`] the suites in
+//! `bind-support` drive (the kit's scenario suite included, through
+//! `bind_support::scenario_client`).
 
-#![allow(dead_code)] // each test binary uses a different part
+#![allow(dead_code, unused_imports)] // each test binary uses a different part
 
-use std::sync::mpsc;
-use std::thread::JoinHandle;
 use std::time::Duration;
 
-use bind_mio::{Driver, DriverConfig, DriverHandle, Endpoint, Event};
-use bind_mio::{SessionHandle, SessionId};
+use bind_mio::{Driver, DriverConfig, Endpoint, SessionId};
 use reconnect_core::adapters::JsonRpcAdapter;
-use reconnect_core::{Command, Session};
-use reconnect_testkit::scenario::{ClientError, ClientEvent, ClientSpec, ScenarioClient};
+use reconnect_core::{Command, ConnectBudget, Event, HandleError, Session};
 
-pub use bind_support::harness::Harness;
-pub use bind_support::kit::{self, endpoint_for, session_for};
+pub use bind_support::harness::{Harness, Settings};
+pub use bind_support::kit::{endpoint_for, session_for};
 
-/// A session event in the kit's words.
-pub fn kit_event(event: Event) -> ClientEvent {
-    match event {
-        Event::Session(e) => kit::kit_event_of(e),
-        other => ClientEvent::Other(format!("{other:?}")),
-    }
-}
-
-/// A driver thread with one session.
-pub struct MioClient {
-    handle: SessionHandle,
-    driver: DriverHandle,
-    events: mpsc::Receiver<ClientEvent>,
-    thread: Option<JoinHandle<()>>,
-}
-
-impl MioClient {
-    /// Starts a driver thread running `session` on `endpoint`; events are mapped by `map`.
-    pub fn spawn(
-        session: Session<JsonRpcAdapter>,
-        endpoint: Endpoint,
-        config: DriverConfig,
-    ) -> Result<(Self, SessionId), ClientError> {
-        let (tx, events) = mpsc::channel();
-        let mut driver = Driver::new(config).map_err(|e| ClientError(e.to_string()))?;
-        driver.set_event_handler(move |_, event| {
-            let _ = tx.send(kit_event(event));
-        });
-        let id = driver.add_session(session, endpoint);
-        let handle = driver.handle(id).expect("just added");
-        let driver_handle = driver.driver_handle();
-        let thread = std::thread::Builder::new()
-            .name("bind-mio-driver".into())
-            .spawn(move || {
-                driver.run().expect("the poll does not fail");
-            })
-            .map_err(|e| ClientError(e.to_string()))?;
-        Ok((
-            MioClient {
-                handle,
-                driver: driver_handle,
-                events,
-                thread: Some(thread),
-            },
-            id,
-        ))
-    }
-
-    /// The session's handle.
-    pub fn handle(&self) -> &SessionHandle {
-        &self.handle
-    }
-}
-
-impl Drop for MioClient {
-    fn drop(&mut self) {
-        self.driver.shutdown();
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-    }
-}
-
-fn handle_result(r: Result<(), bind_mio::HandleError>) -> Result<(), ClientError> {
-    // A stopped or removed session ignores commands, like any client after it stopped.
-    match r {
-        Ok(()) | Err(bind_mio::HandleError::Gone) => Ok(()),
-        Err(e) => Err(ClientError(e.to_string())),
-    }
-}
-
-impl ScenarioClient for MioClient {
-    fn start(spec: &ClientSpec) -> Result<Self, ClientError> {
-        let session = session_for(spec)?;
-        let endpoint = endpoint_for(spec)?;
-        MioClient::spawn(session, endpoint, DriverConfig::default()).map(|(c, _)| c)
-    }
-
-    fn subscribe(&mut self, channel: &str) -> Result<(), ClientError> {
-        handle_result(self.handle.subscribe(channel))
-    }
-
-    fn unsubscribe(&mut self, channel: &str) -> Result<(), ClientError> {
-        handle_result(self.handle.unsubscribe(channel))
-    }
-
-    fn send(&mut self, text: &str) -> Result<(), ClientError> {
-        handle_result(self.handle.send(text))
-    }
-
-    fn close(&mut self) -> Result<(), ClientError> {
-        handle_result(self.handle.close())
-    }
-
-    fn next_event(&mut self, timeout: Duration) -> Option<ClientEvent> {
-        self.events.recv_timeout(timeout).ok()
-    }
-}
-
-/// Runs `driver` on this thread until `done` holds on the core events seen so far (panics after
+/// Runs `driver` on this thread until `done` holds on the events seen so far (panics after
 /// `limit`, showing the last events). Events of every session are collected, in order.
 pub fn run_until<P: reconnect_core::Protocol>(
     driver: &mut Driver<P>,
-    seen: &mut Vec<(SessionId, reconnect_core::Event)>,
+    seen: &mut Vec<(SessionId, Event)>,
     limit: Duration,
-    mut done: impl FnMut(&[(SessionId, reconnect_core::Event)]) -> bool,
+    mut done: impl FnMut(&[(SessionId, Event)]) -> bool,
 ) {
     let deadline = std::time::Instant::now() + limit;
     while !done(seen) {
@@ -135,11 +31,7 @@ pub fn run_until<P: reconnect_core::Protocol>(
         driver
             .run_once(Some(Duration::from_millis(20)))
             .expect("the poll does not fail");
-        while let Some((id, event)) = driver.poll_event() {
-            if let Event::Session(e) = event {
-                seen.push((id, e));
-            }
-        }
+        driver.drain_events(seen);
     }
 }
 
@@ -151,22 +43,39 @@ pub struct MioHarness {
 }
 
 impl Harness for MioHarness {
-    fn start(session: Session<JsonRpcAdapter>, endpoint: Endpoint) -> Self {
-        // No connection budget: tests reconnect faster than any budget is meant for.
-        let config = DriverConfig::default().connect_rate(None);
+    fn start_with(
+        session: Session<JsonRpcAdapter>,
+        endpoint: Endpoint,
+        settings: &Settings,
+    ) -> Self {
+        let mut config = DriverConfig::default().connect_budget(settings.connect_budget.clone());
+        if let Some(n) = settings.mailbox_capacity {
+            config = config.mailbox_capacity(n);
+        }
+        if let Some(n) = settings.mailbox_bytes {
+            config = config.mailbox_bytes(n);
+        }
+        if let Some(n) = settings.event_capacity {
+            config = config.event_capacity(n);
+        }
+        if let Some(n) = settings.event_bytes {
+            config = config.event_bytes(n);
+        }
         let mut driver = Driver::new(config).expect("a poll");
         let id = driver.add_session(session, endpoint);
         MioHarness { driver, id }
     }
 
-    fn step(&mut self, seen: &mut Vec<reconnect_core::Event>, wait: Duration) {
+    fn default_connect_budget() -> Option<ConnectBudget> {
+        DriverConfig::default().connect_budget
+    }
+
+    fn step(&mut self, seen: &mut Vec<Event>, wait: Duration) {
         self.driver
             .run_once(Some(wait))
             .expect("the poll does not fail");
         while let Some((_, event)) = self.driver.poll_event() {
-            if let Event::Session(e) = event {
-                seen.push(e);
-            }
+            seen.push(event);
         }
     }
 
@@ -175,9 +84,23 @@ impl Harness for MioHarness {
         false
     }
 
-    fn command(&mut self, command: Command) {
+    fn idle(&mut self, span: Duration) {
+        let until = std::time::Instant::now() + span;
+        while let Some(left) = until.checked_duration_since(std::time::Instant::now()) {
+            self.driver
+                .run_once(Some(left))
+                .expect("the poll does not fail");
+        }
+    }
+
+    fn try_command(&mut self, command: Command) -> Result<(), HandleError> {
         let handle = self.driver.handle(self.id).expect("the session exists");
-        handle.command(command).expect("the mailbox takes it");
+        handle.command(command)
+    }
+
+    fn close(&mut self) -> Result<(), HandleError> {
+        let handle = self.driver.handle(self.id).expect("the session exists");
+        handle.close()
     }
 
     fn assert_released(&mut self) {

@@ -189,7 +189,7 @@ pub fn attempts_that_fail_before_connected_each_have_a_line_with_cause_and_dispo
     assert_eq!(third["attempt"], 3);
     assert_eq!(feed.expect_event("connected")["conn"], third["conn"]);
     let live = feed.expect_event("live");
-    assert_eq!(live["restored"], 1);
+    assert_eq!(live["resubscribed"], 1);
     assert!(live["outage_ms"].as_u64().unwrap() >= 450, "{live}");
     feed.command("close");
     let (status, lines, _) = feed.finish();

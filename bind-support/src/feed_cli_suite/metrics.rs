@@ -277,7 +277,7 @@ pub fn metrics_follow_an_outage_and_agree_with_the_printed_events(example: Examp
         ("reconnect_subscriptions_rejected", "counter"),
         ("reconnect_outbox_depth", "gauge"),
         ("reconnect_outbox_dropped", "counter"),
-        ("reconnect_time_to_restore_seconds", "histogram"),
+        ("reconnect_time_to_resubscribe_seconds", "histogram"),
         ("reconnect_uptime_seconds", "counter"),
         ("reconnect_downtime_seconds", "counter"),
     ] {
@@ -335,10 +335,10 @@ pub fn metrics_follow_an_outage_and_agree_with_the_printed_events(example: Examp
     assert_eq!(up.one(session, "reconnect_outbox_depth", &[]), 0.0);
     // One restore, as long as the `live` line says (whole milliseconds there).
     assert_eq!(
-        up.one(session, "reconnect_time_to_restore_seconds_count", &[]),
+        up.one(session, "reconnect_time_to_resubscribe_seconds_count", &[]),
         1.0
     );
-    let restore = up.one(session, "reconnect_time_to_restore_seconds_sum", &[]);
+    let restore = up.one(session, "reconnect_time_to_resubscribe_seconds_sum", &[]);
     let outage_ms = live["outage_ms"].as_u64().unwrap() as f64;
     assert!(
         (restore * 1000.0 - outage_ms).abs() <= 1.0,
@@ -346,7 +346,7 @@ pub fn metrics_follow_an_outage_and_agree_with_the_printed_events(example: Examp
     );
     let inf_bucket = up.one(
         session,
-        "reconnect_time_to_restore_seconds_bucket",
+        "reconnect_time_to_resubscribe_seconds_bucket",
         &[("le", "+Inf")],
     );
     assert_eq!(inf_bucket, 1.0);
