@@ -157,8 +157,10 @@ pub struct CredentialPolicy {
 /// (`L − margin` stops at zero), with the server's refresh token when it gave one and
 /// `use_refresh_token` is set, otherwise with the current credentials. Nothing else moves: no
 /// reconnect, no re-subscribe, the session stays live and sends keep flowing. The answer's own
-/// lifetime arms the next renewal; a renewal whose answer states none arms nothing more. The
-/// schedule belongs to the connection: when the connection ends it is dropped, and the next
+/// lifetime arms the next renewal; a renewal whose answer states none arms nothing more. So does
+/// the application's own re-auth (new credentials while live): its answer's lifetime replaces
+/// the schedule, and an answer without one, or no answer at all for a protocol without
+/// acknowledgements, leaves none armed. The schedule belongs to the connection: when the connection ends it is dropped, and the next
 /// connection's auth arms its own.
 ///
 /// Edge cases, so that no server answer can make the session spin:

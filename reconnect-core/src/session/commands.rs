@@ -419,6 +419,9 @@ impl<P: Protocol> Session<P> {
 
     fn reauthenticate(&mut self, now: Instant) {
         if self.send_auth_request(now, RequestKind::Reauth) == Some(false) {
+            // Renewed once sent, with no answer to state a lifetime: as for an answer without
+            // one, nothing of the previous grant stays armed for the new credentials.
+            self.forget_grant();
             if let Some(conn) = self.conn_id() {
                 self.emit(Event::CredentialsRenewed {
                     conn,

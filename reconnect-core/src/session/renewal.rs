@@ -54,7 +54,7 @@ impl<P: Protocol> Session<P> {
     pub(super) fn accept_grant(&mut self, now: Instant, id: RequestId) -> Option<Duration> {
         // Asked even when renewal is off, so that the adapter's kept answer never outlives it.
         let grant = self.protocol.granted(id);
-        self.timers.stop(Timer::GrantRenewal);
+        self.forget_grant();
         let conn = self.conn.as_mut()?;
         let (lifetime, refresh) = match grant {
             Some(grant) => (Some(grant.lifetime), grant.refresh),
@@ -69,6 +69,16 @@ impl<P: Protocol> Session<P> {
             }
         }
         lifetime
+    }
+
+    /// Drops what the last grant left on this connection: the renewal it armed and its refresh
+    /// token. A grant describes the credentials it answered; once others replaced them, its
+    /// schedule would renew on a lifetime nobody stated for the new ones.
+    pub(super) fn forget_grant(&mut self) {
+        self.timers.stop(Timer::GrantRenewal);
+        if let Some(conn) = self.conn.as_mut() {
+            conn.refresh_token = None;
+        }
     }
 
     /// The renewal is due: sends the refresh grant (when the server gave a refresh token, the
