@@ -370,7 +370,9 @@ pub enum Event {
     SubscribeRejected {
         /// The topic.
         topic: Topic,
-        /// The server's reason (boxed: a rare event should not make every event larger).
+        /// The server's reason (boxed: a rare event should not make every event larger). For a
+        /// topic whose subscribe request alone exceeds `max_frame_len` (never written), the
+        /// session's own: no code, and the sizes in the message.
         error: Box<ServerError>,
         /// When it will be retried; `None` when it was permanent and the topic left the registry.
         retry_in: Option<Duration>,
@@ -470,8 +472,9 @@ pub enum Event {
     /// only request for credentials: actions are transport IO only, so the driver has nothing
     /// to perform for it.
     CredentialsRequested,
-    /// A renewal while live failed (the application did not answer, or the server refused the
-    /// new credentials transiently); the current connection stays up.
+    /// A renewal while live failed (the application did not answer, the server refused the
+    /// new credentials transiently, or the request was too large to write:
+    /// [`EndCause::FrameTooLarge`]); the current connection stays up.
     RenewalFailed {
         /// What went wrong.
         cause: EndCause,

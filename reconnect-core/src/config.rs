@@ -325,6 +325,14 @@ pub struct Config {
     /// [`SendErrorKind::TooLarge`](crate::SendErrorKind::TooLarge) and the connection is left
     /// alone. Default: no limit (`usize::MAX`). A driver lowers it to what its WebSocket
     /// configuration can write with [`Session::limit_frame_len`](crate::Session::limit_frame_len).
+    ///
+    /// The session's own frames are never written over it either; each is refused with
+    /// [`EndCause::FrameTooLarge`](crate::EndCause::FrameTooLarge), naming the frame and both
+    /// sizes: an auth or setup request ends the attempt (fatal by default), a renewal fails
+    /// alone ([`Event::RenewalFailed`](crate::Event::RenewalFailed)), a subscribe request is
+    /// split down to single topics and a topic too large alone is rejected for good, an
+    /// unsubscribe request is not sent, a heartbeat request ends the connection (fatal by
+    /// default) and a heartbeat reply ends it (retried by default).
     pub max_frame_len: usize,
 }
 

@@ -7,6 +7,7 @@
 use std::time::{Duration, Instant};
 
 use super::lifecycle::Next;
+use super::resubscribe::AuthSent;
 use super::{Phase, RequestKind, Session, Timer};
 use crate::boundary::{Action, Event, Purpose, RenewalSource};
 use crate::config::LifetimeRenewal;
@@ -101,7 +102,12 @@ impl<P: Protocol> Session<P> {
             .clone()
             .filter(|_| self.config.lifetime_renewal.use_refresh_token);
         let id = self.peek_request_id();
-        if let Some(frame) = refresh.and_then(|token| self.protocol.refresh_request(id, &token)) {
+        let grant = refresh
+            .and_then(|token| self.protocol.refresh_request(id, &token))
+            // A refresh grant too large to write is passed over for the current credentials,
+            // as a refused one is: they may well fit, and they renew as well.
+            .filter(|frame| self.too_large(Purpose::Auth, frame).is_none());
+        if let Some(frame) = grant {
             self.next_request_id();
             self.act(Action::Send {
                 conn: conn_id,
@@ -124,13 +130,16 @@ impl<P: Protocol> Session<P> {
             refresh_token: false,
         };
         match self.send_auth_request(now, kind) {
-            Some(true) => {} // the answer arms the next renewal
-            Some(false) => self.renewed_without_answer(false),
-            None => self.emit(Event::RenewalFailed {
+            AuthSent::Awaited => {} // the answer arms the next renewal
+            AuthSent::Done => self.renewed_without_answer(false),
+            AuthSent::Nothing => self.emit(Event::RenewalFailed {
                 cause: EndCause::CredentialsUnavailable(
                     "no credentials to renew the expiring ones with".to_owned(),
                 ),
             }),
+            // The connection keeps what it has until the credentials run out; the cause says
+            // what the limit would have to be.
+            AuthSent::TooLarge(cause) => self.emit(Event::RenewalFailed { cause }),
         }
     }
 
@@ -178,9 +187,14 @@ impl<P: Protocol> Session<P> {
                 refresh_token: false,
             };
             match self.send_auth_request(now, kind) {
-                Some(true) => return, // its answer decides
-                Some(false) => return self.renewed_without_answer(false),
-                None => {} // no credentials of its own: the refusal stands
+                AuthSent::Awaited => return, // its answer decides
+                AuthSent::Done => return self.renewed_without_answer(false),
+                // The token's refusal is no verdict on the credentials, which hold until they
+                // run out: the renewal failed, the connection stays.
+                AuthSent::TooLarge(cause) => {
+                    return self.emit(Event::RenewalFailed { cause });
+                }
+                AuthSent::Nothing => {} // no credentials of its own: the refusal stands
             }
         }
         let disposition = self.protocol.auth_rejection(&error);
