@@ -1,7 +1,7 @@
 //! What crosses the boundary between the session and its driver: inputs, actions and events.
 
 use std::fmt;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::backoff::Delay;
 use crate::command::Refused;
@@ -9,6 +9,9 @@ use crate::conn_id::ConnId;
 use crate::error::{Disposition, EndCause, ServerError, TransportError};
 use crate::frame::Frame;
 use crate::topic::Topic;
+
+mod state;
+pub use state::State;
 
 /// What the transport reports, for [`Session::handle_input`](crate::Session::handle_input).
 ///
@@ -367,7 +370,9 @@ pub enum Event {
     SubscribeRejected {
         /// The topic.
         topic: Topic,
-        /// The server's reason (boxed: a rare event should not make every event larger).
+        /// The server's reason (boxed: a rare event should not make every event larger). For a
+        /// topic whose subscribe request alone exceeds `max_frame_len` (never written), the
+        /// session's own: no code, and the sizes in the message.
         error: Box<ServerError>,
         /// When it will be retried; `None` when it was permanent and the topic left the registry.
         retry_in: Option<Duration>,
@@ -467,8 +472,9 @@ pub enum Event {
     /// only request for credentials: actions are transport IO only, so the driver has nothing
     /// to perform for it.
     CredentialsRequested,
-    /// A renewal while live failed (the application did not answer, or the server refused the
-    /// new credentials transiently); the current connection stays up.
+    /// A renewal while live failed (the application did not answer, the server refused the
+    /// new credentials transiently, or the request was too large to write:
+    /// [`EndCause::FrameTooLarge`]); the current connection stays up.
     RenewalFailed {
         /// What went wrong.
         cause: EndCause,
@@ -528,114 +534,5 @@ pub enum Output {
     Event(Event),
 }
 
-/// The session's lifecycle state.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum State {
-    /// Created, not started.
-    Idle,
-    /// Waiting for the application to supply credentials before connecting.
-    AwaitingCredentials,
-    /// A transport attempt is in flight.
-    Connecting {
-        /// The transport.
-        conn: ConnId,
-        /// Which attempt.
-        attempt: u32,
-    },
-    /// The transport is open; waiting for the auth acknowledgement.
-    Authenticating {
-        /// The transport.
-        conn: ConnId,
-    },
-    /// Waiting for setup acknowledgements.
-    SettingUp {
-        /// The transport.
-        conn: ConnId,
-    },
-    /// Resubscribing: every wanted topic is sent again on the new connection.
-    Resubscribing {
-        /// The transport.
-        conn: ConnId,
-    },
-    /// Live: the application's sends go out at once.
-    Live {
-        /// The transport.
-        conn: ConnId,
-    },
-    /// A close handshake is in progress (the application's close, or a recycle).
-    Closing {
-        /// The transport.
-        conn: ConnId,
-    },
-    /// Waiting before the next attempt.
-    Backoff {
-        /// When the next attempt starts.
-        until: Instant,
-        /// The attempt number it will have.
-        attempt: u32,
-    },
-    /// Automatic reconnection is paused; [`Session::resume`](crate::Session::resume) or
-    /// [`Session::reconnect_now`](crate::Session::reconnect_now) continue.
-    Paused,
-    /// Stopped for good.
-    Stopped(StopReason),
-}
-
-impl State {
-    /// The transport the state holds open or in flight.
-    pub fn conn(&self) -> Option<ConnId> {
-        match self {
-            State::Connecting { conn, .. }
-            | State::Authenticating { conn }
-            | State::SettingUp { conn }
-            | State::Resubscribing { conn }
-            | State::Live { conn }
-            | State::Closing { conn } => Some(*conn),
-            _ => None,
-        }
-    }
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Every event is moved several times between the session and the application, so its
-    /// size is part of the data path's cost. [`Event::Message`] sets the floor: a frame (a
-    /// `Bytes`, 32 bytes, and its kind), the connection (8), the topic (16) and the sequence
-    /// number (16) make 80 bytes on a 64-bit target; no other variant may be larger.
-    #[test]
-    fn a_stop_reason_reads_as_a_sentence() {
-        assert_eq!(
-            StopReason::GaveUp { attempts: 4 }.to_string(),
-            "gave up after 4 failed attempts"
-        );
-        assert_eq!(
-            StopReason::Closed { clean: true }.to_string(),
-            "closed by the application"
-        );
-        assert_eq!(
-            StopReason::OutageTooLong {
-                outage: Duration::from_millis(90_500)
-            }
-            .to_string(),
-            "no live connection for 90.500s"
-        );
-        assert_eq!(
-            StopReason::Fatal(EndCause::GaveUp).to_string(),
-            "fatal: gave up"
-        );
-    }
-
-    #[test]
-    #[cfg(target_pointer_width = "64")]
-    fn an_event_is_no_larger_than_a_message() {
-        assert_eq!(std::mem::size_of::<Frame>(), 40);
-        assert!(
-            std::mem::size_of::<Event>() <= 80,
-            "Event is {} bytes",
-            std::mem::size_of::<Event>()
-        );
-        assert!(std::mem::size_of::<Output>() <= 80);
-    }
-}
+mod tests;

@@ -2,6 +2,7 @@
 
 use std::ops::RangeInclusive;
 
+use crate::boundary::Purpose;
 use crate::error::{Disposition, EndCause, TransportErrorKind};
 
 /// Maps what ended an attempt or a connection to what happens next.
@@ -18,6 +19,16 @@ use crate::error::{Disposition, EndCause, TransportErrorKind};
 /// | TLS certificate, invalid URL | fatal |
 /// | DNS, refused, reset, EOF, I/O, protocol, timeouts | retry |
 /// | auth rejected | the adapter decides ([`Protocol::auth_rejection`](crate::Protocol::auth_rejection)) |
+/// | a frame of the session's own too large to write ([`EndCause::FrameTooLarge`]) | fatal; a heartbeat reply: retry |
+///
+/// A frame too large is fatal because the next attempt would build the same frame from the same
+/// credentials, configuration and adapter, and the limit never rises
+/// ([`Session::limit_frame_len`](crate::Session::limit_frame_len) only lowers it): retrying
+/// would reconnect forever without getting further. Fresh credentials rarely help either, so
+/// asking the application for them would loop the same way; an adapter whose credentials can
+/// come shorter can say [`Disposition::RefreshCredentials`] from
+/// [`Protocol::classify_end`](crate::Protocol::classify_end). A heartbeat reply echoes the
+/// server's request, which the next connection may send smaller: that one retries.
 ///
 /// An adapter can override any of it with [`Protocol::classify_end`](crate::Protocol::classify_end),
 /// which is asked first.
@@ -93,6 +104,11 @@ impl Classifier {
                 .map_or(Disposition::Retry, Disposition::RetryAfter),
             EndCause::Closed => Disposition::Closed,
             EndCause::GaveUp => Disposition::Fatal,
+            EndCause::FrameTooLarge {
+                purpose: Purpose::HeartbeatReply,
+                ..
+            } => Disposition::Retry,
+            EndCause::FrameTooLarge { .. } => Disposition::Fatal,
             EndCause::Timeout(_)
             | EndCause::CredentialsUnavailable(_)
             | EndCause::ReconnectRequested

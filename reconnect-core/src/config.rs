@@ -157,8 +157,10 @@ pub struct CredentialPolicy {
 /// (`L − margin` stops at zero), with the server's refresh token when it gave one and
 /// `use_refresh_token` is set, otherwise with the current credentials. Nothing else moves: no
 /// reconnect, no re-subscribe, the session stays live and sends keep flowing. The answer's own
-/// lifetime arms the next renewal; a renewal whose answer states none arms nothing more. The
-/// schedule belongs to the connection: when the connection ends it is dropped, and the next
+/// lifetime arms the next renewal; a renewal whose answer states none arms nothing more. So does
+/// the application's own re-auth (new credentials while live): its answer's lifetime replaces
+/// the schedule, and an answer without one, or no answer at all for a protocol without
+/// acknowledgements, leaves none armed. The schedule belongs to the connection: when the connection ends it is dropped, and the next
 /// connection's auth arms its own.
 ///
 /// Edge cases, so that no server answer can make the session spin:
@@ -323,6 +325,14 @@ pub struct Config {
     /// [`SendErrorKind::TooLarge`](crate::SendErrorKind::TooLarge) and the connection is left
     /// alone. Default: no limit (`usize::MAX`). A driver lowers it to what its WebSocket
     /// configuration can write with [`Session::limit_frame_len`](crate::Session::limit_frame_len).
+    ///
+    /// The session's own frames are never written over it either; each is refused with
+    /// [`EndCause::FrameTooLarge`](crate::EndCause::FrameTooLarge), naming the frame and both
+    /// sizes: an auth or setup request ends the attempt (fatal by default), a renewal fails
+    /// alone ([`Event::RenewalFailed`](crate::Event::RenewalFailed)), a subscribe request is
+    /// split down to single topics and a topic too large alone is rejected for good, an
+    /// unsubscribe request is not sent, a heartbeat request ends the connection (fatal by
+    /// default) and a heartbeat reply ends it (retried by default).
     pub max_frame_len: usize,
 }
 

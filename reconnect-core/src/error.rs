@@ -3,6 +3,8 @@
 use std::fmt;
 use std::time::Duration;
 
+use crate::boundary::Purpose;
+
 /// The class of a transport failure a driver reports in
 /// [`Input::ConnectFailed`](crate::Input::ConnectFailed) or [`Input::Failed`](crate::Input::Failed).
 ///
@@ -162,6 +164,20 @@ pub enum EndCause {
     Closed,
     /// The session gave up (`limits.max_attempts` or `limits.max_outage`).
     GaveUp,
+    /// A frame the session built itself (an auth or setup request, a heartbeat or its reply)
+    /// was larger than [`Config::max_frame_len`](crate::Config::max_frame_len), so it was not
+    /// written: written, the transport would have failed on it with a cause that names nothing.
+    /// Fatal by default, except for a heartbeat reply (see [`Classifier`](crate::Classifier)).
+    /// A renewal's request over the limit is reported by
+    /// [`Event::RenewalFailed`](crate::Event::RenewalFailed) instead, and the connection stays.
+    FrameTooLarge {
+        /// What the frame was for.
+        purpose: Purpose,
+        /// Its payload, in bytes.
+        len: usize,
+        /// The limit, in bytes.
+        max: usize,
+    },
 }
 
 impl fmt::Display for EndCause {
@@ -180,6 +196,21 @@ impl fmt::Display for EndCause {
             EndCause::Recycled => f.write_str("recycled at max lifetime"),
             EndCause::Closed => f.write_str("closed by the application"),
             EndCause::GaveUp => f.write_str("gave up"),
+            EndCause::FrameTooLarge { purpose, len, max } => {
+                let what = match purpose {
+                    Purpose::Auth => "auth request",
+                    Purpose::Setup => "setup request",
+                    Purpose::Subscribe => "subscribe request",
+                    Purpose::Unsubscribe => "unsubscribe request",
+                    Purpose::Heartbeat => "heartbeat request",
+                    Purpose::HeartbeatReply => "heartbeat reply",
+                    Purpose::Application => "application message",
+                };
+                write!(
+                    f,
+                    "{what} of {len} bytes exceeds the frame limit of {max} bytes"
+                )
+            }
         }
     }
 }

@@ -103,6 +103,12 @@ pub enum NackKind {
 /// Only [`subscribe_request`](Protocol::subscribe_request) and [`classify`](Protocol::classify)
 /// are required; everything else has a default that suits a protocol without that feature.
 ///
+/// A request the adapter built is not always sent: one larger than
+/// [`Config::max_frame_len`](crate::Config::max_frame_len) is dropped, and its id goes to the
+/// next request the session builds (a subscribe batch split in halves, the current credentials
+/// after a refresh grant). Whatever the adapter remembers of a request by its id must therefore
+/// be replaced, not added to, when the same id comes again.
+///
 /// # Request-level rejections of a batch
 ///
 /// Some servers refuse a whole subscribe request (one [`Inbound::Nack`]) because one of its

@@ -14,7 +14,8 @@ pub struct FailureCounts {
     pub server_close: u64,
     /// The session's own deadlines (connect, auth, setup, subscribe, pong, idle, heartbeat).
     pub timeout: u64,
-    /// Auth or setup rejections and credential failures.
+    /// Auth or setup rejections, credential failures, and frames of the session's own refused
+    /// as too large to write.
     pub rejected: u64,
 }
 

@@ -51,8 +51,9 @@ pub(crate) struct Entry {
 /// bisected batch).
 #[derive(Clone, Debug)]
 struct Requeued {
-    /// The refused request the topics still wait on: a topic whose entry no longer names it was
-    /// unsubscribed (or the connection ended) meanwhile and is left out.
+    /// The request the topics still wait on (refused, or never sent: its frame was too large
+    /// to write): a topic whose entry no longer names it was unsubscribed (or the connection
+    /// ended) meanwhile and is left out.
     refused: RequestId,
     topics: Vec<Topic>,
 }
@@ -291,6 +292,17 @@ impl Registry {
     pub(crate) fn requeue(&mut self, refused: RequestId, topics: Vec<Topic>) {
         if !topics.is_empty() {
             self.requeued.push_back(Requeued { refused, topics });
+        }
+    }
+
+    /// Puts `topics`, pending under the unsent request `request`, before every other group,
+    /// to be taken next (under that id again): a subscribe frame too large to write, split.
+    pub(crate) fn requeue_next(&mut self, request: RequestId, topics: Vec<Topic>) {
+        if !topics.is_empty() {
+            self.requeued.push_front(Requeued {
+                refused: request,
+                topics,
+            });
         }
     }
 

@@ -4,6 +4,7 @@ use std::fmt;
 use std::time::Instant;
 
 use super::lifecycle::Next;
+use super::resubscribe::AuthSent;
 use super::{AfterClose, Phase, RequestKind, Session, Timer};
 use crate::boundary::{Action, Event, Purpose, RenewalSource, StopReason};
 use crate::credentials::Credentials;
@@ -44,7 +45,9 @@ impl std::error::Error for CommandError {}
 /// What [`Session::subscribe`] did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum SubscribeStatus {
-    /// The subscribe request went out now (the session is live).
+    /// The subscribe request went out now (the session is live). A request too large to
+    /// write is split, and a topic too large alone is reported by
+    /// [`Event::SubscribeRejected`](crate::Event::SubscribeRejected) instead.
     Sent,
     /// Recorded; it will be sent by the resubscription of the next (or the current) connection.
     Recorded,
@@ -92,7 +95,8 @@ pub enum UnsubscribeStatus {
     /// Removed, and an unsubscribe request went out on the live connection.
     Sent,
     /// Removed; it had not been requested on the current connection (or the adapter cannot
-    /// unsubscribe), so nothing was sent.
+    /// unsubscribe, or its request would exceed `max_frame_len`), so nothing was sent. The
+    /// next connection does not ask for it.
     Removed,
     /// The topic was not wanted.
     NotWanted,
@@ -180,8 +184,10 @@ impl<P: Protocol> Session<P> {
     ///
     /// The driver must call it with the largest payload its transport can write (its WebSocket
     /// write buffer and frame limits) before it passes the session any send, so that one
-    /// oversized frame is refused instead of ending a healthy connection. Sends already queued
-    /// in the outbox are not checked again: lower the limit before queuing any.
+    /// oversized frame is refused instead of ending a healthy connection. The session holds its
+    /// own frames to it too (see [`Config::max_frame_len`](crate::Config::max_frame_len)).
+    /// Sends already queued in the outbox are not checked again: lower the limit before queuing
+    /// any.
     pub fn limit_frame_len(&mut self, max: usize) {
         self.config.max_frame_len = self.config.max_frame_len.min(max);
     }
@@ -263,6 +269,11 @@ impl<P: Protocol> Session<P> {
         else {
             return UnsubscribeStatus::Removed;
         };
+        if self.too_large(Purpose::Unsubscribe, &frame).is_some() {
+            // As for an adapter that cannot unsubscribe: the topic is no longer wanted, and the
+            // next connection does not ask for it; until then its data arrives without a topic.
+            return UnsubscribeStatus::Removed;
+        }
         self.next_request_id();
         self.act(Action::Send {
             conn,
@@ -418,14 +429,23 @@ impl<P: Protocol> Session<P> {
     }
 
     fn reauthenticate(&mut self, now: Instant) {
-        if self.send_auth_request(now, RequestKind::Reauth) == Some(false) {
-            if let Some(conn) = self.conn_id() {
-                self.emit(Event::CredentialsRenewed {
-                    conn,
-                    source: RenewalSource::Application,
-                    expires_in: None,
-                });
+        match self.send_auth_request(now, RequestKind::Reauth) {
+            AuthSent::Done => {
+                // Renewed once sent, with no answer to state a lifetime: as for an answer
+                // without one, nothing of the previous grant stays armed for the new credentials.
+                self.forget_grant();
+                if let Some(conn) = self.conn_id() {
+                    self.emit(Event::CredentialsRenewed {
+                        conn,
+                        source: RenewalSource::Application,
+                        expires_in: None,
+                    });
+                }
             }
+            // The connection stays on the credentials it authenticated with, as when the
+            // application cannot supply new ones.
+            AuthSent::TooLarge(cause) => self.emit(Event::RenewalFailed { cause }),
+            AuthSent::Awaited | AuthSent::Nothing => {}
         }
     }
 

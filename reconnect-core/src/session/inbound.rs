@@ -107,7 +107,14 @@ impl<P: Protocol> Session<P> {
                 }
             }
             Inbound::HeartbeatRequest { reply } => {
-                if !matches!(self.phase, Phase::Closing(_)) {
+                if matches!(self.phase, Phase::Closing(_)) {
+                    // The connection is on its way out: nothing more is sent on it.
+                } else if let Some(cause) = self.too_large(Purpose::HeartbeatReply, &reply) {
+                    // Unanswered, the server would drop the connection anyway, for a reason
+                    // nobody could read; ended now, the cause names it. Retried by default: the
+                    // reply echoes the server's request, and the next one may be smaller.
+                    self.end_connection(now, cause, None, Next::Policy);
+                } else {
                     self.act(Action::Send {
                         conn,
                         frame: reply,

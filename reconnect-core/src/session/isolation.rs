@@ -31,6 +31,11 @@ impl<P: Protocol> Session<P> {
             }
             return;
         }
+        // Only names of this request count. An adapter may pass on whatever the server named: a
+        // topic of another request, one already live, one nobody subscribed. Such a name must
+        // not cost an innocent want its subscription, and a blame naming none of the request's
+        // topics would clear the whole batch and ask for it again as it was, to be refused
+        // again, forever: it counts as no blame (bisected, or retried if transient, below).
         let blamed: Vec<Topic> = self
             .protocol
             .blamed_topics(id, &error, requested)

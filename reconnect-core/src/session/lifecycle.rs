@@ -193,7 +193,8 @@ impl<P: Protocol> Session<P> {
             EndCause::Timeout(_) => f.timeout += 1,
             EndCause::AuthRejected(_)
             | EndCause::SetupRejected(_)
-            | EndCause::CredentialsUnavailable(_) => f.rejected += 1,
+            | EndCause::CredentialsUnavailable(_)
+            | EndCause::FrameTooLarge { .. } => f.rejected += 1,
             EndCause::ReconnectRequested
             | EndCause::Recycled
             | EndCause::Closed

@@ -17,10 +17,12 @@ use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use crate::backoff::Backoff;
-use crate::boundary::{Action, Event, Input, Output, State, StopReason};
+use crate::boundary::{Action, Event, Input, Output, Purpose, State, StopReason};
 use crate::config::{Config, ConfigError};
 use crate::conn_id::ConnId;
 use crate::credentials::Credentials;
+use crate::error::EndCause;
+use crate::frame::Frame;
 use crate::outbox::Outbox;
 use crate::protocol::{Protocol, RequestId};
 use crate::stats::{Health, Stats};
@@ -450,6 +452,14 @@ impl<P: Protocol> Session<P> {
     /// request (no auth step, no more setup requests), and ids stay dense for readable logs.
     fn peek_request_id(&self) -> RequestId {
         RequestId(self.next_request)
+    }
+
+    /// Why a frame the session built itself for `purpose` must not be written: it exceeds
+    /// [`Config::max_frame_len`], the most the transport can write. Written anyway, it would end
+    /// the connection as a write failure that says nothing of what was too large.
+    fn too_large(&self, purpose: Purpose, frame: &Frame) -> Option<EndCause> {
+        let (len, max) = (frame.len(), self.config.max_frame_len);
+        (len > max).then_some(EndCause::FrameTooLarge { purpose, len, max })
     }
 
     fn conn_id(&self) -> Option<ConnId> {

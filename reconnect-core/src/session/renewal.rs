@@ -7,6 +7,7 @@
 use std::time::{Duration, Instant};
 
 use super::lifecycle::Next;
+use super::resubscribe::AuthSent;
 use super::{Phase, RequestKind, Session, Timer};
 use crate::boundary::{Action, Event, Purpose, RenewalSource};
 use crate::config::LifetimeRenewal;
@@ -54,7 +55,7 @@ impl<P: Protocol> Session<P> {
     pub(super) fn accept_grant(&mut self, now: Instant, id: RequestId) -> Option<Duration> {
         // Asked even when renewal is off, so that the adapter's kept answer never outlives it.
         let grant = self.protocol.granted(id);
-        self.timers.stop(Timer::GrantRenewal);
+        self.forget_grant();
         let conn = self.conn.as_mut()?;
         let (lifetime, refresh) = match grant {
             Some(grant) => (Some(grant.lifetime), grant.refresh),
@@ -69,6 +70,16 @@ impl<P: Protocol> Session<P> {
             }
         }
         lifetime
+    }
+
+    /// Drops what the last grant left on this connection: the renewal it armed and its refresh
+    /// token. A grant describes the credentials it answered; once others replaced them, its
+    /// schedule would renew on a lifetime nobody stated for the new ones.
+    pub(super) fn forget_grant(&mut self) {
+        self.timers.stop(Timer::GrantRenewal);
+        if let Some(conn) = self.conn.as_mut() {
+            conn.refresh_token = None;
+        }
     }
 
     /// The renewal is due: sends the refresh grant (when the server gave a refresh token, the
@@ -91,7 +102,12 @@ impl<P: Protocol> Session<P> {
             .clone()
             .filter(|_| self.config.lifetime_renewal.use_refresh_token);
         let id = self.peek_request_id();
-        if let Some(frame) = refresh.and_then(|token| self.protocol.refresh_request(id, &token)) {
+        let grant = refresh
+            .and_then(|token| self.protocol.refresh_request(id, &token))
+            // A refresh grant too large to write is passed over for the current credentials,
+            // as a refused one is: they may well fit, and they renew as well.
+            .filter(|frame| self.too_large(Purpose::Auth, frame).is_none());
+        if let Some(frame) = grant {
             self.next_request_id();
             self.act(Action::Send {
                 conn: conn_id,
@@ -114,13 +130,16 @@ impl<P: Protocol> Session<P> {
             refresh_token: false,
         };
         match self.send_auth_request(now, kind) {
-            Some(true) => {} // the answer arms the next renewal
-            Some(false) => self.renewed_without_answer(false),
-            None => self.emit(Event::RenewalFailed {
+            AuthSent::Awaited => {} // the answer arms the next renewal
+            AuthSent::Done => self.renewed_without_answer(false),
+            AuthSent::Nothing => self.emit(Event::RenewalFailed {
                 cause: EndCause::CredentialsUnavailable(
                     "no credentials to renew the expiring ones with".to_owned(),
                 ),
             }),
+            // The connection keeps what it has until the credentials run out; the cause says
+            // what the limit would have to be.
+            AuthSent::TooLarge(cause) => self.emit(Event::RenewalFailed { cause }),
         }
     }
 
@@ -168,9 +187,14 @@ impl<P: Protocol> Session<P> {
                 refresh_token: false,
             };
             match self.send_auth_request(now, kind) {
-                Some(true) => return, // its answer decides
-                Some(false) => return self.renewed_without_answer(false),
-                None => {} // no credentials of its own: the refusal stands
+                AuthSent::Awaited => return, // its answer decides
+                AuthSent::Done => return self.renewed_without_answer(false),
+                // The token's refusal is no verdict on the credentials, which hold until they
+                // run out: the renewal failed, the connection stays.
+                AuthSent::TooLarge(cause) => {
+                    return self.emit(Event::RenewalFailed { cause });
+                }
+                AuthSent::Nothing => {} // no credentials of its own: the refusal stands
             }
         }
         let disposition = self.protocol.auth_rejection(&error);

@@ -2,10 +2,25 @@
 
 use std::time::{Duration, Instant};
 
+use super::lifecycle::Next;
 use super::{Phase, RequestKind, Session, Timer};
 use crate::boundary::{Action, Event, Purpose};
-use crate::protocol::{Protocol, Resume};
+use crate::error::{EndCause, ServerError};
+use crate::protocol::{Protocol, RequestId, Resume};
 use crate::topic::Topic;
+
+/// What became of an auth request the session set out to send.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(super) enum AuthSent {
+    /// Nothing to send: no credentials, or an adapter without an auth step.
+    Nothing,
+    /// Sent; its answer is awaited.
+    Awaited,
+    /// Sent to a protocol without acknowledgements: done once sent.
+    Done,
+    /// Built but not sent: larger than the transport can write.
+    TooLarge(EndCause),
+}
 
 impl<P: Protocol> Session<P> {
     /// Sends the auth request (if the adapter has one and credentials are set) and waits for its
@@ -15,25 +30,35 @@ impl<P: Protocol> Session<P> {
             return;
         };
         match self.send_auth_request(now, RequestKind::Auth) {
-            Some(true) => self.phase = Phase::Authenticating,
-            Some(false) => {
+            AuthSent::Awaited => self.phase = Phase::Authenticating,
+            AuthSent::Done => {
                 self.emit(Event::Authenticated { conn });
                 self.start_setup(now);
             }
-            None => self.start_setup(now),
+            AuthSent::Nothing => self.start_setup(now),
+            // Classified like any ending (fatal by default: every attempt would build the same
+            // frame from the same credentials).
+            AuthSent::TooLarge(cause) => self.end_connection(now, cause, None, Next::Policy),
         }
     }
 
     /// Sends an auth request built from the current credentials on the current transport, as
-    /// `kind` (first auth or re-auth). Returns `None` when there is nothing to send (no
-    /// credentials, or an adapter without auth), else whether an acknowledgement is awaited.
-    pub(super) fn send_auth_request(&mut self, now: Instant, kind: RequestKind) -> Option<bool> {
-        let conn = self.conn_id()?;
+    /// `kind` (first auth or re-auth), unless it is too large to write.
+    pub(super) fn send_auth_request(&mut self, now: Instant, kind: RequestKind) -> AuthSent {
+        let Some(conn) = self.conn_id() else {
+            return AuthSent::Nothing;
+        };
         let id = self.peek_request_id();
         let frame = self
             .credentials
             .as_ref()
-            .and_then(|creds| self.protocol.auth_request(id, creds))?;
+            .and_then(|creds| self.protocol.auth_request(id, creds));
+        let Some(frame) = frame else {
+            return AuthSent::Nothing;
+        };
+        if let Some(cause) = self.too_large(Purpose::Auth, &frame) {
+            return AuthSent::TooLarge(cause);
+        }
         self.next_request_id();
         self.act(Action::Send {
             conn,
@@ -41,12 +66,12 @@ impl<P: Protocol> Session<P> {
             purpose: Purpose::Auth,
         });
         if !self.protocol.acknowledges() {
-            return Some(false);
+            return AuthSent::Done;
         }
         let deadline = Self::after(now, self.config.timeouts.auth);
         self.pending.insert(id, kind, deadline);
         self.sync_request_timer();
-        Some(true)
+        AuthSent::Awaited
     }
 
     pub(super) fn on_authenticated(&mut self, now: Instant) {
@@ -70,6 +95,12 @@ impl<P: Protocol> Session<P> {
             let Some(frame) = self.protocol.setup_request(sent, id) else {
                 break;
             };
+            if let Some(cause) = self.too_large(Purpose::Setup, &frame) {
+                // Without it the connection cannot be set up; the next one would build the
+                // same frame (fatal by default).
+                self.end_connection(now, cause, None, Next::Policy);
+                return;
+            }
             self.next_request_id();
             sent += 1;
             self.act(Action::Send {
@@ -119,27 +150,33 @@ impl<P: Protocol> Session<P> {
             .min(self.protocol.max_batch().max(1));
         let acks = self.protocol.acknowledges();
         while self.has_subscriptions_to_send() {
-            let id = self.next_request_id();
+            // Taken only once the frame goes out: a frame too large to write uses up no id.
+            let id = self.peek_request_id();
             // Topics of a refused batch go first, in the groups isolation made of them.
             let mut taken = self.registry.take_requeued(id);
             let fresh = taken.is_empty();
             if fresh {
                 taken = self.registry.take_unsent(batch, id);
             }
+            if resubscribing && fresh {
+                self.stats.resubscribes += taken.len() as u64;
+            }
             let resume: Vec<Resume> = taken
                 .into_iter()
                 .map(|(topic, last_seq)| Resume { topic, last_seq })
                 .collect();
             let frame = self.protocol.subscribe_request(id, &resume);
+            if let Some(cause) = self.too_large(Purpose::Subscribe, &frame) {
+                self.split_too_large(id, resume, &cause);
+                continue;
+            }
+            self.next_request_id();
             self.act(Action::Send {
                 conn,
                 frame,
                 purpose: Purpose::Subscribe,
             });
             let topics: Vec<Topic> = resume.into_iter().map(|r| r.topic).collect();
-            if resubscribing && fresh {
-                self.stats.resubscribes += topics.len() as u64;
-            }
             if acks {
                 let deadline = Self::after(now, self.config.timeouts.subscribe);
                 self.pending
@@ -161,6 +198,30 @@ impl<P: Protocol> Session<P> {
             }
         }
         self.sync_request_timer();
+    }
+
+    /// A subscribe frame for `resume` (pending under `id`, unsent) is too large to write: the
+    /// batch is halved, the halves taken next, each under `id` again (first ⌈k/2⌉, then the
+    /// rest, as bisection splits a refused batch), down to single topics. A topic whose frame
+    /// is too large alone is rejected for good: the limit never rises, so no retry could send
+    /// it. Splitting, not rejecting the batch, keeps topics that only failed for their
+    /// company.
+    fn split_too_large(&mut self, id: RequestId, resume: Vec<Resume>, cause: &EndCause) {
+        let mut first: Vec<Topic> = resume.into_iter().map(|r| r.topic).collect();
+        if first.len() > 1 {
+            let second = first.split_off(first.len().div_ceil(2));
+            self.registry.requeue_next(id, second);
+            self.registry.requeue_next(id, first);
+            return;
+        }
+        for topic in first {
+            self.registry.remove(topic.as_str());
+            self.emit(Event::SubscribeRejected {
+                topic,
+                error: Box::new(ServerError::new(None, cause.to_string())),
+                retry_in: None,
+            });
+        }
     }
 
     pub(super) fn mark_active(&mut self, conn: crate::ConnId, topic: Topic, now: Instant) {

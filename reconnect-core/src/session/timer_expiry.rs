@@ -148,6 +148,12 @@ impl<P: Protocol> Session<P> {
         }
         let id = self.peek_request_id();
         if let Some(frame) = self.protocol.heartbeat_request(id) {
+            if let Some(cause) = self.too_large(Purpose::Heartbeat, &frame) {
+                // The liveness the configuration asks for cannot be kept on this connection
+                // (nor on the next, with the same frame): ended, fatal by default.
+                self.end_connection(now, cause, None, Next::Policy);
+                return;
+            }
             self.next_request_id();
             self.act(Action::Send {
                 conn,

@@ -78,6 +78,11 @@ pub struct LineAdapter {
     /// Server close codes the adapter classifies itself ([`Protocol::classify_end`]), before the
     /// configured classifier.
     pub close_codes: Vec<(u16, Disposition)>,
+    /// Whether [`Protocol::blamed_topics`] hands back every name the last `nack` blamed, as the
+    /// server wrote it, even names outside the refused request (a topic never subscribed, or one
+    /// already live): an adapter that leaves the filtering to the session. Off by default: the
+    /// adapter then names only topics of the request.
+    pub blame_verbatim: bool,
     /// The topics the last `nack` blamed, with its request id, until the session asks. (Public
     /// only so that tests can build an adapter with `..LineAdapter::default()`.)
     pub blamed: Option<(RequestId, Vec<String>)>,
@@ -101,6 +106,7 @@ impl Default for LineAdapter {
             unsubscribe: true,
             grants: false,
             close_codes: Vec::new(),
+            blame_verbatim: false,
             blamed: None,
             granted: None,
             grants_asked: 0,
@@ -324,6 +330,9 @@ impl Protocol for LineAdapter {
         topics: &[Topic],
     ) -> Option<Vec<Topic>> {
         let (_, names) = self.blamed.take().filter(|(nacked, _)| *nacked == id)?;
+        if self.blame_verbatim {
+            return Some(names.iter().map(Topic::new).collect());
+        }
         Some(
             topics
                 .iter()

@@ -266,3 +266,120 @@ fn an_empty_topic_is_refused_with_a_typed_error() {
     );
     assert!(h.sent_texts().iter().all(|t| !t.starts_with("sub")));
 }
+
+/// A session like [`restoring`]'s whose adapter hands back whatever the server blamed, even
+/// topics that were not in the refused request: the session must do the filtering.
+fn restoring_with_verbatim_blame(c: Config, batch: usize, topics: &[&str]) -> Rig {
+    let adapter = LineAdapter {
+        max_batch: batch,
+        blame_verbatim: true,
+        ..LineAdapter::new()
+    };
+    let mut h = Rig::with_adapter(c, adapter);
+    for t in topics {
+        h.session.subscribe(h.now, *t).unwrap();
+    }
+    h.start();
+    h.open();
+    h
+}
+
+#[test]
+fn a_blame_naming_only_an_unknown_topic_counts_as_unattributed() {
+    // A server that refuses every request holding `c` and always blames `zz`, a topic nobody
+    // subscribed. Taken at its word, the blame would leave the whole batch innocent and ask for
+    // it again, refused again, forever; ignored, the refusal is bisected like any other.
+    let mut h = restoring_with_verbatim_blame(config(), 10, &["a", "b", "c"]);
+    h.skip();
+    let mut answered = 0;
+    let mut refused = 0;
+    while !matches!(h.session.state(), reconnect_core::State::Live { .. }) {
+        // The requests of a bisection stay well below this; a session that asks for the same
+        // batch again and again never gets out of the loop otherwise.
+        assert!(
+            refused < 10,
+            "not live after {refused} refusals:\n{:#?}",
+            h.log
+        );
+        let texts = h.sent_texts();
+        let Some(next) = texts.get(answered) else {
+            panic!("waits for nothing the server can answer:\n{:#?}", h.log)
+        };
+        answered += 1;
+        let mut words = next.split(' ');
+        let (id, topics) = match (words.next(), words.next(), words.next()) {
+            (Some("sub"), Some(id), Some(topics)) => (id.to_owned(), topics.to_owned()),
+            _ => continue,
+        };
+        if topics.split(',').any(|t| t == "c") {
+            refused += 1;
+            h.recv(&format!("nack {id} 404 blame=zz"));
+        } else {
+            h.recv(&format!("ack {id}"));
+        }
+    }
+    assert_eq!(
+        h.sent_texts(),
+        ["sub 1 a,b,c", "sub 2 a,b", "sub 3 c"],
+        "halves of ⌈3/2⌉ and ⌊3/2⌋, then the lone culprit"
+    );
+    assert_eq!(
+        wanted(&h),
+        [
+            ("a".to_owned(), SubscriptionStatus::Active),
+            ("b".to_owned(), SubscriptionStatus::Active),
+        ]
+    );
+    let rejected: Vec<String> = h
+        .log
+        .iter()
+        .filter(|l| l.starts_with("> rejected"))
+        .cloned()
+        .collect();
+    assert_eq!(rejected, ["> rejected c for good"]);
+}
+
+#[test]
+fn a_blame_naming_a_live_topic_outside_the_request_leaves_it_alone() {
+    let mut c = config();
+    c.resubscribe.nack_retry_initial = ms(400);
+    let mut h = restoring_with_verbatim_blame(c, 10, &["a", "b", "c"]);
+    h.skip();
+    // A rate limit: a, b and c retry later, as one batch, while live.
+    h.recv("nack 1 503 1000");
+    h.skip();
+    h.session.subscribe(h.now, "x").unwrap();
+    h.recv("ack 2");
+    h.expect(&["send #1 sub 2 x", "> subscribed x"]);
+    h.fire_next();
+    h.expect(&["send #1 sub 3 a,b,c"]);
+    // The server blames x, live and not in this request, and zz, wanted by nobody: neither is
+    // rejected, and the refusal is bisected as unattributed.
+    h.recv("nack 3 404 blame=x,zz");
+    h.expect(&["send #1 sub 4 a,b", "send #1 sub 5 c"]);
+    h.recv("ack 4");
+    h.recv("nack 5 404");
+    h.expect(&["> subscribed a", "> subscribed b", "> rejected c for good"]);
+    assert_eq!(
+        wanted(&h),
+        [
+            ("a".to_owned(), SubscriptionStatus::Active),
+            ("b".to_owned(), SubscriptionStatus::Active),
+            ("x".to_owned(), SubscriptionStatus::Active),
+        ]
+    );
+}
+
+#[test]
+fn of_a_blame_naming_topics_inside_and_outside_the_request_only_the_inside_ones_count() {
+    let mut h = restoring_with_verbatim_blame(config(), 10, &["a", "b", "c"]);
+    h.skip();
+    h.recv("nack 1 404 blame=zz,b");
+    h.expect(&["> rejected b for good", "send #1 sub 2 a,c"]);
+    h.recv("ack 2");
+    h.expect(&[
+        "> subscribed a",
+        "> subscribed c",
+        "> live #1 resubscribed=2 outage=0ms",
+    ]);
+}

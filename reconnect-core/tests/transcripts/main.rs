@@ -10,6 +10,7 @@ mod backoff;
 mod classification;
 mod contract;
 mod control;
+mod frame_limit;
 mod isolation;
 mod limits;
 mod line_protocol;

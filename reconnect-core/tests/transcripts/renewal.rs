@@ -7,12 +7,13 @@
 //! grant is the frame `refresh <id> <token>`. Auth frames are secrets, so the transcript shows
 //! only their first word and id.
 //!
-//! Time values used here and nowhere else: auth timeout 3.7 s, margin 6.1 s, floor 1.3 s.
+//! Time values used here and nowhere else: auth timeout 3.7 s, margin 6.1 s, floor 1.3 s, and
+//! (for the application's renewals without a lifetime) a renewal interval of 27 s.
 
 use std::time::Duration;
 
 use crate::common::line_adapter::LineAdapter;
-use crate::common::rig::{config, ms, Rig};
+use crate::common::rig::{assert_unique_timer, config, ms, Rig};
 use reconnect_core::{
     Action, Config, Credentials, Event, Input, Output, Purpose, RenewalSource, SendStatus, State,
     TransportErrorKind,
@@ -527,4 +528,74 @@ fn an_application_renewal_replaces_the_schedule_with_its_answer() {
         .collect();
     assert_eq!(refreshes.len(), 1, "{refreshes:?}");
     assert!(refreshes[0].ends_with(" tok-b"), "{refreshes:?}");
+}
+
+/// The configuration of the application-renewal tests below: the application is asked for
+/// credentials every 27 s, so that the first request (at 27 s) comes before the renewal a
+/// 50 s lifetime arms (at 0.8 × 50 s = 40 s) and the second (at 54 s) after it.
+fn asked_every_27s() -> Config {
+    let mut c = renewal_config();
+    c.credentials.renewal_interval = Some(ms(27_000));
+    assert_unique_timer(&c, "credentials.renewal_interval");
+    c
+}
+
+#[test]
+fn an_application_renewal_answered_without_a_lifetime_disarms_the_renewal() {
+    let mut r = renewal_rig(asked_every_27s());
+    r.live_with("ttl=50000 rt=tok-a");
+    r.take();
+    let granted_at = r.now;
+    assert_eq!(r.session.poll_timeout(), Some(granted_at + ms(5_000)));
+    r.advance(ms(27_000));
+    r.expect(&["> stable #1", "> CredentialsRequested"]);
+    r.session
+        .provide_credentials(r.now, Credentials::new("key-2"))
+        .unwrap();
+    r.recv("ack 2");
+    r.expect(&[
+        "send #1 auth 2 <redacted>",
+        "> CredentialsRenewed { conn: #1, source: Application, expires_in: None }",
+    ]);
+    // The answer stated no lifetime for key-2: the renewal the first grant armed for 40 s, with
+    // that grant's refresh token, no longer applies. Nothing is due before the next request.
+    assert_eq!(r.session.poll_timeout(), Some(granted_at + ms(54_000)));
+    r.advance(ms(26_999)); // 53.999 s, past 40 s and past the first lifetime (50 s)
+    r.expect(&[]);
+    r.advance(ms(1));
+    r.expect(&["> CredentialsRequested"]);
+    assert_eq!(
+        r.sent_texts()
+            .iter()
+            .filter(|t| t.starts_with("auth") || t.starts_with("refresh"))
+            .count(),
+        2,
+        "the first auth and the application's: {:?}",
+        r.sent_texts()
+    );
+}
+
+#[test]
+fn an_application_renewal_counted_when_sent_disarms_the_renewal_too() {
+    // An adapter that stops waiting for answers after the grant (its settings changed through
+    // `protocol_mut`): the re-auth counts as done once sent, and with no answer there is no
+    // lifetime, exactly as for an answer without one.
+    let mut r = renewal_rig(asked_every_27s());
+    r.live_with("ttl=50000 rt=tok-a");
+    r.take();
+    let granted_at = r.now;
+    r.session.protocol_mut().acks = false;
+    r.advance(ms(27_000));
+    r.expect(&["> stable #1", "> CredentialsRequested"]);
+    r.session
+        .provide_credentials(r.now, Credentials::new("key-2"))
+        .unwrap();
+    r.drain();
+    r.expect(&[
+        "send #1 auth 2 <redacted>",
+        "> CredentialsRenewed { conn: #1, source: Application, expires_in: None }",
+    ]);
+    assert_eq!(r.session.poll_timeout(), Some(granted_at + ms(54_000)));
+    r.advance(ms(26_999));
+    r.expect(&[]);
 }

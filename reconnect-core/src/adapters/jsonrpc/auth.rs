@@ -128,6 +128,11 @@ impl Grants {
 
     /// Auth request `id` went out.
     pub(super) fn sent(&mut self, id: u64) {
+        // The same id again: the session dropped a refresh grant too large to write and built
+        // the auth request with that id. One entry, or the stale one would take a slot.
+        if self.in_flight.contains(&id) {
+            return;
+        }
         if self.in_flight.len() >= Self::MAX_IN_FLIGHT {
             self.in_flight.pop_front();
         }
@@ -224,6 +229,22 @@ mod tests {
         grants.answered(10, Some(result));
         assert_eq!(grants.take(10), None, "the oldest was forgotten");
         assert!(!format!("{grants:?}").contains("r2"));
+    }
+
+    #[test]
+    fn an_id_built_twice_takes_one_slot() {
+        // 19, then 20 twice (a refresh grant dropped as too large, then the auth request under
+        // the same id), then six more: eight distinct ids, all remembered.
+        let mut grants = Grants::default();
+        let result = raw(r#"{"expires_in":60}"#);
+        for id in [19, 20, 20, 21, 22, 23, 24, 25, 26] {
+            grants.sent(id);
+        }
+        grants.answered(19, Some(result));
+        assert_eq!(
+            grants.take(19).map(|g| g.lifetime),
+            Some(Duration::from_secs(60))
+        );
     }
 
     struct NoTopics;

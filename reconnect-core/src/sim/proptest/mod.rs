@@ -153,6 +153,8 @@ impl Kit {
         let config = ProptestConfig {
             cases: self.cases,
             max_shrink_iters: self.max_shrink_iters,
+            // Never proptest's default, which derives a file from the test's source path and
+            // leaves it untracked beside the source: the file the user named, or none.
             failure_persistence: Some(Box::new(match self.regressions {
                 Some(path) => FileFailurePersistence::Direct(path),
                 None => FileFailurePersistence::Off,
