@@ -4,8 +4,8 @@
 //!
 //! The server is small and bounded in time, threads and memory:
 //!
-//! - One request per connection (`Connection: close`): a request head of up to
-//!   [`MAX_REQUEST`] bytes; what follows it (a body) is ignored.
+//! - One request per connection (`Connection: close`): a request head of at most
+//!   [`MAX_REQUEST`] bytes, its blank line included; what follows it (a body) is ignored.
 //! - [`IO_TIMEOUT`] bounds the whole connection, from its accept to the last byte of the
 //!   answer: not each read or write, so a client that trickles its request a byte at a time, or
 //!   reads the answer as slowly, is cut off all the same. A connection past its time is closed
@@ -26,10 +26,11 @@
 //!   answer at the client anyway. A scraper sees a failed scrape either way, and scrapes again
 //!   at its next interval.
 //! - `GET /metrics` (a query string is ignored) answers 200 with
-//!   `Content-Type: text/plain; version=0.0.4`; any other path or method 404; a request line
-//!   that is not `METHOD TARGET HTTP/1.x`, a head longer than [`MAX_REQUEST`] or not UTF-8, or a
-//!   client that ends its side before the blank line 400. Bad input ends that connection, never
-//!   the server.
+//!   `Content-Type: text/plain; version=0.0.4`; any other method on `/metrics` (`HEAD` and
+//!   `POST` too) 405 with `Allow: GET`; any other path 404; a request line that is not
+//!   `METHOD TARGET HTTP/1.x`, a head longer than [`MAX_REQUEST`] or not UTF-8, or a client
+//!   that ends its side before the blank line 400. Bad input ends that connection, never the
+//!   server.
 
 use std::collections::VecDeque;
 use std::io::{self, Read, Write};
@@ -378,8 +379,9 @@ fn answer_until(
 }
 
 /// Reads one request head from `client` and writes the answer: the body `render` makes for
-/// `GET /metrics`, 404 for anything else, 400 for a request that is not one. When reading
-/// fails (the client reset, or a read timed out) nothing is written and the error is returned.
+/// `GET /metrics`, 405 for another method on `/metrics`, 404 for another path, 400 for a
+/// request that is not one. When reading fails (the client reset, or a read timed out) nothing
+/// is written and the error is returned.
 ///
 /// # Errors
 /// Reading the request or writing the answer failed.
@@ -388,6 +390,11 @@ pub fn answer<S: Read + Write>(client: &mut S, render: impl FnOnce() -> String) 
     let (status, extra, body) = match read_head(client)? {
         Some(head) => match request_target(&head) {
             Some(("GET", "/metrics")) => ("200 OK", "", render()),
+            Some((_, "/metrics")) => (
+                "405 Method Not Allowed",
+                "Allow: GET\r\n",
+                "method not allowed; /metrics answers GET\n".to_owned(),
+            ),
             Some(_) => (
                 "404 Not Found",
                 "",
@@ -413,20 +420,28 @@ pub fn answer<S: Read + Write>(client: &mut S, render: impl FnOnce() -> String) 
 }
 
 /// The request head (up to its blank line), `None` when the client ended its side before the
-/// end of the head or sent more than [`MAX_REQUEST`] bytes or a head that is not UTF-8, or the
-/// error of a read that failed (a timeout among them).
+/// end of the head, or the head with its blank line is longer than [`MAX_REQUEST`] or not
+/// UTF-8, or the error of a read that failed (a timeout among them).
 fn read_head<R: Read>(client: &mut R) -> io::Result<Option<String>> {
     let mut head = Vec::new();
     let mut buf = [0u8; 1024];
+    // Reads at most one byte past the bound: enough to tell a head that is too long.
     while head.len() <= MAX_REQUEST {
-        let n = match client.read(&mut buf) {
+        let room = (MAX_REQUEST + 1 - head.len()).min(buf.len());
+        let n = match client.read(&mut buf[..room]) {
             Ok(0) => return Ok(None),
             Ok(n) => n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(e) => return Err(e),
         };
+        // The blank line may straddle two reads.
+        let from = head.len().saturating_sub(3);
         head.extend_from_slice(&buf[..n]);
-        if let Some(end) = head.windows(4).position(|w| w == b"\r\n\r\n") {
+        if let Some(at) = head[from..].windows(4).position(|w| w == b"\r\n\r\n") {
+            let end = from + at;
+            if end + 4 > MAX_REQUEST {
+                return Ok(None);
+            }
             head.truncate(end);
             return Ok(String::from_utf8(head).ok());
         }
@@ -439,7 +454,14 @@ fn request_target(head: &str) -> Option<(&str, &str)> {
     let line = head.lines().next()?;
     let mut parts = line.split(' ');
     let (method, target, version) = (parts.next()?, parts.next()?, parts.next()?);
-    if parts.next().is_some() || !version.starts_with("HTTP/1.") || method.is_empty() {
+    // A method is an HTTP token: what is not one is not a request, rather than a method this
+    // server does not allow.
+    let token = |c: u8| c.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&c);
+    if parts.next().is_some()
+        || !version.starts_with("HTTP/1.")
+        || method.is_empty()
+        || !method.bytes().all(token)
+    {
         return None;
     }
     let path = target.split_once('?').map_or(target, |(path, _)| path);

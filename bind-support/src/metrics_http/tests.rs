@@ -14,7 +14,8 @@ const HANG: Duration = Duration::from_secs(10);
 /// so only a bound on the whole request cuts such a client off.
 const PACE: Duration = Duration::from_millis(200);
 
-/// A client: `request` to read, a few bytes at a time, the answer written.
+/// A client: `request` to read, a few bytes at a time (so that the blank line straddles
+/// reads), the answer written.
 struct Client {
     request: io::Cursor<Vec<u8>>,
     answer: Vec<u8>,
@@ -196,20 +197,40 @@ fn get_metrics_is_the_rendered_text_with_the_prometheus_content_type() {
 }
 
 #[test]
-fn other_paths_and_methods_are_404_and_garbage_is_400() {
+fn other_methods_are_405_with_allow_get_other_paths_404_and_garbage_400() {
+    for method in ["HEAD", "POST", "PUT", "get"] {
+        let reply = Reply::parse(&ask(
+            format!("{method} /metrics HTTP/1.1\r\n\r\n").as_bytes()
+        ));
+        assert_eq!(reply.status, 405, "{method}");
+        assert_eq!(reply.header("allow"), Some("GET"), "{method}");
+    }
     for request in [
         &b"GET / HTTP/1.1\r\n\r\n"[..],
-        b"POST /metrics HTTP/1.1\r\n\r\n",
+        b"POST /metricsx HTTP/1.1\r\n\r\n",
     ] {
-        assert_eq!(Reply::parse(&ask(request)).status, 404);
+        let reply = Reply::parse(&ask(request));
+        assert_eq!(reply.status, 404);
+        assert_eq!(reply.header("allow"), None);
     }
+    // The longest head taken, and one byte more.
+    let longest = |len: usize| {
+        let mut head = b"GET /metrics HTTP/1.1\r\nX-Pad: ".to_vec();
+        head.resize(len - 4, b'a');
+        head.extend_from_slice(b"\r\n\r\n");
+        head
+    };
+    assert_eq!(Reply::parse(&ask(&longest(MAX_REQUEST))).status, 200);
+    let too_long = longest(MAX_REQUEST + 1);
     let endless = vec![b'a'; MAX_REQUEST * 4];
     for request in [
         &b"GET /metrics\r\n\r\n"[..],
         b"GET /metrics SPDY/3\r\n\r\n",
         b"\xff\xfe /metrics HTTP/1.1\r\n\r\n",
+        b"G(T /metrics HTTP/1.1\r\n\r\n",
         // The client stopped before the end of its head.
         b"GET /metrics HTTP/1.1\r\n",
+        &too_long,
         // A head longer than the bound, never ended.
         &endless,
     ] {
@@ -219,15 +240,23 @@ fn other_paths_and_methods_are_404_and_garbage_is_400() {
 }
 
 #[test]
-fn a_server_answers_each_kind_of_request_over_a_socket() {
+fn head_and_post_on_metrics_are_405_with_allow_get_over_a_socket() {
     let server = server(Duration::from_millis(4300));
+    for method in ["HEAD", "POST"] {
+        let reply = fetch(
+            server.addr,
+            format!("{method} /metrics HTTP/1.1\r\nHost: a\r\n\r\n").as_bytes(),
+        );
+        assert_eq!(reply.status, 405, "{method}");
+        assert_eq!(reply.header("allow"), Some("GET"), "{method}");
+        assert_eq!(reply.header("connection"), Some("close"), "{method}");
+    }
     let reply = fetch(server.addr, b"GET /other HTTP/1.1\r\n\r\n");
     assert_eq!(reply.status, 404);
     let reply = fetch(server.addr, b"GET /metrics FTP/1.0\r\n\r\n");
     assert_eq!(reply.status, 400);
     let reply = fetch(server.addr, SCRAPE);
     assert_eq!(reply.status, 200);
-    assert_eq!(reply.header("connection"), Some("close"));
     assert_eq!(reply.body, b"m 1\n");
     server.stop();
 }
