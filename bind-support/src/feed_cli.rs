@@ -284,10 +284,23 @@ pub fn parse_command(line: &str) -> Result<Option<Command>, String> {
         ("close", "") => Command::Close,
         _ => {
             return Err(format!(
-                "unknown command {line:?} (sub NAME | unsub NAME | send TEXT | reconnect | close)"
+                "unknown command {} (sub NAME | unsub NAME | send TEXT | reconnect | close)",
+                excerpt(line)
             ))
         }
     }))
+}
+
+/// The most characters of a line a message quotes.
+const EXCERPT: usize = 60;
+
+/// `line` quoted for a message, its start only when it is long: a line may be up to 64 KiB,
+/// and a diagnostic that repeats it whole floods standard error.
+fn excerpt(line: &str) -> String {
+    match line.char_indices().nth(EXCERPT) {
+        None => format!("{line:?}"),
+        Some((cut, _)) => format!("{:?}... ({} bytes)", &line[..cut], line.len()),
+    }
 }
 
 /// A line of standard input, as [`BoundedLines`](crate::stdin_lines::BoundedLines) read it,
@@ -327,6 +340,24 @@ mod tests {
         assert!(
             unknown.starts_with("stdin line 4: unknown command \"frobnicate\""),
             "{unknown}"
+        );
+    }
+
+    #[test]
+    fn an_unknown_command_is_quoted_whole_when_short_and_by_its_start_when_long() {
+        let short = "x".repeat(EXCERPT);
+        let message = parse_command(&short).unwrap_err();
+        assert!(
+            message.starts_with(&format!("unknown command \"{short}\" (")),
+            "{message}"
+        );
+        // Multi-byte characters: the cut falls between characters.
+        let long = "é".repeat(1000);
+        let message = parse_command(&long).unwrap_err();
+        let quoted = "é".repeat(EXCERPT);
+        assert!(
+            message.starts_with(&format!("unknown command \"{quoted}\"... (2000 bytes) (")),
+            "{message}"
         );
     }
 
