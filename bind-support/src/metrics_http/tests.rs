@@ -319,8 +319,7 @@ fn a_slow_reader_is_cut_off_after_the_whole_request_timeout() {
     const PAGE: usize = 64 << 20;
     // Past what loopback buffers hold and the client reads within the timeout.
     const TOO_MUCH: usize = 32 << 20;
-    let page = Arc::new("a".repeat(PAGE));
-    let render: Render = Arc::new(move || page.as_str().to_owned());
+    let render: Render = Arc::new(|| "a".repeat(PAGE));
     let server = Server::start(
         ([127, 0, 0, 1], 0).into(),
         Duration::from_millis(900),
