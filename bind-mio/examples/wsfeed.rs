@@ -18,7 +18,8 @@
 //!
 //! Commands on standard input, one per line: `sub NAME`, `unsub NAME`, `send TEXT`,
 //! `reconnect`, `close`. The reader never gives up on a line: a full mailbox is waited out, a
-//! line that is not UTF-8 or not a command is reported on standard error and skipped.
+//! line that is not UTF-8, not a command or longer than 64 KiB is reported on standard error
+//! and skipped.
 //!
 //! Output: one JSON object per line on standard output, each with `"event"` and `"t_ms"`
 //! (milliseconds since start), printed as the event happens, and a final `stats` object; every
@@ -27,11 +28,10 @@
 //! status 0 after `--exit-after` or `close`, 2 when the session stopped on a fatal error or
 //! gave up, 1 on bad usage. Diagnostics go to standard error.
 
-use std::io::BufRead;
 use std::time::{Duration, Instant};
 
 use bind_mio::{Driver, DriverConfig, Event, HandleError, SessionHandle};
-use bind_support::{feed_cli, feed_lines, metrics_http};
+use bind_support::{feed_cli, feed_lines, metrics_http, stdin_lines};
 use reconnect_core::Command;
 
 /// Passes `command` to the session, waiting while the driver's mailbox is full. Returns false
@@ -65,23 +65,20 @@ fn submit(handle: &SessionHandle, command: Command) -> bool {
 }
 
 /// Reads commands from standard input and passes them to the session, until the end of the
-/// input or the end of the session. A line that is not UTF-8 or not a command is reported and
-/// skipped; an unreadable standard input ends the reader, reported.
+/// input or the end of the session. A line that is not UTF-8, not a command or too long is
+/// reported and skipped; an unreadable standard input ends the reader, reported.
 fn read_commands(handle: SessionHandle) {
-    let mut stdin = std::io::stdin().lock();
-    let mut line = Vec::new();
+    let mut lines = stdin_lines::BoundedLines::new(std::io::stdin().lock());
     for number in 1u64.. {
-        line.clear();
-        match stdin.read_until(b'\n', &mut line) {
-            Ok(0) => return,
-            Ok(_) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => {
+        let line = match lines.next() {
+            None => return,
+            Some(Ok(line)) => line,
+            Some(Err(e)) => {
                 eprintln!("wsfeed: cannot read standard input: {e}; commands end here");
                 return;
             }
-        }
-        match feed_cli::command_of_line(number, &line) {
+        };
+        match feed_cli::command_of(number, &line) {
             Ok(Some(command)) => {
                 if !submit(&handle, command) {
                     return;

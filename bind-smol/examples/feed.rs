@@ -18,28 +18,28 @@
 use std::time::Instant;
 
 use bind_smol::{Event, HandleError, SessionHandle};
-use bind_support::{feed_cli, feed_lines, metrics_http};
-use futures_lite::{AsyncBufReadExt, StreamExt};
+use bind_support::{feed_cli, feed_lines, metrics_http, stdin_lines};
+use futures_lite::StreamExt;
 
 /// Reads commands from standard input (on smol's blocking pool) and passes them to the
 /// session, until the end of the input or of the session. `command` waits while the command
-/// queue is full. A line that is not UTF-8 or not a command is reported and skipped; an
-/// unreadable standard input ends the reader, reported.
+/// queue is full. A line that is not UTF-8, not a command or too long is reported and skipped;
+/// an unreadable standard input ends the reader, reported.
 async fn read_commands(handle: SessionHandle) {
-    let mut stdin = futures_lite::io::BufReader::new(smol::Unblock::new(std::io::stdin()));
-    let mut line = Vec::new();
+    // One line at a time crosses from the blocking pool (the default would let 8192 wait), so
+    // memory stays within a few lines of the reader's bound.
+    let lines = stdin_lines::BoundedLines::new(std::io::BufReader::new(std::io::stdin()));
+    let mut lines = smol::Unblock::with_capacity(1, lines);
     for number in 1u64.. {
-        line.clear();
-        match stdin.read_until(b'\n', &mut line).await {
-            Ok(0) => return,
-            Ok(_) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => {
+        let line = match lines.next().await {
+            None => return,
+            Some(Ok(line)) => line,
+            Some(Err(e)) => {
                 eprintln!("feed: cannot read standard input: {e}; commands end here");
                 return;
             }
-        }
-        match feed_cli::command_of_line(number, &line) {
+        };
+        match feed_cli::command_of(number, &line) {
             // `command` waits while the queue is full, so only errors waiting cannot cure come
             // back: the end of the session, or one for this command alone (a frame larger than
             // the connection can ever write), refused with its reason.

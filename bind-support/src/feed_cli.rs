@@ -11,6 +11,8 @@ use reconnect_core::{
 use reconnect_tungstenite::Endpoint;
 use serde_json::Value;
 
+use crate::stdin_lines::{Line, MAX_LINE};
+
 /// The longest duration any option takes: a year. Longer ones are typing mistakes, and the
 /// deadlines they would make are past what a clock can add.
 const MAX_MS: u64 = 365 * 24 * 3600 * 1000;
@@ -50,7 +52,8 @@ pub fn usage(tool: &str, event_lines: &str) -> String {
   Every MS is whole milliseconds, at most 31536000000 (a year); the timeouts at least 1.
 
 stdin commands, one per line: sub NAME | unsub NAME | send TEXT | reconnect | close
-  A line that is not UTF-8 or not a command is reported on stderr and skipped.
+  A line that is not UTF-8 or not a command, or longer than {max_kib} KiB (reported by its
+  length), is reported on stderr and skipped.
 
 close and --exit-after: the session sends a close frame and waits for the server's close
   frame at most --close-timeout (5000 ms unless set); then, answered or not, it releases the
@@ -58,7 +61,8 @@ close and --exit-after: the session sends a close frame and waits for the server
   `stats`, and exits with status 0. Exit status 2: the session stopped on a fatal error or
   gave up; 1: bad usage.
 
-{event_lines}"
+{event_lines}",
+        max_kib = MAX_LINE / 1024
     )
 }
 
@@ -280,19 +284,89 @@ pub fn parse_command(line: &str) -> Result<Option<Command>, String> {
         ("close", "") => Command::Close,
         _ => {
             return Err(format!(
-                "unknown command {line:?} (sub NAME | unsub NAME | send TEXT | reconnect | close)"
+                "unknown command {} (sub NAME | unsub NAME | send TEXT | reconnect | close)",
+                excerpt(line)
             ))
         }
     }))
 }
 
-/// A line of standard input, as read (without its newline), as a command: `Ok(None)` for a
-/// blank line, `Err` (the message to print; the reader skips the line and goes on) for a line
-/// that is not UTF-8 or not a command. `number` counts lines from 1, for the message.
-pub fn command_of_line(number: u64, line: &[u8]) -> Result<Option<Command>, String> {
-    let line = line.strip_suffix(b"\n").unwrap_or(line);
-    let line = line.strip_suffix(b"\r").unwrap_or(line);
-    let text = std::str::from_utf8(line)
-        .map_err(|_| format!("stdin line {number} is not UTF-8; skipped"))?;
-    parse_command(text).map_err(|e| format!("stdin line {number}: {e}; skipped"))
+/// The most characters of a line a message quotes.
+const EXCERPT: usize = 60;
+
+/// `line` quoted for a message, its start only when it is long: a line may be up to 64 KiB,
+/// and a diagnostic that repeats it whole floods standard error.
+fn excerpt(line: &str) -> String {
+    match line.char_indices().nth(EXCERPT) {
+        None => format!("{line:?}"),
+        Some((cut, _)) => format!("{:?}... ({} bytes)", &line[..cut], line.len()),
+    }
+}
+
+/// A line of standard input, as [`BoundedLines`](crate::stdin_lines::BoundedLines) read it,
+/// as a command: `Ok(None)` for a blank line, `Err` (the message to print; the reader skips the
+/// line and goes on) for a line that is not UTF-8, not a command, or too long (the message
+/// gives its length, never its content). `number` counts lines from 1, for the message.
+pub fn command_of(number: u64, line: &Line) -> Result<Option<Command>, String> {
+    match line {
+        Line::Text(text) => {
+            parse_command(text).map_err(|e| format!("stdin line {number}: {e}; skipped"))
+        }
+        Line::NotUtf8(_) => Err(format!("stdin line {number} is not UTF-8; skipped")),
+        Line::TooLong { len } => Err(format!(
+            "stdin line {number} is {len} bytes, longer than the {MAX_LINE} a line may have; skipped"
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stdin_line_is_a_command_or_a_message_that_names_it_by_number() {
+        let line = Line::Text("sub trades\r".to_owned());
+        assert!(matches!(
+            command_of(1, &line),
+            Ok(Some(Command::Subscribe(topic))) if topic == Topic::from("trades")
+        ));
+        assert!(matches!(
+            command_of(2, &Line::Text("  ".to_owned())),
+            Ok(None)
+        ));
+        let not_utf8 = command_of(3, &Line::NotUtf8(b"sub \xff".to_vec())).unwrap_err();
+        assert_eq!(not_utf8, "stdin line 3 is not UTF-8; skipped");
+        let unknown = command_of(4, &Line::Text("frobnicate".to_owned())).unwrap_err();
+        assert!(
+            unknown.starts_with("stdin line 4: unknown command \"frobnicate\""),
+            "{unknown}"
+        );
+    }
+
+    #[test]
+    fn an_unknown_command_is_quoted_whole_when_short_and_by_its_start_when_long() {
+        let short = "x".repeat(EXCERPT);
+        let message = parse_command(&short).unwrap_err();
+        assert!(
+            message.starts_with(&format!("unknown command \"{short}\" (")),
+            "{message}"
+        );
+        // Multi-byte characters: the cut falls between characters.
+        let long = "é".repeat(1000);
+        let message = parse_command(&long).unwrap_err();
+        let quoted = "é".repeat(EXCERPT);
+        assert!(
+            message.starts_with(&format!("unknown command \"{quoted}\"... (2000 bytes) (")),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn a_too_long_line_is_reported_by_its_length_only() {
+        let message = command_of(5, &Line::TooLong { len: 104_857_600 }).unwrap_err();
+        assert_eq!(
+            message,
+            "stdin line 5 is 104857600 bytes, longer than the 65536 a line may have; skipped"
+        );
+    }
 }

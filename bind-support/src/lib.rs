@@ -18,6 +18,7 @@
 //! - [`fleet`]: the many-session tests' and benchmarks' session and descriptor limit.
 //! - [`feed_cli`] and [`feed_lines`]: the feed followers' command line and JSON lines, the same
 //!   for `bind-mio`'s `wsfeed` and `bind-smol`'s `feed`.
+//! - [`stdin_lines`]: the feed tools' reader of standard input, lines of bounded length.
 //! - [`metrics_http`]: the feed tools' and the demo's `/metrics` endpoint.
 //! - [`no_copy`]: the check that payloads reach the application where tungstenite read them.
 #![forbid(unsafe_code)]
@@ -35,5 +36,6 @@ pub mod metrics_http;
 pub mod no_copy;
 pub mod python_suite;
 pub mod scenario_client;
+pub mod stdin_lines;
 pub mod trace_suite;
 pub mod transport_suite;

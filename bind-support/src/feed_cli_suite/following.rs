@@ -189,8 +189,9 @@ pub fn rejected_subscriptions_and_unsubscribes_have_lines(example: Example) {
     assert_eq!(count(&lines, "subscribe_rejected"), 2, "{lines:?}");
 }
 
-/// A line of standard input that is not UTF-8, and one that is not a command, are reported on
-/// standard error and skipped: the `close` after them still closes the feed.
+/// A line of standard input that is not UTF-8, one that is not a command, and one far longer
+/// than a line may be are reported on standard error (the long one by its length, not echoed)
+/// and skipped: the `close` after them still closes the feed.
 pub fn a_non_utf8_line_and_an_unknown_command_are_reported_and_skipped(example: Example) {
     let server = TestServer::start(ServerConfig::default()).unwrap();
     let url = server.url("stdin");
@@ -202,6 +203,10 @@ pub fn a_non_utf8_line_and_an_unknown_command_are_reported_and_skipped(example: 
     assert!(stable["t_ms"].as_u64().unwrap() >= 240, "{stable}");
     feed.write_stdin(b"sub \xff\xfe\xc3\x28\n");
     feed.write_stdin(b"frobnicate now\n");
+    let mut long = b"sub ".to_vec();
+    long.resize(100_000, b'z');
+    long.push(b'\n');
+    feed.write_stdin(&long);
     feed.command("close");
     let stopped = feed.expect_event("stopped");
     assert_eq!(stopped["stop"], "closed", "{stopped}");
@@ -213,6 +218,8 @@ pub fn a_non_utf8_line_and_an_unknown_command_are_reported_and_skipped(example: 
         stderr.contains("line 2") && stderr.contains("frobnicate"),
         "{stderr}"
     );
+    assert!(stderr.contains("line 3 is 100000 bytes"), "{stderr}");
+    assert!(!stderr.contains("zzzzzzzz"), "the long line was echoed");
     assert_eq!(
         count(&lines, "subscribed"),
         0,
