@@ -139,6 +139,13 @@ pub fn cause_fields(cause: &EndCause) -> Value {
         EndCause::Recycled => json!({"kind": "recycled"}),
         EndCause::Closed => json!({"kind": "closed"}),
         EndCause::GaveUp => json!({"kind": "gave_up"}),
+        EndCause::FrameTooLarge { purpose, len, max } => json!({
+            "kind": "frame_too_large",
+            "purpose": snake_name(&format!("{purpose:?}")),
+            "bytes": len,
+            "limit": max,
+            "reason": cause.to_string(),
+        }),
         // A cause this version does not know: its name, and its Debug text (the core's Debug
         // never shows credentials).
         other => json!({"kind": snake_name(&format!("{other:?}")), "debug": format!("{other:?}")}),

@@ -10,6 +10,7 @@
 //! | `AuthRejected`, `SetupRejected` | `auth_rejected`, `setup_rejected` |
 //! | `CredentialsUnavailable` | `credentials_unavailable` |
 //! | `ReconnectRequested`, `Recycled`, `Closed`, `GaveUp` | `reconnect_requested`, `recycled`, `closed`, `gave_up` |
+//! | `FrameTooLarge` (a frame the session built over the write limit) | `frame_too_large` |
 //! | a cause newer than this list | `other` |
 
 use reconnect_core::{EndCause, TimeoutKind, TransportErrorKind};
@@ -53,6 +54,7 @@ pub fn cause_word(cause: &EndCause) -> &'static str {
         EndCause::Recycled => "recycled",
         EndCause::Closed => "closed",
         EndCause::GaveUp => "gave_up",
+        EndCause::FrameTooLarge { .. } => "frame_too_large",
         _ => "other",
     }
 }
