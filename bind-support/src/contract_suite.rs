@@ -311,14 +311,12 @@ pub fn mailbox_bytes<H: Harness>() {
         Err(HandleError::Full(Some(Frame::from(ten(3)))))
     );
     wait_for(&mut h, &mut seen, || arrived(&server, &ten(2)));
-    // Empty again: 95 bytes fit (they would not beside a leaked 10), and then 6 more do not.
+    // Empty again: 95 bytes fit, which they would not beside a leaked 10. (Whether 6 more fit
+    // beside them depends on whether a running loop took them already: bind-smol's task runs
+    // on its own, so that check belongs to the start, before the loop ran.)
     let ninety_five = "n".repeat(95);
     let ok = h.try_command(send(ninety_five.as_str()));
     assert_eq!(ok, Ok(()), "the refused frame's bytes were not released");
-    assert_eq!(
-        h.try_command(send("sixsix")),
-        Err(HandleError::Full(Some(Frame::from("sixsix"))))
-    );
     wait_for(&mut h, &mut seen, || arrived(&server, &ninety_five));
 }
 

@@ -291,7 +291,10 @@ impl<P: Protocol> Session<P> {
 
     /// Skips the wait: from backoff or pause, the next attempt starts now; with a transport in
     /// flight or open, it is released and a fresh attempt starts at once (a network-change
-    /// hint). Not counted as a failure. Pausing stays in force for later automatic attempts.
+    /// hint). An open connection is first told goodbye with a close frame (1000, "reconnect
+    /// requested"), which the driver flushes as it releases the transport; the new attempt does
+    /// not wait for the server's answer. Not counted as a failure. Pausing stays in force for
+    /// later automatic attempts.
     pub fn reconnect_now(&mut self, now: Instant) -> Result<(), CommandError> {
         self.check_running()?;
         if self.phase == Phase::Idle {
@@ -303,12 +306,30 @@ impl<P: Protocol> Session<P> {
             Phase::Backoff { .. } | Phase::Paused | Phase::AwaitingCredentials => {
                 self.begin_attempt(now)
             }
-            _ => self.end_connection(
-                now,
-                EndCause::ReconnectRequested,
-                Some(Disposition::Retry),
-                Next::Immediately,
-            ),
+            _ => {
+                // A server should hear that the client leaves on purpose, not see a dropped
+                // socket it may count against the client (unless a close is already under
+                // way: a recycle's, whose close frame went out).
+                let closing = matches!(self.phase, Phase::Closing(_));
+                if let Some(conn) = self
+                    .conn
+                    .as_ref()
+                    .filter(|c| c.opened_at.is_some() && !closing)
+                {
+                    let conn = conn.id;
+                    self.act(Action::Close {
+                        conn,
+                        code: 1000,
+                        reason: "reconnect requested",
+                    });
+                }
+                self.end_connection(
+                    now,
+                    EndCause::ReconnectRequested,
+                    Some(Disposition::Retry),
+                    Next::Immediately,
+                )
+            }
         }
         Ok(())
     }
