@@ -1,12 +1,13 @@
-//! What the two feed followers share: bind-mio's `wsfeed` and bind-smol's `feed` take the same
-//! options and stdin commands and print the same JSON lines ([`feed_lines`](crate::feed_lines));
-//! only the loop that drives the session differs. Nothing here is runtime-specific.
+//! The feed tool's command line (the tool itself is the `reconnect-feed` crate, run as `feed`,
+//! or as bind-mio's `wsfeed` and bind-smol's `feed` examples): options, stdin commands and
+//! their parsing. Nothing here is runtime-specific; `--runtime` only names the binding.
 
 use std::time::{Duration, Instant};
 
 use reconnect_core::adapters::{JsonRpcAdapter, JsonRpcConfig, SeqPointer};
 use reconnect_core::{
-    BackoffConfig, CircuitBreaker, Command, Config, Frame, Jitter, SendOptions, Session, Topic,
+    BackoffConfig, CircuitBreaker, Command, Config, Credentials, Frame, Jitter, SendOptions,
+    Session, Topic,
 };
 use reconnect_tungstenite::Endpoint;
 use serde_json::Value;
@@ -20,12 +21,34 @@ const MAX_MS: u64 = 365 * 24 * 3600 * 1000;
 /// The most commands `--command-queue` lets wait.
 const MAX_COMMAND_QUEUE: usize = 1 << 20;
 
-/// The usage text of `tool`.
-pub fn usage(tool: &str, event_lines: &str) -> String {
+/// The binding that drives the session: the one difference between the tool's runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Runtime {
+    /// bind-mio: the session on a `mio` driver thread, stdin on a thread of its own.
+    Mio,
+    /// bind-smol: the session as a `smol` task, stdin on smol's blocking pool.
+    Smol,
+}
+
+impl Runtime {
+    /// The name `--runtime` takes.
+    pub fn name(self) -> &'static str {
+        match self {
+            Runtime::Mio => "mio",
+            Runtime::Smol => "smol",
+        }
+    }
+}
+
+/// The usage text of `tool`, whose default runtime is `runtime`.
+pub fn usage(tool: &str, runtime: Runtime, event_lines: &str) -> String {
     format!(
         "usage: {tool} [OPTIONS] URL
+  --runtime mio|smol        the binding that drives the session (default: {runtime})
   --channel NAME            subscribe to NAME (repeatable)
-  --auth JSON               params of public/auth, sent after every connect
+  --auth JSON               params of public/auth, sent after every connect; also the answer
+                            when the server asks for new credentials (once per refusal: a
+                            second refusal in a row stops the tool with status 2)
   --heartbeat SECS          ask for server heartbeats (public/set_heartbeat) and answer them
                             (0.001 to 31536000 seconds)
   --ping-interval MS        WebSocket ping after MS of silence (0: never)
@@ -42,6 +65,8 @@ pub fn usage(tool: &str, event_lines: &str) -> String {
   --circuit-cooldown MS     how long it stays open before a probe (default 30000)
   --seed N                  jitter seed
   --seq-pointer POINTER     JSON pointer into a notification's data to its sequence number
+  --max-frame-len BYTES     the largest frame the session writes (sends, and the requests it
+                            builds itself: a larger one is refused with its reason)
   --ca FILE                 also trust this root certificate (PEM)
   --command-queue N         stdin commands that may wait for the session (default: the
                             binding's); the reader waits for room, it never drops one
@@ -52,6 +77,8 @@ pub fn usage(tool: &str, event_lines: &str) -> String {
   Every MS is whole milliseconds, at most 31536000000 (a year); the timeouts at least 1.
 
 stdin commands, one per line: sub NAME | unsub NAME | send TEXT | reconnect | close
+  reconnect sends a close frame and connects again at once; a refused command (a send too
+  large, a command after the end) is a `refused` line on stdout.
   A line that is not UTF-8 or not a command, or longer than {max_kib} KiB (reported by its
   length), is reported on stderr and skipped.
 
@@ -62,6 +89,7 @@ close and --exit-after: the session sends a close frame and waits for the server
   gave up; 1: bad usage.
 
 {event_lines}",
+        runtime = runtime.name(),
         max_kib = MAX_LINE / 1024
     )
 }
@@ -80,6 +108,21 @@ pub struct Options {
     pub exit_after: Option<Duration>,
     /// `--metrics`: where to serve the metrics.
     pub metrics: Option<std::net::SocketAddr>,
+    /// `--runtime`: the binding, when the command line names one.
+    pub runtime: Option<Runtime>,
+}
+
+impl Options {
+    /// The `--auth` credentials, the answer to the session's requests for new ones.
+    ///
+    /// # Errors
+    /// `--auth` is not a JSON object the adapter can send.
+    pub fn credentials(&self) -> Result<Option<Credentials>, String> {
+        self.auth
+            .as_ref()
+            .map(|auth| JsonRpcAdapter::auth_params(auth).map_err(|e| format!("--auth: {e}")))
+            .transpose()
+    }
 }
 
 /// `value` of `option` as an integer in `min..=max`; the error names both.
@@ -134,6 +177,7 @@ pub fn parse_args(args: impl Iterator<Item = String>) -> Result<Options, String>
     let mut seed = None;
     let mut circuit_threshold = None;
     let mut circuit_cooldown = None;
+    let mut runtime = None;
     while let Some(arg) = args.next() {
         if !arg.starts_with("--") {
             if url.replace(arg).is_some() {
@@ -206,6 +250,16 @@ pub fn parse_args(args: impl Iterator<Item = String>) -> Result<Options, String>
                     format!("--metrics: {v:?} is not an address IP:PORT (127.0.0.1:9100, [::1]:0)")
                 })?);
             }
+            "--runtime" => {
+                runtime = Some(match value()?.as_str() {
+                    "mio" => Runtime::Mio,
+                    "smol" => Runtime::Smol,
+                    other => return Err(format!("--runtime: {other:?} is not mio or smol")),
+                })
+            }
+            "--max-frame-len" => {
+                config.max_frame_len = integer(option, &value()?, 1, usize::MAX)?;
+            }
             "--help" => return Err(String::new()),
             other => return Err(format!("unknown option {other}")),
         }
@@ -240,6 +294,7 @@ pub fn parse_args(args: impl Iterator<Item = String>) -> Result<Options, String>
         command_queue,
         exit_after,
         metrics,
+        runtime,
     })
 }
 
@@ -250,8 +305,8 @@ pub fn setup(options: &Options) -> Result<(Session<JsonRpcAdapter>, Endpoint), S
         JsonRpcAdapter::new(options.adapter.clone()),
     )
     .map_err(|e| e.to_string())?;
-    if let Some(auth) = &options.auth {
-        session.set_credentials(JsonRpcAdapter::auth_params(auth).map_err(|e| e.to_string())?);
+    if let Some(credentials) = options.credentials()? {
+        session.set_credentials(credentials);
     }
     let now = Instant::now();
     for channel in &options.channels {

@@ -45,8 +45,9 @@ output lines (JSON, one per event; every line also has t_ms, milliseconds since 
   recycling             conn
   stopped               reason stop (closed|fatal|gave_up|outage_too_long) [clean attempts
                         outage_ms cause]
-  refused               command refusal [bytes channel limit]   (a stdin command refused)
-  removed                                                      (wsfeed only)
+  refused               command refusal [bytes channel limit]   (a stdin command refused,
+                        by the session or at once by the handle: a send too large)
+  giving_up             reason   (the tool closes the session itself; exit status 2)
   event                 debug    (an event this version does not know, as Rust Debug text)
   stats                 attempts live_connections reconnections outages disconnects
                         retries_scheduled frames_in frames_out gaps uptime_ms downtime_ms
@@ -54,7 +55,7 @@ output lines (JSON, one per event; every line also has t_ms, milliseconds since 
   cause = {kind, ...}: transport {error, detail, [status, retry_after_ms]},
   server_closed {code, reason}, timeout {timeout}, auth_rejected / setup_rejected {code,
   message, [retry_after_ms]}, credentials_unavailable {why}, reconnect_requested, recycled,
-  closed, gave_up";
+  closed, gave_up, frame_too_large {purpose, bytes, limit, reason}";
 
 /// Whole milliseconds (saturating), the unit of every `*_ms` field.
 fn ms(d: Duration) -> u64 {

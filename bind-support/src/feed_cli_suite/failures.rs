@@ -56,10 +56,31 @@ pub fn bad_usage_exits_with_status_1_and_prints_no_json(example: Example) {
         let (status, lines, stderr) = Feed::start(example, args).finish();
         assert_eq!(status.code(), Some(1), "{args:?}");
         assert!(lines.is_empty(), "{args:?}: {lines:?}");
-        assert!(
-            stderr.contains(&format!("usage: {example}")),
-            "{args:?}: {stderr}"
-        );
+        // One line that says what is wrong, one that points at --help; not the whole usage.
+        let said: Vec<&str> = stderr.lines().collect();
+        assert_eq!(said.len(), 2, "{args:?}: {stderr}");
+        assert!(said[0].starts_with(&format!("{example}: ")), "{stderr}");
+        assert_eq!(said[1], format!("try '{example} --help' for the options"));
+    }
+}
+
+/// `--help` is an answer, not an error: the usage on standard output, status 0, nothing on
+/// standard error.
+pub fn help_goes_to_stdout_with_status_0(example: Example) {
+    let (status, lines, stderr) = Feed::start(example, &["--help"]).finish_raw();
+    assert_eq!(status.code(), Some(0), "{stderr}");
+    assert!(stderr.is_empty(), "{stderr}");
+    assert!(
+        lines[0].starts_with(&format!("usage: {example} [OPTIONS] URL")),
+        "{lines:?}"
+    );
+    for word in [
+        "--runtime mio|smol",
+        "--max-frame-len",
+        "stdin commands",
+        "giving_up",
+    ] {
+        assert!(lines.iter().any(|l| l.contains(word)), "{word}: {lines:?}");
     }
 }
 

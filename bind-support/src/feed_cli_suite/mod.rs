@@ -56,6 +56,38 @@ macro_rules! feed_cli_suite {
         }
 
         #[test]
+        fn credentials_refused_twice_give_up_with_status_2() {
+            $crate::feed_cli_suite::credentials_refused_twice_give_up_with_status_2(EXAMPLE);
+        }
+
+        #[test]
+        fn a_single_refusal_is_answered_and_the_feed_goes_live() {
+            $crate::feed_cli_suite::a_single_refusal_is_answered_and_the_feed_goes_live(EXAMPLE);
+        }
+
+        #[test]
+        fn an_oversized_send_is_a_refused_line() {
+            $crate::feed_cli_suite::an_oversized_send_is_a_refused_line(EXAMPLE);
+        }
+
+        #[test]
+        fn an_auth_request_over_the_frame_limit_stops_with_its_reason() {
+            $crate::feed_cli_suite::an_auth_request_over_the_frame_limit_stops_with_its_reason(
+                EXAMPLE,
+            );
+        }
+
+        #[test]
+        fn reconnect_sends_a_close_frame() {
+            $crate::feed_cli_suite::reconnect_sends_a_close_frame(EXAMPLE);
+        }
+
+        #[test]
+        fn help_goes_to_stdout_with_status_0() {
+            $crate::feed_cli_suite::help_goes_to_stdout_with_status_0(EXAMPLE);
+        }
+
+        #[test]
         fn every_bad_number_is_a_usage_error_naming_the_option_and_the_value() {
             $crate::feed_cli_suite::every_bad_number_is_a_usage_error_naming_the_option_and_the_value(
                 EXAMPLE,
@@ -124,10 +156,12 @@ macro_rules! feed_cli_suite {
     };
 }
 
+mod abuse;
 mod failures;
 mod following;
 mod metrics;
 
+pub use abuse::*;
 pub use failures::*;
 pub use following::*;
 pub use metrics::*;
@@ -352,6 +386,33 @@ impl Feed {
         let seen = std::mem::take(&mut self.seen);
         let stderr = std::mem::take(&mut *self.stderr.lock().unwrap());
         (status, seen, stderr)
+    }
+
+    /// [`finish`](Self::finish) for a run whose standard output is text, not JSON lines
+    /// (`--help`): the lines as they were printed.
+    fn finish_raw(mut self) -> (ExitStatus, Vec<String>, String) {
+        let deadline = Instant::now() + STEP;
+        let mut text = Vec::new();
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                // The reader wraps a line that is not JSON; take its text back.
+                Ok(line) => text.push(match line["bad_line"].as_str() {
+                    Some(raw) => raw.to_owned(),
+                    None => line.to_string(),
+                }),
+                Err(RecvTimeoutError::Disconnected) => break,
+                Err(RecvTimeoutError::Timeout) => {
+                    panic!("the feed did not exit within {STEP:?}\n{}", self.context())
+                }
+            }
+        }
+        let status = self.child.wait().expect("the feed is reaped");
+        if let Some(reader) = self.stderr_reader.take() {
+            let _ = reader.join();
+        }
+        let stderr = std::mem::take(&mut *self.stderr.lock().unwrap());
+        (status, text, stderr)
     }
 }
 
