@@ -174,6 +174,7 @@
 //! assert!(page.contains(r#"reconnect_attempts_total{session="orders"}"#), "{page}");
 //! # }
 //! ```
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 

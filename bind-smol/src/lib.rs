@@ -142,6 +142,7 @@
 //! # drop((handle, events, task, page));
 //! # }
 //! ```
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 

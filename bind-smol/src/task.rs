@@ -7,7 +7,7 @@
 //!         performing produced (a refused request, a failed write), draining after each
 //!     hand the collected events to the stream (one lock, at most one wake-up)
 //!     wait for: room in the event queue, then a command | the attempt | the socket | the timer
-//!     now = Instant::now()          // the only clock read, once per batch of inputs
+//!     now = clock()                 // once per batch of inputs (see `clock`)
 //!     feed what happened, tagged with its ConnId
 //! }
 //! ```
@@ -105,6 +105,14 @@ pub(crate) struct Driver<P> {
     events: EventSender,
 }
 
+/// The task's clock reading, the binding's one clock read besides the connect budget's booking
+/// (`.ci/run` checks it): taken where news arrives, once per batch of inputs, when the timer
+/// fires, for an attempt's outcome (a handshake may end long after its batch began), for the
+/// inputs a drain produced, and when the session starts or stops.
+fn clock() -> Instant {
+    Instant::now()
+}
+
 impl<P: Protocol> Driver<P> {
     pub(crate) fn new(
         session: Session<P>,
@@ -154,7 +162,7 @@ impl<P: Protocol> Driver<P> {
             self.started = true;
             // A session the user already started keeps going; one that already stopped ends
             // here.
-            let _ = self.session.start(Instant::now());
+            let _ = self.session.start(clock());
             self.drain();
         }
         let mut budget = BUDGET;
@@ -197,7 +205,7 @@ impl<P: Protocol> Driver<P> {
             self.arm_timer();
             if Pin::new(&mut self.timer).poll(cx).is_ready() {
                 self.armed = None;
-                self.session.handle_timeout(Instant::now());
+                self.session.handle_timeout(clock());
                 self.drain();
                 budget = budget.saturating_sub(1);
                 continue;
@@ -214,7 +222,7 @@ impl<P: Protocol> Driver<P> {
     /// per event of room, and while the batch's payload stays under the byte room), feeding
     /// each to the session and draining it; returns how many it took.
     fn take_inputs(&mut self, cx: &mut Context<'_>, room: Room) -> usize {
-        let now = Instant::now();
+        let now = clock();
         let limit = room.events;
         let byte_limit = self.batch.bytes().saturating_add(room.bytes);
         let mut taken = 0;
@@ -240,7 +248,7 @@ impl<P: Protocol> Driver<P> {
                         break;
                     };
                     // The handshake may have taken a while: a fresh reading for its outcome.
-                    self.on_opened(Instant::now(), conn, result);
+                    self.on_opened(clock(), conn, result);
                 }
                 Some(Transport::Open {
                     conn, ws, ended, ..
@@ -282,7 +290,7 @@ impl<P: Protocol> Driver<P> {
                     let conn = *conn;
                     let error = errors::from_ws(&e);
                     self.session
-                        .handle_input(Instant::now(), Input::Failed { conn, error });
+                        .handle_input(clock(), Input::Failed { conn, error });
                     self.drain();
                     return true;
                 }
@@ -337,12 +345,12 @@ impl<P: Protocol> Driver<P> {
                 }
             }
             if let Some(input) = self.produced.pop_front() {
-                self.session.handle_input(Instant::now(), input);
+                self.session.handle_input(clock(), input);
                 continue;
             }
             if self.session.is_stopped() && !self.mailbox_closed {
                 self.mailbox_closed = true;
-                let now = Instant::now();
+                let now = clock();
                 for command in self.commands.close() {
                     self.session.apply(now, command);
                 }

@@ -161,6 +161,7 @@
 //!   feature.
 // Unsafe code is denied, not forbidden, for one module: `frame/text.rs` reads tungstenite's
 // already validated UTF-8 as `&str` without validating it again (see its docs and DESIGN.md).
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 

@@ -36,6 +36,7 @@
 // Unsafe code is denied, not forbidden, for one module: `message.rs` passes text that
 // tungstenite (inbound) or the core (outbound) already validated as UTF-8 across without
 // validating it again (see its docs and DESIGN.md).
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
