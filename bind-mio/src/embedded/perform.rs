@@ -60,9 +60,11 @@ impl<P: Protocol> Embedded<P> {
     /// message produces an event and no action, so the data path returns from the first
     /// [`next_action`](Self::next_action) without building anything.
     pub(super) fn drain(&mut self, id: SessionId, now: Instant) {
-        let Some(mut action) = self.next_action(id) else {
+        // The data path ends here: a message is an event, and no action follows it.
+        let Some(Some(first)) = self.next_action(id) else {
             return;
         };
+        let mut action = Some(first);
         let mut inputs: VecDeque<Input> = VecDeque::new();
         let mut produced = Vec::new();
         let mut touched: Vec<(usize, u64)> = Vec::new();
