@@ -33,7 +33,9 @@
 //! with each event of the session, so they are as of its last event (a send queued while the
 //! session is offline shows in `reconnect_outbox_depth` with the next event). A binding may
 //! record messages with [`SessionMetrics::record_batched`] and publish them once per batch
-//! (bind-mio does): then they are as of the end of the last batch the binding handled.
+//! (both bindings do: bind-mio once per read of a connection, bind-smol before each hand-over
+//! of a batch to the stream and before it waits): then they are as of the end of the last
+//! batch the binding handled.
 //!
 //! `state` is the core's [`State`] in snake_case: `idle`, `awaiting_credentials`,
 //! `connecting`, `authenticating`, `setting_up`, `resubscribing`, `live`, `closing`, `backoff`,
