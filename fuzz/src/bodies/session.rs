@@ -18,8 +18,8 @@ use arbitrary::{Arbitrary, Unstructured};
 use reconnect_core::adapters::{JsonRpcAdapter, JsonRpcConfig, SeqPointer};
 use reconnect_core::sim::{Call, Invariants};
 use reconnect_core::{
-    Action, CircuitBreaker, Config, ConnId, Credentials, Frame, Input, Jitter, Output, Session,
-    SubscribeStatus, TransportError, TransportErrorKind, UnsubscribeStatus,
+    Action, CircuitBreaker, Command, Config, ConnId, Credentials, Frame, Input, Jitter, Output,
+    SendOptions, Session, SubscribeStatus, TransportError, TransportErrorKind, UnsubscribeStatus,
 };
 
 use super::session_checker::Checker;
@@ -357,7 +357,7 @@ fn drive(setup: &Setup, steps: &[Step]) -> Vec<String> {
                     Ok(SubscribeStatus::Sent | SubscribeStatus::Recorded)
                 );
                 call = Some(if taken {
-                    Call::Subscribe(topic.to_owned())
+                    Call::Command(Command::Subscribe(topic.into()))
                 } else {
                     Call::Other
                 });
@@ -369,38 +369,44 @@ fn drive(setup: &Setup, steps: &[Step]) -> Vec<String> {
                     Ok(UnsubscribeStatus::Sent | UnsubscribeStatus::Removed)
                 );
                 call = Some(if taken {
-                    Call::Unsubscribe(topic.to_owned())
+                    Call::Command(Command::Unsubscribe(topic.into()))
                 } else {
                     Call::Other
                 });
             }
             Step::Send(n) => {
                 let frame = Frame::from(format!("{{\"app\":{n}}}"));
-                call = Some(Call::Send(frame.clone()));
+                call = Some(Call::Command(Command::Send(
+                    frame.clone(),
+                    SendOptions::default(),
+                )));
                 let _ = session.send(now, frame);
             }
             Step::Close => {
-                call = Some(Call::Close);
+                call = Some(Call::Command(Command::Close));
                 let _ = session.close(now);
             }
             Step::ReconnectNow => {
-                call = Some(Call::ReconnectNow);
+                call = Some(Call::Command(Command::ReconnectNow));
                 let _ = session.reconnect_now(now);
             }
             Step::Pause => {
-                call = Some(Call::Pause);
+                call = Some(Call::Command(Command::Pause));
                 let _ = session.pause(now);
             }
             Step::Resume => {
-                call = Some(Call::Resume);
+                call = Some(Call::Command(Command::Resume));
                 let _ = session.resume(now);
             }
             Step::ProvideCredentials => {
-                call = Some(Call::ProvideCredentials);
-                let _ = session.provide_credentials(now, Credentials::new("{\"k\":1}"));
+                let credentials = Credentials::new("{\"k\":1}");
+                call = Some(Call::Command(Command::ProvideCredentials(
+                    credentials.clone(),
+                )));
+                let _ = session.provide_credentials(now, credentials);
             }
             Step::CredentialsFailed => {
-                call = Some(Call::CredentialsFailed);
+                call = Some(Call::Command(Command::CredentialsFailed("fuzz".into())));
                 let _ = session.credentials_failed(now, "fuzz");
             }
         }

@@ -10,9 +10,9 @@ use std::time::{Duration, Instant};
 
 use reconnect_core::sim::{self, Invariants};
 use reconnect_core::{
-    Action, CommandError, ConnId, Credentials, Event, Frame, Input, Output, SendError, SendOptions,
-    SendStatus, Session, State, Stats, SubscribeError, SubscribeStatus, TransportError,
-    TransportErrorKind, UnsubscribeStatus,
+    Action, Command, CommandError, ConnId, Credentials, Event, Frame, Input, Output, SendError,
+    SendOptions, SendStatus, Session, State, Stats, SubscribeError, SubscribeStatus,
+    TransportError, TransportErrorKind, UnsubscribeStatus,
 };
 
 use crate::common::line_adapter::{self as line, Request};
@@ -140,24 +140,27 @@ pub fn exec(session: &mut Session<line::LineAdapter>, at: Instant, call: &Call) 
 /// The call as the public checker knows it: subscriptions and unsubscriptions only when the
 /// session took them.
 fn public_call(call: &Call, ret: &Ret) -> sim::Call {
-    match (call, ret) {
-        (Call::Start, _) => sim::Call::Start,
-        (Call::Input(input), _) => sim::Call::Input(input.clone()),
-        (Call::Timeout, _) => sim::Call::Timeout,
-        (Call::Subscribe(topic), Ret::Subscribe(Ok(_))) => sim::Call::Subscribe(topic.clone()),
+    let command = match (call, ret) {
+        (Call::Start, _) => return sim::Call::Start,
+        (Call::Input(input), _) => return sim::Call::Input(input.clone()),
+        (Call::Timeout, _) => return sim::Call::Timeout,
+        (Call::Subscribe(topic), Ret::Subscribe(Ok(_))) => {
+            Command::Subscribe(topic.as_str().into())
+        }
         (
             Call::Unsubscribe(topic),
             Ret::Unsubscribe(Ok(UnsubscribeStatus::Sent | UnsubscribeStatus::Removed)),
-        ) => sim::Call::Unsubscribe(topic.clone()),
-        (Call::Send(frame, _), _) => sim::Call::Send(frame.clone()),
-        (Call::Close, _) => sim::Call::Close,
-        (Call::ReconnectNow, _) => sim::Call::ReconnectNow,
-        (Call::Pause, _) => sim::Call::Pause,
-        (Call::Resume, _) => sim::Call::Resume,
-        (Call::ProvideCredentials, _) => sim::Call::ProvideCredentials,
-        (Call::CredentialsFailed, _) => sim::Call::CredentialsFailed,
-        _ => sim::Call::Other,
-    }
+        ) => Command::Unsubscribe(topic.as_str().into()),
+        (Call::Send(frame, options), _) => Command::Send(frame.clone(), options.clone()),
+        (Call::Close, _) => Command::Close,
+        (Call::ReconnectNow, _) => Command::ReconnectNow,
+        (Call::Pause, _) => Command::Pause,
+        (Call::Resume, _) => Command::Resume,
+        (Call::ProvideCredentials, _) => Command::ProvideCredentials(Credentials::new("key-2")),
+        (Call::CredentialsFailed, _) => Command::CredentialsFailed("no token".to_owned()),
+        _ => return sim::Call::Other,
+    };
+    sim::Call::Command(command)
 }
 
 /// Drains every output (rule 2 of the contract).

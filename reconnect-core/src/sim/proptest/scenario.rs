@@ -5,12 +5,15 @@ use std::fmt;
 use std::time::{Duration, Instant};
 
 use crate::boundary::{CircuitState, Event, State, StopReason};
+use crate::command::Command;
 use crate::config::Config;
 use crate::credentials::Credentials;
+use crate::outbox::SendOptions;
 use crate::protocol::Protocol;
 use crate::session::Session;
 use crate::sim::invariants::{same_transcript, Call, Invariant, Invariants, Violation};
 use crate::sim::{Fault, Network, Script, SimServer, Simulator};
+use crate::topic::Topic;
 
 /// Something the application does at a scripted time.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -211,7 +214,7 @@ fn run_once<P: Protocol, S: SimServer>(
             {
                 close_on_recycle = false;
                 let recycling = matches!(sim.session().state(), State::Closing { .. });
-                let _ = sim.command_as(Call::Close, |s, now| s.close(now));
+                let _ = sim.command_as(Call::Command(Command::Close), |s, now| s.close(now));
                 outcome.closed_during_recycle |= recycling;
                 continue;
             }
@@ -231,7 +234,7 @@ fn run_once<P: Protocol, S: SimServer>(
                     let accepted = sim.session().subscriptions().count()
                         < sim.session().config().resubscribe.max_topics;
                     let call = if accepted {
-                        Call::Subscribe(t.clone())
+                        Call::Command(Command::Subscribe(Topic::from(t.as_str())))
                     } else {
                         Call::Other
                     };
@@ -240,20 +243,26 @@ fn run_once<P: Protocol, S: SimServer>(
             }
             UserCommand::Unsubscribe(i) => {
                 if let Some(t) = topic(i) {
-                    let _ = sim.command_as(Call::Unsubscribe(t.clone()), |s, now| {
-                        s.unsubscribe(now, &t)
-                    });
+                    let _ = sim.command_as(
+                        Call::Command(Command::Unsubscribe(Topic::from(t.as_str()))),
+                        |s, now| s.unsubscribe(now, &t),
+                    );
                 }
             }
             UserCommand::Send(text) => {
                 let frame = crate::frame::Frame::from(text);
-                let _ = sim.command_as(Call::Send(frame.clone()), |s, now| s.send(now, frame));
+                let _ = sim.command_as(
+                    Call::Command(Command::Send(frame.clone(), SendOptions::default())),
+                    |s, now| s.send(now, frame),
+                );
             }
             UserCommand::ReconnectNow => {
-                let _ = sim.command_as(Call::ReconnectNow, |s, now| s.reconnect_now(now));
+                let _ = sim.command_as(Call::Command(Command::ReconnectNow), |s, now| {
+                    s.reconnect_now(now)
+                });
             }
             UserCommand::Close => {
-                let _ = sim.command_as(Call::Close, |s, now| s.close(now));
+                let _ = sim.command_as(Call::Command(Command::Close), |s, now| s.close(now));
             }
             UserCommand::CloseWhenRecycling => close_on_recycle = true,
         }
