@@ -10,8 +10,8 @@ use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
 use reconnect_core::{
-    Action, CircuitState, Config, ConnId, DelaySource, Disposition, DropReason, Event, FirstRetry,
-    Frame, Output, OverflowPolicy, Purpose, StopReason,
+    Action, CircuitState, CommandKind, Config, ConnId, DelaySource, Disposition, DropReason, Event,
+    FirstRetry, Frame, Output, OverflowPolicy, Purpose, StopReason,
 };
 
 use crate::common::line_adapter::{parse_request, LineAdapter, Request};
@@ -248,35 +248,6 @@ pub enum Fate {
     Dropped(DropReason),
 }
 
-/// The kind of call whose outputs are being checked.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum CallKind {
-    /// `start`.
-    Start,
-    /// `handle_input`.
-    Input,
-    /// `handle_timeout`.
-    Timeout,
-    /// `subscribe`.
-    Subscribe,
-    /// `unsubscribe`.
-    Unsubscribe,
-    /// `send_with`.
-    Send,
-    /// `close`.
-    Close,
-    /// `reconnect_now`.
-    ReconnectNow,
-    /// `pause`.
-    Pause,
-    /// `resume`.
-    Resume,
-    /// `provide_credentials`.
-    ProvideCredentials,
-    /// `credentials_failed`.
-    CredentialsFailed,
-}
-
 /// An application send being checked, for the outbox model.
 #[derive(Clone, Debug)]
 pub struct SendCtx {
@@ -292,8 +263,9 @@ pub struct SendCtx {
 /// Everything about one call the observer needs besides its outputs.
 #[derive(Clone, Debug)]
 pub struct CallCtx {
-    /// The kind of call.
-    pub kind: CallKind,
+    /// The command the call made (`None` for `start`, an input or a tick), whether or not the
+    /// session took it.
+    pub command: Option<CommandKind>,
     /// The session's `now` for the call (its argument, clamped).
     pub at: Instant,
     /// The request the call's input answered, if it was an ack or a nack of a pending request.
@@ -468,7 +440,10 @@ impl Observer {
 
     fn check_attempt_time(&mut self, ctx: &CallCtx, what: &str) -> Result<(), String> {
         self.absorb_unscheduled_ending();
-        let skipped = matches!(ctx.kind, CallKind::ReconnectNow | CallKind::Resume);
+        let skipped = matches!(
+            ctx.command,
+            Some(CommandKind::ReconnectNow | CommandKind::Resume)
+        );
         if let Some(earliest) = self.earliest_attempt.take() {
             if !skipped && ctx.at < earliest {
                 return Err(format!(
@@ -493,7 +468,7 @@ impl Observer {
                     ));
                 }
                 self.check_attempt_time(ctx, "Connect")?;
-                if ctx.kind == CallKind::ProvideCredentials {
+                if ctx.command == Some(CommandKind::ProvideCredentials) {
                     self.needs_fresh_credentials = false;
                 }
                 self.conn = Some(ConnModel::new(*conn));
@@ -609,7 +584,7 @@ impl Observer {
                 }
             }
             (Purpose::Unsubscribe, Some(Request::Unsubscribe { topics, .. })) => {
-                if ctx.kind != CallKind::Unsubscribe {
+                if ctx.command != Some(CommandKind::Unsubscribe) {
                     return Err(format!(
                         "an unsubscribe request nobody asked for: {frame:?}"
                     ));
@@ -994,7 +969,7 @@ impl Observer {
             DelaySource::Immediate => {
                 if !drawn.is_zero()
                     || failures != self.running_failures
-                    || !(ctx.kind == CallKind::ReconnectNow || self.ended_recycled)
+                    || !(ctx.command == Some(CommandKind::ReconnectNow) || self.ended_recycled)
                 {
                     return Err(format!(
                         "(c) unexpected immediate reconnect: {}",
@@ -1066,7 +1041,7 @@ impl Observer {
         };
         match reason {
             DropReason::Overflow | DropReason::Coalesced => {
-                if ctx.kind != CallKind::Send {
+                if ctx.command != Some(CommandKind::Send) {
                     return Err(format!("(g) m{n} dropped ({reason:?}) outside a send"));
                 }
                 // Checked against the outbox model once the call's outputs are all seen.
