@@ -1,6 +1,9 @@
-//! The invariant checker: an independent model of what a session may emit, fed every output in
-//! order, that fails with a readable message the moment the session breaks one of the invariants
-//! (a)–(g) of the property suite.
+//! The model's own checker: an independent model of what a session may emit, fed every output
+//! in order, that fails with a readable message the moment the session breaks its part of the
+//! invariants (a), (c), (d) and (g) of the property suite (the list in `tests/model.rs`): what
+//! only a model of this adapter can predict. The driver checks (b), (e), (f) and (h) and the
+//! getters; the public checker, `sim::Invariants`, owns the rules the list names by their
+//! `sim::Invariant` names.
 //!
 //! The observer never reads the session's internals; it knows only the scenario, the calls the
 //! driver made and the outputs that came back (plus the public getters, which the driver
@@ -10,8 +13,8 @@ use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
 use reconnect_core::{
-    Action, CircuitState, CommandKind, Config, ConnId, DelaySource, Disposition, DropReason, Event,
-    FirstRetry, Frame, Output, OverflowPolicy, Purpose, StopReason,
+    Action, CircuitState, CommandKind, Config, ConnId, DelaySource, DropReason, Event, FirstRetry,
+    Frame, Output, OverflowPolicy, Purpose, StopReason,
 };
 
 use crate::common::line_adapter::{parse_request, LineAdapter, Request};
@@ -307,9 +310,6 @@ pub struct Observer {
     /// draw was hidden: replaced by a circuit cooldown or a retry-after hint, or made while
     /// paused). Decorrelated jitter draws the next delay from it.
     last_draw: Option<Duration>,
-    /// An ending asked for fresh credentials and none were provided since: only then (or with
-    /// `fetch_before_connect`) may an attempt begin by asking the application.
-    needs_fresh_credentials: bool,
     /// Retry-after hints the driver handed to the session.
     pub hints: Vec<Duration>,
     earliest_attempt: Option<Instant>,
@@ -364,7 +364,6 @@ impl Observer {
             running_failures: 0,
             circuit_opened_in_call: false,
             last_draw: None,
-            needs_fresh_credentials: false,
             hints: Vec::new(),
             earliest_attempt: None,
             close_called: false,
@@ -468,9 +467,6 @@ impl Observer {
                     ));
                 }
                 self.check_attempt_time(ctx, "Connect")?;
-                if ctx.command == Some(CommandKind::ProvideCredentials) {
-                    self.needs_fresh_credentials = false;
-                }
                 self.conn = Some(ConnModel::new(*conn));
             }
             Action::Send {
@@ -707,27 +703,13 @@ impl Observer {
                 c.opened = true;
                 c.opened_at = Some(ctx.at);
             }
-            Event::AttemptFailed {
-                conn, disposition, ..
-            } => {
-                if *disposition == Disposition::RefreshCredentials {
-                    self.needs_fresh_credentials = true;
-                }
+            Event::AttemptFailed { conn, .. } => {
                 if conn.is_none() {
                     self.ending_stable = Some(false);
                 }
                 self.unscheduled_ending = Some(false);
             }
-            Event::Disconnected {
-                conn,
-                cause,
-                disposition,
-                ..
-            } => {
-                if *disposition == Disposition::RefreshCredentials {
-                    self.needs_fresh_credentials = true;
-                }
-                let _ = conn;
+            Event::Disconnected { cause, .. } => {
                 if matches!(**cause, reconnect_core::EndCause::Recycled) {
                     self.ended_recycled = true;
                 }
