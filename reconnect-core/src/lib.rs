@@ -17,8 +17,8 @@
 //! [`Session`]'s documentation states it in full, with a run loop. In short:
 //!
 //! - getters (`state`, `stats`, `health`, `subscriptions`), handlers (`handle_input`,
-//!   `handle_timeout`), commands (`start`, `send`, `subscribe`, `close`, …) and outputs
-//!   (`drain` / `poll_output`, `poll_timeout`);
+//!   `handle_timeout`), commands (`start`, `send`, `subscribe`, `close`, …, or as values, a
+//!   [`Command`] given to `apply`) and outputs (`drain` / `poll_output`, `poll_timeout`);
 //! - time is only a parameter and never goes backwards; overdue deadlines run first;
 //! - the driver drains the outputs (`drain`) after every call, and feeds the inputs its IO
 //!   produced only after the drain;
@@ -59,8 +59,9 @@
 //!    [`SimServer::topics`](sim::SimServer::topics) which topics a connection holds, so that the
 //!    checker can compare the server's view with the session's (the wire check: it is what
 //!    catches a subscribe frame that forgets a topic).
-//! 2. **The checker.** [`sim::Invariants`] watches every call into a session, its outputs, the
-//!    session's getters and the wire, and reports the first broken rule as a
+//! 2. **The checker.** [`sim::Invariants`] watches every call into a session
+//!    ([`sim::Call`]: `start`, an input, a tick, or an application [`Command`]), its outputs,
+//!    the session's getters and the wire, and reports the first broken rule as a
 //!    [`sim::Violation`]: the step, the [`sim::Invariant`] and the evidence. The rules (delay
 //!    bounds worked out from the configuration by the documented formula, spread at the cap,
 //!    growth; one connection at a time; exactly the wanted topics restored after every

@@ -1,13 +1,16 @@
 //! The property kit against the crate's own JSON-RPC adapter and simulated server: a correct
-//! adapter passes every generated case, and each rare path is reached in every run.
+//! adapter passes every generated case, and each rare path and each command the kit makes is
+//! reached in every run.
 #![cfg(all(feature = "proptest", feature = "json"))]
 
 use proptest::strategy::{Strategy, ValueTree};
+use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 use reconnect_core::adapters::{JsonRpcAdapter, JsonRpcConfig, SeqPointer};
 use reconnect_core::sim::proptest::{Kit, Outcome, RarePath};
 use reconnect_core::sim::JsonRpcServer;
+use reconnect_core::Command;
 
 const TOPICS: [&str; 3] = ["book.A", "trades.B", "ticker.C"];
 
@@ -53,6 +56,32 @@ fn every_rare_path_is_reached_in_every_run() {
     assert!(
         reached.iter().all(|n| *n > 0),
         "reached (recycle close, give-up, breaker): {reached:?}"
+    );
+}
+
+#[test]
+fn every_command_the_kit_makes_comes_up_in_every_run() {
+    let kit = kit();
+    let strategy = kit.scenarios();
+    let mut runner = kit.runner();
+    let mut seen = BTreeSet::new();
+    for _ in 0..64 {
+        let scenario = strategy.new_tree(&mut runner).unwrap().current();
+        for (_, command) in &scenario.commands {
+            if let Command::Subscribe(topic) | Command::Unsubscribe(topic) = command {
+                assert!(
+                    TOPICS.contains(&topic.as_str()),
+                    "{topic:?} is not the kit's"
+                );
+            }
+            seen.insert(format!("{:?}", command.kind()));
+        }
+    }
+    let expected = ["Close", "ReconnectNow", "Send", "Subscribe", "Unsubscribe"];
+    assert_eq!(
+        seen,
+        expected.map(String::from).into(),
+        "the commands generated"
     );
 }
 

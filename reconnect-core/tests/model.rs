@@ -9,23 +9,30 @@
 //! library's public invariant checker, `reconnect_core::sim::Invariants` (the one definition of
 //! "correct" that the fuzz target and users' property tests share), then to the model's own
 //! observer (`model/observer.rs`) for what only a model of this adapter can predict (exact
-//! statistics, outbox fates, the failure count, request-level details). Together they check:
+//! statistics, outbox fates, the failure count, request-level details). Together they check
+//! (failure messages start with the letter; in brackets, the public checker's
+//! `sim::Invariant`s that hold part of each):
 //!
-//! - (a) at most one attempt in flight; one `Connect` then one `Release` per `ConnId`;
+//! - (a) at most one attempt in flight; one `Connect` then one `Release` per `ConnId`
+//!   (`OneConnection`);
 //! - (b) stale inputs change nothing but `stats().stale_inputs`;
 //! - (c) every drawn delay is within the range `BackoffConfig`'s documentation gives for its jitter
 //!   mode and the first-retry rule, and draws with the base at the cap are not all equal (the
 //!   public checker's rules, worked out from the configuration, never asked of the backoff code),
-//!   and the failure count resets only after `Event::Stable`;
-//! - (d) each restore sends exactly the wanted topics, once each, only after the auth ack;
-//! - (e) no attempt after `close()` or a fatal stop, and nothing at all after `Event::Stopped`;
+//!   and the failure count resets only after `Event::Stable` (`BackoffBounds`, `BackoffSpread`,
+//!   `BackoffGrowth`, `Deadline`);
+//! - (d) each restore sends exactly the wanted topics, once each, only after the auth ack
+//!   (`Resubscribe`, `FrameOrder`);
+//! - (e) no attempt after `close()` or a fatal stop, and nothing at all after `Event::Stopped`
+//!   (`CloseTerminal`);
 //! - (f) a deadline whenever a deadline-driven state is active, never one before the latest
-//!   `now` the session was given, and `handle_timeout` before it changes nothing;
+//!   `now` the session was given, and `handle_timeout` before it changes nothing (`Timers`);
 //! - (g) no application send before live; queued messages released in order; every message
-//!   sent, handed back or reported dropped per the outbox policy;
-//! - (h) replaying the recorded calls on a fresh session gives the identical outputs.
+//!   sent, handed back or reported dropped per the outbox policy (`Outbox`);
+//! - (h) replaying the recorded calls on a fresh session gives the identical outputs;
 //! - (i) the application is asked for credentials before an attempt only when the policy says
-//!   so or an ending asked for fresh ones that have not been provided since;
+//!   so or an ending asked for fresh ones that have not been provided since (`Credentials`,
+//!   the public checker's alone).
 //!
 //! `PROPTEST_CASES` overrides the number of cases and `MODEL_STEPS` the longest sequence, for a
 //! longer local hunt: `PROPTEST_CASES=100000 MODEL_STEPS=400 cargo test -p reconnect-core --test

@@ -7,10 +7,10 @@ use std::time::{Duration, Instant};
 
 use reconnect_core::adapters::{JsonRpcAdapter, JsonRpcConfig, SeqPointer};
 use reconnect_core::sim::{
-    AuthRejection, Call, Fault, Invariant, Invariants, JsonRpcServer, JsonRpcServerConfig, Script,
+    AuthRejection, Fault, Invariant, Invariants, JsonRpcServer, JsonRpcServerConfig, Script,
     Simulator,
 };
-use reconnect_core::{Config, Jitter, Session};
+use reconnect_core::{Command, Config, Jitter, Session};
 
 const CHANNELS: [&str; 3] = ["book.A", "trades.B", "ticker.C"];
 
@@ -91,12 +91,9 @@ fn a_correct_session_keeps_every_rule_through_every_fault() {
         assert_eq!(sim.violation(), None, "{jitter:?}\n{}", sim.transcript());
         let steps = sim.invariants().unwrap().steps();
         assert!(steps > 100, "only {steps} calls were checked");
-        sim.command_as(Call::Unsubscribe("ticker.C".into()), |s, now| {
-            s.unsubscribe(now, "ticker.C")
-        })
-        .unwrap();
+        sim.apply(Command::Unsubscribe("ticker.C".into())).unwrap();
         sim.run_for(Duration::from_secs(30));
-        sim.command_as(Call::Close, |s, now| s.close(now)).unwrap();
+        sim.apply(Command::Close).unwrap();
         sim.run_for(Duration::from_secs(30));
         assert_eq!(sim.violation(), None, "{jitter:?}\n{}", sim.transcript());
         assert!(sim.session().is_stopped());
@@ -134,8 +131,8 @@ mod doctored {
     use reconnect_core::adapters::RawAdapter;
     use reconnect_core::sim::{Call, Invariant, Invariants};
     use reconnect_core::{
-        Action, Config, Delay, DelaySource, Event, Input, Jitter, Output, Purpose, Session,
-        TransportError, TransportErrorKind,
+        Action, Command, Config, Delay, DelaySource, Event, Input, Jitter, Output, Purpose,
+        Session, TransportError, TransportErrorKind,
     };
 
     /// A session that connected and failed once, with the checker fed everything so far; returns
@@ -264,7 +261,9 @@ mod doctored {
         let mut outputs: Vec<Output> = session.drain().collect();
         assert!(session.is_stopped());
         outputs.push(Output::Event(Event::Paused));
-        let v = inv.check(now, Call::Close, &outputs, &session).unwrap_err();
+        let v = inv
+            .check(now, Call::Command(Command::Close), &outputs, &session)
+            .unwrap_err();
         assert_eq!(v.invariant, Invariant::CloseTerminal, "{v}");
     }
 

@@ -18,8 +18,9 @@ use arbitrary::{Arbitrary, Unstructured};
 use reconnect_core::adapters::{JsonRpcAdapter, JsonRpcConfig, SeqPointer};
 use reconnect_core::sim::{Call, Invariants};
 use reconnect_core::{
-    Action, CircuitBreaker, Config, ConnId, Credentials, Frame, Input, Jitter, Output, Session,
-    SubscribeStatus, TransportError, TransportErrorKind, UnsubscribeStatus,
+    Action, CircuitBreaker, Command, Config, ConnId, Credentials, Frame, Input, Jitter, Output,
+    SendOptions, Session, SubscribeStatus, Topic, TransportError, TransportErrorKind,
+    UnsubscribeStatus,
 };
 
 use super::session_checker::Checker;
@@ -109,6 +110,83 @@ fn adapter(s: &Setup) -> JsonRpcAdapter {
 }
 
 const TOPICS: [&str; 4] = ["trades", "book", "ticker", "quotes"];
+
+impl Step {
+    /// The application command a step decodes into; `None` for `Start`, inputs and time. Only
+    /// what a step decodes into is here: how bytes decode into steps is `Step`'s shape, which
+    /// the corpora depend on.
+    fn command(&self) -> Option<Command> {
+        let topic = |n: u8| Topic::from(TOPICS[usize::from(n) % TOPICS.len()]);
+        Some(match self {
+            Step::Subscribe(n) => Command::Subscribe(topic(*n)),
+            Step::Unsubscribe(n) => Command::Unsubscribe(topic(*n)),
+            Step::Send(n) => Command::Send(
+                Frame::from(format!("{{\"app\":{n}}}")),
+                SendOptions::default(),
+            ),
+            Step::Close => Command::Close,
+            Step::ReconnectNow => Command::ReconnectNow,
+            Step::Pause => Command::Pause,
+            Step::Resume => Command::Resume,
+            Step::ProvideCredentials => Command::ProvideCredentials(Credentials::new("{\"k\":1}")),
+            Step::CredentialsFailed => Command::CredentialsFailed("fuzz".to_owned()),
+            _ => return None,
+        })
+    }
+}
+
+/// Applies `command` through the method it names, and returns the call as the public checker
+/// must know it: a subscription or an unsubscription only when the method says it changed the
+/// wanted topics (not refused, not already wanted, not unwanted already). The methods' typed
+/// results say so; `Session::apply` would report only refusals, and the checker would then
+/// take an unsubscription the session answered `NotWanted` as done even when the checker still
+/// wants the topic (a topic the session lost on its own would go unnoticed).
+fn apply(session: &mut Session<JsonRpcAdapter>, now: Instant, command: Command) -> Call {
+    let taken = match command.clone() {
+        Command::Subscribe(topic) => matches!(
+            session.subscribe(now, topic),
+            Ok(SubscribeStatus::Sent | SubscribeStatus::Recorded)
+        ),
+        Command::Unsubscribe(topic) => matches!(
+            session.unsubscribe(now, topic.as_str()),
+            Ok(UnsubscribeStatus::Sent | UnsubscribeStatus::Removed)
+        ),
+        Command::Send(frame, options) => {
+            let _ = session.send_with(now, frame, options);
+            true
+        }
+        Command::Close => {
+            let _ = session.close(now);
+            true
+        }
+        Command::ReconnectNow => {
+            let _ = session.reconnect_now(now);
+            true
+        }
+        Command::Pause => {
+            let _ = session.pause(now);
+            true
+        }
+        Command::Resume => {
+            let _ = session.resume(now);
+            true
+        }
+        Command::ProvideCredentials(credentials) => {
+            let _ = session.provide_credentials(now, credentials);
+            true
+        }
+        Command::CredentialsFailed(why) => {
+            let _ = session.credentials_failed(now, &why);
+            true
+        }
+        other => unreachable!("no step decodes into {other:?}"),
+    };
+    if taken {
+        Call::Command(command)
+    } else {
+        Call::Other
+    }
+}
 
 fn transport_error(code: u8) -> TransportError {
     let kind = match code % 9 {
@@ -350,58 +428,17 @@ fn drive(setup: &Setup, steps: &[Step]) -> Vec<String> {
                     }
                 }
             }
-            Step::Subscribe(n) => {
-                let topic = TOPICS[usize::from(n) % TOPICS.len()];
-                let taken = matches!(
-                    session.subscribe(now, topic),
-                    Ok(SubscribeStatus::Sent | SubscribeStatus::Recorded)
-                );
-                call = Some(if taken {
-                    Call::Subscribe(topic.to_owned())
-                } else {
-                    Call::Other
-                });
-            }
-            Step::Unsubscribe(n) => {
-                let topic = TOPICS[usize::from(n) % TOPICS.len()];
-                let taken = matches!(
-                    session.unsubscribe(now, topic),
-                    Ok(UnsubscribeStatus::Sent | UnsubscribeStatus::Removed)
-                );
-                call = Some(if taken {
-                    Call::Unsubscribe(topic.to_owned())
-                } else {
-                    Call::Other
-                });
-            }
-            Step::Send(n) => {
-                let frame = Frame::from(format!("{{\"app\":{n}}}"));
-                call = Some(Call::Send(frame.clone()));
-                let _ = session.send(now, frame);
-            }
-            Step::Close => {
-                call = Some(Call::Close);
-                let _ = session.close(now);
-            }
-            Step::ReconnectNow => {
-                call = Some(Call::ReconnectNow);
-                let _ = session.reconnect_now(now);
-            }
-            Step::Pause => {
-                call = Some(Call::Pause);
-                let _ = session.pause(now);
-            }
-            Step::Resume => {
-                call = Some(Call::Resume);
-                let _ = session.resume(now);
-            }
-            Step::ProvideCredentials => {
-                call = Some(Call::ProvideCredentials);
-                let _ = session.provide_credentials(now, Credentials::new("{\"k\":1}"));
-            }
-            Step::CredentialsFailed => {
-                call = Some(Call::CredentialsFailed);
-                let _ = session.credentials_failed(now, "fuzz");
+            Step::Subscribe(_)
+            | Step::Unsubscribe(_)
+            | Step::Send(_)
+            | Step::Close
+            | Step::ReconnectNow
+            | Step::Pause
+            | Step::Resume
+            | Step::ProvideCredentials
+            | Step::CredentialsFailed => {
+                let command = step.command().expect("a command step");
+                call = Some(apply(&mut session, now, command));
             }
         }
         let outputs: Vec<Output> = session.drain().collect();

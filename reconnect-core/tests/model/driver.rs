@@ -8,70 +8,25 @@ use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use reconnect_core::sim::{self, Invariants};
+use reconnect_core::sim::{Call, Invariants};
 use reconnect_core::{
-    Action, CommandError, ConnId, Credentials, Event, Frame, Input, Output, SendError, SendOptions,
-    SendStatus, Session, State, Stats, SubscribeError, SubscribeStatus, TransportError,
-    TransportErrorKind, UnsubscribeStatus,
+    Action, Command, CommandError, ConnId, Credentials, Event, Frame, Input, Output, SendError,
+    SendOptions, SendStatus, Session, State, Stats, SubscribeError, SubscribeStatus, Topic,
+    TransportError, TransportErrorKind, UnsubscribeStatus,
 };
 
 use crate::common::line_adapter::{self as line, Request};
 use crate::common::rig::base;
-use crate::model::observer::{msg_number, CallCtx, CallKind, Msg, Observer, SendCtx, Sub};
+use crate::model::observer::{msg_number, CallCtx, Msg, Observer, SendCtx, Sub};
 use crate::model::steps::{
     Scenario, SendStep, Seq, ServerStep, Step, Target, TimeStep, TransportStep, TOPICS,
     UNKNOWN_TOPIC,
 };
 
-/// One concrete call on the session, as recorded for the replay.
-#[derive(Clone, Debug)]
-pub enum Call {
-    /// `start`.
-    Start,
-    /// `handle_input`.
-    Input(Input),
-    /// `handle_timeout`.
-    Timeout,
-    /// `subscribe`.
-    Subscribe(String),
-    /// `unsubscribe`.
-    Unsubscribe(String),
-    /// `send_with`.
-    Send(Frame, SendOptions),
-    /// `close`.
-    Close,
-    /// `reconnect_now`.
-    ReconnectNow,
-    /// `pause`.
-    Pause,
-    /// `resume`.
-    Resume,
-    /// `provide_credentials`.
-    ProvideCredentials,
-    /// `credentials_failed`.
-    CredentialsFailed,
-}
-
-impl Call {
-    fn kind(&self) -> CallKind {
-        match self {
-            Call::Start => CallKind::Start,
-            Call::Input(_) => CallKind::Input,
-            Call::Timeout => CallKind::Timeout,
-            Call::Subscribe(_) => CallKind::Subscribe,
-            Call::Unsubscribe(_) => CallKind::Unsubscribe,
-            Call::Send(..) => CallKind::Send,
-            Call::Close => CallKind::Close,
-            Call::ReconnectNow => CallKind::ReconnectNow,
-            Call::Pause => CallKind::Pause,
-            Call::Resume => CallKind::Resume,
-            Call::ProvideCredentials => CallKind::ProvideCredentials,
-            Call::CredentialsFailed => CallKind::CredentialsFailed,
-        }
-    }
-}
-
-/// What a call returned.
+/// What a call returned: the model's own bookkeeping beside the public checker's [`Call`],
+/// because the model checks the exact result of each method (`SubscribeStatus`,
+/// `UnsubscribeStatus`, `SendStatus`, which error), where `Session::apply` reports only a
+/// refusal.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Ret {
     /// A handler (returns nothing).
@@ -86,12 +41,12 @@ pub enum Ret {
     Send(Result<SendStatus, SendError>),
 }
 
-/// A call with its time, its result and everything it emitted.
+/// A call with its time, its result and everything it emitted, as recorded for the replay.
 #[derive(Clone, Debug)]
 pub struct Record {
     /// The `now` passed.
     pub at: Instant,
-    /// The call.
+    /// The call, as made (a command the session refused included).
     pub call: Call,
     /// What it returned.
     pub ret: Ret,
@@ -109,7 +64,8 @@ pub fn new_session(scenario: &Scenario) -> Session<line::LineAdapter> {
     session
 }
 
-/// Performs one call on a session.
+/// Performs one call on a session. A command goes through the method it names, for its typed
+/// result.
 pub fn exec(session: &mut Session<line::LineAdapter>, at: Instant, call: &Call) -> Ret {
     match call {
         Call::Start => Ret::Command(session.start(at)),
@@ -121,43 +77,46 @@ pub fn exec(session: &mut Session<line::LineAdapter>, at: Instant, call: &Call) 
             session.handle_timeout(at);
             Ret::Unit
         }
-        Call::Subscribe(topic) => Ret::Subscribe(session.subscribe(at, topic.as_str())),
-        Call::Unsubscribe(topic) => Ret::Unsubscribe(session.unsubscribe(at, topic)),
-        Call::Send(frame, options) => {
-            Ret::Send(session.send_with(at, frame.clone(), options.clone()))
-        }
-        Call::Close => Ret::Command(session.close(at)),
-        Call::ReconnectNow => Ret::Command(session.reconnect_now(at)),
-        Call::Pause => Ret::Command(session.pause(at)),
-        Call::Resume => Ret::Command(session.resume(at)),
-        Call::ProvideCredentials => {
-            Ret::Command(session.provide_credentials(at, Credentials::new("key-2")))
-        }
-        Call::CredentialsFailed => Ret::Command(session.credentials_failed(at, "no token")),
+        Call::Command(command) => match command.clone() {
+            Command::Subscribe(topic) => Ret::Subscribe(session.subscribe(at, topic)),
+            Command::Unsubscribe(topic) => {
+                Ret::Unsubscribe(session.unsubscribe(at, topic.as_str()))
+            }
+            Command::Send(frame, options) => Ret::Send(session.send_with(at, frame, options)),
+            Command::Close => Ret::Command(session.close(at)),
+            Command::ReconnectNow => Ret::Command(session.reconnect_now(at)),
+            Command::Pause => Ret::Command(session.pause(at)),
+            Command::Resume => Ret::Command(session.resume(at)),
+            Command::SetCredentials(credentials) => {
+                session.set_credentials(credentials);
+                Ret::Unit
+            }
+            Command::ProvideCredentials(credentials) => {
+                Ret::Command(session.provide_credentials(at, credentials))
+            }
+            Command::CredentialsFailed(why) => Ret::Command(session.credentials_failed(at, &why)),
+            other => panic!("the model makes no {other:?}"),
+        },
+        other => panic!("the model makes no {other:?}"),
     }
 }
 
-/// The call as the public checker knows it: subscriptions and unsubscriptions only when the
-/// session took them.
-fn public_call(call: &Call, ret: &Ret) -> sim::Call {
+/// The call as the public checker must know it: a subscription or an unsubscription only when
+/// the session took it (a method reports a refusal in its result, not among the outputs).
+fn public_call(call: &Call, ret: &Ret) -> Call {
     match (call, ret) {
-        (Call::Start, _) => sim::Call::Start,
-        (Call::Input(input), _) => sim::Call::Input(input.clone()),
-        (Call::Timeout, _) => sim::Call::Timeout,
-        (Call::Subscribe(topic), Ret::Subscribe(Ok(_))) => sim::Call::Subscribe(topic.clone()),
-        (
-            Call::Unsubscribe(topic),
-            Ret::Unsubscribe(Ok(UnsubscribeStatus::Sent | UnsubscribeStatus::Removed)),
-        ) => sim::Call::Unsubscribe(topic.clone()),
-        (Call::Send(frame, _), _) => sim::Call::Send(frame.clone()),
-        (Call::Close, _) => sim::Call::Close,
-        (Call::ReconnectNow, _) => sim::Call::ReconnectNow,
-        (Call::Pause, _) => sim::Call::Pause,
-        (Call::Resume, _) => sim::Call::Resume,
-        (Call::ProvideCredentials, _) => sim::Call::ProvideCredentials,
-        (Call::CredentialsFailed, _) => sim::Call::CredentialsFailed,
-        _ => sim::Call::Other,
+        (Call::Command(Command::Subscribe(_)), Ret::Subscribe(Err(_)))
+        | (
+            Call::Command(Command::Unsubscribe(_)),
+            Ret::Unsubscribe(Err(_) | Ok(UnsubscribeStatus::NotWanted)),
+        ) => Call::Other,
+        _ => call.clone(),
     }
+}
+
+/// The credentials the model provides when asked.
+fn credentials() -> Command {
+    Command::ProvideCredentials(Credentials::new("key-2"))
 }
 
 /// Drains every output (rule 2 of the contract).
@@ -268,7 +227,8 @@ impl Driver {
             Call::Start => state == State::Idle,
             Call::Input(input) => Some(input.conn()) == self.session.current_conn(),
             Call::Timeout => true,
-            Call::ReconnectNow => !closing && state != State::Idle,
+            Call::Command(Command::ReconnectNow) => !closing && state != State::Idle,
+            Call::Command(Command::SetCredentials(_)) => false,
             _ => !closing,
         }
     }
@@ -276,7 +236,7 @@ impl Driver {
     /// Counts the rare paths this call reached (see [`RARE_PATHS`]).
     fn count_rare_paths(&mut self, call: &Call, outputs: &[Output]) {
         use reconnect_core::{CircuitState, Event, StopReason};
-        if matches!(call, Call::Close) && self.recycling {
+        if matches!(call, Call::Command(Command::Close)) && self.recycling {
             RARE_PATHS[0].fetch_add(1, Ordering::Relaxed);
         }
         for output in outputs {
@@ -319,7 +279,7 @@ impl Driver {
             matches!(&call, Call::Input(i) if Some(i.conn()) != self.session.current_conn());
         let stopped_before = self.obs.stopped;
         let wanted_before = self.obs.wanted.clone();
-        if matches!(call, Call::Close) && !stopped_before {
+        if matches!(call, Call::Command(Command::Close)) && !stopped_before {
             self.obs.close_called = true;
         }
 
@@ -337,27 +297,29 @@ impl Driver {
         });
 
         let mut ctx = CallCtx {
-            kind: call.kind(),
+            command: call.command().map(Command::kind),
             at: effective,
             answered,
             subscribing: None,
             unsubscribing: None,
             send: None,
         };
-        if let (Call::Unsubscribe(topic), Ret::Unsubscribe(Ok(UnsubscribeStatus::Removed))) =
-            (&call, &ret)
+        if let (
+            Call::Command(Command::Unsubscribe(topic)),
+            Ret::Unsubscribe(Ok(UnsubscribeStatus::Removed)),
+        ) = (&call, &ret)
         {
-            ctx.unsubscribing = Some(topic.clone());
+            ctx.unsubscribing = Some(topic.as_str().to_owned());
         }
         if let (
-            Call::Subscribe(topic),
+            Call::Command(Command::Subscribe(topic)),
             Ret::Subscribe(Ok(SubscribeStatus::Sent | SubscribeStatus::Recorded)),
         ) = (&call, &ret)
         {
-            ctx.subscribing = Some(topic.clone());
+            ctx.subscribing = Some(topic.as_str().to_owned());
         }
         let mut pushed = None;
-        if let (Call::Send(frame, options), Ret::Send(result)) = (&call, &ret) {
+        if let (Call::Command(Command::Send(frame, options)), Ret::Send(result)) = (&call, &ret) {
             let n = msg_number(frame).expect("the driver names every message");
             pushed = Some(n);
             ctx.send = Some(SendCtx {
@@ -443,7 +405,7 @@ impl Driver {
                     self.fail(&format!("start returned {r:?}, expected {expected:?}"));
                 }
             }
-            (Call::ReconnectNow, Ret::Command(Ok(()))) => {
+            (Call::Command(Command::ReconnectNow), Ret::Command(Ok(()))) => {
                 let attempt = outputs.iter().any(|o| {
                     matches!(
                         o,
@@ -455,13 +417,14 @@ impl Driver {
                     self.fail("reconnect_now returned Ok without starting an attempt");
                 }
             }
-            (Call::Close, Ret::Command(r)) if r.is_err() => {
+            (Call::Command(Command::Close), Ret::Command(r)) if r.is_err() => {
                 self.fail(&format!("close returned {r:?}"));
             }
-            (Call::Subscribe(topic), Ret::Subscribe(r)) => {
+            (Call::Command(Command::Subscribe(topic)), Ret::Subscribe(r)) => {
+                let topic = topic.as_str();
                 let expected = if stopped || self.obs.close_called {
                     None
-                } else if wanted_before.contains(topic) {
+                } else if wanted_before.iter().any(|t| t == topic) {
                     Some(Ok(SubscribeStatus::AlreadyWanted))
                 } else if wanted_before.len() >= self.scenario.config.resubscribe.max_topics {
                     Some(Err(()))
@@ -494,8 +457,9 @@ impl Driver {
                     }
                 }
             }
-            (Call::Unsubscribe(topic), Ret::Unsubscribe(r)) => {
-                let wanted = wanted_before.contains(topic);
+            (Call::Command(Command::Unsubscribe(topic)), Ret::Unsubscribe(r)) => {
+                let topic = topic.as_str();
+                let wanted = wanted_before.iter().any(|t| t == topic);
                 let ok = match r {
                     Ok(UnsubscribeStatus::NotWanted) => !wanted,
                     Ok(UnsubscribeStatus::Sent | UnsubscribeStatus::Removed) => wanted,
@@ -634,6 +598,10 @@ impl Driver {
 
     fn timeout(&mut self) {
         self.call(Call::Timeout, None);
+    }
+
+    fn command(&mut self, command: Command) -> Ret {
+        self.call(Call::Command(command), None)
     }
 
     fn advance_to_deadline(&mut self, past: Duration) {
@@ -783,7 +751,7 @@ impl Driver {
         if let Some(ms) = step.expires_ms {
             options = options.expires_after(Duration::from_millis(u64::from(ms)));
         }
-        self.call(Call::Send(Frame::text(text), options), None);
+        self.command(Command::Send(Frame::text(text), options));
     }
 
     /// Whatever moves the session on from where it stands.
@@ -795,7 +763,7 @@ impl Driver {
                 self.call(Call::Start, None);
             }
             State::AwaitingCredentials => {
-                self.call(Call::ProvideCredentials, None);
+                self.command(credentials());
             }
             State::Connecting { conn, .. } => self.input(Input::Opened { conn }, None),
             State::Authenticating { conn }
@@ -821,7 +789,7 @@ impl Driver {
                     .as_mut()
                     .map(|c| std::mem::take(&mut c.renewal_requested));
                 if renewal == Some(true) {
-                    self.call(Call::ProvideCredentials, None);
+                    self.command(credentials());
                 } else if let Some(id) = first(self, |r| r.id().is_some()).and_then(|r| r.id()) {
                     let frame = line::ack(id);
                     self.input(Input::Frame { conn, frame }, Some(id));
@@ -853,7 +821,7 @@ impl Driver {
             ),
             State::Backoff { .. } => self.advance_to_deadline(Duration::ZERO),
             State::Paused => {
-                self.call(Call::Resume, None);
+                self.command(Command::Resume);
             }
             State::Stopped(_) => self.timeout(),
         }
@@ -926,31 +894,31 @@ impl Driver {
             },
             Step::EarlyTick(frac) => self.early_tick(*frac),
             Step::Subscribe(i) => {
-                let topic = TOPICS[usize::from(*i) % TOPICS.len()].to_owned();
-                self.call(Call::Subscribe(topic), None);
+                let topic = Topic::from(TOPICS[usize::from(*i) % TOPICS.len()]);
+                self.command(Command::Subscribe(topic));
             }
             Step::Unsubscribe(i) => {
-                let topic = TOPICS[usize::from(*i) % TOPICS.len()].to_owned();
-                self.call(Call::Unsubscribe(topic), None);
+                let topic = Topic::from(TOPICS[usize::from(*i) % TOPICS.len()]);
+                self.command(Command::Unsubscribe(topic));
             }
             Step::Send(s) => self.send(s),
             Step::Close => {
-                self.call(Call::Close, None);
+                self.command(Command::Close);
             }
             Step::ReconnectNow => {
-                self.call(Call::ReconnectNow, None);
+                self.command(Command::ReconnectNow);
             }
             Step::Pause => {
-                self.call(Call::Pause, None);
+                self.command(Command::Pause);
             }
             Step::Resume => {
-                self.call(Call::Resume, None);
+                self.command(Command::Resume);
             }
             Step::ProvideCredentials => {
-                self.call(Call::ProvideCredentials, None);
+                self.command(credentials());
             }
             Step::CredentialsFailed => {
-                self.call(Call::CredentialsFailed, None);
+                self.command(Command::CredentialsFailed("no token".to_owned()));
             }
         }
     }
@@ -992,7 +960,7 @@ impl Driver {
     /// compares the outputs.
     pub fn finish(mut self) {
         self.rewind = None;
-        self.call(Call::Close, None);
+        self.command(Command::Close);
         for _ in 0..4 {
             if self.obs.stopped {
                 break;

@@ -1,6 +1,9 @@
-//! The invariant checker: an independent model of what a session may emit, fed every output in
-//! order, that fails with a readable message the moment the session breaks one of the invariants
-//! (a)–(g) of the property suite.
+//! The model's own checker: an independent model of what a session may emit, fed every output
+//! in order, that fails with a readable message the moment the session breaks its part of the
+//! invariants (a), (c), (d) and (g) of the property suite (the list in `tests/model.rs`): what
+//! only a model of this adapter can predict. The driver checks (b), (e), (f) and (h) and the
+//! getters; the public checker, `sim::Invariants`, owns the rules the list names by their
+//! `sim::Invariant` names.
 //!
 //! The observer never reads the session's internals; it knows only the scenario, the calls the
 //! driver made and the outputs that came back (plus the public getters, which the driver
@@ -10,7 +13,7 @@ use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
 use reconnect_core::{
-    Action, CircuitState, Config, ConnId, DelaySource, Disposition, DropReason, Event, FirstRetry,
+    Action, CircuitState, CommandKind, Config, ConnId, DelaySource, DropReason, Event, FirstRetry,
     Frame, Output, OverflowPolicy, Purpose, StopReason,
 };
 
@@ -248,35 +251,6 @@ pub enum Fate {
     Dropped(DropReason),
 }
 
-/// The kind of call whose outputs are being checked.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum CallKind {
-    /// `start`.
-    Start,
-    /// `handle_input`.
-    Input,
-    /// `handle_timeout`.
-    Timeout,
-    /// `subscribe`.
-    Subscribe,
-    /// `unsubscribe`.
-    Unsubscribe,
-    /// `send_with`.
-    Send,
-    /// `close`.
-    Close,
-    /// `reconnect_now`.
-    ReconnectNow,
-    /// `pause`.
-    Pause,
-    /// `resume`.
-    Resume,
-    /// `provide_credentials`.
-    ProvideCredentials,
-    /// `credentials_failed`.
-    CredentialsFailed,
-}
-
 /// An application send being checked, for the outbox model.
 #[derive(Clone, Debug)]
 pub struct SendCtx {
@@ -292,8 +266,9 @@ pub struct SendCtx {
 /// Everything about one call the observer needs besides its outputs.
 #[derive(Clone, Debug)]
 pub struct CallCtx {
-    /// The kind of call.
-    pub kind: CallKind,
+    /// The command the call made (`None` for `start`, an input or a tick), whether or not the
+    /// session took it.
+    pub command: Option<CommandKind>,
     /// The session's `now` for the call (its argument, clamped).
     pub at: Instant,
     /// The request the call's input answered, if it was an ack or a nack of a pending request.
@@ -335,9 +310,6 @@ pub struct Observer {
     /// draw was hidden: replaced by a circuit cooldown or a retry-after hint, or made while
     /// paused). Decorrelated jitter draws the next delay from it.
     last_draw: Option<Duration>,
-    /// An ending asked for fresh credentials and none were provided since: only then (or with
-    /// `fetch_before_connect`) may an attempt begin by asking the application.
-    needs_fresh_credentials: bool,
     /// Retry-after hints the driver handed to the session.
     pub hints: Vec<Duration>,
     earliest_attempt: Option<Instant>,
@@ -392,7 +364,6 @@ impl Observer {
             running_failures: 0,
             circuit_opened_in_call: false,
             last_draw: None,
-            needs_fresh_credentials: false,
             hints: Vec::new(),
             earliest_attempt: None,
             close_called: false,
@@ -468,7 +439,10 @@ impl Observer {
 
     fn check_attempt_time(&mut self, ctx: &CallCtx, what: &str) -> Result<(), String> {
         self.absorb_unscheduled_ending();
-        let skipped = matches!(ctx.kind, CallKind::ReconnectNow | CallKind::Resume);
+        let skipped = matches!(
+            ctx.command,
+            Some(CommandKind::ReconnectNow | CommandKind::Resume)
+        );
         if let Some(earliest) = self.earliest_attempt.take() {
             if !skipped && ctx.at < earliest {
                 return Err(format!(
@@ -493,9 +467,6 @@ impl Observer {
                     ));
                 }
                 self.check_attempt_time(ctx, "Connect")?;
-                if ctx.kind == CallKind::ProvideCredentials {
-                    self.needs_fresh_credentials = false;
-                }
                 self.conn = Some(ConnModel::new(*conn));
             }
             Action::Send {
@@ -609,7 +580,7 @@ impl Observer {
                 }
             }
             (Purpose::Unsubscribe, Some(Request::Unsubscribe { topics, .. })) => {
-                if ctx.kind != CallKind::Unsubscribe {
+                if ctx.command != Some(CommandKind::Unsubscribe) {
                     return Err(format!(
                         "an unsubscribe request nobody asked for: {frame:?}"
                     ));
@@ -732,27 +703,13 @@ impl Observer {
                 c.opened = true;
                 c.opened_at = Some(ctx.at);
             }
-            Event::AttemptFailed {
-                conn, disposition, ..
-            } => {
-                if *disposition == Disposition::RefreshCredentials {
-                    self.needs_fresh_credentials = true;
-                }
+            Event::AttemptFailed { conn, .. } => {
                 if conn.is_none() {
                     self.ending_stable = Some(false);
                 }
                 self.unscheduled_ending = Some(false);
             }
-            Event::Disconnected {
-                conn,
-                cause,
-                disposition,
-                ..
-            } => {
-                if *disposition == Disposition::RefreshCredentials {
-                    self.needs_fresh_credentials = true;
-                }
-                let _ = conn;
+            Event::Disconnected { cause, .. } => {
                 if matches!(**cause, reconnect_core::EndCause::Recycled) {
                     self.ended_recycled = true;
                 }
@@ -994,7 +951,7 @@ impl Observer {
             DelaySource::Immediate => {
                 if !drawn.is_zero()
                     || failures != self.running_failures
-                    || !(ctx.kind == CallKind::ReconnectNow || self.ended_recycled)
+                    || !(ctx.command == Some(CommandKind::ReconnectNow) || self.ended_recycled)
                 {
                     return Err(format!(
                         "(c) unexpected immediate reconnect: {}",
@@ -1066,7 +1023,7 @@ impl Observer {
         };
         match reason {
             DropReason::Overflow | DropReason::Coalesced => {
-                if ctx.kind != CallKind::Send {
+                if ctx.command != Some(CommandKind::Send) {
                     return Err(format!("(g) m{n} dropped ({reason:?}) outside a send"));
                 }
                 // Checked against the outbox model once the call's outputs are all seen.

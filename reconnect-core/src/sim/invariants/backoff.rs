@@ -9,6 +9,7 @@ use super::connections::Connections;
 use super::{Call, Checked, Ctx, Invariant};
 use crate::backoff::{BackoffConfig, FirstRetry, Jitter};
 use crate::boundary::{Action, DelaySource, Event, Output, State};
+use crate::command::Command;
 use crate::conn_id::ConnId;
 use crate::protocol::Protocol;
 use crate::session::Session;
@@ -186,7 +187,10 @@ impl Backoff {
     }
 
     fn check_attempt_time(&mut self, ctx: &Ctx<'_>, what: &str) -> Checked {
-        let skipped = matches!(ctx.call, Call::ReconnectNow | Call::Resume);
+        let skipped = matches!(
+            ctx.call,
+            Call::Command(Command::ReconnectNow | Command::Resume)
+        );
         if let Some(earliest) = self.earliest.take() {
             if !skipped && !self.paused && ctx.now < earliest {
                 return Err(ctx.fail(

@@ -3,6 +3,7 @@
 
 use super::{Call, Checked, Ctx, Invariant};
 use crate::boundary::{Action, Event, Output, StopReason};
+use crate::command::Command;
 use crate::error::Disposition;
 use crate::protocol::Protocol;
 use crate::session::Session;
@@ -38,9 +39,11 @@ impl Lifecycle {
     pub(crate) fn begin(&mut self, ctx: &Ctx<'_>) {
         self.stopped_in_call = false;
         match ctx.call {
-            Call::Close => self.close_called = true,
+            Call::Command(Command::Close) => self.close_called = true,
             Call::Start => self.started = true,
-            Call::ProvideCredentials | Call::CredentialsFailed => self.asked = false,
+            Call::Command(Command::ProvideCredentials(_) | Command::CredentialsFailed(_)) => {
+                self.asked = false;
+            }
             _ => {}
         }
     }
@@ -67,7 +70,8 @@ impl Lifecycle {
                     ));
                 }
                 let policy = ctx.config.credentials.fetch_before_connect;
-                if (policy || self.needs_fresh) && *ctx.call != Call::ProvideCredentials {
+                let provided = matches!(ctx.call, Call::Command(Command::ProvideCredentials(_)));
+                if (policy || self.needs_fresh) && !provided {
                     return Err(ctx.fail(
                         Invariant::Credentials,
                         format!(
@@ -80,7 +84,7 @@ impl Lifecycle {
                         ),
                     ));
                 }
-                if *ctx.call == Call::ProvideCredentials {
+                if provided {
                     self.needs_fresh = false;
                 }
                 self.in_flight = true;

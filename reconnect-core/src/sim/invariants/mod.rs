@@ -33,13 +33,16 @@
 //! # Driving it by hand
 //!
 //! After every call into the session and the drain of its outputs, hand the checker the call,
-//! the `now` it was made at, the outputs and the session:
+//! the `now` it was made at, the outputs and the session. An application command is a
+//! [`Call::Command`] carrying the core's [`Command`]; applied with
+//! [`Session::apply`](crate::Session::apply), its refusal is among the outputs and the checker
+//! reads it there:
 //!
 //! ```
 //! use std::time::Instant;
 //! use reconnect_core::adapters::RawAdapter;
 //! use reconnect_core::sim::{Call, Invariants};
-//! use reconnect_core::{Config, Input, Output, Session};
+//! use reconnect_core::{Command, Config, Input, Output, Session};
 //!
 //! let config = Config::new(1);
 //! let mut session = Session::new(config.clone(), RawAdapter::new()).unwrap();
@@ -54,6 +57,13 @@
 //! invariants
 //!     .check(now, Call::Input(Input::Opened { conn }), &outputs, &session)
 //!     .unwrap();
+//! let subscribe = Command::Subscribe("ticks".into());
+//! session.apply(now, subscribe.clone());
+//! let outputs: Vec<Output> = session.drain().collect();
+//! invariants
+//!     .check(now, Call::Command(subscribe), &outputs, &session)
+//!     .unwrap();
+//! assert_eq!(invariants.wanted(), ["ticks"]);
 //! ```
 
 mod backoff;
@@ -67,10 +77,10 @@ mod timers;
 use std::fmt;
 use std::time::{Duration, Instant};
 
-use crate::boundary::{Input, Output};
+use crate::boundary::{Event, Input, Output};
+use crate::command::Command;
 use crate::config::Config;
 use crate::conn_id::ConnId;
-use crate::frame::Frame;
 use crate::protocol::Protocol;
 use crate::session::Session;
 
@@ -180,10 +190,17 @@ impl fmt::Display for Violation {
 
 impl std::error::Error for Violation {}
 
-/// A call the driver made into the session, as the checker needs to know it.
+/// A call the driver made into the session, as the checker needs to know it: `start`, an
+/// input, a tick, or an application [`Command`] (the same value
+/// [`Session::apply`](crate::Session::apply) takes, whether the driver applied it so or called
+/// the matching method).
 ///
-/// Announce only what the session accepted where it matters: a [`Call::Subscribe`] for a
-/// topic the session refused would make the checker expect it restored.
+/// A command the session refused changed nothing, and the checker must not take it as done (a
+/// [`Command::Subscribe`] taken for a refused topic would make it expect the topic restored).
+/// Applied with [`Session::apply`](crate::Session::apply), a refusal is among the outputs, as
+/// [`Event::Refused`], and the checker reads it there. A driver that
+/// calls the methods instead announces a refused command as [`Call::Other`]. Subscribing a
+/// topic already wanted, or unsubscribing one not wanted, changes nothing.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Call {
@@ -193,26 +210,23 @@ pub enum Call {
     Input(Input),
     /// `handle_timeout`.
     Timeout,
-    /// `subscribe` of this topic, accepted.
-    Subscribe(String),
-    /// `unsubscribe` of this topic.
-    Unsubscribe(String),
-    /// `send` / `send_with` of this frame.
-    Send(Frame),
-    /// `close`.
-    Close,
-    /// `reconnect_now`.
-    ReconnectNow,
-    /// `pause`.
-    Pause,
-    /// `resume`.
-    Resume,
-    /// `provide_credentials`.
-    ProvideCredentials,
-    /// `credentials_failed`.
-    CredentialsFailed,
-    /// Anything else (a command the checker has no rule about).
+    /// An application command: [`Session::apply`](crate::Session::apply) or the method it
+    /// names.
+    Command(Command),
+    /// Anything else: a call the checker has no rule about (`limit_frame_len`, a closure run
+    /// through [`Simulator::command`](super::Simulator::command)), or a command the session
+    /// refused without saying so in its outputs.
     Other,
+}
+
+impl Call {
+    /// The command, when the call is one.
+    pub fn command(&self) -> Option<&Command> {
+        match self {
+            Call::Command(command) => Some(command),
+            _ => None,
+        }
+    }
 }
 
 /// What every family of rules sees of the call being checked.
@@ -323,6 +337,12 @@ impl Invariants {
         let clock = self.last_now.unwrap_or(now);
         let now = if advances { now.max(clock) } else { clock };
         self.last_now = Some(now);
+        // A command the session refused changed nothing: no rule may take it as done.
+        let call = if refused(&call, outputs) {
+            Call::Other
+        } else {
+            call
+        };
         let ctx = Ctx {
             step: self.step,
             now,
@@ -385,6 +405,18 @@ impl Invariants {
     }
 }
 
+/// Whether `call` is a command whose refusal, [`Event::Refused`], is among `outputs` (what
+/// [`Session::apply`](crate::Session::apply) reports; one call refuses at most its own
+/// command).
+fn refused(call: &Call, outputs: &[Output]) -> bool {
+    let Some(command) = call.command() else {
+        return false;
+    };
+    outputs.iter().any(
+        |output| matches!(output, Output::Event(Event::Refused(r)) if r.command == command.kind()),
+    )
+}
+
 impl Rules {
     /// Whether the session takes the call's `now` (calls it refuses up front do not).
     fn advances(&self, call: &Call) -> bool {
@@ -395,7 +427,9 @@ impl Rules {
             Call::Start => !started && !closing,
             Call::Input(input) => Some(input.conn()) == current,
             Call::Timeout => true,
-            Call::ReconnectNow => started && !closing,
+            Call::Command(Command::ReconnectNow) => started && !closing,
+            // The one command that takes no `now`.
+            Call::Command(Command::SetCredentials(_)) => false,
             _ => !closing,
         }
     }

@@ -6,6 +6,7 @@ use std::collections::VecDeque;
 use super::connections::Connections;
 use super::{Call, Checked, Ctx, Invariant};
 use crate::boundary::{Action, Event, Output, Purpose, State};
+use crate::command::Command;
 use crate::frame::Frame;
 use crate::protocol::Protocol;
 use crate::session::Session;
@@ -18,7 +19,7 @@ pub(crate) struct Outbox {
 
 impl Outbox {
     pub(crate) fn begin(&mut self, ctx: &Ctx<'_>) {
-        if let Call::Send(frame) = ctx.call {
+        if let Call::Command(Command::Send(frame, _)) = ctx.call {
             self.given.push_back(frame.clone());
         }
     }

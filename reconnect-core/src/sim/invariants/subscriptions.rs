@@ -9,6 +9,7 @@ use std::time::Duration;
 use super::connections::Connections;
 use super::{Call, Checked, Ctx, Invariant, Violation};
 use crate::boundary::{Action, Event, Output};
+use crate::command::Command;
 use crate::conn_id::ConnId;
 
 #[derive(Debug, Default)]
@@ -41,6 +42,10 @@ impl Subscriptions {
         }
     }
 
+    fn is_wanted(&self, topic: &str) -> bool {
+        self.wanted.iter().any(|t| t == topic)
+    }
+
     fn unwant(&mut self, topic: &str) {
         self.wanted.retain(|t| t != topic);
         self.required.remove(topic);
@@ -51,11 +56,12 @@ impl Subscriptions {
 
     pub(crate) fn begin(&mut self, ctx: &Ctx<'_>) {
         let before: BTreeSet<String> = self.wanted.iter().cloned().collect();
+        // Subscribing a wanted topic, or unsubscribing one not wanted, changes nothing.
         match ctx.call {
-            Call::Subscribe(topic) if !self.wanted.contains(topic) => {
-                self.wanted.push(topic.clone());
+            Call::Command(Command::Subscribe(topic)) => self.want(topic.as_str()),
+            Call::Command(Command::Unsubscribe(topic)) if self.is_wanted(topic.as_str()) => {
+                self.unwant(topic.as_str());
             }
-            Call::Unsubscribe(topic) => self.unwant(topic),
             _ => {}
         }
         let after: BTreeSet<String> = self.wanted.iter().cloned().collect();

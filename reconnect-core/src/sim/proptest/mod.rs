@@ -41,8 +41,8 @@ use proptest::test_runner::{
     TestRng, TestRunner,
 };
 
-pub use scenario::{Outcome, RarePath, Scenario, UserCommand};
-pub use strategies::{command_sequences, configs, fault, fault_scripts, scenarios};
+pub use scenario::{Outcome, RarePath, Scenario};
+pub use strategies::{command, command_sequences, configs, fault, fault_scripts, scenarios};
 
 use crate::config::Config;
 use crate::credentials::Credentials;

@@ -5,29 +5,13 @@ use std::fmt;
 use std::time::{Duration, Instant};
 
 use crate::boundary::{CircuitState, Event, State, StopReason};
+use crate::command::Command;
 use crate::config::Config;
 use crate::credentials::Credentials;
 use crate::protocol::Protocol;
 use crate::session::Session;
-use crate::sim::invariants::{same_transcript, Call, Invariant, Invariants, Violation};
+use crate::sim::invariants::{same_transcript, Invariant, Invariants, Violation};
 use crate::sim::{Fault, Network, Script, SimServer, Simulator};
-
-/// Something the application does at a scripted time.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum UserCommand {
-    /// `subscribe` the kit's topic with this index (modulo the number of topics).
-    Subscribe(usize),
-    /// `unsubscribe` the kit's topic with this index (modulo the number of topics).
-    Unsubscribe(usize),
-    /// `send` an application frame.
-    Send(String),
-    /// `reconnect_now`.
-    ReconnectNow,
-    /// `close`.
-    Close,
-    /// `close` as soon as the session starts recycling its connection (`max_lifetime`).
-    CloseWhenRecycling,
-}
 
 /// The rare path a scenario was built to reach.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -49,16 +33,22 @@ pub struct Scenario {
     pub latency: Duration,
     /// The faults, at offsets from the start.
     pub faults: Vec<(Duration, Fault)>,
-    /// The application's commands, at offsets from the start.
-    pub commands: Vec<(Duration, UserCommand)>,
+    /// The application's commands, at offsets from the start, each applied with
+    /// [`Simulator::apply`].
+    pub commands: Vec<(Duration, Command)>,
+    /// Also `close` as soon as the session starts recycling its connection (`max_lifetime`):
+    /// a command at an event rather than at a time, what [`RarePath::CloseDuringRecycle`]
+    /// aims for.
+    pub close_when_recycling: bool,
     /// The rare path the scenario was weighted towards, if any.
     pub rare: Option<RarePath>,
 }
 
 impl Scenario {
-    /// Faults plus commands: how long the script is, for reports and shrinking checks.
+    /// Faults plus commands (the close when recycling included): how long the script is, for
+    /// reports and shrinking checks.
     pub fn len(&self) -> usize {
-        self.faults.len() + self.commands.len()
+        self.faults.len() + self.commands.len() + usize::from(self.close_when_recycling)
     }
 
     /// Whether the scenario scripts nothing at all.
@@ -122,7 +112,10 @@ impl fmt::Display for Scenario {
             )
             .collect();
         items.sort_by_key(|(at, _)| *at);
-        writeln!(f, "{} step(s), latency {:?}", items.len(), self.latency)?;
+        writeln!(f, "{} step(s), latency {:?}", self.len(), self.latency)?;
+        if self.close_when_recycling {
+            writeln!(f, "  on Recycling: command: Close")?;
+        }
         for (at, what) in items {
             writeln!(f, "  +{:.3}s {what}", at.as_secs_f64())?;
         }
@@ -198,7 +191,7 @@ fn run_once<P: Protocol, S: SimServer>(
     let _ = sim.start();
     let mut commands = scenario.commands.clone();
     commands.sort_by_key(|(at, _)| *at);
-    let mut close_on_recycle = false;
+    let mut close_on_recycle = scenario.close_when_recycling;
     let mut outcome = Outcome::default();
     let end = scenario.quiet_from() + scenario.recovery_bound(pieces.topics.len());
     let mut commands = commands.into_iter().peekable();
@@ -211,7 +204,7 @@ fn run_once<P: Protocol, S: SimServer>(
             {
                 close_on_recycle = false;
                 let recycling = matches!(sim.session().state(), State::Closing { .. });
-                let _ = sim.command_as(Call::Close, |s, now| s.close(now));
+                let _ = sim.apply(Command::Close);
                 outcome.closed_during_recycle |= recycling;
                 continue;
             }
@@ -224,39 +217,8 @@ fn run_once<P: Protocol, S: SimServer>(
         let Some((_, command)) = commands.next() else {
             break;
         };
-        let topic = |i: usize| pieces.topics.get(i % pieces.topics.len().max(1)).cloned();
-        match command {
-            UserCommand::Subscribe(i) => {
-                if let Some(t) = topic(i) {
-                    let accepted = sim.session().subscriptions().count()
-                        < sim.session().config().resubscribe.max_topics;
-                    let call = if accepted {
-                        Call::Subscribe(t.clone())
-                    } else {
-                        Call::Other
-                    };
-                    let _ = sim.command_as(call, |s, now| s.subscribe(now, t.as_str()));
-                }
-            }
-            UserCommand::Unsubscribe(i) => {
-                if let Some(t) = topic(i) {
-                    let _ = sim.command_as(Call::Unsubscribe(t.clone()), |s, now| {
-                        s.unsubscribe(now, &t)
-                    });
-                }
-            }
-            UserCommand::Send(text) => {
-                let frame = crate::frame::Frame::from(text);
-                let _ = sim.command_as(Call::Send(frame.clone()), |s, now| s.send(now, frame));
-            }
-            UserCommand::ReconnectNow => {
-                let _ = sim.command_as(Call::ReconnectNow, |s, now| s.reconnect_now(now));
-            }
-            UserCommand::Close => {
-                let _ = sim.command_as(Call::Close, |s, now| s.close(now));
-            }
-            UserCommand::CloseWhenRecycling => close_on_recycle = true,
-        }
+        // A refusal is an event in the transcript, and the checker reads it there.
+        let _ = sim.apply(command);
     }
     if let Some(v) = sim.violation() {
         return Some(Err(v.clone()));

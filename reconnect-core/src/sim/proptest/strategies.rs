@@ -6,10 +6,14 @@ use std::time::Duration;
 
 use proptest::prelude::*;
 
-use super::scenario::{RarePath, Scenario, UserCommand};
+use super::scenario::{RarePath, Scenario};
 use crate::backoff::{FirstRetry, Jitter};
+use crate::command::Command;
 use crate::config::{CircuitBreaker, Config};
+use crate::frame::Frame;
+use crate::outbox::SendOptions;
 use crate::sim::{AuthRejection, Fault};
+use crate::topic::Topic;
 
 fn ms(range: std::ops::RangeInclusive<u64>) -> impl Strategy<Value = Duration> {
     range.prop_map(Duration::from_millis)
@@ -113,17 +117,33 @@ pub fn fault_scripts(
     })
 }
 
-/// Up to `max` application commands (subscribe, unsubscribe, send, reconnect now, and rarely
-/// close) at times within the first ten minutes.
-pub fn command_sequences(max: usize) -> impl Strategy<Value = Vec<(Duration, UserCommand)>> {
-    let command = prop_oneof![
-        3 => (0usize..8).prop_map(UserCommand::Subscribe),
-        3 => (0usize..8).prop_map(UserCommand::Unsubscribe),
-        3 => "[a-z]{1,12}".prop_map(UserCommand::Send),
-        2 => Just(UserCommand::ReconnectNow),
-        1 => Just(UserCommand::Close),
-    ];
-    proptest::collection::vec((ms(0..=600_000), command), 0..=max)
+/// One application command: subscribe or unsubscribe one of `topics` (the empty topic, which
+/// the session refuses, when there are none), send, reconnect now, and rarely close.
+pub fn command(topics: Vec<String>) -> impl Strategy<Value = Command> {
+    let topics: Vec<Topic> = if topics.is_empty() {
+        vec![Topic::new("")]
+    } else {
+        topics.into_iter().map(Topic::from).collect()
+    };
+    // An index shrinks towards the first topic.
+    let topic = move |i: usize| topics[i % topics.len()].clone();
+    let unsubscribe = topic.clone();
+    prop_oneof![
+        3 => (0usize..8).prop_map(move |i| Command::Subscribe(topic(i))),
+        3 => (0usize..8).prop_map(move |i| Command::Unsubscribe(unsubscribe(i))),
+        3 => "[a-z]{1,12}"
+            .prop_map(|text| Command::Send(Frame::from(text), SendOptions::default())),
+        2 => Just(Command::ReconnectNow),
+        1 => Just(Command::Close),
+    ]
+}
+
+/// Up to `max` application [`command`]s at times within the first ten minutes.
+pub fn command_sequences(
+    topics: Vec<String>,
+    max: usize,
+) -> impl Strategy<Value = Vec<(Duration, Command)>> {
+    proptest::collection::vec((ms(0..=600_000), command(topics)), 0..=max)
 }
 
 /// Whole scenarios: mostly ordinary ones, and one in six aimed at a rare path: a close during a
@@ -133,13 +153,14 @@ pub fn scenarios(base: Config, topics: Vec<String>) -> impl Strategy<Value = Sce
         configs(base.clone()),
         ms(1..=200),
         fault_scripts(topics.clone(), 6),
-        command_sequences(6),
+        command_sequences(topics, 6),
     )
         .prop_map(|(config, latency, faults, commands)| Scenario {
             config,
             latency,
             faults,
             commands,
+            close_when_recycling: false,
             rare: None,
         });
     let rare = (
@@ -154,12 +175,9 @@ pub fn scenarios(base: Config, topics: Vec<String>) -> impl Strategy<Value = Sce
     )
         .prop_map(|(mut config, latency, rare, lifetime)| {
             let mut faults = Vec::new();
-            let mut commands = Vec::new();
+            let close_when_recycling = rare == RarePath::CloseDuringRecycle;
             match rare {
-                RarePath::CloseDuringRecycle => {
-                    config.max_lifetime = Some(lifetime);
-                    commands.push((Duration::ZERO, UserCommand::CloseWhenRecycling));
-                }
+                RarePath::CloseDuringRecycle => config.max_lifetime = Some(lifetime),
                 RarePath::GiveUp => {
                     config.limits.max_attempts = Some(config.limits.max_attempts.unwrap_or(3));
                     config.limits.circuit_breaker = None;
@@ -183,7 +201,8 @@ pub fn scenarios(base: Config, topics: Vec<String>) -> impl Strategy<Value = Sce
                 config,
                 latency,
                 faults,
-                commands,
+                commands: Vec::new(),
+                close_when_recycling,
                 rare: Some(rare),
             }
         });

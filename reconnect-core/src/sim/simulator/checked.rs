@@ -21,8 +21,9 @@ impl<P: Protocol, S: SimServer> Simulator<P, S> {
     /// Checks every call the simulator makes into the session, and the wire, with
     /// `invariants` (made for the session's configuration). Attach it before anything runs: a
     /// checker that misses outputs reports false violations. The first violation is kept; see
-    /// [`violation`](Self::violation). Commands made through [`command`](Self::command) are
-    /// checked as [`Call::Other`]; use [`command_as`](Self::command_as) to name them.
+    /// [`violation`](Self::violation). Commands given to [`apply`](Self::apply) are checked as
+    /// what they are; closures run through [`command`](Self::command) are checked as
+    /// [`Call::Other`] (use [`command_as`](Self::command_as) to name them).
     pub fn check(mut self, invariants: Invariants) -> Self {
         self.checker = Some(Checker {
             invariants,
@@ -46,8 +47,11 @@ impl<P: Protocol, S: SimServer> Simulator<P, S> {
         self.checker.as_ref().and_then(|c| c.invariants.violation())
     }
 
-    /// Like [`command`](Self::command), telling the attached checker which call it is.
-    /// `Call::Subscribe` must name a subscription the session accepts.
+    /// Like [`command`](Self::command), telling the attached checker which call it is: for a
+    /// closure that calls a method directly, to read its typed result. The checker cannot see
+    /// a refusal the closure did not report, so name a refused command [`Call::Other`] (a
+    /// `Command::Subscribe` taken for a refused topic would make it expect the topic restored);
+    /// [`apply`](Self::apply) needs none of this.
     pub fn command_as<R>(
         &mut self,
         call: Call,

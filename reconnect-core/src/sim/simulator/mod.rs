@@ -8,6 +8,7 @@ mod wire;
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
+use super::invariants::Call;
 use super::network::{Conditions, Link, Network};
 use super::queue::Queue;
 use super::script::Script;
@@ -15,6 +16,7 @@ use super::server::SimServer;
 use super::summary::{Summary, Tally};
 use super::transcript::{LineKind, Transcript};
 use crate::boundary::{Event, Output};
+use crate::command::{Command, Refused};
 use crate::conn_id::ConnId;
 use crate::credentials::Credentials;
 use crate::protocol::Protocol;
@@ -217,13 +219,33 @@ impl<P: Protocol, S: SimServer> Simulator<P, S> {
 
     /// Starts the session at the current virtual time.
     pub fn start(&mut self) -> Result<(), CommandError> {
-        self.expect_call(|| super::Call::Start);
+        self.expect_call(|| Call::Start);
         self.command("start", |session, now| session.start(now))
     }
 
-    /// Runs a session command at the current virtual time, then drains its outputs; `name`
-    /// goes into the transcript. For example
-    /// `sim.command("close", |session, now| session.close(now))`.
+    /// Applies an application command at the current virtual time
+    /// ([`Session::apply`]), then drains its outputs; the command goes into the transcript, and
+    /// to the attached checker as [`Call::Command`]. A refusal is an [`Event::Refused`] among
+    /// the events, and returned.
+    pub fn apply(&mut self, command: Command) -> Result<(), Refused> {
+        let name = format!("{command:?}");
+        self.expect_call(|| Call::Command(command.clone()));
+        let seen = self.events.len();
+        self.command(&name, |session, now| session.apply(now, command));
+        match self.events[seen..].iter().find_map(|e| match &e.event {
+            Event::Refused(refused) => Some(refused.clone()),
+            _ => None,
+        }) {
+            Some(refused) => Err(refused),
+            None => Ok(()),
+        }
+    }
+
+    /// Runs a closure on the session at the current virtual time, then drains its outputs;
+    /// `name` goes into the transcript. For example
+    /// `sim.command("limit", |session, _| session.limit_frame_len(4096))`. Prefer
+    /// [`apply`](Self::apply) for an application command: the attached checker knows this call
+    /// only as [`Call::Other`] (see [`command_as`](Self::command_as)).
     pub fn command<R>(&mut self, name: &str, f: impl FnOnce(&mut Session<P>, Instant) -> R) -> R {
         self.line(LineKind::Command, name.to_owned());
         let result = f(&mut self.session, self.now);
@@ -256,7 +278,7 @@ impl<P: Protocol, S: SimServer> Simulator<P, S> {
                 }
             }
             Source::Session => {
-                self.expect_call(|| super::Call::Timeout);
+                self.expect_call(|| Call::Timeout);
                 self.session.handle_timeout(self.now);
                 self.drain();
             }

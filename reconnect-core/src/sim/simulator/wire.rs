@@ -4,8 +4,10 @@ use std::time::Duration;
 
 use super::Simulator;
 use crate::boundary::Input;
+use crate::command::Command;
 use crate::conn_id::ConnId;
 use crate::protocol::Protocol;
+use crate::sim::invariants::Call;
 use crate::sim::network::Link;
 use crate::sim::queue::{Delivery, Upstream};
 use crate::sim::server::{ServerCtx, ServerOp, SimServer};
@@ -72,7 +74,7 @@ impl<P: Protocol, S: SimServer> Simulator<P, S> {
                 if late {
                     self.tally.late_deliveries += 1;
                 }
-                self.expect_call(|| super::super::Call::Input(input.clone()));
+                self.expect_call(|| Call::Input(input.clone()));
                 self.session.handle_input(self.now, input);
                 self.drain();
             }
@@ -90,7 +92,9 @@ impl<P: Protocol, S: SimServer> Simulator<P, S> {
             Delivery::Credentials => {
                 if let Some(credentials) = self.credentials.clone() {
                     self.line(LineKind::Detail, "credentials provided".to_owned());
-                    self.expect_call(|| super::super::Call::ProvideCredentials);
+                    self.expect_call(|| {
+                        Call::Command(Command::ProvideCredentials(credentials.clone()))
+                    });
                     // A refusal only means the session stopped meanwhile.
                     let _ = self.session.provide_credentials(self.now, credentials);
                     self.drain();
