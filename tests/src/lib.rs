@@ -66,7 +66,8 @@
 //!
 //! `python/peer.py` speaks the same protocol on the Python `websockets` library.
 //! `python/setup.sh VENV_DIR` creates a virtualenv with the pinned requirements and prints its
-//! interpreter; tests find it through `RECONNECT_PYTHON` (see [`peer`]).
+//! interpreter; tests take it from `RECONNECT_PYTHON`, or make one on first use in the cargo
+//! target directory (see [`peer::python`]).
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]

@@ -1,12 +1,12 @@
 //! The independent Python peer speaks the same protocol: a plain tungstenite client
 //! authenticates, subscribes and receives numbered data from it.
 //!
-//! Needs `RECONNECT_PYTHON` (see `tests/python/setup.sh`); skipped loudly without it, unless `CI`
-//! is set.
+//! Runs the peer with [`python()`]: `RECONNECT_PYTHON`, or a venv made on first use in the
+//! target directory; a machine that can make neither fails these tests, saying how to fix it.
 
 use std::time::Duration;
 
-use reconnect_testkit::peer::{python_or_skip, PythonPeer};
+use reconnect_testkit::peer::{python, PythonPeer};
 use reconnect_testkit::rpc::{self, Inbound};
 use reconnect_testkit::wsclient;
 use serde_json::json;
@@ -15,9 +15,7 @@ const T: Duration = Duration::from_secs(10);
 
 #[test]
 fn plain_client_talks_to_the_python_peer() {
-    let Some(python) = python_or_skip("plain_client_talks_to_the_python_peer") else {
-        return;
-    };
+    let python = python();
     let peer = PythonPeer::start(&python, &["--data-interval", "0.01"]).unwrap();
     let mut ws = wsclient::connect(&peer.url("py"), None, T).unwrap();
 
@@ -88,9 +86,7 @@ fn plain_client_talks_to_the_python_peer() {
 
 #[test]
 fn the_peer_process_is_reaped_on_drop() {
-    let Some(python) = python_or_skip("the_peer_process_is_reaped_on_drop") else {
-        return;
-    };
+    let python = python();
     let peer = PythonPeer::start(&python, &[]).unwrap();
     let proc_dir = format!("/proc/{}", peer.pid());
     assert!(std::path::Path::new(&proc_dir).exists());
