@@ -53,9 +53,9 @@ fn from_env(python: PathBuf) -> Result<PathBuf, String> {
     let is_path = python.components().count() > 1;
     if is_path && !python.is_file() {
         return Err(format!(
-            "{PYTHON_ENV}={} is not a file.\n{}",
+            "{PYTHON_ENV}={} is not a file. Point it at a Python 3 that has the packages of \
+             tests/python/requirements.txt, or unset it and the tests make a venv of their own.",
             python.display(),
-            venv::FIX
         ));
     }
     Ok(python)

@@ -31,7 +31,7 @@ const WAIT_LIMIT: Duration = Duration::from_secs(20 * 60);
 const EMPTY_LOCK_GRACE: Duration = Duration::from_secs(10);
 
 /// What to do about a failed setup; every failure message ends with it.
-pub(super) const FIX: &str = "To fix: install Python 3 with venv and pip \
+const FIX: &str = "To fix: install Python 3 with venv and pip \
 (Debian/Ubuntu: `apt-get install -y python3-venv`) and let the first run reach PyPI (it installs \
 tests/python/requirements.txt), or set RECONNECT_PYTHON to a Python 3 that has those packages \
 (`export RECONNECT_PYTHON=\"$(tests/python/setup.sh \"$PWD/.venv\")\"` makes one). \
