@@ -1,13 +1,13 @@
 //! Interop with an independent implementation, the kit's Python `websockets` peer. One suite
 //! for both bindings: each runs it on its own [`Harness`] with [`python_suite!`](crate::python_suite!).
 //!
-//! Needs `RECONNECT_PYTHON` (see `tests/python/setup.sh`); skipped loudly without it, unless `CI`
-//! is set.
+//! Runs the peer with [`python()`]: `RECONNECT_PYTHON`, or a venv made on first use in the
+//! target directory; a machine that can make neither fails these tests, saying how to fix it.
 
 use std::time::Duration;
 
 use reconnect_core::{Command, EndCause, Event, StopReason, TransportErrorKind};
-use reconnect_testkit::peer::{python_or_skip, PythonPeer};
+use reconnect_testkit::peer::{python, PythonPeer};
 use reconnect_testkit::scenario::ClientSpec;
 use serde_json::json;
 
@@ -80,9 +80,7 @@ fn is_stopped(e: &Event) -> bool {
 /// Live with auth and two subscriptions; a second of test_requests every 50 ms and data every
 /// 10 ms, none unanswered, nothing missing.
 pub fn heartbeats<H: Harness>() {
-    let Some(python) = python_or_skip("goes_live_and_answers_heartbeats_of_the_python_peer") else {
-        return;
-    };
+    let python = python();
     let peer = PythonPeer::start(&python, &["--data-interval", "0.01"]).unwrap();
     let mut spec = spec_for(&peer, "hb");
     // The peer closes (4000) a connection that leaves one test_request unanswered.
@@ -122,10 +120,7 @@ pub fn heartbeats<H: Harness>() {
 /// Three `reconnect_now`s: four connections, every subscription restored on each, and a gap
 /// reported for each jump in the peer's numbering (what it sent to a released connection).
 pub fn reconnect_now_restores<H: Harness>() {
-    let Some(python) = python_or_skip("reconnect_now_restores_on_the_python_peer_without_gaps")
-    else {
-        return;
-    };
+    let python = python();
     let peer = PythonPeer::start(&python, &["--data-interval", "0.01"]).unwrap();
     let mut client: H = start(&spec_for(&peer, "again"));
     let mut seen = Vec::new();
@@ -163,9 +158,7 @@ pub fn reconnect_now_restores<H: Harness>() {
 
 /// The peer's 13004 is fatal: one attempt, a fatal stop, no socket left.
 pub fn wrong_credentials<H: Harness>() {
-    let Some(python) = python_or_skip("wrong_credentials_stop_fatally_at_the_python_peer") else {
-        return;
-    };
+    let python = python();
     let peer = PythonPeer::start(&python, &["--credentials", r#"{"key":"right"}"#]).unwrap();
     let mut spec = spec_for(&peer, "wrong");
     spec.auth = Some(json!({"key": "wrong"}));
@@ -189,9 +182,7 @@ pub fn wrong_credentials<H: Harness>() {
 
 /// A killed peer: attempts fail as refused and are retried; a close then stops cleanly.
 pub fn vanished_peer<H: Harness>() {
-    let Some(python) = python_or_skip("a_vanished_python_peer_is_retried_as_refused") else {
-        return;
-    };
+    let python = python();
     let peer = PythonPeer::start(&python, &[]).unwrap();
     let mut client: H = start(&spec_for(&peer, "gone"));
     let mut seen = Vec::new();
@@ -226,9 +217,7 @@ pub fn vanished_peer<H: Harness>() {
 
 /// A close while live completes the handshake with the peer.
 pub fn clean_close<H: Harness>() {
-    let Some(python) = python_or_skip("close_completes_the_handshake_with_the_python_peer") else {
-        return;
-    };
+    let python = python();
     let peer = PythonPeer::start(&python, &[]).unwrap();
     let mut client: H = start(&spec_for(&peer, "bye"));
     let mut seen = Vec::new();

@@ -40,6 +40,10 @@
 //! connections of one client identity, so a reconnecting client sees continuity and a skipped
 //! number is a real gap.
 //!
+//! The same server runs on its own for trying a client by hand, offline:
+//! `cargo run -p reconnect-testkit --example feed_server` listens on `ws://127.0.0.1:9944/ws`
+//! (`--help` for the port, the interval and TLS) and publishes on whatever is subscribed.
+//!
 //! # Faults
 //!
 //! [`server::Fault`] lists them all: refused connections (listener closed, reopened on the same
@@ -66,7 +70,8 @@
 //!
 //! `python/peer.py` speaks the same protocol on the Python `websockets` library.
 //! `python/setup.sh VENV_DIR` creates a virtualenv with the pinned requirements and prints its
-//! interpreter; tests find it through `RECONNECT_PYTHON` (see [`peer`]).
+//! interpreter; tests take it from `RECONNECT_PYTHON`, or make one on first use in the cargo
+//! target directory (see [`peer::python`]).
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]

@@ -32,28 +32,41 @@ impl ClientStream {
     }
 }
 
+// Every call retries EINTR. The sockets have a read timeout (SO_RCVTIMEO), and Linux fails such
+// a blocking call with EINTR when the process was stopped and continued, handler or not (see
+// signal(7)); tungstenite would take that for a broken connection, in the middle of the
+// upgrade too, and a test would fail with "Interrupted system call" on a loaded machine.
+fn retrying<T>(mut op: impl FnMut() -> io::Result<T>) -> io::Result<T> {
+    loop {
+        match op() {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            other => return other,
+        }
+    }
+}
+
 impl Read for ClientStream {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        match self {
+        retrying(|| match self {
             ClientStream::Plain(s) => s.read(buf),
             ClientStream::Tls(s) => s.read(buf),
-        }
+        })
     }
 }
 
 impl Write for ClientStream {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        match self {
+        retrying(|| match self {
             ClientStream::Plain(s) => s.write(buf),
             ClientStream::Tls(s) => s.write(buf),
-        }
+        })
     }
 
     fn flush(&mut self) -> io::Result<()> {
-        match self {
+        retrying(|| match self {
             ClientStream::Plain(s) => s.flush(),
             ClientStream::Tls(s) => s.flush(),
-        }
+        })
     }
 }
 

@@ -2,15 +2,15 @@
 //! parsed by an independent Prometheus text parser (the Python `prometheus_client`'s, run by
 //! `tests/python/parse_metrics.py`), agrees with the events the feed printed.
 //!
-//! Needs `RECONNECT_PYTHON` (see `tests/python/setup.sh`); skipped loudly without it, unless
-//! `CI` is set.
+//! Runs the parser with [`python()`]: `RECONNECT_PYTHON`, or a venv made on first use in the
+//! target directory; a machine that can make neither fails this test, saying how to fix it.
 
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
 
-use reconnect_testkit::peer::python_or_skip;
+use reconnect_testkit::peer::python;
 
 use super::*;
 
@@ -172,9 +172,7 @@ fn printed_causes(lines: &[Value], event: &str) -> BTreeMap<String, f64> {
 /// feed is live again: the Python parser reads both scrapes, and the counters agree with the
 /// printed events; the endpoint answers 404 elsewhere.
 pub fn metrics_follow_an_outage_and_agree_with_the_printed_events(example: Example) {
-    let Some(python) = python_or_skip(&format!("{example}: metrics")) else {
-        return;
-    };
+    let python = python();
     let session = example.name;
     let server =
         TestServer::start(ServerConfig::default().data_interval(Duration::from_millis(20)))

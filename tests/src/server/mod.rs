@@ -207,8 +207,15 @@ impl std::fmt::Debug for TestServer {
 impl TestServer {
     /// Binds `127.0.0.1:0` and starts serving.
     pub fn start(config: ServerConfig) -> std::io::Result<TestServer> {
+        TestServer::start_on(SocketAddr::from(([127, 0, 0, 1], 0)), config)
+    }
+
+    /// Binds `addr` and starts serving: a fixed port for a server people point a client at by
+    /// hand (the `feed_server` example). Tests use [`TestServer::start`], whose free port cannot
+    /// collide with another test's.
+    pub fn start_on(addr: SocketAddr, config: ServerConfig) -> std::io::Result<TestServer> {
         let tls = config.tls.then(TlsIdentity::generate);
-        let listener = TcpListener::bind("127.0.0.1:0")?;
+        let listener = TcpListener::bind(addr)?;
         listener.set_nonblocking(true)?;
         let shared = Arc::new(Shared::new(config, tls, &listener)?);
         let supervisor = {

@@ -1,15 +1,19 @@
 //! The independent peer: `python/peer.py`, a server on the Python `websockets` library that
 //! speaks the same JSON-RPC subset, run as a child process.
 //!
-//! Tests find an interpreter that has `websockets` through the `RECONNECT_PYTHON` environment
-//! variable (`python/setup.sh` makes one). Without it, [`python_or_skip`] prints a loud
-//! `SKIPPED:` line and the test returns — unless `CI` is set, where a missing peer is a failure.
+//! [`python()`] is the interpreter the tests run it with: `RECONNECT_PYTHON` if set (CI sets it
+//! to the venv `.ci/run` makes), else a virtualenv that `python/setup.sh` makes on first use in
+//! the cargo target directory, once per target directory and shared by every test binary and
+//! thread (`src/peer/venv.rs` lists the files it keeps there and how the processes agree on who
+//! makes it). A test that needs the peer runs it or fails; it never passes without having run.
+
+mod venv;
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::sync::{mpsc, OnceLock};
 use std::time::Duration;
 
 /// The environment variable naming the Python interpreter.
@@ -22,29 +26,39 @@ pub fn script() -> PathBuf {
         .join("peer.py")
 }
 
-/// The interpreter from `RECONNECT_PYTHON`, or `None` after printing
-/// `SKIPPED: <test>: ...` to stderr.
+/// The Python interpreter (with `websockets` and `prometheus_client`) the peer tests run.
+///
+/// `RECONNECT_PYTHON` if it is set; otherwise the venv in the cargo target directory
+/// (`python-venv/`), which the first caller makes by running `tests/python/setup.sh` (it needs
+/// `python3` with its `venv` module, or the interpreter `PYTHON` names, and PyPI the first time).
+/// Every later call, in this process or another, reuses it.
 ///
 /// # Panics
-/// Panics when the variable is absent and `CI` is set: CI must run the peer tests.
-pub fn python_or_skip(test: &str) -> Option<PathBuf> {
-    match std::env::var_os(PYTHON_ENV) {
-        Some(p) if !p.is_empty() => Some(PathBuf::from(p)),
-        _ if std::env::var_os("CI").is_some() => panic!(
-            "{test}: {PYTHON_ENV} is not set but CI is: run tests/python/setup.sh and export it"
-        ),
-        _ => {
-            // Straight to the stderr handle, not `eprintln!`: the test harness captures the
-            // macros, and a skip must be visible in every run.
-            use std::io::Write;
-            let _ = writeln!(
-                std::io::stderr(),
-                "SKIPPED: {test}: set {PYTHON_ENV} to a Python with `websockets` \
-                 (tests/python/setup.sh prints one) to run it"
-            );
-            None
-        }
+/// When there is no such interpreter and none can be made; the message says how to fix it.
+pub fn python() -> PathBuf {
+    static PYTHON: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    let found = PYTHON.get_or_init(|| match std::env::var_os(PYTHON_ENV) {
+        Some(p) if !p.is_empty() => from_env(PathBuf::from(p)),
+        _ => venv::interpreter(),
+    });
+    match found {
+        Ok(python) => python.clone(),
+        Err(message) => panic!("{message}"),
     }
+}
+
+/// `RECONNECT_PYTHON`, checked when it names a path: a typo should fail here, saying so, not
+/// as a peer that "printed no port".
+fn from_env(python: PathBuf) -> Result<PathBuf, String> {
+    let is_path = python.components().count() > 1;
+    if is_path && !python.is_file() {
+        return Err(format!(
+            "{PYTHON_ENV}={} is not a file. Point it at a Python 3 that has the packages of \
+             tests/python/requirements.txt, or unset it and the tests make a venv of their own.",
+            python.display(),
+        ));
+    }
+    Ok(python)
 }
 
 /// A running peer process; dropping it kills and reaps the process.
