@@ -170,7 +170,7 @@ impl<P: Protocol> Driver<P> {
     ///     driver.run_once(None)?;
     ///     driver.drain_events(&mut batch);
     ///     for (id, event) in batch.drain(..) {
-    ///         if let Some(bytes) = event.data() {
+    ///         if let Some(bytes) = event.bytes() {
     ///             println!("{id}: {} bytes", bytes.len());
     ///         }
     ///     }
