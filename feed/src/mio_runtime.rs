@@ -1,17 +1,15 @@
 //! The tool on bind-mio: the driver's loop on the main thread, standard input on a thread of
 //! its own.
 
-use std::io::BufReader;
 use std::time::{Duration, Instant};
 
 use bind_mio::{Driver, DriverConfig, Endpoint, SessionHandle};
 use bind_support::feed_cli::Options;
-use bind_support::stdin_lines::BoundedLines;
 use reconnect_core::adapters::JsonRpcAdapter;
 use reconnect_core::{Command, HandleError, Session};
 
 use crate::output::Out;
-use crate::stdin::{self, Flow};
+use crate::stdin;
 use crate::Run;
 
 /// Passes `command` to the session, waiting while the driver's mailbox is full: the mailbox has
@@ -25,27 +23,6 @@ fn submit(handle: &SessionHandle, command: Command) -> Result<(), HandleError> {
                 pause = (pause * 2).min(Duration::from_millis(50));
             }
             answer => return answer,
-        }
-    }
-}
-
-/// Reads commands until the end of standard input or of the session.
-fn read_commands(tool: &'static str, handle: SessionHandle, out: Out) {
-    let lines = BoundedLines::new(BufReader::new(std::io::stdin()));
-    for (number, line) in (1u64..).zip(lines) {
-        let line = match line {
-            Ok(line) => line,
-            Err(e) => {
-                eprintln!("{tool}: cannot read standard input: {e}; commands end here");
-                return;
-            }
-        };
-        let Some(command) = stdin::command(tool, number, &line) else {
-            continue;
-        };
-        let kind = command.kind();
-        if let Flow::Stop = stdin::answered(tool, kind, submit(&handle, command), &out) {
-            return;
         }
     }
 }
@@ -73,11 +50,10 @@ pub fn run(
     let started = Instant::now();
     let id = driver.add_named_session(session, endpoint, tool);
     let handle = driver.handle(id).expect("just added");
-    let reader = (handle.clone(), out.clone());
-    std::thread::Builder::new()
-        .name(format!("{tool}-stdin"))
-        .spawn(move || read_commands(tool, reader.0, reader.1))
-        .expect("a thread for standard input");
+    let submitter = handle.clone();
+    stdin::spawn_reader(tool, out.clone(), move |command| {
+        submit(&submitter, command)
+    });
     let mut closing = false;
     let status = 'run: loop {
         if let Some(after) = options.exit_after {

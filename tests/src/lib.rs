@@ -77,6 +77,7 @@
 #![warn(missing_docs)]
 
 pub mod bench;
+pub mod example;
 pub mod fds;
 pub mod fleet_server;
 pub mod peer;

@@ -3,7 +3,7 @@
 //! arguments are validated with the documented exit statuses.
 
 use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::{mpsc, OnceLock};
 use std::time::Duration;
@@ -14,50 +14,12 @@ use serde_json::{json, Value};
 
 const T: Duration = Duration::from_secs(20);
 
-/// The built example.
-///
-/// Cargo tells integration tests where binaries are, but not examples, and `cargo test --test
-/// feed_server_example` does not build examples at all. So this asks the cargo that runs the
-/// test (`env!("CARGO")`, whose environment carries the target directory) to build it and takes
-/// the path from `--message-format=json`, as bind-support's feed tool suite does; cargo has
-/// released its build lock by the time tests run.
+/// The built example (see `reconnect_testkit::example`).
 fn example() -> &'static PathBuf {
     static BINARY: OnceLock<PathBuf> = OnceLock::new();
     BINARY.get_or_init(|| {
-        let mut cargo = Command::new(env!("CARGO"));
-        // Set by cargo for this test process only; passed on, they would make the nested build
-        // see a changed environment and rebuild dependencies whose build scripts track them.
-        for (name, _) in std::env::vars_os() {
-            let name = name.to_string_lossy();
-            if name.starts_with("CARGO_PKG_")
-                || name.starts_with("CARGO_MANIFEST_")
-                || name.starts_with("CARGO_BIN_")
-                || [
-                    "CARGO_CRATE_NAME",
-                    "CARGO_PRIMARY_PACKAGE",
-                    "CARGO_TARGET_TMPDIR",
-                    "CARGO_RUSTC_CURRENT_DIR",
-                    "OUT_DIR",
-                ]
-                .contains(&name.as_ref())
-            {
-                cargo.env_remove(name.as_ref());
-            }
-        }
         let manifest = concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml");
-        let output = cargo
-            .args(["build", "-q", "--example", "feed_server"])
-            .args(["--message-format=json", "--manifest-path", manifest])
-            .stderr(Stdio::inherit())
-            .output()
-            .expect("cargo runs");
-        assert!(output.status.success(), "building feed_server failed");
-        String::from_utf8_lossy(&output.stdout)
-            .lines()
-            .filter_map(|line| serde_json::from_str::<Value>(line).ok())
-            .filter(|m| m["reason"] == "compiler-artifact" && m["target"]["name"] == "feed_server")
-            .find_map(|m| m["executable"].as_str().map(PathBuf::from))
-            .expect("cargo reports the example's executable")
+        reconnect_testkit::example::build(Path::new(manifest), None, "feed_server")
     })
 }
 

@@ -131,45 +131,9 @@ fn the_dependency_check_sees_every_crate_a_program_names() {
 }
 
 /// Builds `example` of `package` with the cargo that runs this test, returning its path.
-///
-/// Cargo sets the package variables below for this test process only; passing them on would
-/// make build scripts that track them (ring's) rebuild, so they are removed.
 fn build_example(package: &str, example: &str) -> PathBuf {
     let manifest = concat!(env!("CARGO_MANIFEST_DIR"), "/../Cargo.toml");
-    let mut cargo = Command::new(env!("CARGO"));
-    for (name, _) in std::env::vars_os() {
-        let name = name.to_string_lossy();
-        if name.starts_with("CARGO_PKG_")
-            || name.starts_with("CARGO_MANIFEST_")
-            || name.starts_with("CARGO_BIN_")
-            || [
-                "CARGO_CRATE_NAME",
-                "CARGO_PRIMARY_PACKAGE",
-                "CARGO_TARGET_TMPDIR",
-                "CARGO_RUSTC_CURRENT_DIR",
-                "OUT_DIR",
-            ]
-            .contains(&name.as_ref())
-        {
-            cargo.env_remove(name.as_ref());
-        }
-    }
-    let output = cargo
-        .args(["build", "-q", "-p", package, "--example", example])
-        .args(["--message-format=json", "--manifest-path", manifest])
-        .stderr(Stdio::inherit())
-        .output()
-        .expect("cargo runs");
-    assert!(
-        output.status.success(),
-        "building {package}'s {example} failed"
-    );
-    String::from_utf8_lossy(&output.stdout)
-        .lines()
-        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
-        .filter(|m| m["reason"] == "compiler-artifact" && m["target"]["name"] == example)
-        .find_map(|m| m["executable"].as_str().map(PathBuf::from))
-        .expect("cargo reports the example's executable")
+    reconnect_testkit::example::build(std::path::Path::new(manifest), Some(package), example)
 }
 
 /// A child that is killed and reaped however the test ends.

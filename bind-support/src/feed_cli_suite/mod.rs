@@ -202,50 +202,9 @@ fn example_binary(example: Example) -> &'static PathBuf {
     path
 }
 
+/// Builds `example` with the cargo that runs the test (see `reconnect_testkit::example`).
 fn build_example(example: Example) -> PathBuf {
-    let mut cargo = Command::new(env!("CARGO"));
-    // Cargo sets these for the test process only. Some build scripts (ring's) track
-    // `CARGO_MANIFEST_DIR`, so passing them on would make the nested build rebuild half the
-    // dependency tree and then flip it back on the next plain `cargo build`.
-    for (name, _) in std::env::vars_os() {
-        let name = name.to_string_lossy();
-        if name.starts_with("CARGO_PKG_")
-            || name.starts_with("CARGO_MANIFEST_")
-            || name.starts_with("CARGO_BIN_")
-            || [
-                "CARGO_CRATE_NAME",
-                "CARGO_PRIMARY_PACKAGE",
-                "CARGO_TARGET_TMPDIR",
-                "CARGO_RUSTC_CURRENT_DIR",
-                "OUT_DIR",
-            ]
-            .contains(&name.as_ref())
-        {
-            cargo.env_remove(name.as_ref());
-        }
-    }
-    let output = cargo
-        .args([
-            "build",
-            "-q",
-            "--example",
-            example.name,
-            "--message-format=json",
-        ])
-        .args(["--manifest-path", example.manifest])
-        .stderr(Stdio::inherit())
-        .output()
-        .expect("cargo runs");
-    assert!(
-        output.status.success(),
-        "building the {example} example failed"
-    );
-    String::from_utf8_lossy(&output.stdout)
-        .lines()
-        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
-        .filter(|m| m["reason"] == "compiler-artifact" && m["target"]["name"] == example.name)
-        .find_map(|m| m["executable"].as_str().map(PathBuf::from))
-        .expect("cargo reports the example's executable")
+    reconnect_testkit::example::build(std::path::Path::new(example.manifest), None, example.name)
 }
 
 /// A running feed child: its output lines arrive on a channel from a reader thread.
