@@ -206,8 +206,15 @@ impl<P: Protocol> Session<P> {
                 self.check_resubscribed(now);
             }
             RequestKind::Unsubscribe(topics) => {
+                // A topic wanted again since this unsubscribe was sent has a newer subscribe
+                // request of its own: the server processed the unsubscribe before it (requests
+                // are processed in order, whatever order the answers come in), so reporting the
+                // topic unsubscribed now, after its `Subscribed` perhaps, would say the opposite
+                // of what holds.
                 for topic in topics {
-                    self.emit(Event::Unsubscribed { conn, topic });
+                    if !self.registry.contains(topic.as_str()) {
+                        self.emit(Event::Unsubscribed { conn, topic });
+                    }
                 }
             }
             RequestKind::Heartbeat => {}

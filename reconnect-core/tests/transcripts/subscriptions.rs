@@ -41,6 +41,37 @@ fn subscribing_while_down_records_and_unsubscribing_forgets() {
     assert_eq!(names, ["a", "c"]);
 }
 
+/// Unsubscribed and subscribed again before either answer: the server processes the two in
+/// order, so the topic ends subscribed. An answer to the unsubscribe that arrives after the
+/// subscribe's (the model found it) must not report the topic unsubscribed.
+#[test]
+fn a_late_answer_to_an_unsubscribe_does_not_undo_the_subscribe_that_followed_it() {
+    let mut h = Rig::new(config());
+    h.start();
+    h.go_live();
+    h.skip();
+    assert_eq!(h.session.subscribe(h.now, "x"), Ok(SubscribeStatus::Sent));
+    h.recv("ack 1");
+    h.skip();
+    assert_eq!(
+        h.session.unsubscribe(h.now, "x"),
+        Ok(UnsubscribeStatus::Sent)
+    );
+    assert_eq!(h.session.subscribe(h.now, "x"), Ok(SubscribeStatus::Sent));
+    h.expect(&["send #1 unsub 2 x", "send #1 sub 3 x"]);
+    h.recv("ack 3");
+    h.expect(&["> subscribed x"]);
+    h.recv("ack 2");
+    h.expect(&[]);
+    assert_eq!(
+        h.session
+            .subscriptions()
+            .map(|s| s.topic.as_str().to_owned())
+            .collect::<Vec<_>>(),
+        ["x"]
+    );
+}
+
 #[test]
 fn while_live_both_are_sent_at_once() {
     let mut h = Rig::new(config());
