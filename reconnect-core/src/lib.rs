@@ -186,6 +186,7 @@ mod handle_error;
 mod outbox;
 mod protocol;
 mod rng;
+mod send_rate;
 mod session;
 #[cfg(feature = "sim")]
 #[cfg_attr(docsrs, doc(cfg(feature = "sim")))]
@@ -220,6 +221,7 @@ pub use frame::{Frame, Text};
 pub use handle_error::HandleError;
 pub use outbox::{SendError, SendErrorKind, SendOptions};
 pub use protocol::{Inbound, NackKind, Protocol, RequestId, Resume, TopicLookup, TopicRejection};
+pub use send_rate::SendRate;
 pub use session::{
     CommandError, SendStatus, Session, SubscribeError, SubscribeStatus, UnsubscribeStatus,
 };

@@ -149,7 +149,9 @@ impl<P: Protocol> Session<P> {
         if self.is_stopped() {
             return Err(refused(SendErrorKind::Stopped));
         }
-        if self.phase == Phase::Live {
+        // While live, a send goes out at once unless the send rate holds it back: then it
+        // waits in the outbox, behind the sends already waiting there.
+        if self.phase == Phase::Live && self.queued() == 0 && self.take_token(now) {
             if let Some(conn) = self.conn_id() {
                 self.act(Action::Send {
                     conn,

@@ -109,6 +109,7 @@ impl<P: Protocol> Session<P> {
                 }
             }
             Timer::GrantRenewal => self.renew_before_expiry(now),
+            Timer::SendRate => self.pump_writes(now),
             Timer::ResubscribePace => {
                 self.pump_subscriptions(now);
                 self.check_resubscribed(now);

@@ -12,6 +12,7 @@ use crate::command::Command;
 use crate::config::{CircuitBreaker, Config};
 use crate::frame::Frame;
 use crate::outbox::SendOptions;
+use crate::send_rate::SendRate;
 use crate::sim::{AuthRejection, Fault};
 use crate::topic::Topic;
 
@@ -49,6 +50,13 @@ pub fn configs(base: Config) -> impl Strategy<Value = Config> {
             1 => (2u32..=4, secs(5..=30)).prop_map(|(threshold, cooldown)| Some((threshold, cooldown)))
         ],
         secs(5..=60),
+        // A send rate, tight enough to hold frames back often: 1 to 5 frames per 1 to 3 s,
+        // bursts of 1 to 3.
+        prop_oneof![
+            3 => Just(None),
+            1 => (1u32..=5, secs(1..=3), 1u32..=3)
+                .prop_map(|(frames, per, burst)| Some(SendRate::new(frames, per).burst(burst)))
+        ],
     );
     let liveness = (
         prop_oneof![Just(None), secs(5..=30).prop_map(Some)],
@@ -70,6 +78,7 @@ pub fn configs(base: Config) -> impl Strategy<Value = Config> {
             cooldown,
         });
         c.limits.retry_after_ceiling = l.2;
+        c.limits.send_rate = l.3;
         c.liveness.ping_interval = v.0;
         c.liveness.pong_timeout = v.1;
         c.max_lifetime = v.2;
