@@ -98,6 +98,9 @@ impl<P: Protocol> Session<P> {
             self.arm_send_rate(at);
         }
         for action in released {
+            if matches!(action, Action::Ping { .. }) {
+                self.arm_pong(now);
+            }
             self.write(action);
         }
         if matches!(self.phase, Phase::Resubscribing | Phase::Live) {
@@ -126,6 +129,12 @@ impl<P: Protocol> Session<P> {
         }
         self.timers
             .set_opt(Timer::OutboxExpiry, self.outbox.next_expiry());
+    }
+
+    /// A ping was written now: the server has `pong_timeout` to show it is alive.
+    pub(super) fn arm_pong(&mut self, now: Instant) {
+        let deadline = Self::after(now, self.config.liveness.pong_timeout);
+        self.timers.set(Timer::Pong, deadline);
     }
 
     /// Queues an action whose token is already taken.

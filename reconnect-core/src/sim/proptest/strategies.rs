@@ -26,7 +26,7 @@ fn secs(range: std::ops::RangeInclusive<u64>) -> impl Strategy<Value = Duration>
 
 /// Configurations across the space that matters for reconnection: every jitter mode and
 /// first-retry rule, backoff from tens of milliseconds to tens of seconds, with and without
-/// pings, attempt limits, a circuit breaker and connection recycling. Simpler values come
+/// pings, attempt limits, a circuit breaker, connection recycling and a send rate. Simpler values come
 /// first, so a failure shrinks towards the default-like configuration. `base` supplies
 /// everything not varied (the adapter's needs: heartbeats, batch sizes, credentials policy).
 pub fn configs(base: Config) -> impl Strategy<Value = Config> {
@@ -50,11 +50,11 @@ pub fn configs(base: Config) -> impl Strategy<Value = Config> {
             1 => (2u32..=4, secs(5..=30)).prop_map(|(threshold, cooldown)| Some((threshold, cooldown)))
         ],
         secs(5..=60),
-        // A send rate, tight enough to hold frames back often: 1 to 5 frames per 1 to 3 s,
-        // bursts of 1 to 3.
+        // A send rate, tight enough to hold frames back often (pings included, which come
+        // every 5 to 30 s): 1 to 5 frames per 1 to 10 s, bursts of 1 to 3.
         prop_oneof![
-            3 => Just(None),
-            1 => (1u32..=5, secs(1..=3), 1u32..=3)
+            2 => Just(None),
+            1 => (1u32..=5, secs(1..=10), 1u32..=3)
                 .prop_map(|(frames, per, burst)| Some(SendRate::new(frames, per).burst(burst)))
         ],
     );
