@@ -145,7 +145,9 @@ impl<P: Protocol> Session<P> {
         self.out.push_back(Output::Action(action));
     }
 
-    /// The connection is closing: what waits for a token must not follow its close frame.
+    /// The connection is closing: what waits for a token must not follow its close frame. The
+    /// close already stops the send-rate deadline; clearing the queue too frees the frames now
+    /// and keeps a control frame queued during the close from pulling them out after it.
     pub(super) fn forget_waiting(&mut self) {
         if let Some(throttle) = self.conn.as_mut().and_then(|c| c.throttle.as_mut()) {
             throttle.clear();

@@ -205,3 +205,83 @@ fn a_reconnect_resubscribes_200_topics_never_more_than_5_frames_a_second() {
         .collect();
     assert_eq!(endings.len(), 1, "only the reset: {endings:#?}");
 }
+
+#[test]
+fn control_frames_still_waiting_are_not_written_after_the_close_frame() {
+    let mut c = config();
+    // One frame a second.
+    c.limits.send_rate = Some(SendRate::new(1, ms(1_000)));
+    let mut h = Rig::new(c);
+    h.start();
+    h.go_live();
+    h.skip();
+    h.recv("ping 1");
+    h.recv("ping 2");
+    h.expect(&["send #1 pong 1"]);
+    h.session.close(h.now).unwrap();
+    h.expect(&["close #1 1000 client closing"]);
+    // The close timeout (4 s) is the only deadline left; the reply due at 1 s is gone.
+    assert_eq!(h.fire_next(), ms(4_000));
+    assert!(!h.log.iter().any(|l| l == "send #1 pong 2"), "{:#?}", h.log);
+}
+
+#[test]
+fn replies_asked_for_faster_than_the_rate_end_the_connection_instead_of_piling_up() {
+    let mut c = config();
+    c.limits.send_rate = Some(SendRate::new(1, ms(1_000)));
+    let mut h = Rig::new(c);
+    h.start();
+    h.go_live();
+    h.skip();
+    // The first reply takes the token; the next MAX_WAITING wait; one more is one too many.
+    let asked = 1 + SendRate::MAX_WAITING + 1;
+    for token in 0..asked {
+        h.recv(&format!("ping {token}"));
+    }
+    assert_eq!(h.take(), ["send #1 pong 0"]);
+    // Ended on the next turn of the clock, not from inside the input that overflowed.
+    assert_eq!(h.fire_next(), ms(0));
+    let lines = h.take();
+    assert_eq!(
+        lines[..2],
+        [
+            "release #1",
+            "> disconnected #1: 4097 frames waited for the send rate, more than it can ever \
+             write in time => Retry"
+        ],
+        "{lines:#?}"
+    );
+    assert!(
+        !lines.iter().any(|l| l.starts_with("send #1")),
+        "{lines:#?}"
+    );
+    assert_eq!(h.session.stats().failures.rejected, 1);
+}
+
+#[test]
+fn each_connection_starts_with_a_full_bucket() {
+    let mut c = config();
+    // One frame every 7 s.
+    c.limits.send_rate = Some(SendRate::new(1, ms(7_000)));
+    let mut h = Rig::new(c);
+    h.start();
+    h.go_live();
+    assert_eq!(h.session.send(h.now, "a"), Ok(SendStatus::Sent));
+    assert_eq!(h.session.send(h.now, "b"), Ok(SendStatus::Queued));
+    h.skip();
+    // Dropped at once; the next connection opens after the 100 ms backoff.
+    h.fail(TransportErrorKind::Reset);
+    assert_eq!(h.fire_next(), ms(100));
+    h.open();
+    // Its bucket is full: the waiting send goes out as it goes live, 6.9 s before the first
+    // connection's next token would have come; the one after waits the full 7 s.
+    assert_eq!(
+        h.written(),
+        [(0, "send #1 a".to_string()), (100, "send #2 b".to_string())]
+    );
+    assert_eq!(h.session.send(h.now, "c"), Ok(SendStatus::Queued));
+    h.advance(ms(6_999));
+    assert_eq!(h.written().len(), 2);
+    h.advance(ms(1));
+    assert_eq!(h.written().last(), Some(&(7_100, "send #2 c".to_string())));
+}
