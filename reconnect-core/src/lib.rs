@@ -66,12 +66,12 @@
 //!    bounds worked out from the configuration by the documented formula, spread at the cap,
 //!    growth; one connection at a time; exactly the wanted topics restored after every
 //!    reconnect; no frame before ready or after close; `poll_timeout()` never in the past and
-//!    every deadline in time; the outbox; close terminal; credentials when the policy says;
-//!    same seed, same transcript) are listed in [`sim::invariants`]. Attach it to a
+//!    every deadline in time; the outbox; the send rate; close terminal; credentials when the
+//!    policy says; same seed, same transcript) are listed in [`sim::invariants`]. Attach it to a
 //!    [`sim::Simulator`] with [`check`](sim::Simulator::check), or feed it from your own driver
 //!    or fuzz target: it needs no proptest.
 //! 3. **The property.** With the `proptest` feature, [`sim::proptest::Kit`] generates
-//!    configurations (every jitter mode, limits, breaker, pings, recycling), fault scripts
+//!    configurations (every jitter mode, limits, breaker, pings, recycling, send rates), fault scripts
 //!    (resets, stalls, refusals, HTTP rejections with `Retry-After`, restarts, auth and
 //!    subscribe rejections, skipped sequence numbers) and command sequences, weighted so that
 //!    the rare paths (a close during a recycle, giving up, the breaker opening) come up in every
