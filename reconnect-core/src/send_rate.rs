@@ -61,9 +61,11 @@ use crate::connect_budget::ConnectBudget;
 /// deadline counts from when the session decided to send it, its wait for a token included,
 /// except a subscribe request's, which waits unsent in the registry and is timed from its
 /// write: with a tight rate, keep the auth, setup and heartbeat timeouts well above the time
-/// the frames ahead of them take (`per / frames` each, after the burst). When a connection ends, its waiting control frames end with it
-/// (the next connection authenticates and resubscribes afresh); waiting application sends stay
-/// in the outbox for the next connection.
+/// the frames ahead of them take (`per / frames` each, after the burst).
+///
+/// When a connection ends, its waiting control frames end with it (the next connection
+/// authenticates and resubscribes afresh); waiting application sends stay in the outbox for
+/// the next connection.
 ///
 /// # Venue limits, as examples
 ///
