@@ -75,11 +75,11 @@
 //!    fault scripts (resets, stalls, refusals, HTTP rejections with `Retry-After`, restarts,
 //!    auth and subscribe rejections, skipped sequence numbers) and command sequences,
 //!    weighted so that the rare paths (a close during a recycle, giving up, the breaker
-//!    opening) come up in every run; runs your adapter and server through each with the checker attached; requires the
-//!    session to be live again once the network is healthy; and shrinks a failure to a short
-//!    script. Its generator has a fixed seed, so CI tries the same cases every run, and
-//!    [`Kit::regressions`](sim::proptest::Kit::regressions) persists failing cases in a file to
-//!    check in.
+//!    opening) come up in every run; runs your adapter and server through each with the
+//!    checker attached; requires the session to be live again once the network is healthy;
+//!    and shrinks a failure to a short script. Its generator has a fixed seed, so CI tries
+//!    the same cases every run, and [`Kit::regressions`](sim::proptest::Kit::regressions)
+//!    persists failing cases in a file to check in.
 //!
 //! A whole property test of a small line protocol, server included:
 //!
