@@ -20,6 +20,7 @@ use crate::error::{Disposition, EndCause, TransportErrorKind};
 /// | DNS, refused, reset, EOF, I/O, protocol, timeouts | retry |
 /// | auth rejected | the adapter decides ([`Protocol::auth_rejection`](crate::Protocol::auth_rejection)) |
 /// | a frame of the session's own too large to write ([`EndCause::FrameTooLarge`]) | fatal; a heartbeat reply: retry |
+/// | more control frames waiting for the send rate than it allows ([`EndCause::SendBacklog`]) | retry |
 ///
 /// A frame too large is fatal because the next attempt would build the same frame from the same
 /// credentials, configuration and adapter, and the limit never rises
@@ -112,7 +113,8 @@ impl Classifier {
             EndCause::Timeout(_)
             | EndCause::CredentialsUnavailable(_)
             | EndCause::ReconnectRequested
-            | EndCause::Recycled => Disposition::Retry,
+            | EndCause::Recycled
+            | EndCause::SendBacklog { .. } => Disposition::Retry,
         }
     }
 }

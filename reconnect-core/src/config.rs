@@ -19,6 +19,7 @@ use crate::backoff::BackoffConfig;
 use crate::classify::Classifier;
 pub use crate::config_error::ConfigError;
 use crate::rng::{seed_for_replica, seed_from_client_id};
+use crate::send_rate::SendRate;
 
 /// The circuit breaker: after `threshold` consecutive failures, stop trying for `cooldown`, then
 /// let one probe attempt through. A probe that reaches live closes the circuit; one that fails
@@ -45,6 +46,10 @@ pub struct Limits {
     pub circuit_breaker: Option<CircuitBreaker>,
     /// The longest wait a server's retry-after hint can impose. Default 5 minutes.
     pub retry_after_ceiling: Duration,
+    /// The most frames each connection may write ([`SendRate`] states what counts, what waits
+    /// and in which order, with venues' limits as examples). Default: none, every frame is
+    /// written at once.
+    pub send_rate: Option<SendRate>,
 }
 
 impl Default for Limits {
@@ -54,6 +59,7 @@ impl Default for Limits {
             max_outage: None,
             circuit_breaker: None,
             retry_after_ceiling: Duration::from_secs(300),
+            send_rate: None,
         }
     }
 }
@@ -217,6 +223,8 @@ pub struct ResubscribePolicy {
     /// Topics per subscribe frame, further limited by the adapter's own batch size. Default 50.
     pub batch_size: usize,
     /// At most this many resubscribe frames per second; `None` sends them all at once. Default 10.
+    /// A cap on top of [`Limits::send_rate`], which paces every frame of a connection (the
+    /// resubscription's included): a resubscribe frame goes out once both allow it.
     pub frames_per_second: Option<u32>,
     /// The most topics the registry holds; subscribing beyond it is refused. Default 100,000.
     pub max_topics: usize,
@@ -450,6 +458,17 @@ impl Config {
         let r = &self.resubscribe;
         if r.batch_size == 0 {
             return Err(invalid("resubscribe.batch_size", "must be at least 1"));
+        }
+        if let Some(rate) = &self.limits.send_rate {
+            if rate.frames == 0 {
+                return Err(invalid("limits.send_rate.frames", "must be at least 1"));
+            }
+            if rate.per.is_zero() {
+                return Err(invalid("limits.send_rate.per", MUST_BE_POSITIVE));
+            }
+            if rate.burst == 0 {
+                return Err(invalid("limits.send_rate.burst", "must be at least 1"));
+            }
         }
         if r.frames_per_second == Some(0) {
             return Err(invalid(

@@ -70,6 +70,18 @@ impl ConnectBudget {
         }
     }
 
+    /// A full bucket whose tokens come back one every `interval` (at least a nanosecond), up
+    /// to `burst` at once (at least 1): the outbound send rate's bucket, whose period is not
+    /// always a second.
+    pub(crate) fn with_interval(interval: Duration, burst: u32) -> Self {
+        let interval = interval.max(Duration::from_nanos(1));
+        ConnectBudget {
+            interval,
+            tolerance: interval * (burst.max(1) - 1),
+            tat: None,
+        }
+    }
+
     /// The time one token takes to come back (a second divided by the rate).
     pub fn interval(&self) -> Duration {
         self.interval

@@ -178,6 +178,14 @@ pub enum EndCause {
         /// The limit, in bytes.
         max: usize,
     },
+    /// More control frames waited for a token of the connection's
+    /// [`SendRate`](crate::SendRate) than [`SendRate::MAX_WAITING`](crate::SendRate::MAX_WAITING):
+    /// the server asked for replies faster than the rate lets the session write them. Ended
+    /// rather than queued without bound or dropped; retried by default.
+    SendBacklog {
+        /// How many frames waited.
+        waiting: usize,
+    },
 }
 
 impl fmt::Display for EndCause {
@@ -211,6 +219,10 @@ impl fmt::Display for EndCause {
                     "{what} of {len} bytes exceeds the frame limit of {max} bytes"
                 )
             }
+            EndCause::SendBacklog { waiting } => write!(
+                f,
+                "{waiting} frames waited for the send rate, more than it can ever write in time"
+            ),
         }
     }
 }

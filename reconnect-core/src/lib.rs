@@ -66,20 +66,20 @@
 //!    bounds worked out from the configuration by the documented formula, spread at the cap,
 //!    growth; one connection at a time; exactly the wanted topics restored after every
 //!    reconnect; no frame before ready or after close; `poll_timeout()` never in the past and
-//!    every deadline in time; the outbox; close terminal; credentials when the policy says;
-//!    same seed, same transcript) are listed in [`sim::invariants`]. Attach it to a
+//!    every deadline in time; the outbox; the send rate; close terminal; credentials when the
+//!    policy says; same seed, same transcript) are listed in [`sim::invariants`]. Attach it to a
 //!    [`sim::Simulator`] with [`check`](sim::Simulator::check), or feed it from your own driver
 //!    or fuzz target: it needs no proptest.
 //! 3. **The property.** With the `proptest` feature, [`sim::proptest::Kit`] generates
-//!    configurations (every jitter mode, limits, breaker, pings, recycling), fault scripts
-//!    (resets, stalls, refusals, HTTP rejections with `Retry-After`, restarts, auth and
-//!    subscribe rejections, skipped sequence numbers) and command sequences, weighted so that
-//!    the rare paths (a close during a recycle, giving up, the breaker opening) come up in every
-//!    run; runs your adapter and server through each with the checker attached; requires the
-//!    session to be live again once the network is healthy; and shrinks a failure to a short
-//!    script. Its generator has a fixed seed, so CI tries the same cases every run, and
-//!    [`Kit::regressions`](sim::proptest::Kit::regressions) persists failing cases in a file to
-//!    check in.
+//!    configurations (every jitter mode, limits, breaker, pings, recycling, send rates),
+//!    fault scripts (resets, stalls, refusals, HTTP rejections with `Retry-After`, restarts,
+//!    auth and subscribe rejections, skipped sequence numbers) and command sequences,
+//!    weighted so that the rare paths (a close during a recycle, giving up, the breaker
+//!    opening) come up in every run; runs your adapter and server through each with the
+//!    checker attached; requires the session to be live again once the network is healthy;
+//!    and shrinks a failure to a short script. Its generator has a fixed seed, so CI tries
+//!    the same cases every run, and [`Kit::regressions`](sim::proptest::Kit::regressions)
+//!    persists failing cases in a file to check in.
 //!
 //! A whole property test of a small line protocol, server included:
 //!
@@ -186,6 +186,7 @@ mod handle_error;
 mod outbox;
 mod protocol;
 mod rng;
+mod send_rate;
 mod session;
 #[cfg(feature = "sim")]
 #[cfg_attr(docsrs, doc(cfg(feature = "sim")))]
@@ -220,6 +221,7 @@ pub use frame::{Frame, Text};
 pub use handle_error::HandleError;
 pub use outbox::{SendError, SendErrorKind, SendOptions};
 pub use protocol::{Inbound, NackKind, Protocol, RequestId, Resume, TopicLookup, TopicRejection};
+pub use send_rate::SendRate;
 pub use session::{
     CommandError, SendStatus, Session, SubscribeError, SubscribeStatus, UnsubscribeStatus,
 };

@@ -14,8 +14,9 @@ pub struct FailureCounts {
     pub server_close: u64,
     /// The session's own deadlines (connect, auth, setup, subscribe, pong, idle, heartbeat).
     pub timeout: u64,
-    /// Auth or setup rejections, credential failures, and frames of the session's own refused
-    /// as too large to write.
+    /// Auth or setup rejections, credential failures, frames of the session's own refused as
+    /// too large to write, and control frames the send rate could not write in time
+    /// ([`EndCause::SendBacklog`](crate::EndCause::SendBacklog)).
     pub rejected: u64,
 }
 

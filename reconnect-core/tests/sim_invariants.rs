@@ -10,7 +10,7 @@ use reconnect_core::sim::{
     AuthRejection, Fault, Invariant, Invariants, JsonRpcServer, JsonRpcServerConfig, Script,
     Simulator,
 };
-use reconnect_core::{Command, Config, Jitter, Session};
+use reconnect_core::{Command, Config, Jitter, SendOptions, SendRate, Session};
 
 const CHANNELS: [&str; 3] = ["book.A", "trades.B", "ticker.C"];
 
@@ -98,6 +98,29 @@ fn a_correct_session_keeps_every_rule_through_every_fault() {
         assert_eq!(sim.violation(), None, "{jitter:?}\n{}", sim.transcript());
         assert!(sim.session().is_stopped());
     }
+}
+
+#[test]
+fn a_tight_send_rate_holds_through_every_fault() {
+    // One frame every 2 s, with pings every 3 s of silence and the server's heartbeat requests
+    // every 10 s answered: pings, replies, auth and subscriptions all compete for the tokens.
+    let mut config = Config::new(7);
+    config.backoff.max = Duration::from_secs(4);
+    config.liveness.ping_interval = Some(Duration::from_secs(3));
+    config.limits.send_rate = Some(SendRate::new(1, Duration::from_secs(2)));
+    // A stall while 40 sends drain at the rate: pings and heartbeat replies find the bucket
+    // busy, then every fault on top.
+    let script = every_fault().at(Duration::from_secs(30), Fault::Stall);
+    let mut sim = sim(config, script);
+    sim.start().unwrap();
+    sim.run_until(Duration::from_secs(10));
+    for i in 0..40 {
+        let send = Command::Send(format!("order {i}").into(), SendOptions::default());
+        sim.apply(send).unwrap();
+    }
+    sim.run_until(Duration::from_secs(700));
+    assert_eq!(sim.violation(), None, "{}", sim.transcript());
+    assert!(sim.transcript().contains("ping"), "no ping was written");
 }
 
 #[test]
@@ -222,6 +245,46 @@ mod doctored {
         }
         let v = result.unwrap_err();
         assert_eq!(v.invariant, Invariant::BackoffSpread, "{v}");
+    }
+
+    #[test]
+    fn a_frame_over_the_send_rate_is_named() {
+        let mut config = Config::new(1);
+        // One frame a second, one at a time.
+        config.limits.send_rate = Some(reconnect_core::SendRate::new(1, Duration::from_secs(1)));
+        let mut session = Session::new(config.clone(), RawAdapter::new()).unwrap();
+        let mut inv = Invariants::new(&config);
+        let now = Instant::now();
+        session.start(now).unwrap();
+        let outputs: Vec<Output> = session.drain().collect();
+        inv.check(now, Call::Start, &outputs, &session).unwrap();
+        let conn = session.current_conn().unwrap();
+        session.handle_input(now, Input::Opened { conn });
+        let outputs: Vec<Output> = session.drain().collect();
+        inv.check(now, Call::Input(Input::Opened { conn }), &outputs, &session)
+            .unwrap();
+        // A ping at 0.5 s and another at 1.4 s: 0.9 s apart, one more than the rate allows.
+        let ping = [Output::Action(Action::Ping { conn })];
+        let half = now + Duration::from_millis(500);
+        inv.check(half, Call::Timeout, &ping, &session).unwrap();
+        let later = now + Duration::from_millis(1_400);
+        let v = inv
+            .check(later, Call::Timeout, &ping, &session)
+            .unwrap_err();
+        assert_eq!(v.invariant, Invariant::SendRate, "{v}");
+        // A full second apart is within it.
+        let mut inv = Invariants::new(&config);
+        let mut session = Session::new(config.clone(), RawAdapter::new()).unwrap();
+        session.start(now).unwrap();
+        let outputs: Vec<Output> = session.drain().collect();
+        inv.check(now, Call::Start, &outputs, &session).unwrap();
+        session.handle_input(now, Input::Opened { conn });
+        let outputs: Vec<Output> = session.drain().collect();
+        inv.check(now, Call::Input(Input::Opened { conn }), &outputs, &session)
+            .unwrap();
+        inv.check(half, Call::Timeout, &ping, &session).unwrap();
+        let second = half + Duration::from_secs(1);
+        inv.check(second, Call::Timeout, &ping, &session).unwrap();
     }
 
     #[test]

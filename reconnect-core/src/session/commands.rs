@@ -117,7 +117,8 @@ impl<P: Protocol> Session<P> {
     }
 
     /// Sends an application message: at once while live, otherwise queued in the outbox and
-    /// released in order once live.
+    /// released in order once live. With a [`SendRate`](crate::SendRate), a send made while
+    /// live also waits in the outbox (behind the sends already there) until a token is free.
     pub fn send(&mut self, now: Instant, frame: impl Into<Frame>) -> Result<SendStatus, SendError> {
         self.send_with(now, frame, SendOptions::default())
     }
@@ -149,7 +150,9 @@ impl<P: Protocol> Session<P> {
         if self.is_stopped() {
             return Err(refused(SendErrorKind::Stopped));
         }
-        if self.phase == Phase::Live {
+        // While live, a send goes out at once unless the send rate holds it back: then it
+        // waits in the outbox, behind the sends already waiting there.
+        if self.phase == Phase::Live && self.queued() == 0 && self.take_token(now) {
             if let Some(conn) = self.conn_id() {
                 self.act(Action::Send {
                     conn,
@@ -484,6 +487,6 @@ impl<P: Protocol> Session<P> {
 pub enum SendStatus {
     /// The frame went out now (an [`Action::Send`] was queued).
     Sent,
-    /// The frame waits in the outbox until live.
+    /// The frame waits in the outbox until live, or, while live, for the send rate's token.
     Queued,
 }

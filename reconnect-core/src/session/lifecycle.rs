@@ -8,6 +8,7 @@ use crate::boundary::{Action, CircuitState, DelaySource, DropReason, Event, Stop
 use crate::conn_id::ConnId;
 use crate::error::{Disposition, EndCause};
 use crate::protocol::Protocol;
+use crate::send_rate::Throttle;
 
 /// When the next attempt starts after an ending.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -65,6 +66,7 @@ impl<P: Protocol> Session<P> {
             resubscribed: 0,
             renewal_wait: false,
             refresh_token: None,
+            throttle: self.config.limits.send_rate.as_ref().map(Throttle::new),
         });
         self.phase = Phase::Connecting;
         self.stats.attempts += 1;
@@ -194,7 +196,8 @@ impl<P: Protocol> Session<P> {
             EndCause::AuthRejected(_)
             | EndCause::SetupRejected(_)
             | EndCause::CredentialsUnavailable(_)
-            | EndCause::FrameTooLarge { .. } => f.rejected += 1,
+            | EndCause::FrameTooLarge { .. }
+            | EndCause::SendBacklog { .. } => f.rejected += 1,
             EndCause::ReconnectRequested
             | EndCause::Recycled
             | EndCause::Closed
@@ -342,14 +345,8 @@ impl<P: Protocol> Session<P> {
         for (frame, reason) in expired {
             self.report_drop(frame, reason);
         }
-        while let Some(queued) = self.outbox.pop_front() {
-            self.act(Action::Send {
-                conn: id,
-                frame: queued.frame,
-                purpose: crate::boundary::Purpose::Application,
-            });
-        }
-        self.timers.stop(Timer::OutboxExpiry);
+        // In order, as the send rate allows; the rest go out as tokens come back.
+        self.flush_outbox(now);
     }
 
     /// The connection stayed live for `min_uptime`: the failure count resets.
@@ -375,6 +372,7 @@ impl<P: Protocol> Session<P> {
             self.timers.stop(Timer::GiveUp);
         }
         self.pending.clear();
+        self.forget_waiting();
         self.phase = Phase::Closing(after);
         self.timers
             .set(Timer::Close, Self::after(now, self.config.timeouts.close));

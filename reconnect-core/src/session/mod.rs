@@ -10,6 +10,7 @@ mod renewal;
 mod resubscribe;
 #[cfg(feature = "serde")]
 mod snapshot;
+mod throttle;
 mod timer_expiry;
 mod timer_table;
 
@@ -25,6 +26,7 @@ use crate::error::EndCause;
 use crate::frame::Frame;
 use crate::outbox::Outbox;
 use crate::protocol::{Protocol, RequestId};
+use crate::send_rate::Throttle;
 use crate::stats::{Health, Stats};
 use crate::subscriptions::{Registry, Subscription};
 
@@ -71,6 +73,9 @@ struct Conn {
     renewal_wait: bool,
     /// The refresh token the server granted on this connection (a secret: `Debug` redacts it).
     refresh_token: Option<Credentials>,
+    /// The send rate's bucket and the control frames waiting for it; fresh on every
+    /// connection, since venues count per connection. `None` without a send rate.
+    throttle: Option<Throttle>,
 }
 
 /// Circuit breaker state.
@@ -435,11 +440,12 @@ impl<P: Protocol> Session<P> {
         self.out.push_back(Output::Event(event));
     }
 
+    /// Queues an action, unless it is a frame that must wait for the send rate (it is then
+    /// written later, in order: see [`SendRate`](crate::SendRate)).
     fn act(&mut self, action: Action) {
-        if matches!(action, Action::Send { .. }) {
-            self.stats.frames_out += 1;
+        if let Some(action) = self.throttled(action) {
+            self.write(action);
         }
-        self.out.push_back(Output::Action(action));
     }
 
     fn next_request_id(&mut self) -> RequestId {

@@ -150,6 +150,12 @@ impl<P: Protocol> Session<P> {
             .min(self.protocol.max_batch().max(1));
         let acks = self.protocol.acknowledges();
         while self.has_subscriptions_to_send() {
+            // The topics wait unsent, where they are, until the send rate has a token (it arms
+            // its deadline). A frame found too large below spends its token for nothing: rare,
+            // and only a delay.
+            if !self.take_token(now) {
+                break;
+            }
             // Taken only once the frame goes out: a frame too large to write uses up no id.
             let id = self.peek_request_id();
             // Topics of a refused batch go first, in the groups isolation made of them.

@@ -87,11 +87,12 @@ impl<P: Protocol> Session<P> {
             Timer::Stable => self.on_stable(),
             Timer::Ping => {
                 if let Some(conn) = self.conn_id() {
-                    self.act(Action::Ping { conn });
-                    self.timers.set(
-                        Timer::Pong,
-                        Self::after(now, self.config.liveness.pong_timeout),
-                    );
+                    // A ping that waits for the send rate starts its pong timeout once written
+                    // (`pump_writes`): the wait is the session's, not the server's silence.
+                    if let Some(ping) = self.throttled(Action::Ping { conn }) {
+                        self.write(ping);
+                        self.arm_pong(now);
+                    }
                 }
             }
             Timer::Heartbeat => self.send_heartbeat(now),
@@ -109,6 +110,7 @@ impl<P: Protocol> Session<P> {
                 }
             }
             Timer::GrantRenewal => self.renew_before_expiry(now),
+            Timer::SendRate => self.pump_writes(now),
             Timer::ResubscribePace => {
                 self.pump_subscriptions(now);
                 self.check_resubscribed(now);

@@ -35,6 +35,8 @@ pub(super) enum Timer {
     Renewal,
     /// Time to re-authenticate before the credentials' granted lifetime runs out.
     GrantRenewal,
+    /// The send rate's next token is free: write what waits for it.
+    SendRate,
     /// Time to send the next paced resubscribe frame.
     ResubscribePace,
     /// A transiently rejected subscription is due for a retry.
@@ -46,7 +48,7 @@ pub(super) enum Timer {
 }
 
 impl Timer {
-    pub(super) const ALL: [Timer; 17] = [
+    pub(super) const ALL: [Timer; 18] = [
         Timer::GiveUp,
         Timer::Connect,
         Timer::Credentials,
@@ -60,6 +62,7 @@ impl Timer {
         Timer::Heartbeat,
         Timer::Renewal,
         Timer::GrantRenewal,
+        Timer::SendRate,
         Timer::ResubscribePace,
         Timer::SubscriptionRetry,
         Timer::OutboxExpiry,
@@ -68,7 +71,7 @@ impl Timer {
 
     /// The timers that belong to one transport: leaving it stops them all, so a timer of an old
     /// connection can never fire on a new one.
-    pub(super) const CONNECTION: [Timer; 12] = [
+    pub(super) const CONNECTION: [Timer; 13] = [
         Timer::Connect,
         Timer::Request,
         Timer::Pong,
@@ -80,6 +83,7 @@ impl Timer {
         Timer::Heartbeat,
         Timer::Renewal,
         Timer::GrantRenewal,
+        Timer::SendRate,
         Timer::ResubscribePace,
     ];
 }

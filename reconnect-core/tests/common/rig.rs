@@ -39,6 +39,8 @@ pub struct Rig<P: Protocol = LineAdapter> {
     pub log: Vec<String>,
     /// Every output so far, as values.
     pub outputs: Vec<Output>,
+    /// The virtual time each output was drained at (time since `origin`), one per output.
+    pub times: Vec<Duration>,
     taken: usize,
 }
 
@@ -150,6 +152,7 @@ impl<P: Protocol> Rig<P> {
             auth_heads: false,
             log: Vec::new(),
             outputs: Vec::new(),
+            times: Vec::new(),
             taken: 0,
         }
     }
@@ -159,6 +162,7 @@ impl<P: Protocol> Rig<P> {
         for o in self.session.drain() {
             self.log.push(format_output(&o, self.auth_heads));
             self.outputs.push(o);
+            self.times.push(self.now - self.origin);
         }
     }
 
@@ -288,6 +292,19 @@ impl<P: Protocol> Rig<P> {
                 Output::Event(e) => Some(e.clone()),
                 _ => None,
             })
+            .collect()
+    }
+
+    /// Every frame written so far (sends and pings), as (virtual time in ms, line).
+    pub fn written(&self) -> Vec<(u128, String)> {
+        self.outputs
+            .iter()
+            .zip(&self.times)
+            .zip(&self.log)
+            .filter(|((o, _), _)| {
+                matches!(o, Output::Action(Action::Send { .. } | Action::Ping { .. }))
+            })
+            .map(|((_, at), line)| (at.as_millis(), line.clone()))
             .collect()
     }
 

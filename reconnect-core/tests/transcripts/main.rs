@@ -18,6 +18,7 @@ mod liveness;
 mod observability;
 mod outbox;
 mod renewal;
+mod send_rate;
 mod sequences;
 mod subscriptions;
 mod timeouts;

@@ -24,7 +24,8 @@
 //! | `Wire` | what the server holds: every topic the session confirmed is there, nothing unwanted is |
 //! | `Timers` | `poll_timeout()` is never before the latest `now`, and is set while a deadline-driven state is active |
 //! | `Deadline` | the connect, credentials, auth, close and backoff deadlines fire within their configured durations, and no attempt starts before its delay ended |
-//! | `Outbox` | application frames only while live, in the order given, each once; the queue within its bound |
+//! | `Outbox` | application frames only while live, in the order given, each once; the queue within its bound (and empty while live, unless a send rate holds sends back) |
+//! | `SendRate` | with `limits.send_rate` set, no connection writes more than `frames + burst - 1` frames (sends and pings) in any window of `per` |
 //! | `CloseTerminal` | no attempt after `close()` or a stop; nothing at all after `Stopped`; no transport and no deadline once stopped |
 //! | `Credentials` | the application is asked for credentials before an attempt exactly when the policy (or an ending that asked for fresh ones) says so |
 //! | `Determinism` | the same seed and script give the same transcript (see [`same_transcript`]) |
@@ -71,6 +72,7 @@ mod connections;
 mod determinism;
 mod lifecycle;
 mod outbox;
+mod send_rate;
 mod subscriptions;
 mod timers;
 
@@ -119,6 +121,8 @@ pub enum Invariant {
     Determinism,
     /// Live again once the network is healthy.
     Recovery,
+    /// No connection writes more frames in a window than its send rate allows.
+    SendRate,
 }
 
 impl Invariant {
@@ -139,6 +143,7 @@ impl Invariant {
             Invariant::Credentials => "credentials asked for when the policy says",
             Invariant::Determinism => "same seed, same transcript",
             Invariant::Recovery => "live again once the network is healthy",
+            Invariant::SendRate => "frames within the send rate",
         }
     }
 }
@@ -274,6 +279,7 @@ struct Rules {
     lifecycle: lifecycle::Lifecycle,
     subscriptions: subscriptions::Subscriptions,
     outbox: outbox::Outbox,
+    send_rate: send_rate::SendRate,
     timers: timers::Timers,
 }
 
@@ -450,6 +456,7 @@ impl Rules {
             self.timers.output(ctx, output, &self.connections)?;
             self.subscriptions.output(ctx, output, &self.connections)?;
             self.outbox.output(ctx, output, &self.connections)?;
+            self.send_rate.output(ctx, output)?;
         }
         self.subscriptions.end(ctx, &self.connections)?;
         self.connections.after(ctx, session)?;

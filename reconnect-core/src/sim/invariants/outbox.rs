@@ -81,7 +81,9 @@ impl Outbox {
                 ),
             ));
         }
-        if matches!(session.state(), State::Live { .. }) && queued > 0 {
+        // With a send rate, sends made while live wait in the outbox for their token.
+        let held_back = ctx.config.limits.send_rate.is_some();
+        if matches!(session.state(), State::Live { .. }) && queued > 0 && !held_back {
             return Err(ctx.fail(
                 Invariant::Outbox,
                 format!("live with {queued} messages still queued"),

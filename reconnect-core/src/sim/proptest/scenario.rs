@@ -74,8 +74,9 @@ impl Scenario {
     }
 
     /// How long a healthy network may take to bring the session back: every timeout of an
-    /// attempt and a restore, the longest delay before it (the cap, a `Retry-After` ceiling, a
-    /// circuit cooldown), and the liveness checks that notice a dead link, twice over.
+    /// attempt and a restore (its frames paced by the send rate), the longest delay before it
+    /// (the cap, a `Retry-After` ceiling, a circuit cooldown), and the liveness checks that
+    /// notice a dead link, twice over.
     pub fn recovery_bound(&self, topics: usize) -> Duration {
         let c = &self.config;
         let t = &c.timeouts;
@@ -85,7 +86,11 @@ impl Scenario {
             + t.auth
             + t.setup
             + t.subscribe * requests as u32
-            + self.latency * 8;
+            + self.latency * 8
+            // The restore's frames at the send rate, with room for a few control frames.
+            + c.limits
+                .send_rate
+                .map_or(Duration::ZERO, |r| r.interval() * (requests as u32 + 16));
         let wait = c.backoff.max
             + c.limits.retry_after_ceiling
             + c.limits

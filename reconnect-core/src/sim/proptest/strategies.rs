@@ -12,6 +12,7 @@ use crate::command::Command;
 use crate::config::{CircuitBreaker, Config};
 use crate::frame::Frame;
 use crate::outbox::SendOptions;
+use crate::send_rate::SendRate;
 use crate::sim::{AuthRejection, Fault};
 use crate::topic::Topic;
 
@@ -25,7 +26,7 @@ fn secs(range: std::ops::RangeInclusive<u64>) -> impl Strategy<Value = Duration>
 
 /// Configurations across the space that matters for reconnection: every jitter mode and
 /// first-retry rule, backoff from tens of milliseconds to tens of seconds, with and without
-/// pings, attempt limits, a circuit breaker and connection recycling. Simpler values come
+/// pings, attempt limits, a circuit breaker, connection recycling and a send rate. Simpler values come
 /// first, so a failure shrinks towards the default-like configuration. `base` supplies
 /// everything not varied (the adapter's needs: heartbeats, batch sizes, credentials policy).
 pub fn configs(base: Config) -> impl Strategy<Value = Config> {
@@ -49,6 +50,13 @@ pub fn configs(base: Config) -> impl Strategy<Value = Config> {
             1 => (2u32..=4, secs(5..=30)).prop_map(|(threshold, cooldown)| Some((threshold, cooldown)))
         ],
         secs(5..=60),
+        // A send rate, tight enough to hold frames back often (pings included, which come
+        // every 5 to 30 s): 1 to 5 frames per 1 to 10 s, bursts of 1 to 3.
+        prop_oneof![
+            2 => Just(None),
+            1 => (1u32..=5, secs(1..=10), 1u32..=3)
+                .prop_map(|(frames, per, burst)| Some(SendRate::new(frames, per).burst(burst)))
+        ],
     );
     let liveness = (
         prop_oneof![Just(None), secs(5..=30).prop_map(Some)],
@@ -70,6 +78,7 @@ pub fn configs(base: Config) -> impl Strategy<Value = Config> {
             cooldown,
         });
         c.limits.retry_after_ceiling = l.2;
+        c.limits.send_rate = l.3;
         c.liveness.ping_interval = v.0;
         c.liveness.pong_timeout = v.1;
         c.max_lifetime = v.2;
