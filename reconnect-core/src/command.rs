@@ -39,6 +39,10 @@ pub enum Command {
     ProvideCredentials(Credentials),
     /// [`Session::credentials_failed`](crate::Session::credentials_failed), with the application's reason.
     CredentialsFailed(String),
+    /// [`Session::resync`](crate::Session::resync). What it did is in the outputs (a
+    /// subscribe request, later [`Event::Resynced`](crate::Event::Resynced)); that it was
+    /// not needed ([`ResyncStatus`](crate::ResyncStatus) other than `Sent`) is no refusal.
+    Resync(Topic),
 }
 
 impl Command {
@@ -55,6 +59,7 @@ impl Command {
             Command::SetCredentials(_) => CommandKind::SetCredentials,
             Command::ProvideCredentials(_) => CommandKind::ProvideCredentials,
             Command::CredentialsFailed(_) => CommandKind::CredentialsFailed,
+            Command::Resync(_) => CommandKind::Resync,
         }
     }
 
@@ -92,6 +97,8 @@ pub enum CommandKind {
     ProvideCredentials,
     /// [`Command::CredentialsFailed`].
     CredentialsFailed,
+    /// [`Command::Resync`].
+    Resync,
 }
 
 /// The session's reason for refusing a command: the error the matching method returned.

@@ -192,7 +192,9 @@ mod session;
 pub mod sim;
 #[cfg(feature = "serde")]
 pub mod snapshot;
+mod staleness;
 mod stats;
+mod subscribe_options;
 mod subscriptions;
 mod topic;
 
@@ -221,9 +223,11 @@ pub use handle_error::HandleError;
 pub use outbox::{SendError, SendErrorKind, SendOptions};
 pub use protocol::{Inbound, NackKind, Protocol, RequestId, Resume, TopicLookup, TopicRejection};
 pub use session::{
-    CommandError, SendStatus, Session, SubscribeError, SubscribeStatus, UnsubscribeStatus,
+    CommandError, ResyncStatus, SendStatus, Session, SubscribeError, SubscribeStatus,
+    UnsubscribeStatus,
 };
 pub use stats::{FailureCounts, Health, Stats};
+pub use subscribe_options::{GapPolicy, ResyncReason, StaleAfter, SubscribeOptions};
 pub use subscriptions::{Subscription, SubscriptionStatus};
 pub use topic::Topic;
 

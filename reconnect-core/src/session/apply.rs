@@ -45,6 +45,7 @@ impl<P: Protocol> Session<P> {
                 .credentials_failed(now, &why)
                 .err()
                 .map(Refusal::Command),
+            Command::Resync(topic) => self.resync(now, topic.as_str()).err().map(Refusal::Command),
         };
         if let Some(refusal) = refusal {
             self.emit(Event::Refused(Refused {

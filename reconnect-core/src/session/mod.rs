@@ -10,6 +10,7 @@ mod renewal;
 mod resubscribe;
 #[cfg(feature = "serde")]
 mod snapshot;
+mod staleness;
 mod timer_expiry;
 mod timer_table;
 
@@ -30,6 +31,7 @@ use crate::subscriptions::{Registry, Subscription};
 
 pub use commands::{CommandError, SendStatus, SubscribeError, SubscribeStatus, UnsubscribeStatus};
 use pending::{Pending, RequestKind};
+pub use staleness::ResyncStatus;
 use timer_table::{Timer, TimerTable};
 
 /// Where the lifecycle stands (the public [`State`] is derived from it and the connection).
@@ -345,6 +347,13 @@ impl<P: Protocol> Session<P> {
             + self.outbox.footprint()
             + self.pending.footprint()
             + self.out.capacity()
+    }
+
+    /// How many of the session's deadlines are armed (feature `sim`): what tests read to see
+    /// that per-topic staleness deadlines share one timer, however many topics there are.
+    #[cfg(feature = "sim")]
+    pub fn armed_timers(&self) -> usize {
+        self.timers.armed()
     }
 
     // ---- outputs -------------------------------------------------------------------------
