@@ -19,5 +19,6 @@ mod observability;
 mod outbox;
 mod renewal;
 mod sequences;
+mod staleness;
 mod subscriptions;
 mod timeouts;
