@@ -10,7 +10,7 @@ use reconnect_core::sim::{
     AuthRejection, Fault, Invariant, Invariants, JsonRpcServer, JsonRpcServerConfig, Script,
     Simulator,
 };
-use reconnect_core::{Command, Config, Jitter, Session};
+use reconnect_core::{Command, Config, Event, GapPolicy, Jitter, Session, SubscribeOptions};
 
 const CHANNELS: [&str; 3] = ["book.A", "trades.B", "ticker.C"];
 
@@ -98,6 +98,53 @@ fn a_correct_session_keeps_every_rule_through_every_fault() {
         assert_eq!(sim.violation(), None, "{jitter:?}\n{}", sim.transcript());
         assert!(sim.session().is_stopped());
     }
+}
+
+#[test]
+fn stale_topics_gap_repairs_and_resyncs_keep_every_rule_through_every_fault() {
+    // A staleness deadline shorter than the server's data interval: every topic goes stale in
+    // every window, is re-subscribed on the live connection and, three windows in a row,
+    // replaces the connection; gaps are repaired; the application resyncs too.
+    let mut config = Config::new(11);
+    config.backoff.max = Duration::from_secs(4);
+    config.liveness.topic_stale_after = Some(Duration::from_millis(700));
+    let adapter = JsonRpcAdapter::new(
+        JsonRpcConfig::default().seq_pointer(Some(SeqPointer::parse("/seq").unwrap())),
+    );
+    let base = Instant::now();
+    let mut session = Session::new(config, adapter).unwrap();
+    session.set_credentials(JsonRpcAdapter::client_credentials("sim-client", "s3cret"));
+    let repair = SubscribeOptions::default().gap_policy(GapPolicy::Repair);
+    for channel in CHANNELS {
+        session.subscribe_with(base, channel, repair).unwrap();
+    }
+    let invariants = Invariants::for_session(&session);
+    let server = JsonRpcServer::with_config(
+        JsonRpcServerConfig::default().data_interval(Duration::from_secs(1)),
+    );
+    let mut sim = Simulator::new(base, session, server)
+        .script(every_fault())
+        .check(invariants);
+    sim.start().unwrap();
+    for _ in 0..70 {
+        sim.run_for(Duration::from_secs(10));
+        let _ = sim.apply(Command::Resync("trades.B".into()));
+    }
+    assert_eq!(sim.violation(), None, "{}", sim.transcript());
+    let stale = sim
+        .events()
+        .iter()
+        .filter(|e| matches!(e.event, Event::TopicStale { .. }))
+        .count();
+    let resynced = sim
+        .events()
+        .iter()
+        .filter(|e| matches!(e.event, Event::Resynced { .. }))
+        .count();
+    assert!(
+        stale > 10 && resynced > 10,
+        "stale {stale}, resynced {resynced}"
+    );
 }
 
 #[test]

@@ -324,7 +324,7 @@ impl<P: Protocol> Session<P> {
         }
         // Topics confirmed before live had their deadline armed then; a check that came due
         // before live did nothing, so the one timer is armed again here.
-        self.arm_stale_timer();
+        self.arm_stale_timer(now);
         if self.circuit != Circuit::Closed {
             self.circuit = Circuit::Closed;
             self.emit(Event::Circuit {

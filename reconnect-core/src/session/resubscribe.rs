@@ -252,7 +252,7 @@ impl<P: Protocol> Session<P> {
             }
             None => self.emit(Event::Subscribed { conn, topic }),
         }
-        self.arm_stale_timer();
+        self.arm_stale_timer(now);
     }
 
     /// Whether topics wait to be requested on this connection: unsent ones, or those of a

@@ -151,12 +151,14 @@ impl<P: Protocol> Session<P> {
             }
             self.repair(now, stale.topic, ResyncReason::Stale, None);
         }
-        self.arm_stale_timer();
+        self.arm_stale_timer(now);
     }
 
-    /// Keeps the one staleness timer at the queue's earliest deadline.
-    pub(super) fn arm_stale_timer(&mut self) {
-        self.timers
-            .set_opt(Timer::TopicStale, self.registry.next_stale_check());
+    /// Keeps the one staleness timer at the queue's earliest deadline, or at `now` when that
+    /// has passed: the queue outlives connections, and a deadline left from an earlier one (or
+    /// from before live) is due, but `poll_timeout()` must never name a time already past.
+    pub(super) fn arm_stale_timer(&mut self, now: Instant) {
+        let next = self.registry.next_stale_check().map(|at| at.max(now));
+        self.timers.set_opt(Timer::TopicStale, next);
     }
 }
