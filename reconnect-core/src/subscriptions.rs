@@ -102,7 +102,9 @@ impl Registry {
         self.entries[self.slot(name)?].as_ref()
     }
 
-    /// Adds a topic as unsent; false when it was already wanted.
+    /// Adds a topic as unsent, unwatched; false when it was already wanted. (The session
+    /// always says how to watch a topic: only the unit tests want the short form.)
+    #[cfg(test)]
     pub(crate) fn insert(&mut self, topic: Topic, last_seq: Option<u64>) -> bool {
         self.insert_watched(topic, last_seq, Watch::default())
     }

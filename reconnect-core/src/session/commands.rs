@@ -229,16 +229,7 @@ impl<P: Protocol> Session<P> {
         if self.registry.len() >= limit {
             return Err(SubscribeError::LimitReached { topic, limit });
         }
-        let stale_after = match options.stale {
-            StaleAfter::Config => self.config.liveness.topic_stale_after,
-            StaleAfter::Off => None,
-            StaleAfter::After(after) => Some(after),
-        };
-        let watch = Watch {
-            stale_after: stale_after.filter(|after| !after.is_zero()),
-            gap: options.gap,
-            ..Watch::default()
-        };
+        let watch = self.watch_for(options);
         self.registry.insert_watched(topic, None, watch);
         if self.phase == Phase::Live {
             self.pump_subscriptions(now);
@@ -493,6 +484,21 @@ impl<P: Protocol> Session<P> {
             // application cannot supply new ones.
             AuthSent::TooLarge(cause) => self.emit(Event::RenewalFailed { cause }),
             AuthSent::Awaited | AuthSent::Nothing => {}
+        }
+    }
+
+    /// How a topic subscribed with `options` is watched: its staleness window resolved
+    /// against the configuration (a zero window is none), and its gap policy.
+    pub(super) fn watch_for(&self, options: SubscribeOptions) -> Watch {
+        let stale_after = match options.stale {
+            StaleAfter::Config => self.config.liveness.topic_stale_after,
+            StaleAfter::Off => None,
+            StaleAfter::After(after) => Some(after),
+        };
+        Watch {
+            stale_after: stale_after.filter(|after| !after.is_zero()),
+            gap: options.gap,
+            ..Watch::default()
         }
     }
 

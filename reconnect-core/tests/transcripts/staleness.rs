@@ -328,3 +328,23 @@ fn a_lone_watched_topic_subscribed_while_live_arms_the_timer() {
     h.advance(ms(1));
     h.expect(&["> stale a after 1900ms (1 in a row)", "send #1 sub 3 a"]);
 }
+
+#[test]
+fn topics_restored_from_a_snapshot_get_the_configured_deadline() {
+    let mut before = Rig::new(config());
+    for topic in ["a", "b"] {
+        before.session.subscribe(before.now, topic).unwrap();
+    }
+    let snapshot = before.session.snapshot();
+    let mut h = Rig::new(stale_config());
+    h.session =
+        reconnect_core::Session::from_snapshot(stale_config(), LineAdapter::new(), snapshot, h.now)
+            .unwrap();
+    h.start();
+    h.go_live();
+    h.skip();
+    busy_until(&mut h, "b", 2_299);
+    assert_eq!(lines_but_messages(&mut h), Vec::<String>::new());
+    h.advance(ms(1));
+    h.expect(&["> stale a after 2300ms (1 in a row)", "send #1 sub 3 a"]);
+}
