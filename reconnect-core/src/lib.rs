@@ -3,7 +3,8 @@
 //! Trading bots, market-data collectors and telemetry feeds lose their connections every day:
 //! resets, half-open sockets, server restarts, expired credentials. This crate holds the whole
 //! reconnection policy — backoff with jitter, limits and a circuit breaker, timeouts, liveness,
-//! authentication, session setup, resubscription after every reconnect with sequence tracking, an outbox — as a
+//! authentication, session setup, resubscription after every reconnect with sequence tracking,
+//! the repair of one stale or gapped topic on the live connection, an outbox — as a
 //! pure state machine, [`Session`], with no IO, no clock, no threads and no randomness except a
 //! seeded generator.
 //!

@@ -97,7 +97,9 @@ enum Circuit {
 ///   [`handle_input`](Self::handle_input) and [`handle_timeout`](Self::handle_timeout).
 ///   Infallible; spurious, early or stale calls do nothing.
 /// - **Commands** from the application: [`start`](Self::start), [`send`](Self::send),
-///   [`subscribe`](Self::subscribe), [`unsubscribe`](Self::unsubscribe),
+///   [`subscribe`](Self::subscribe) (or [`subscribe_with`](Self::subscribe_with), with a
+///   topic's staleness deadline and gap policy), [`unsubscribe`](Self::unsubscribe),
+///   [`resync`](Self::resync),
 ///   [`reconnect_now`](Self::reconnect_now), [`close`](Self::close), [`pause`](Self::pause),
 ///   [`resume`](Self::resume), [`set_credentials`](Self::set_credentials),
 ///   [`provide_credentials`](Self::provide_credentials). Each returns a typed result; none does
