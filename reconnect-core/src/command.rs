@@ -11,6 +11,7 @@ use crate::credentials::Credentials;
 use crate::frame::Frame;
 use crate::outbox::{SendError, SendOptions};
 use crate::session::{CommandError, SubscribeError};
+use crate::subscribe_options::SubscribeOptions;
 use crate::topic::Topic;
 
 /// One application command, as a value: what [`Session::apply`](crate::Session::apply) runs.
@@ -21,6 +22,9 @@ use crate::topic::Topic;
 pub enum Command {
     /// [`Session::subscribe`](crate::Session::subscribe).
     Subscribe(Topic),
+    /// [`Session::subscribe_with`](crate::Session::subscribe_with): a subscription with its
+    /// own staleness deadline and gap policy. Refused as [`CommandKind::Subscribe`] is.
+    SubscribeWith(Topic, SubscribeOptions),
     /// [`Session::unsubscribe`](crate::Session::unsubscribe).
     Unsubscribe(Topic),
     /// [`Session::send_with`](crate::Session::send_with).
@@ -49,7 +53,7 @@ impl Command {
     /// Which command this is.
     pub fn kind(&self) -> CommandKind {
         match self {
-            Command::Subscribe(_) => CommandKind::Subscribe,
+            Command::Subscribe(_) | Command::SubscribeWith(..) => CommandKind::Subscribe,
             Command::Unsubscribe(_) => CommandKind::Unsubscribe,
             Command::Send(..) => CommandKind::Send,
             Command::Close => CommandKind::Close,
@@ -77,7 +81,7 @@ impl Command {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum CommandKind {
-    /// [`Command::Subscribe`].
+    /// [`Command::Subscribe`] and [`Command::SubscribeWith`].
     Subscribe,
     /// [`Command::Unsubscribe`].
     Unsubscribe,

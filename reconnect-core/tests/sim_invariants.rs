@@ -10,7 +10,9 @@ use reconnect_core::sim::{
     AuthRejection, Fault, Invariant, Invariants, JsonRpcServer, JsonRpcServerConfig, Script,
     Simulator,
 };
-use reconnect_core::{Command, Config, Event, GapPolicy, Jitter, Session, SubscribeOptions};
+use reconnect_core::{
+    Command, Config, Event, GapPolicy, Jitter, Session, StaleAfter, SubscribeOptions,
+};
 
 const CHANNELS: [&str; 3] = ["book.A", "trades.B", "ticker.C"];
 
@@ -126,6 +128,12 @@ fn stale_topics_gap_repairs_and_resyncs_keep_every_rule_through_every_fault() {
         .script(every_fault())
         .check(invariants);
     sim.start().unwrap();
+    sim.run_for(Duration::from_secs(5));
+    // Through the command path too: the checker must take it as a want like any subscribe.
+    let own =
+        SubscribeOptions::default().stale_after(StaleAfter::After(Duration::from_millis(900)));
+    sim.apply(Command::SubscribeWith("index.D".into(), own))
+        .unwrap();
     for _ in 0..70 {
         sim.run_for(Duration::from_secs(10));
         let _ = sim.apply(Command::Resync("trades.B".into()));
