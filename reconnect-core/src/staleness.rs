@@ -48,11 +48,37 @@ pub(crate) struct Stale {
 #[derive(Clone, Debug, Default)]
 pub(crate) struct StaleQueue {
     heap: BinaryHeap<Reverse<(Instant, u64, u32)>>,
+    /// Entries of topics unsubscribed since they were queued, left for their deadline to
+    /// drop them; past half the queue they are swept at once, so that subscribing and
+    /// unsubscribing in a loop cannot grow the queue without bound while deadlines are far.
+    dead: usize,
 }
 
 impl StaleQueue {
     pub(crate) fn push(&mut self, at: Instant, order: u64, slot: u32) {
         self.heap.push(Reverse((at, order, slot)));
+    }
+
+    /// Records that a queued topic left; sweeps the queue when dead entries are the majority,
+    /// keeping those for which `alive(order, slot)` holds (amortised O(1) per removal).
+    pub(crate) fn forget_one(&mut self, alive: impl Fn(u64, u32) -> bool) {
+        self.dead += 1;
+        if self.dead * 2 > self.heap.len() {
+            self.heap
+                .retain(|Reverse((_, order, slot))| alive(*order, *slot));
+            self.dead = 0;
+        }
+    }
+
+    /// A dead entry came due and was dropped.
+    pub(crate) fn dropped_dead(&mut self) {
+        self.dead = self.dead.saturating_sub(1);
+    }
+
+    /// How many entries the queue holds, dead ones included.
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        self.heap.len()
     }
 
     /// The earliest deadline.

@@ -157,6 +157,14 @@ impl Registry {
         if entry.status == SubscriptionStatus::Active {
             self.active -= 1;
         }
+        if entry.watch.queued {
+            let entries = &self.entries;
+            self.stale.forget_one(|order, slot| {
+                entries[slot as usize]
+                    .as_ref()
+                    .is_some_and(|e| e.order == order)
+            });
+        }
         Some(entry)
     }
 
@@ -208,7 +216,9 @@ impl Registry {
                 .as_mut()
                 .filter(|e| e.order == order)
             else {
-                continue; // unsubscribed since; its slot may hold another topic now
+                // Unsubscribed since; its slot may hold another topic now.
+                self.stale.dropped_dead();
+                continue;
             };
             let watch = &mut entry.watch;
             let Some(after) = watch
@@ -543,6 +553,31 @@ mod tests {
         );
         let names: Vec<_> = r.iter().map(|(t, _)| t.as_str().to_owned()).collect();
         assert_eq!(names, ["a", "c"]);
+    }
+
+    #[test]
+    fn subscribing_and_unsubscribing_in_a_loop_keeps_the_deadline_queue_small() {
+        let t0 = Instant::now();
+        let hour = std::time::Duration::from_secs(3_600);
+        let watched = || Watch {
+            stale_after: Some(hour),
+            ..Watch::default()
+        };
+        let mut r = Registry::default();
+        r.insert_watched("keep".into(), None, watched());
+        r.activate("keep", t0);
+        for _ in 0..1_000 {
+            r.insert_watched("churn".into(), None, watched());
+            r.activate("churn", t0);
+            r.remove("churn");
+            // "keep", at most one dead entry, and the one just added before the sweep.
+            assert!(r.stale.len() <= 3, "{}", r.stale.len());
+        }
+        // The survivor is still watched: an hour later, with other traffic, it is stale.
+        let later = t0 + hour;
+        let stale = r.due_stale(later, t0, Some(later));
+        assert_eq!(stale.len(), 1);
+        assert_eq!(stale[0].topic.as_str(), "keep");
     }
 
     #[test]
