@@ -207,7 +207,8 @@ impl<P: Protocol> Session<P> {
     /// [`subscribe`](Self::subscribe) with the topic's own staleness deadline and gap policy
     /// (see [`SubscribeOptions`]). The options belong to the want: for a topic already wanted
     /// nothing changes, not even its options ([`SubscribeStatus::AlreadyWanted`]);
-    /// unsubscribe it first to change them.
+    /// unsubscribe it first to change them. A snapshot keeps no options: a session restored
+    /// from one watches every topic with the defaults (the configured deadline, gaps reported).
     pub fn subscribe_with(
         &mut self,
         now: Instant,

@@ -41,7 +41,8 @@ impl<P: Protocol> Session<P> {
     /// Re-subscribes `topic` alone on the live connection from its last sequence number, for
     /// the application's own checks (a checksum that did not match, a book that drifted): the
     /// same path as a stale topic's repair. Nothing else is interrupted. A topic with a request
-    /// already out is not asked again ([`ResyncStatus::AlreadyResyncing`]).
+    /// already out is not asked again ([`ResyncStatus::AlreadyResyncing`]). Refused only when
+    /// the session is closing or stopped ([`CommandError`]).
     pub fn resync(&mut self, now: Instant, topic: &str) -> Result<ResyncStatus, CommandError> {
         self.check_running()?;
         let now = self.advance(now);
