@@ -419,6 +419,37 @@ pub enum Event {
         /// The number that arrived.
         received: u64,
     },
+    /// A live topic stayed without data past its staleness deadline
+    /// ([`Liveness::topic_stale_after`](crate::Liveness::topic_stale_after) or its
+    /// [`SubscribeOptions`](crate::SubscribeOptions)) while other frames kept arriving. The
+    /// session re-subscribes it alone on the same connection (reported by
+    /// [`Event::Resynced`] once confirmed); the other topics are not touched. The
+    /// `topic_stale_escalation`-th consecutive one ends the connection instead
+    /// ([`EndCause::TopicStale`](crate::EndCause::TopicStale)).
+    TopicStale {
+        /// The transport.
+        conn: ConnId,
+        /// The topic.
+        topic: Topic,
+        /// How long it has been silent: since its last data, its confirmation or the
+        /// connection turning live, whichever came last.
+        silent_for: Duration,
+        /// Consecutive stale windows of this topic without data in between (1 the first time).
+        times: u32,
+    },
+    /// A topic re-subscribed alone on the live connection was confirmed again (the
+    /// [`Event::Subscribed`] for it comes just before, so consumers that count confirmations
+    /// see it as before): after staleness, a gap under
+    /// [`GapPolicy::Repair`](crate::GapPolicy::Repair), or
+    /// [`Session::resync`](crate::Session::resync).
+    Resynced {
+        /// The transport.
+        conn: ConnId,
+        /// The topic.
+        topic: Topic,
+        /// What asked for it.
+        reason: crate::ResyncReason,
+    },
     /// A sequence number at or below the last one arrived (a duplicate, a replay, or a server
     /// that restarted its numbering). The session tracks from the new number on.
     SequenceRegressed {

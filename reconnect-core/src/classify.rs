@@ -17,7 +17,7 @@ use crate::error::{Disposition, EndCause, TransportErrorKind};
 /// | handshake 429, 503 | retry after `Retry-After` when present, else retry |
 /// | handshake other | retry |
 /// | TLS certificate, invalid URL | fatal |
-/// | DNS, refused, reset, EOF, I/O, protocol, timeouts | retry |
+/// | DNS, refused, reset, EOF, I/O, protocol, timeouts, a topic stale too often ([`EndCause::TopicStale`]) | retry |
 /// | auth rejected | the adapter decides ([`Protocol::auth_rejection`](crate::Protocol::auth_rejection)) |
 /// | a frame of the session's own too large to write ([`EndCause::FrameTooLarge`]) | fatal; a heartbeat reply: retry |
 /// | more control frames waiting for the send rate than it allows ([`EndCause::SendBacklog`]) | retry |
@@ -114,7 +114,8 @@ impl Classifier {
             | EndCause::CredentialsUnavailable(_)
             | EndCause::ReconnectRequested
             | EndCause::Recycled
-            | EndCause::SendBacklog { .. } => Disposition::Retry,
+            | EndCause::SendBacklog { .. }
+            | EndCause::TopicStale { .. } => Disposition::Retry,
         }
     }
 }

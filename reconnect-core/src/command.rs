@@ -11,6 +11,7 @@ use crate::credentials::Credentials;
 use crate::frame::Frame;
 use crate::outbox::{SendError, SendOptions};
 use crate::session::{CommandError, SubscribeError};
+use crate::subscribe_options::SubscribeOptions;
 use crate::topic::Topic;
 
 /// One application command, as a value: what [`Session::apply`](crate::Session::apply) runs.
@@ -21,6 +22,9 @@ use crate::topic::Topic;
 pub enum Command {
     /// [`Session::subscribe`](crate::Session::subscribe).
     Subscribe(Topic),
+    /// [`Session::subscribe_with`](crate::Session::subscribe_with): a subscription with its
+    /// own staleness deadline and gap policy. Refused as [`CommandKind::Subscribe`] is.
+    SubscribeWith(Topic, SubscribeOptions),
     /// [`Session::unsubscribe`](crate::Session::unsubscribe).
     Unsubscribe(Topic),
     /// [`Session::send_with`](crate::Session::send_with).
@@ -39,13 +43,17 @@ pub enum Command {
     ProvideCredentials(Credentials),
     /// [`Session::credentials_failed`](crate::Session::credentials_failed), with the application's reason.
     CredentialsFailed(String),
+    /// [`Session::resync`](crate::Session::resync). What it did is in the outputs (a
+    /// subscribe request, later [`Event::Resynced`](crate::Event::Resynced)); that it was
+    /// not needed ([`ResyncStatus`](crate::ResyncStatus) other than `Sent`) is no refusal.
+    Resync(Topic),
 }
 
 impl Command {
     /// Which command this is.
     pub fn kind(&self) -> CommandKind {
         match self {
-            Command::Subscribe(_) => CommandKind::Subscribe,
+            Command::Subscribe(_) | Command::SubscribeWith(..) => CommandKind::Subscribe,
             Command::Unsubscribe(_) => CommandKind::Unsubscribe,
             Command::Send(..) => CommandKind::Send,
             Command::Close => CommandKind::Close,
@@ -55,6 +63,7 @@ impl Command {
             Command::SetCredentials(_) => CommandKind::SetCredentials,
             Command::ProvideCredentials(_) => CommandKind::ProvideCredentials,
             Command::CredentialsFailed(_) => CommandKind::CredentialsFailed,
+            Command::Resync(_) => CommandKind::Resync,
         }
     }
 
@@ -72,7 +81,7 @@ impl Command {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum CommandKind {
-    /// [`Command::Subscribe`].
+    /// [`Command::Subscribe`] and [`Command::SubscribeWith`].
     Subscribe,
     /// [`Command::Unsubscribe`].
     Unsubscribe,
@@ -92,6 +101,8 @@ pub enum CommandKind {
     ProvideCredentials,
     /// [`Command::CredentialsFailed`].
     CredentialsFailed,
+    /// [`Command::Resync`].
+    Resync,
 }
 
 /// The session's reason for refusing a command: the error the matching method returned.

@@ -122,6 +122,26 @@ pub struct Liveness {
     /// Declare the connection dead after this long without data while at least one subscription
     /// is active (a silent stream). Default: none.
     pub idle_timeout: Option<Duration>,
+    /// Declare a topic stale after this long without data on it while the connection is
+    /// otherwise healthy, and re-subscribe that topic alone, from its last sequence number,
+    /// without reconnecting ([`Event::TopicStale`](crate::Event::TopicStale), then
+    /// [`Event::Resynced`](crate::Event::Resynced)). The default of every subscription;
+    /// [`SubscribeOptions::stale_after`](crate::SubscribeOptions::stale_after) overrides it for
+    /// one. Default: none (off).
+    ///
+    /// A topic's silence counts from the latest of its last data, its confirmation and the
+    /// connection turning live. "Otherwise healthy" means some other frame arrived since: a
+    /// connection that went silent as a whole is the business of
+    /// [`ping_interval`](Self::ping_interval) and [`idle_timeout`](Self::idle_timeout), so it
+    /// does not set off one re-subscription per topic; the topic is checked again one window
+    /// later. All topics share one deadline of the session, so the cost of this setting does not
+    /// grow with the number of timers, and a data frame only writes a timestamp.
+    pub topic_stale_after: Option<Duration>,
+    /// After this many consecutive stale windows of one topic (no data on it in between), the
+    /// re-subscription is given up on and the connection is replaced:
+    /// [`EndCause::TopicStale`](crate::EndCause::TopicStale), retried by default. Default 3;
+    /// must be at least 1 (1: the first staleness reconnects at once).
+    pub topic_stale_escalation: u32,
 }
 
 impl Default for Liveness {
@@ -131,6 +151,8 @@ impl Default for Liveness {
             pong_timeout: Duration::from_secs(10),
             heartbeat_interval: None,
             idle_timeout: None,
+            topic_stale_after: None,
+            topic_stale_escalation: 3,
         }
     }
 }
@@ -424,6 +446,7 @@ impl Config {
             ("liveness.ping_interval", l.ping_interval),
             ("liveness.heartbeat_interval", l.heartbeat_interval),
             ("liveness.idle_timeout", l.idle_timeout),
+            ("liveness.topic_stale_after", l.topic_stale_after),
             (
                 "credentials.renewal_interval",
                 self.credentials.renewal_interval,
@@ -433,6 +456,12 @@ impl Config {
             if d.is_some_and(|d| d.is_zero()) {
                 return Err(invalid(setting, MUST_BE_POSITIVE));
             }
+        }
+        if l.topic_stale_escalation == 0 {
+            return Err(invalid(
+                "liveness.topic_stale_escalation",
+                "must be at least 1",
+            ));
         }
         let lr = &self.lifetime_renewal;
         if !(lr.fraction.is_finite() && lr.fraction > 0.0 && lr.fraction <= 1.0) {

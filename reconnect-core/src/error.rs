@@ -164,6 +164,16 @@ pub enum EndCause {
     Closed,
     /// The session gave up (`limits.max_attempts` or `limits.max_outage`).
     GaveUp,
+    /// A topic went stale (see [`Event::TopicStale`](crate::Event::TopicStale)) `times`
+    /// times in a row and re-subscribing it alone did not bring its data back
+    /// ([`Liveness::topic_stale_escalation`](crate::Liveness::topic_stale_escalation)), so the
+    /// connection is replaced. Retried by default.
+    TopicStale {
+        /// The topic.
+        topic: crate::Topic,
+        /// Consecutive stale windows.
+        times: u32,
+    },
     /// A frame the session built itself (an auth or setup request, a heartbeat or its reply)
     /// was larger than [`Config::max_frame_len`](crate::Config::max_frame_len), so it was not
     /// written: written, the transport would have failed on it with a cause that names nothing.
@@ -204,6 +214,9 @@ impl fmt::Display for EndCause {
             EndCause::Recycled => f.write_str("recycled at max lifetime"),
             EndCause::Closed => f.write_str("closed by the application"),
             EndCause::GaveUp => f.write_str("gave up"),
+            EndCause::TopicStale { topic, times } => {
+                write!(f, "topic {topic} stale {times} times in a row")
+            }
             EndCause::FrameTooLarge { purpose, len, max } => {
                 let what = match purpose {
                     Purpose::Auth => "auth request",

@@ -43,8 +43,8 @@ impl Event {
     }
 
     /// The topic the event is about: a message's (when the adapter could tell), or the
-    /// subscription's of `Subscribed`, `Unsubscribed`, `SubscribeRejected`, `Gap` and
-    /// `SequenceRegressed`. `None` for any other event.
+    /// subscription's of `Subscribed`, `Unsubscribed`, `SubscribeRejected`, `Gap`,
+    /// `SequenceRegressed`, `TopicStale` and `Resynced`. `None` for any other event.
     pub fn topic(&self) -> Option<&Topic> {
         match self {
             Event::Message { topic, .. } => topic.as_ref(),
@@ -52,7 +52,9 @@ impl Event {
             | Event::Unsubscribed { topic, .. }
             | Event::SubscribeRejected { topic, .. }
             | Event::Gap { topic, .. }
-            | Event::SequenceRegressed { topic, .. } => Some(topic),
+            | Event::SequenceRegressed { topic, .. }
+            | Event::TopicStale { topic, .. }
+            | Event::Resynced { topic, .. } => Some(topic),
             _ => None,
         }
     }
@@ -135,6 +137,19 @@ mod tests {
         assert!(!gap.is_message());
         assert_eq!((gap.text(), gap.bytes(), gap.seq()), (None, None, None));
         assert_eq!(gap.topic().map(Topic::as_str), Some("book"));
+        let stale = Event::TopicStale {
+            conn: crate::ConnId::FIRST,
+            topic: Topic::new("quotes"),
+            silent_for: std::time::Duration::from_secs(3),
+            times: 1,
+        };
+        assert_eq!(stale.topic().map(Topic::as_str), Some("quotes"));
+        let resynced = Event::Resynced {
+            conn: crate::ConnId::FIRST,
+            topic: Topic::new("ticks"),
+            reason: crate::ResyncReason::Requested,
+        };
+        assert_eq!(resynced.topic().map(Topic::as_str), Some("ticks"));
 
         let connected = Event::Connected {
             conn: crate::ConnId::FIRST,

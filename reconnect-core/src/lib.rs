@@ -3,7 +3,8 @@
 //! Trading bots, market-data collectors and telemetry feeds lose their connections every day:
 //! resets, half-open sockets, server restarts, expired credentials. This crate holds the whole
 //! reconnection policy — backoff with jitter, limits and a circuit breaker, timeouts, liveness,
-//! authentication, session setup, resubscription after every reconnect with sequence tracking, an outbox — as a
+//! authentication, session setup, resubscription after every reconnect with sequence tracking,
+//! the repair of one stale or gapped topic on the live connection, an outbox — as a
 //! pure state machine, [`Session`], with no IO, no clock, no threads and no randomness except a
 //! seeded generator.
 //!
@@ -193,7 +194,9 @@ mod session;
 pub mod sim;
 #[cfg(feature = "serde")]
 pub mod snapshot;
+mod staleness;
 mod stats;
+mod subscribe_options;
 mod subscriptions;
 mod topic;
 
@@ -223,9 +226,11 @@ pub use outbox::{SendError, SendErrorKind, SendOptions};
 pub use protocol::{Inbound, NackKind, Protocol, RequestId, Resume, TopicLookup, TopicRejection};
 pub use send_rate::SendRate;
 pub use session::{
-    CommandError, SendStatus, Session, SubscribeError, SubscribeStatus, UnsubscribeStatus,
+    CommandError, ResyncStatus, SendStatus, Session, SubscribeError, SubscribeStatus,
+    UnsubscribeStatus,
 };
 pub use stats::{FailureCounts, Health, Stats};
+pub use subscribe_options::{GapPolicy, ResyncReason, StaleAfter, SubscribeOptions};
 pub use subscriptions::{Subscription, SubscriptionStatus};
 pub use topic::Topic;
 

@@ -12,7 +12,8 @@ pub struct FailureCounts {
     pub transport: u64,
     /// Closes initiated by the server.
     pub server_close: u64,
-    /// The session's own deadlines (connect, auth, setup, subscribe, pong, idle, heartbeat).
+    /// The session's own deadlines (connect, auth, setup, subscribe, pong, idle, heartbeat) and
+    /// topics stale too often ([`EndCause::TopicStale`](crate::EndCause::TopicStale)).
     pub timeout: u64,
     /// Auth or setup rejections, credential failures, frames of the session's own refused as
     /// too large to write, and control frames the send rate could not write in time

@@ -5,6 +5,8 @@ use std::collections::{BTreeMap, VecDeque};
 use std::time::Instant;
 
 use crate::protocol::{RequestId, TopicLookup};
+use crate::staleness::{later, Stale, StaleQueue, Watch};
+use crate::subscribe_options::ResyncReason;
 use crate::topic::Topic;
 
 /// Where one wanted topic stands on the current connection.
@@ -44,6 +46,8 @@ pub(crate) struct Entry {
     /// Consecutive transient rejections, for the per-topic retry backoff. Survives reconnects so
     /// that a topic the server keeps refusing backs off further each time.
     pub(crate) nacks: u32,
+    /// Staleness and repair.
+    pub(crate) watch: Watch,
 }
 
 /// Topics of a refused subscribe request that must be requested again together, as one
@@ -77,6 +81,8 @@ pub(crate) struct Registry {
     requeued: VecDeque<Requeued>,
     next_order: u64,
     active: usize,
+    /// The deadlines of watched topics (see [`crate::staleness`]).
+    stale: StaleQueue,
 }
 
 impl Registry {
@@ -96,8 +102,21 @@ impl Registry {
         self.entries[self.slot(name)?].as_ref()
     }
 
-    /// Adds a topic as unsent; false when it was already wanted.
+    /// Adds a topic as unsent, unwatched; false when it was already wanted. (The session
+    /// always says how to watch a topic: only the unit tests want the short form.)
+    #[cfg(test)]
     pub(crate) fn insert(&mut self, topic: Topic, last_seq: Option<u64>) -> bool {
+        self.insert_watched(topic, last_seq, Watch::default())
+    }
+
+    /// Adds a topic as unsent, with its staleness and gap settings; false when it was already
+    /// wanted (its settings are left as they were).
+    pub(crate) fn insert_watched(
+        &mut self,
+        topic: Topic,
+        last_seq: Option<u64>,
+        watch: Watch,
+    ) -> bool {
         if self.index.contains_key(topic.as_str()) {
             return false;
         }
@@ -110,6 +129,7 @@ impl Registry {
             request: None,
             last_seq,
             nacks: 0,
+            watch,
         };
         let slot = match self.free.pop() {
             Some(slot) => {
@@ -137,6 +157,14 @@ impl Registry {
         if entry.status == SubscriptionStatus::Active {
             self.active -= 1;
         }
+        if entry.watch.queued {
+            let entries = &self.entries;
+            self.stale.forget_one(|order, slot| {
+                entries[slot as usize]
+                    .as_ref()
+                    .is_some_and(|e| e.order == order)
+            });
+        }
         Some(entry)
     }
 
@@ -146,17 +174,90 @@ impl Registry {
         }
     }
 
-    /// Marks a topic confirmed (its rejection count starts over); false when it is not wanted
-    /// (any more). One lookup.
-    pub(crate) fn activate(&mut self, name: &str) -> bool {
-        let Some(slot) = self.slot(name) else {
-            return false;
-        };
+    /// Marks a topic confirmed at `now` (its rejection count starts over, its staleness
+    /// window restarts, and a watched topic gets its one entry in the deadline queue). `None`
+    /// when it is not wanted (any more); otherwise why it was being re-subscribed on the live
+    /// connection, if it was. One lookup.
+    pub(crate) fn activate(&mut self, name: &str, now: Instant) -> Option<Option<ResyncReason>> {
+        let slot = self.slot(name)?;
         self.set_status_at(slot, SubscriptionStatus::Active);
-        if let Some(entry) = self.entries[slot].as_mut() {
-            entry.nacks = 0;
+        let entry = self.entries[slot].as_mut()?;
+        entry.nacks = 0;
+        let watch = &mut entry.watch;
+        watch.confirmed_at = Some(now);
+        if let (Some(after), false) = (watch.stale_after, watch.queued) {
+            watch.queued = true;
+            self.stale.push(later(now, after), entry.order, slot as u32);
         }
-        true
+        Some(watch.repairing.take())
+    }
+
+    /// The earliest staleness deadline queued (possibly early: data may have come since).
+    pub(crate) fn next_stale_check(&self) -> Option<Instant> {
+        self.stale.next()
+    }
+
+    /// Checks every queued staleness deadline due at `now` on a connection live since
+    /// `live_since` whose last inbound frame (of any kind) arrived at `last_inbound`. A topic
+    /// whose real deadline is later goes back into the queue at it; one whose window passed
+    /// with other traffic on the connection is stale (returned, and queued again one window
+    /// later); one that is not confirmed (being re-subscribed, or gone) leaves the queue until
+    /// it is confirmed again. A window in which nothing at all arrived is not the topic's fault
+    /// and is checked again one window later.
+    pub(crate) fn due_stale(
+        &mut self,
+        now: Instant,
+        live_since: Instant,
+        last_inbound: Option<Instant>,
+    ) -> Vec<Stale> {
+        let mut stale = Vec::new();
+        while let Some((order, slot)) = self.stale.pop_due(now) {
+            let Some(entry) = self.entries[slot as usize]
+                .as_mut()
+                .filter(|e| e.order == order)
+            else {
+                // Unsubscribed since; its slot may hold another topic now.
+                self.stale.dropped_dead();
+                continue;
+            };
+            let watch = &mut entry.watch;
+            let Some(after) = watch
+                .stale_after
+                .filter(|_| entry.status == SubscriptionStatus::Active)
+            else {
+                watch.queued = false;
+                continue;
+            };
+            let quiet = [watch.last_data, watch.confirmed_at, Some(live_since)]
+                .into_iter()
+                .flatten()
+                .max()
+                .unwrap_or(live_since);
+            let deadline = later(quiet, after);
+            if deadline > now {
+                self.stale.push(deadline, order, slot);
+                continue;
+            }
+            self.stale.push(later(now, after), order, slot);
+            if last_inbound.is_none_or(|t| t <= quiet) {
+                continue;
+            }
+            let consecutive = watch
+                .last_stale
+                .is_some_and(|at| watch.last_data.is_none_or(|data| data <= at));
+            watch.stale_times = if consecutive {
+                watch.stale_times.saturating_add(1)
+            } else {
+                1
+            };
+            watch.last_stale = Some(now);
+            stale.push(Stale {
+                topic: entry.topic.clone(),
+                silent_for: now.saturating_duration_since(quiet),
+                times: watch.stale_times,
+            });
+        }
+        stale
     }
 
     fn set_status_at(&mut self, slot: usize, status: SubscriptionStatus) {
@@ -242,6 +343,7 @@ impl Registry {
         for entry in self.entries.iter_mut().flatten() {
             entry.status = SubscriptionStatus::Unsent;
             entry.request = None;
+            entry.watch.repairing = None;
         }
         // Every topic, in order: built in bulk from the sorted order index (one pass), not
         // inserted one by one.
@@ -285,6 +387,7 @@ impl Registry {
             + self.order.len()
             + self.unsent.len()
             + self.requeued.capacity()
+            + self.stale.footprint()
     }
 
     /// Queues `topics`, which still wait on the refused request `refused` (status pending,
@@ -450,6 +553,31 @@ mod tests {
         );
         let names: Vec<_> = r.iter().map(|(t, _)| t.as_str().to_owned()).collect();
         assert_eq!(names, ["a", "c"]);
+    }
+
+    #[test]
+    fn subscribing_and_unsubscribing_in_a_loop_keeps_the_deadline_queue_small() {
+        let t0 = Instant::now();
+        let hour = std::time::Duration::from_secs(3_600);
+        let watched = || Watch {
+            stale_after: Some(hour),
+            ..Watch::default()
+        };
+        let mut r = Registry::default();
+        r.insert_watched("keep".into(), None, watched());
+        r.activate("keep", t0);
+        for _ in 0..1_000 {
+            r.insert_watched("churn".into(), None, watched());
+            r.activate("churn", t0);
+            r.remove("churn");
+            // "keep", at most one dead entry, and the one just added before the sweep.
+            assert!(r.stale.len() <= 3, "{}", r.stale.len());
+        }
+        // The survivor is still watched: an hour later, with other traffic, it is stale.
+        let later = t0 + hour;
+        let stale = r.due_stale(later, t0, Some(later));
+        assert_eq!(stale.len(), 1);
+        assert_eq!(stale[0].topic.as_str(), "keep");
     }
 
     #[test]

@@ -179,6 +179,30 @@ fn data_frames_for_a_registered_topic_allocate_nothing() {
     );
 }
 
+#[test]
+fn data_frames_on_a_topic_with_a_staleness_deadline_allocate_nothing() {
+    // The deadline is watched, so every frame writes the topic's last-data timestamp; the
+    // deadline itself (never reached here) is checked by a timer, off the data path.
+    let start = Instant::now(); // the one clock reading: the base of the virtual clock
+    let mut config = Config::new(7);
+    config.liveness.topic_stale_after = Some(Duration::from_secs(10));
+    let mut session = Session::new(config, line_adapter()).expect("valid config");
+    let conn = live_session(&mut session, TOPIC, start, |_| None);
+    let (info, taken) = measure_path(
+        &mut session,
+        start,
+        conn,
+        (1..=64).map(seq_frame).collect(),
+        (65..=564).map(seq_frame).collect(),
+    );
+    assert_eq!(
+        (info.count_total, info.bytes_total),
+        (0, 0),
+        "the data-frame path allocated: {info:?}"
+    );
+    assert_eq!(messages(&taken).len(), 500);
+}
+
 #[cfg(feature = "json")]
 mod jsonrpc {
     //! The same path with the built-in JSON-RPC adapter, on Deribit-style notifications.

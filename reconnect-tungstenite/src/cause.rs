@@ -11,6 +11,8 @@
 //! | `CredentialsUnavailable` | `credentials_unavailable` |
 //! | `ReconnectRequested`, `Recycled`, `Closed`, `GaveUp` | `reconnect_requested`, `recycled`, `closed`, `gave_up` |
 //! | `FrameTooLarge` (a frame the session built over the write limit) | `frame_too_large` |
+//! | `SendBacklog` (more control frames waiting for the send rate than it allows) | `send_backlog` |
+//! | `TopicStale` (a topic silent too often in a row) | `topic_stale` |
 //! | a cause newer than this list | `other` |
 
 use reconnect_core::{EndCause, TimeoutKind, TransportErrorKind};
@@ -55,6 +57,8 @@ pub fn cause_word(cause: &EndCause) -> &'static str {
         EndCause::Closed => "closed",
         EndCause::GaveUp => "gave_up",
         EndCause::FrameTooLarge { .. } => "frame_too_large",
+        EndCause::SendBacklog { .. } => "send_backlog",
+        EndCause::TopicStale { .. } => "topic_stale",
         _ => "other",
     }
 }

@@ -22,6 +22,10 @@ impl<P: Protocol> Session<P> {
         let kind = command.kind();
         let refusal = match command {
             Command::Subscribe(topic) => self.subscribe(now, topic).err().map(Refusal::Subscribe),
+            Command::SubscribeWith(topic, options) => self
+                .subscribe_with(now, topic, options)
+                .err()
+                .map(Refusal::Subscribe),
             Command::Unsubscribe(topic) => self
                 .unsubscribe(now, topic.as_str())
                 .err()
@@ -45,6 +49,7 @@ impl<P: Protocol> Session<P> {
                 .credentials_failed(now, &why)
                 .err()
                 .map(Refusal::Command),
+            Command::Resync(topic) => self.resync(now, topic.as_str()).err().map(Refusal::Command),
         };
         if let Some(refusal) = refusal {
             self.emit(Event::Refused(Refused {

@@ -12,6 +12,8 @@ use crate::error::{Disposition, EndCause};
 use crate::frame::Frame;
 use crate::outbox::{Queued, SendError, SendErrorKind, SendOptions};
 use crate::protocol::Protocol;
+use crate::staleness::Watch;
+use crate::subscribe_options::{StaleAfter, SubscribeOptions};
 use crate::subscriptions::SubscriptionStatus;
 use crate::topic::Topic;
 
@@ -196,10 +198,25 @@ impl<P: Protocol> Session<P> {
     }
 
     /// Wants `topic`: sent at once while live, otherwise recorded for the next resubscription.
+    /// The same as [`subscribe_with`](Self::subscribe_with) with the default options.
     pub fn subscribe(
         &mut self,
         now: Instant,
         topic: impl Into<Topic>,
+    ) -> Result<SubscribeStatus, SubscribeError> {
+        self.subscribe_with(now, topic, SubscribeOptions::default())
+    }
+
+    /// [`subscribe`](Self::subscribe) with the topic's own staleness deadline and gap policy
+    /// (see [`SubscribeOptions`]). The options belong to the want: for a topic already wanted
+    /// nothing changes, not even its options ([`SubscribeStatus::AlreadyWanted`]);
+    /// unsubscribe it first to change them. A snapshot keeps no options: a session restored
+    /// from one watches every topic with the defaults (the configured deadline, gaps reported).
+    pub fn subscribe_with(
+        &mut self,
+        now: Instant,
+        topic: impl Into<Topic>,
+        options: SubscribeOptions,
     ) -> Result<SubscribeStatus, SubscribeError> {
         let topic = topic.into();
         if topic.as_str().is_empty() {
@@ -216,7 +233,8 @@ impl<P: Protocol> Session<P> {
         if self.registry.len() >= limit {
             return Err(SubscribeError::LimitReached { topic, limit });
         }
-        self.registry.insert(topic, None);
+        let watch = self.watch_for(options);
+        self.registry.insert_watched(topic, None, watch);
         if self.phase == Phase::Live {
             self.pump_subscriptions(now);
             return Ok(SubscribeStatus::Sent);
@@ -473,7 +491,22 @@ impl<P: Protocol> Session<P> {
         }
     }
 
-    fn check_running(&self) -> Result<(), CommandError> {
+    /// How a topic subscribed with `options` is watched: its staleness window resolved
+    /// against the configuration (a zero window is none), and its gap policy.
+    pub(super) fn watch_for(&self, options: SubscribeOptions) -> Watch {
+        let stale_after = match options.stale {
+            StaleAfter::Config => self.config.liveness.topic_stale_after,
+            StaleAfter::Off => None,
+            StaleAfter::After(after) => Some(after),
+        };
+        Watch {
+            stale_after: stale_after.filter(|after| !after.is_zero()),
+            gap: options.gap,
+            ..Watch::default()
+        }
+    }
+
+    pub(super) fn check_running(&self) -> Result<(), CommandError> {
         match self.phase {
             Phase::Stopped(_) => Err(CommandError::Stopped),
             Phase::Closing(AfterClose::Stop) => Err(CommandError::Closing),

@@ -8,6 +8,7 @@ use crate::boundary::{Action, Event, Input, Purpose, RenewalSource};
 use crate::error::{Disposition, EndCause, ServerError};
 use crate::frame::Frame;
 use crate::protocol::{Inbound, NackKind, Protocol, RequestId, TopicRejection};
+use crate::subscribe_options::{GapPolicy, ResyncReason};
 use crate::subscriptions::{Hit, Recorder, SubscriptionStatus};
 use crate::topic::Topic;
 
@@ -86,8 +87,8 @@ impl<P: Protocol> Session<P> {
                         self.timers.set(Timer::Idle, Self::after(now, idle));
                     }
                 }
-                if let (Some(topic), Some(seq)) = (&topic, seq) {
-                    self.track_sequence(topic, seq, hit);
+                if let Some(topic) = &topic {
+                    self.note_data(now, topic, seq, hit);
                 }
                 self.emit(Event::Message {
                     conn,
@@ -145,19 +146,32 @@ impl<P: Protocol> Session<P> {
         });
     }
 
-    fn track_sequence(&mut self, topic: &Topic, seq: u64, hit: Option<Hit>) {
+    /// Data on a wanted topic: its staleness clock restarts (a timestamp, nothing else: the
+    /// shared deadline is checked lazily when it comes due) and its sequence is tracked.
+    fn note_data(&mut self, now: Instant, topic: &Topic, seq: Option<u64>, hit: Option<Hit>) {
         let Some(entry) = self.registry.entry_for(topic, hit) else {
+            return;
+        };
+        entry.watch.last_data = Some(now);
+        let Some(seq) = seq else {
             return;
         };
         let last = entry.last_seq.replace(seq);
         match last {
             Some(last) if seq > last.saturating_add(1) => {
+                let repair = entry.watch.gap == GapPolicy::Repair
+                    && entry.status == SubscriptionStatus::Active;
                 self.stats.gaps += 1;
                 self.emit(Event::Gap {
                     topic: topic.clone(),
                     expected: last + 1,
                     received: seq,
                 });
+                // Only a confirmed topic is asked for again: one already being re-subscribed
+                // (or not yet confirmed) has its request out, so a burst of gaps sends one.
+                if repair && self.phase == Phase::Live {
+                    self.repair(now, topic.clone(), ResyncReason::Gap, Some(last));
+                }
             }
             Some(last) if seq <= last => self.emit(Event::SequenceRegressed {
                 topic: topic.clone(),

@@ -192,7 +192,7 @@ impl<P: Protocol> Session<P> {
         match cause {
             EndCause::Transport(_) => f.transport += 1,
             EndCause::ServerClosed { .. } => f.server_close += 1,
-            EndCause::Timeout(_) => f.timeout += 1,
+            EndCause::Timeout(_) | EndCause::TopicStale { .. } => f.timeout += 1,
             EndCause::AuthRejected(_)
             | EndCause::SetupRejected(_)
             | EndCause::CredentialsUnavailable(_)
@@ -325,6 +325,9 @@ impl<P: Protocol> Session<P> {
         if let Some(interval) = self.config.credentials.renewal_interval {
             self.timers.set(Timer::Renewal, Self::after(now, interval));
         }
+        // Topics confirmed before live had their deadline armed then; a check that came due
+        // before live did nothing, so the one timer is armed again here.
+        self.arm_stale_timer(now);
         if self.circuit != Circuit::Closed {
             self.circuit = Circuit::Closed;
             self.emit(Event::Circuit {

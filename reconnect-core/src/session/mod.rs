@@ -10,6 +10,7 @@ mod renewal;
 mod resubscribe;
 #[cfg(feature = "serde")]
 mod snapshot;
+mod staleness;
 mod throttle;
 mod timer_expiry;
 mod timer_table;
@@ -32,6 +33,7 @@ use crate::subscriptions::{Registry, Subscription};
 
 pub use commands::{CommandError, SendStatus, SubscribeError, SubscribeStatus, UnsubscribeStatus};
 use pending::{Pending, RequestKind};
+pub use staleness::ResyncStatus;
 use timer_table::{Timer, TimerTable};
 
 /// Where the lifecycle stands (the public [`State`] is derived from it and the connection).
@@ -100,7 +102,9 @@ enum Circuit {
 ///   [`handle_input`](Self::handle_input) and [`handle_timeout`](Self::handle_timeout).
 ///   Infallible; spurious, early or stale calls do nothing.
 /// - **Commands** from the application: [`start`](Self::start), [`send`](Self::send),
-///   [`subscribe`](Self::subscribe), [`unsubscribe`](Self::unsubscribe),
+///   [`subscribe`](Self::subscribe) (or [`subscribe_with`](Self::subscribe_with), with a
+///   topic's staleness deadline and gap policy), [`unsubscribe`](Self::unsubscribe),
+///   [`resync`](Self::resync),
 ///   [`reconnect_now`](Self::reconnect_now), [`close`](Self::close), [`pause`](Self::pause),
 ///   [`resume`](Self::resume), [`set_credentials`](Self::set_credentials),
 ///   [`provide_credentials`](Self::provide_credentials). Each returns a typed result; none does
@@ -350,6 +354,13 @@ impl<P: Protocol> Session<P> {
             + self.outbox.footprint()
             + self.pending.footprint()
             + self.out.capacity()
+    }
+
+    /// How many of the session's deadlines are armed (feature `sim`): what tests read to see
+    /// that per-topic staleness deadlines share one timer, however many topics there are.
+    #[cfg(feature = "sim")]
+    pub fn armed_timers(&self) -> usize {
+        self.timers.armed()
     }
 
     // ---- outputs -------------------------------------------------------------------------

@@ -231,9 +231,9 @@ impl<P: Protocol> Session<P> {
     }
 
     pub(super) fn mark_active(&mut self, conn: crate::ConnId, topic: Topic, now: Instant) {
-        if !self.registry.activate(topic.as_str()) {
+        let Some(resynced) = self.registry.activate(topic.as_str(), now) else {
             return; // unsubscribed while the request was in flight
-        }
+        };
         if self.phase == Phase::Resubscribing {
             if let Some(c) = self.conn.as_mut() {
                 c.resubscribed += 1;
@@ -244,7 +244,21 @@ impl<P: Protocol> Session<P> {
                 self.timers.set(Timer::Idle, Self::after(now, idle));
             }
         }
-        self.emit(Event::Subscribed { conn, topic });
+        match resynced {
+            Some(reason) => {
+                self.emit(Event::Subscribed {
+                    conn,
+                    topic: topic.clone(),
+                });
+                self.emit(Event::Resynced {
+                    conn,
+                    topic,
+                    reason,
+                });
+            }
+            None => self.emit(Event::Subscribed { conn, topic }),
+        }
+        self.arm_stale_timer(now);
     }
 
     /// Whether topics wait to be requested on this connection: unsent ones, or those of a

@@ -14,6 +14,7 @@ use crate::protocol::Protocol;
 use crate::snapshot::{
     Snapshot, SnapshotError, SnapshotMessage, SnapshotPayload, SnapshotTopic, SNAPSHOT_VERSION,
 };
+use crate::subscribe_options::SubscribeOptions;
 
 impl<P: Protocol> Session<P> {
     /// The durable part of this session. Expiry times of queued messages are taken relative to
@@ -81,8 +82,13 @@ impl<P: Protocol> Session<P> {
                 return Err(SnapshotError::DuplicateTopic(t.topic.clone()));
             }
         }
+        // A snapshot keeps no per-subscription options: restored topics get the defaults,
+        // the configured staleness deadline included.
+        let watch = session.watch_for(SubscribeOptions::default());
         for t in snapshot.subscriptions {
-            session.registry.insert(t.topic, t.last_seq);
+            session
+                .registry
+                .insert_watched(t.topic, t.last_seq, watch.clone());
         }
         let policy = session.config.outbox.clone();
         for m in snapshot.outbox {

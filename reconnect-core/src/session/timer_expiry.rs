@@ -77,6 +77,7 @@ impl<P: Protocol> Session<P> {
                     );
                 }
             }
+            Timer::TopicStale => self.check_stale_topics(now),
             Timer::Close => self.finish_close(now, false),
             Timer::Lifetime => {
                 if let Some(conn) = self.conn_id() {

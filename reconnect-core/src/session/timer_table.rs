@@ -21,6 +21,8 @@ pub(super) enum Timer {
     Pong,
     /// No data while subscriptions were active.
     Idle,
+    /// The earliest staleness deadline of the watched topics (one slot for all of them).
+    TopicStale,
     /// The close handshake took too long.
     Close,
     /// The connection reached `max_lifetime`.
@@ -48,13 +50,14 @@ pub(super) enum Timer {
 }
 
 impl Timer {
-    pub(super) const ALL: [Timer; 18] = [
+    pub(super) const ALL: [Timer; 19] = [
         Timer::GiveUp,
         Timer::Connect,
         Timer::Credentials,
         Timer::Request,
         Timer::Pong,
         Timer::Idle,
+        Timer::TopicStale,
         Timer::Close,
         Timer::Lifetime,
         Timer::Stable,
@@ -71,11 +74,12 @@ impl Timer {
 
     /// The timers that belong to one transport: leaving it stops them all, so a timer of an old
     /// connection can never fire on a new one.
-    pub(super) const CONNECTION: [Timer; 13] = [
+    pub(super) const CONNECTION: [Timer; 14] = [
         Timer::Connect,
         Timer::Request,
         Timer::Pong,
         Timer::Idle,
+        Timer::TopicStale,
         Timer::Close,
         Timer::Lifetime,
         Timer::Stable,
@@ -124,6 +128,12 @@ impl TimerTable {
 
     pub(super) fn stop_all(&mut self) {
         *self = TimerTable::default();
+    }
+
+    /// How many deadlines are set.
+    #[cfg(feature = "sim")]
+    pub(super) fn armed(&self) -> usize {
+        self.slots.iter().flatten().count()
     }
 
     /// The earliest deadline.

@@ -235,6 +235,23 @@ pub(crate) fn describe_event(event: &Event) -> (LineKind, String) {
             Lifecycle,
             format!("gap on {topic}: expected {expected}, received {received}"),
         ),
+        Event::TopicStale {
+            conn,
+            topic,
+            silent_for,
+            times,
+        } => (
+            Lifecycle,
+            format!(
+                "topic {topic} stale on {conn} after {} ({times} in a row)",
+                secs_text(*silent_for)
+            ),
+        ),
+        Event::Resynced {
+            conn,
+            topic,
+            reason,
+        } => (Lifecycle, format!("resynced {conn} {topic} ({reason:?})")),
         Event::SequenceRegressed {
             topic,
             last,

@@ -85,6 +85,7 @@ pub fn timer_settings(c: &Config) -> Vec<(&'static str, Option<Duration>)> {
         ("liveness.pong_timeout", Some(c.liveness.pong_timeout)),
         ("liveness.heartbeat_interval", c.liveness.heartbeat_interval),
         ("liveness.idle_timeout", c.liveness.idle_timeout),
+        ("liveness.topic_stale_after", c.liveness.topic_stale_after),
         (
             "credentials.renewal_interval",
             c.credentials.renewal_interval,
@@ -451,6 +452,16 @@ pub fn format_output(o: &Output, auth_heads: bool) -> String {
                 "> reconnect attempt={attempt} in {} ({source:?})",
                 d(delay.drawn)
             ),
+            Event::TopicStale {
+                topic,
+                silent_for,
+                times,
+                ..
+            } => format!(
+                "> stale {topic} after {} ({times} in a row)",
+                d(*silent_for)
+            ),
+            Event::Resynced { topic, reason, .. } => format!("> resynced {topic} ({reason:?})"),
             Event::Stopped { reason } => format!("> stopped: {reason:?}"),
             other => format!("> {other:?}"),
         },

@@ -20,5 +20,6 @@ mod outbox;
 mod renewal;
 mod send_rate;
 mod sequences;
+mod staleness;
 mod subscriptions;
 mod timeouts;

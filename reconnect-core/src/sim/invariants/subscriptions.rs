@@ -58,7 +58,11 @@ impl Subscriptions {
         let before: BTreeSet<String> = self.wanted.iter().cloned().collect();
         // Subscribing a wanted topic, or unsubscribing one not wanted, changes nothing.
         match ctx.call {
-            Call::Command(Command::Subscribe(topic)) => self.want(topic.as_str()),
+            // Options change how a topic is watched on the live connection, not whether it
+            // is wanted.
+            Call::Command(Command::Subscribe(topic) | Command::SubscribeWith(topic, _)) => {
+                self.want(topic.as_str())
+            }
             Call::Command(Command::Unsubscribe(topic)) if self.is_wanted(topic.as_str()) => {
                 self.unwant(topic.as_str());
             }
